@@ -1,0 +1,20 @@
+//! Accounts API: the contract between the server and the browser app.
+//!
+//! Everything here is plain data and pure functions, so the same rules compile into the server and
+//! into the WASM app, and the two can never disagree about field names or validation.
+//!
+//! - [`dto`]: JSON request and response bodies, with the original service's keys
+//!   (`user_name`, `password`, `newpassword`).
+//! - [`user_name`]: the user-name rules and its canonical (unique) form.
+//! - [`password`]: the password newtype (redacted `Debug`) and the policy for new passwords.
+//! - [`problem`]: RFC 9457 problem details and the stable machine codes.
+
+pub mod dto;
+pub mod password;
+pub mod problem;
+pub mod user_name;
+
+pub use dto::*;
+pub use password::{Password, PasswordError, PasswordPolicy};
+pub use problem::{ErrorCode, FieldError, Problem};
+pub use user_name::{UserName, UserNameError};
