@@ -1,0 +1,342 @@
+//! The use cases: register, log in, change password, delete, log out, look up a session.
+//!
+//! No HTTP here: each function takes plain inputs and returns a result or an [`AccountError`],
+//! so the rules are testable with a store and a hasher alone. The HTTP layer maps errors to
+//! status codes in one place (`crate::error`).
+
+use std::{sync::Arc, time::Duration};
+
+use accounts_api::{ErrorCode, FieldError, Password, PasswordPolicy, PolicyInfo, UserName};
+use time::OffsetDateTime;
+
+use crate::{
+    clock,
+    password::{HashError, Hasher, Verified},
+    store::{SessionRecord, Store, StoreError, UserRecord},
+    token::{self, SessionToken},
+};
+
+/// Every way a use case can fail. Unknown user and wrong password are deliberately one variant.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    #[error("user name is taken")]
+    UserExists,
+    #[error("wrong user name or password")]
+    InvalidCredentials,
+    #[error("password expired")]
+    PasswordExpired,
+    #[error("no valid session")]
+    Unauthenticated,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+}
+
+pub type AccountResult<T> = Result<T, AccountError>;
+
+/// A signed-in session as the API describes it.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: UserRecord,
+    pub session: SessionRecord,
+}
+
+/// A login's result: the token for the cookie, and the session it opened.
+#[derive(Debug)]
+pub struct LoggedIn {
+    pub token: SessionToken,
+    pub session: Session,
+}
+
+/// The service's rules, bound to a store and a hasher.
+#[derive(Clone)]
+pub struct Accounts {
+    store: Arc<dyn Store>,
+    hasher: Hasher,
+    policy: PasswordPolicy,
+    password_max_age: Option<Duration>,
+    session_ttl: Duration,
+}
+
+impl Accounts {
+    pub fn new(
+        store: Arc<dyn Store>,
+        hasher: Hasher,
+        policy: PasswordPolicy,
+        password_max_age: Option<Duration>,
+        session_ttl: Duration,
+    ) -> Self {
+        Self {
+            store,
+            hasher,
+            policy,
+            password_max_age,
+            session_ttl,
+        }
+    }
+
+    /// The rules in force, for the browser app.
+    pub fn policy(&self) -> PolicyInfo {
+        PolicyInfo {
+            password: self.policy,
+            user_name_min_length: accounts_api::user_name::MIN_LEN,
+            user_name_max_length: accounts_api::user_name::MAX_LEN,
+            user_name_allowed: accounts_api::user_name::ALLOWED.to_owned(),
+            password_max_age_secs: self.password_max_age.map_or(0, |d| d.as_secs()),
+        }
+    }
+
+    /// Whether the store answers.
+    pub async fn ready(&self) -> AccountResult<()> {
+        Ok(self.store.ping().await?)
+    }
+
+    /// Creates an account. The unique index decides races: exactly one of two concurrent
+    /// registrations of a name wins, the other gets [`AccountError::UserExists`].
+    pub async fn register(
+        &self,
+        user_name: &str,
+        password: &Password,
+    ) -> AccountResult<UserRecord> {
+        let name = UserName::parse(user_name);
+        let mut errors = Vec::new();
+        if let Err(e) = &name {
+            errors.push(field_error("user_name", ErrorCode::InvalidUserName, e));
+        }
+        if let Err(e) = self.policy.check(password, name.as_ref().ok()) {
+            errors.push(field_error("password", ErrorCode::InvalidPassword, &e));
+        }
+        let Ok(name) = name else {
+            return Err(AccountError::Invalid(errors));
+        };
+        if !errors.is_empty() {
+            return Err(AccountError::Invalid(errors));
+        }
+        let hash = self.hasher.hash(password.normalized()).await?;
+        let now = clock::now();
+        let user = UserRecord {
+            id: token::random_id(),
+            name: name.canonical().to_owned(),
+            display_name: name.display().to_owned(),
+            password_hash: hash,
+            created_at: now,
+            password_changed_at: now,
+        };
+        match self.store.insert_user(&user).await {
+            Ok(()) => Ok(user),
+            Err(StoreError::Duplicate) => Err(AccountError::UserExists),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Checks a user name and password. Unknown names cost one Argon2 verification too, against a
+    /// dummy hash, and get the same error as a wrong password.
+    ///
+    /// The password is never checked against the policy here: tightening the policy must not
+    /// lock anyone out.
+    async fn authenticate(
+        &self,
+        user_name: &str,
+        password: &Password,
+    ) -> AccountResult<UserRecord> {
+        let name = parse_name(user_name)?;
+        require_password("password", password)?;
+        let user = self.store.find_user(name.canonical()).await?;
+        let verified = self
+            .hasher
+            .verify(
+                password.normalized(),
+                user.as_ref().map(|u| u.password_hash.clone()),
+            )
+            .await?;
+        match (verified, user) {
+            (Verified::Match { needs_rehash }, Some(mut user)) => {
+                if needs_rehash {
+                    if let Some(new_hash) = self.rehash(&user, password).await {
+                        user.password_hash = new_hash;
+                    }
+                }
+                Ok(user)
+            }
+            _ => Err(AccountError::InvalidCredentials),
+        }
+    }
+
+    /// Replaces a hash made with older Argon2 parameters. Best effort: a failure only means we
+    /// try again at the next login. Returns the new hash if it was stored.
+    async fn rehash(&self, user: &UserRecord, password: &Password) -> Option<String> {
+        let result = match self.hasher.hash(password.normalized()).await {
+            Ok(new_hash) => self
+                .store
+                .replace_password_hash(&user.name, &user.password_hash, &new_hash, None)
+                .await
+                .map(|swapped| swapped.then_some(new_hash))
+                .map_err(AccountError::from),
+            Err(e) => Err(e.into()),
+        };
+        match result {
+            Ok(Some(hash)) => {
+                tracing::info!(user = %user.name, "password hash upgraded to current parameters");
+                Some(hash)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(user = %user.name, error = %e, "password rehash failed");
+                None
+            }
+        }
+    }
+
+    /// Logs in: verifies, checks expiry, opens a session. `previous` (the caller's current
+    /// session, if any) is revoked, so a login always rotates the session.
+    pub async fn login(
+        &self,
+        user_name: &str,
+        password: &Password,
+        previous: Option<&SessionToken>,
+    ) -> AccountResult<LoggedIn> {
+        let user = self.authenticate(user_name, password).await?;
+        if self.is_expired(&user, clock::now()) {
+            return Err(AccountError::PasswordExpired);
+        }
+        if let Some(previous) = previous {
+            self.store.delete_session(&previous.store_key()).await?;
+        }
+        let token = SessionToken::generate();
+        let now = clock::now();
+        let session = SessionRecord {
+            token_hash: token.store_key(),
+            user_id: user.id.clone(),
+            user_name: user.name.clone(),
+            created_at: now,
+            expires_at: now + self.session_ttl,
+        };
+        self.store.insert_session(&session).await?;
+        Ok(LoggedIn {
+            token,
+            session: Session { user, session },
+        })
+    }
+
+    fn is_expired(&self, user: &UserRecord, now: OffsetDateTime) -> bool {
+        self.password_max_age
+            .is_some_and(|max| now - user.password_changed_at > max)
+    }
+
+    /// Changes a password given the current one (an expired password may be changed: that is
+    /// the way out of expiry). The write is a compare-and-swap on the hash that was verified,
+    /// so of two concurrent changes exactly one wins. All the user's sessions are revoked.
+    pub async fn change_password(
+        &self,
+        user_name: &str,
+        current: &Password,
+        new: &Password,
+    ) -> AccountResult<UserRecord> {
+        let name = parse_name(user_name)?;
+        require_password("password", current)?;
+        if let Err(e) = self.policy.check(new, Some(&name)) {
+            return Err(AccountError::Invalid(vec![field_error(
+                "newpassword",
+                ErrorCode::InvalidPassword,
+                &e,
+            )]));
+        }
+        if new.normalized() == current.normalized() {
+            return Err(AccountError::Invalid(vec![FieldError {
+                field: "newpassword".into(),
+                code: ErrorCode::InvalidPassword,
+                message: "new password must differ from the current one".into(),
+            }]));
+        }
+        let user = self.authenticate(user_name, current).await?;
+        let new_hash = self.hasher.hash(new.normalized()).await?;
+        let now = clock::now();
+        let swapped = self
+            .store
+            .replace_password_hash(&user.name, &user.password_hash, &new_hash, Some(now))
+            .await?;
+        if !swapped {
+            // Someone changed (or rehashed) it since we verified: the current password we
+            // checked is no longer the stored one.
+            return Err(AccountError::InvalidCredentials);
+        }
+        self.store.delete_user_sessions(&user.id).await?;
+        Ok(UserRecord {
+            password_hash: new_hash,
+            password_changed_at: now,
+            ..user
+        })
+    }
+
+    /// Deletes an account and its sessions, given its password.
+    pub async fn delete(&self, user_name: &str, password: &Password) -> AccountResult<UserRecord> {
+        let user = self.authenticate(user_name, password).await?;
+        if self
+            .store
+            .delete_user(&user.name, &user.password_hash)
+            .await?
+        {
+            Ok(user)
+        } else {
+            Err(AccountError::InvalidCredentials)
+        }
+    }
+
+    /// Revokes one session. Idempotent.
+    pub async fn logout(&self, token: &SessionToken) -> AccountResult<()> {
+        Ok(self.store.delete_session(&token.store_key()).await?)
+    }
+
+    /// The session behind a token, if it is valid: not expired, its account still exists (the
+    /// same registration, not a newer one under the same name) and no password change since.
+    pub async fn session(&self, token: &SessionToken) -> AccountResult<Session> {
+        let now = clock::now();
+        let session = self
+            .store
+            .find_session(&token.store_key(), now)
+            .await?
+            .filter(|s| s.expires_at > now)
+            .ok_or(AccountError::Unauthenticated)?;
+        let user = self
+            .store
+            .find_user(&session.user_name)
+            .await?
+            .filter(|u| u.id == session.user_id && session.created_at >= u.password_changed_at)
+            .ok_or(AccountError::Unauthenticated)?;
+        Ok(Session { user, session })
+    }
+}
+
+fn field_error(field: &str, code: ErrorCode, e: &dyn std::fmt::Display) -> FieldError {
+    FieldError {
+        field: field.to_owned(),
+        code,
+        message: e.to_string(),
+    }
+}
+
+fn parse_name(raw: &str) -> AccountResult<UserName> {
+    UserName::parse(raw).map_err(|e| {
+        AccountError::Invalid(vec![field_error(
+            "user_name",
+            ErrorCode::InvalidUserName,
+            &e,
+        )])
+    })
+}
+
+/// An empty password can never be right; say so instead of spending a hash on it.
+fn require_password(field: &str, p: &Password) -> AccountResult<()> {
+    if p.is_empty() {
+        Err(AccountError::Invalid(vec![FieldError {
+            field: field.to_owned(),
+            code: ErrorCode::InvalidPassword,
+            message: "password is required".into(),
+        }]))
+    } else {
+        Ok(())
+    }
+}

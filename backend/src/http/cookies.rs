@@ -1,0 +1,111 @@
+//! The session cookie: `HttpOnly`, `SameSite=Strict`, `Path=/`, and `Secure` (with the
+//! `__Host-` name prefix, which browsers only accept over HTTPS) when configured.
+
+use axum::{
+    extract::FromRequestParts,
+    http::{header, request::Parts, HeaderMap, HeaderValue},
+};
+use std::{convert::Infallible, time::Duration};
+
+use super::AppState;
+use crate::token::SessionToken;
+
+#[derive(Debug, Clone)]
+pub struct CookieSettings {
+    name: &'static str,
+    secure: bool,
+    max_age_secs: u64,
+}
+
+impl CookieSettings {
+    pub fn new(secure: bool, ttl: Duration) -> Self {
+        Self {
+            name: if secure { "__Host-session" } else { "session" },
+            secure,
+            max_age_secs: ttl.as_secs(),
+        }
+    }
+
+    /// The session token in the request's cookies, if one of the right shape is there.
+    pub fn read(&self, headers: &HeaderMap) -> Option<SessionToken> {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == self.name)
+            .and_then(|(_, value)| SessionToken::parse(value.trim()))
+    }
+
+    pub fn set(&self, token: &SessionToken) -> HeaderValue {
+        self.header(token.as_str(), self.max_age_secs)
+    }
+
+    pub fn clear(&self) -> HeaderValue {
+        self.header("", 0)
+    }
+
+    fn header(&self, value: &str, max_age: u64) -> HeaderValue {
+        let secure = if self.secure { "; Secure" } else { "" };
+        let cookie = format!(
+            "{}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Strict{secure}",
+            self.name
+        );
+        // Built only from a fixed name, hex digits and numbers: always a valid header value.
+        HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+}
+
+/// The caller's session token, if any (not yet checked against the store).
+pub struct SessionCookie(pub Option<SessionToken>);
+
+impl FromRequestParts<AppState> for SessionCookie {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+        Ok(Self(state.cookies.read(&parts.headers)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_attributes() {
+        let c = CookieSettings::new(false, Duration::from_secs(60));
+        let t = SessionToken::generate();
+        let v = c.set(&t);
+        let s = v.to_str().unwrap();
+        assert!(s.starts_with(&format!("session={}", t.as_str())));
+        for attr in ["Max-Age=60", "Path=/", "HttpOnly", "SameSite=Strict"] {
+            assert!(s.contains(attr), "{s}");
+        }
+        assert!(!s.contains("Secure"));
+        let secure = CookieSettings::new(true, Duration::from_secs(60));
+        let s = secure.set(&t);
+        let s = s.to_str().unwrap();
+        assert!(
+            s.starts_with("__Host-session=") && s.ends_with("; Secure"),
+            "{s}"
+        );
+        assert!(c.clear().to_str().unwrap().contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn reads_the_token_among_other_cookies() {
+        let c = CookieSettings::new(false, Duration::from_secs(60));
+        let t = SessionToken::generate();
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            format!("theme=dark; session={}; x=y", t.as_str())
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(c.read(&h), Some(t));
+        h.insert(header::COOKIE, "session=forged".parse().unwrap());
+        assert_eq!(c.read(&h), None);
+    }
+}

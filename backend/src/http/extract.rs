@@ -1,0 +1,178 @@
+//! A JSON body extractor whose every rejection is an [`ApiError`], so a bad body gets the same
+//! problem+json shape as any other error: 415 for a non-JSON content type, 413 over the body
+//! limit, 400 `malformed_json` or `missing_field` otherwise.
+//!
+//! Messages name the offending field but never echo its value: the value may be a password.
+
+use axum::{
+    body::Bytes,
+    extract::{FromRequest, Request},
+    http::{header, HeaderMap, StatusCode},
+};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// Like `axum::Json`, with our errors.
+pub struct Json<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        if !is_json(req.headers()) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|r| {
+            if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::MalformedJson("the body could not be read".into())
+            }
+        })?;
+        parse(&bytes).map(Json)
+    }
+}
+
+/// `application/json`, or any `application/*+json`, with or without parameters.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Parses a body, turning serde's error into a safe, specific [`ApiError`].
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // serde would also build a struct from an array; our bodies are objects, nothing else.
+    let starts_as_object = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    if !starts_as_object && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() {
+        return Err(ApiError::MalformedJson(
+            "the body must be a JSON object".into(),
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        describe(&path, e.into_inner())
+    })?;
+    de.end()
+        .map_err(|_| ApiError::MalformedJson("unexpected data after the JSON value".into()))?;
+    Ok(value)
+}
+
+fn describe(path: &str, e: serde_json::Error) -> ApiError {
+    use serde_json::error::Category;
+    let message = e.to_string();
+    match e.classify() {
+        Category::Syntax | Category::Eof | Category::Io => ApiError::MalformedJson(format!(
+            "syntax error at line {} column {}",
+            e.line(),
+            e.column()
+        )),
+        Category::Data => {
+            if let Some(field) = quoted_after(&message, "missing field `") {
+                return ApiError::MissingField(field);
+            }
+            if let Some(field) = quoted_after(&message, "duplicate field `") {
+                return ApiError::MalformedJson(format!("the field `{field}` appears twice"));
+            }
+            if path == "." {
+                return ApiError::MalformedJson("the body must be a JSON object".into());
+            }
+            // serde says e.g. "invalid type: integer `5`, expected a string": keep only what was
+            // expected, never the value that was sent.
+            let expected = message
+                .split(", expected ")
+                .nth(1)
+                .and_then(|rest| rest.split(" at line ").next())
+                .unwrap_or("another type");
+            ApiError::MalformedJson(format!("`{path}` must be {expected}"))
+        }
+    }
+}
+
+fn quoted_after(message: &str, prefix: &str) -> Option<String> {
+    let rest = message.strip_prefix(prefix)?;
+    Some(rest.split('`').next()?.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use accounts_api::Credentials;
+
+    fn err(body: &str) -> ApiError {
+        match parse::<Credentials>(body.as_bytes()) {
+            Ok(_) => panic!("{body} should not parse"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn good_body_parses() {
+        let c: Credentials = parse(br#"{"user_name":"bob","password":"pw","extra":1}"#).unwrap();
+        assert_eq!(c.user_name, "bob");
+    }
+
+    #[test]
+    fn each_kind_of_bad_body_is_named() {
+        assert!(matches!(
+            err(r#"{"user_name":"bob""#),
+            ApiError::MalformedJson(_)
+        ));
+        assert!(matches!(err("not json"), ApiError::MalformedJson(_)));
+        assert!(
+            matches!(err(r#"{"user_name":"bob"}"#), ApiError::MissingField(f) if f == "password")
+        );
+        assert!(matches!(err(r#"[1,2]"#), ApiError::MalformedJson(m) if m.contains("object")));
+        assert!(matches!(
+            err(r#"{"user_name":"a","password":"b"} x"#),
+            ApiError::MalformedJson(_)
+        ));
+        assert!(matches!(
+            err(r#"{"user_name":"a","password":"b","password":"c"}"#),
+            ApiError::MalformedJson(m) if m.contains("twice")
+        ));
+    }
+
+    #[test]
+    fn a_wrong_type_is_named_without_echoing_the_value() {
+        let e = err(r#"{"user_name":"bob","password":123456789}"#);
+        let ApiError::MalformedJson(m) = e else {
+            panic!("expected malformed_json")
+        };
+        assert!(m.contains("password"), "{m}");
+        assert!(!m.contains("123456789"), "{m}");
+        let e = err(r#"{"user_name":null,"password":"x"}"#);
+        assert!(matches!(e, ApiError::MalformedJson(m) if m.contains("user_name")));
+    }
+
+    #[test]
+    fn content_types() {
+        let mut h = HeaderMap::new();
+        assert!(!is_json(&h));
+        for (v, ok) in [
+            ("application/json", true),
+            ("application/json; charset=utf-8", true),
+            ("Application/JSON", true),
+            ("application/problem+json", true),
+            ("text/plain", false),
+            ("application/x-www-form-urlencoded", false),
+            ("application/jsonx", false),
+        ] {
+            h.insert(header::CONTENT_TYPE, v.parse().unwrap());
+            assert_eq!(is_json(&h), ok, "{v}");
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! The HTTP layer: one file per resource, merged into one router. Handlers are thin: they
+//! extract, call [`crate::accounts`], and shape the reply; errors become responses in
+//! [`crate::error`].
+
+pub mod cookies;
+pub mod extract;
+mod health;
+mod policy;
+mod sessions;
+pub mod static_files;
+mod users;
+
+use std::sync::Arc;
+
+use axum::{
+    extract::DefaultBodyLimit,
+    http::{header, HeaderValue},
+    response::IntoResponse,
+    Router,
+};
+use tower_http::{
+    set_header::SetResponseHeaderLayer,
+    trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer},
+};
+use tracing::Level;
+
+use crate::{accounts::Accounts, error::ApiError};
+use cookies::CookieSettings;
+use static_files::StaticFiles;
+
+/// Largest accepted request body.
+pub const BODY_LIMIT: usize = 16 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub accounts: Arc<Accounts>,
+    pub cookies: CookieSettings,
+    pub static_files: Option<StaticFiles>,
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    // API replies are per-user and must never be cached by a browser or proxy.
+    let api = Router::new()
+        .merge(users::router())
+        .merge(sessions::router())
+        .merge(policy::router())
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+    Router::new()
+        .merge(api)
+        .merge(health::router())
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed.into_response() })
+        .fallback(static_files::fallback)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}

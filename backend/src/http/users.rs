@@ -1,0 +1,74 @@
+//! Account routes: register, change password, delete. The original's `/user/add` and
+//! `/user/update` are aliases of the same handlers.
+
+use accounts_api::{AccountReply, ChangePasswordRequest, Credentials, DeleteAccountRequest};
+use axum::{
+    extract::State,
+    http::{header, StatusCode},
+    response::IntoResponse,
+    routing::post,
+    Router,
+};
+
+use super::{extract::Json, AppState};
+use crate::error::ApiError;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/user/add", post(register))
+        .route("/user/add", post(register))
+        .route("/api/user/update", post(change_password))
+        .route("/user/update", post(change_password))
+        .route("/api/user/delete", post(delete))
+}
+
+async fn register(
+    State(state): State<AppState>,
+    Json(req): Json<Credentials>,
+) -> Result<impl IntoResponse, ApiError> {
+    let user = state
+        .accounts
+        .register(&req.user_name, &req.password)
+        .await?;
+    tracing::info!(user = %user.name, "registered");
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(AccountReply {
+            message: format!("Added user {}", user.display_name),
+            user_name: user.display_name,
+        }),
+    ))
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    Json(req): Json<ChangePasswordRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let user = state
+        .accounts
+        .change_password(&req.user_name, &req.password, &req.newpassword)
+        .await?;
+    tracing::info!(user = %user.name, "password changed; sessions revoked");
+    Ok((
+        [(header::SET_COOKIE, state.cookies.clear())],
+        axum::Json(AccountReply {
+            user_name: user.display_name,
+            message: "User details updated".into(),
+        }),
+    ))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Json(req): Json<DeleteAccountRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let user = state.accounts.delete(&req.user_name, &req.password).await?;
+    tracing::info!(user = %user.name, "account deleted");
+    Ok((
+        [(header::SET_COOKIE, state.cookies.clear())],
+        axum::Json(AccountReply {
+            message: format!("Deleted user {}", user.display_name),
+            user_name: user.display_name,
+        }),
+    ))
+}

@@ -1,0 +1,153 @@
+//! Accounts server: a self-hostable user-account service.
+//!
+//! # Layout
+//! Data flows one way: `http` → `accounts` → `password` / `store`.
+//!
+//! - [`config`]: typed flags and environment, checked at start-up.
+//! - [`http`]: the router; one module per resource; a JSON extractor with our own errors.
+//! - [`error`]: `ApiError`, the only place failures become HTTP (RFC 9457 problem+json).
+//! - [`accounts`]: the use cases (register, login, change password, delete, sessions), with no
+//!   HTTP types, testable with a store and a hasher alone.
+//! - [`password`]: Argon2id on a bounded blocking pool, dummy-hash verification, rehash check.
+//! - [`store`]: the `Store` trait with MongoDB and embedded SQLite implementations.
+//! - [`token`], [`clock`]: session tokens and time.
+//!
+//! [`App::build`] wires these together; `main.rs` only parses the config and serves.
+
+pub mod accounts;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod password;
+pub mod store;
+pub mod telemetry;
+pub mod token;
+
+use std::{future::Future, io, net::SocketAddr, sync::Arc, time::Duration};
+
+use tokio::net::TcpListener;
+
+use crate::{
+    accounts::Accounts,
+    config::{Config, ConfigError},
+    http::{cookies::CookieSettings, AppState},
+    password::{HashError, Hasher},
+    store::{mongo::MongoStore, sqlite::SqliteStore, Store, StoreError},
+};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot open the store: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot prepare password hashing: {0}")]
+    Hash(#[from] HashError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: io::Error },
+}
+
+/// A bound, ready-to-serve server.
+pub struct App {
+    listener: TcpListener,
+    router: axum::Router,
+    store_name: &'static str,
+}
+
+impl App {
+    /// Validates the config, opens the store, binds the port. Nothing is served yet, so a test
+    /// can read [`App::local_addr`] (port 0 picks a free one) before calling [`App::serve`].
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        config.validate()?;
+        let (store, store_name) = open_store(&config).await?;
+        let hasher = Hasher::new(config.argon2_params()?, config.hash_threads())?;
+        let session_ttl = Duration::from_secs(config.session_ttl);
+        let accounts = Accounts::new(
+            store,
+            hasher,
+            config.password_policy(),
+            config.password_max_age(),
+            session_ttl,
+        );
+        let static_files = http::static_files::service(&config.static_dir);
+        if static_files.is_none() {
+            tracing::warn!(
+                dir = %config.static_dir.display(),
+                "no built browser app found; serving the API only (build it with `trunk build --release`)"
+            );
+        }
+        let router = http::router(AppState {
+            accounts: Arc::new(accounts),
+            cookies: CookieSettings::new(config.cookie_secure, session_ttl),
+            static_files,
+        });
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        Ok(Self {
+            listener,
+            router,
+            store_name,
+        })
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests and returns.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> io::Result<()> {
+        tracing::info!(addr = %self.local_addr()?, store = self.store_name, "accounts-server listening");
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+async fn open_store(config: &Config) -> Result<(Arc<dyn Store>, &'static str), StoreError> {
+    match &config.mongodb_uri {
+        Some(uri) => {
+            let store = MongoStore::connect(uri, &config.mongodb_db).await?;
+            // Not fatal: the server starts unready and recovers once MongoDB answers.
+            if let Err(e) = store.ping().await {
+                tracing::warn!(error = %e, "MongoDB is not reachable yet; /health/ready will say so");
+            }
+            Ok((Arc::new(store), "mongodb"))
+        }
+        None => Ok((Arc::new(SqliteStore::open(&config.data_dir)?), "embedded")),
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,111 @@
+//! Persistence: one small trait, two implementations.
+//!
+//! - [`mongo::MongoStore`]: production, MongoDB through the official driver.
+//! - [`sqlite::SqliteStore`]: embedded, so a first run needs nothing installed.
+//!
+//! Both pass the same conformance suite (`tests/store_conformance.rs`). Uniqueness and
+//! compare-and-swap are the database's job (a unique index, a conditional update), never a
+//! check-then-write in this process, so several server instances can share one database.
+
+pub mod mongo;
+pub mod sqlite;
+
+use std::fmt;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+/// A stored account. `name` is the canonical user name (the unique key).
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Random id, new for every registration: a session of a deleted account can never match an
+    /// account registered later under the same name.
+    pub id: String,
+    pub name: String,
+    pub display_name: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    pub created_at: OffsetDateTime,
+    pub password_changed_at: OffsetDateTime,
+}
+
+impl fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("display_name", &self.display_name)
+            .field("password_hash", &"***")
+            .field("created_at", &self.created_at)
+            .field("password_changed_at", &self.password_changed_at)
+            .finish()
+    }
+}
+
+/// A login session. Only the SHA-256 of the token is stored, so a leaked database holds no
+/// usable session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub token_hash: String,
+    pub user_id: String,
+    pub user_name: String,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// What can go wrong in a store, in terms the layers above can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique key is taken (the user name).
+    #[error("duplicate key")]
+    Duplicate,
+    /// The database cannot be reached or is not answering; worth retrying later.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a bug or corrupt data.
+    #[error("store failure: {0}")]
+    Internal(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The storage the service needs: users and sessions.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Cheap round trip, for readiness.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Inserts a new user; [`StoreError::Duplicate`] when the name is taken.
+    async fn insert_user(&self, user: &UserRecord) -> StoreResult<()>;
+
+    async fn find_user(&self, name: &str) -> StoreResult<Option<UserRecord>>;
+
+    /// Compare-and-swap: replaces the hash only if it is still `expected`. Returns whether it
+    /// did. `changed_at` is `None` for a rehash, which is not a password change.
+    async fn replace_password_hash(
+        &self,
+        name: &str,
+        expected: &str,
+        new_hash: &str,
+        changed_at: Option<OffsetDateTime>,
+    ) -> StoreResult<bool>;
+
+    /// Deletes the user if its hash is still `expected`, with all its sessions. Returns whether
+    /// it did.
+    async fn delete_user(&self, name: &str, expected: &str) -> StoreResult<bool>;
+
+    async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()>;
+
+    /// The session, if it exists and has not expired at `now` (whether or not a sweep has
+    /// removed it yet).
+    async fn find_session(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<SessionRecord>>;
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+
+    /// Revokes every session of one account. Returns how many there were.
+    async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64>;
+}

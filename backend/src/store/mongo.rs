@@ -1,0 +1,300 @@
+//! The production store: MongoDB through the official driver.
+//!
+//! - `users` has a unique index on the canonical name, so the database (not this process)
+//!   decides which of two concurrent registrations wins; the loser gets duplicate-key code 11000.
+//! - `sessions` has a TTL index on `expires_at`, so MongoDB sweeps expired sessions by itself.
+//! - Writes use majority write concern with journaling: an acknowledged write survives a
+//!   failover. Server selection is short, so a down database gives a quick `503`, and the
+//!   driver reconnects by itself when it comes back.
+//! - Indexes are created idempotently before the first operation; if MongoDB is down at start-up
+//!   the server still starts (not ready) and creates them once the database answers.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use mongodb::{
+    bson::{doc, DateTime},
+    error::{ErrorKind, WriteFailure},
+    options::{Acknowledgment, ClientOptions, DatabaseOptions, IndexOptions, WriteConcern},
+    Client, Collection, Database, IndexModel,
+};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use tokio::sync::OnceCell;
+
+use super::{SessionRecord, Store, StoreError, StoreResult, UserRecord};
+use crate::clock::{from_millis, to_millis};
+
+/// How long an operation waits for a usable server before failing with `Unavailable`.
+const SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a majority write may wait for replication before failing.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+/// MongoDB's duplicate-key error code.
+const DUPLICATE_KEY: i32 = 11000;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct UserDoc {
+    #[serde(rename = "_id")]
+    id: String,
+    name: String,
+    display_name: String,
+    password_hash: String,
+    created_at: DateTime,
+    password_changed_at: DateTime,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct SessionDoc {
+    #[serde(rename = "_id")]
+    token_hash: String,
+    user_id: String,
+    user_name: String,
+    created_at: DateTime,
+    expires_at: DateTime,
+}
+
+pub struct MongoStore {
+    db: Database,
+    users: Collection<UserDoc>,
+    sessions: Collection<SessionDoc>,
+    indexes: OnceCell<()>,
+}
+
+impl MongoStore {
+    /// Parses the URI and prepares the client. Does not need the server to be up.
+    pub async fn connect(uri: &str, db_name: &str) -> StoreResult<Self> {
+        let mut options = ClientOptions::parse(uri)
+            .await
+            .map_err(|e| StoreError::Internal(format!("invalid MongoDB URI: {e}")))?;
+        options
+            .server_selection_timeout
+            .get_or_insert(SERVER_SELECTION_TIMEOUT);
+        options
+            .connect_timeout
+            .get_or_insert(SERVER_SELECTION_TIMEOUT);
+        options
+            .app_name
+            .get_or_insert_with(|| "accounts-server".into());
+        let client = Client::with_options(options).map_err(classify)?;
+        let write_concern = WriteConcern::builder()
+            .w(Acknowledgment::Majority)
+            .journal(true)
+            .w_timeout(WRITE_TIMEOUT)
+            .build();
+        let db = client.database_with_options(
+            db_name,
+            DatabaseOptions::builder()
+                .write_concern(write_concern)
+                .build(),
+        );
+        Ok(Self {
+            users: db.collection("users"),
+            sessions: db.collection("sessions"),
+            db,
+            indexes: OnceCell::new(),
+        })
+    }
+
+    /// Creates the indexes once; every operation waits for this, so no write ever runs without
+    /// the unique index.
+    async fn ready(&self) -> StoreResult<()> {
+        self.indexes
+            .get_or_try_init(|| async {
+                self.users
+                    .create_index(
+                        IndexModel::builder()
+                            .keys(doc! { "name": 1 })
+                            .options(
+                                IndexOptions::builder()
+                                    .name("name_unique".to_owned())
+                                    .unique(true)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .await
+                    .map_err(classify)?;
+                self.sessions
+                    .create_index(
+                        IndexModel::builder()
+                            .keys(doc! { "expires_at": 1 })
+                            .options(
+                                IndexOptions::builder()
+                                    .name("expires_ttl".to_owned())
+                                    .expire_after(Duration::ZERO)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .await
+                    .map_err(classify)?;
+                self.sessions
+                    .create_index(
+                        IndexModel::builder()
+                            .keys(doc! { "user_id": 1 })
+                            .options(IndexOptions::builder().name("by_user".to_owned()).build())
+                            .build(),
+                    )
+                    .await
+                    .map_err(classify)?;
+                Ok(())
+            })
+            .await
+            .map(drop)
+    }
+}
+
+fn classify(e: mongodb::error::Error) -> StoreError {
+    match e.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(w)) if w.code == DUPLICATE_KEY => {
+            StoreError::Duplicate
+        }
+        ErrorKind::Command(c) if c.code == DUPLICATE_KEY => StoreError::Duplicate,
+        ErrorKind::BsonDeserialization(_) | ErrorKind::BsonSerialization(_) => {
+            StoreError::Internal(e.to_string())
+        }
+        _ => StoreError::Unavailable(e.to_string()),
+    }
+}
+
+fn bson_time(t: OffsetDateTime) -> DateTime {
+    DateTime::from_millis(to_millis(t))
+}
+
+fn user_from_doc(d: UserDoc) -> UserRecord {
+    UserRecord {
+        id: d.id,
+        name: d.name,
+        display_name: d.display_name,
+        password_hash: d.password_hash,
+        created_at: from_millis(d.created_at.timestamp_millis()),
+        password_changed_at: from_millis(d.password_changed_at.timestamp_millis()),
+    }
+}
+
+#[async_trait]
+impl Store for MongoStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.db
+            .run_command(doc! { "ping": 1 })
+            .await
+            .map_err(classify)?;
+        self.ready().await
+    }
+
+    async fn insert_user(&self, u: &UserRecord) -> StoreResult<()> {
+        self.ready().await?;
+        let d = UserDoc {
+            id: u.id.clone(),
+            name: u.name.clone(),
+            display_name: u.display_name.clone(),
+            password_hash: u.password_hash.clone(),
+            created_at: bson_time(u.created_at),
+            password_changed_at: bson_time(u.password_changed_at),
+        };
+        self.users.insert_one(d).await.map_err(classify).map(drop)
+    }
+
+    async fn find_user(&self, name: &str) -> StoreResult<Option<UserRecord>> {
+        self.ready().await?;
+        let found = self
+            .users
+            .find_one(doc! { "name": name })
+            .await
+            .map_err(classify)?;
+        Ok(found.map(user_from_doc))
+    }
+
+    async fn replace_password_hash(
+        &self,
+        name: &str,
+        expected: &str,
+        new_hash: &str,
+        changed_at: Option<OffsetDateTime>,
+    ) -> StoreResult<bool> {
+        self.ready().await?;
+        let mut set = doc! { "password_hash": new_hash };
+        if let Some(t) = changed_at {
+            set.insert("password_changed_at", bson_time(t));
+        }
+        let r = self
+            .users
+            .update_one(
+                doc! { "name": name, "password_hash": expected },
+                doc! { "$set": set },
+            )
+            .await
+            .map_err(classify)?;
+        Ok(r.matched_count == 1)
+    }
+
+    async fn delete_user(&self, name: &str, expected: &str) -> StoreResult<bool> {
+        self.ready().await?;
+        let Some(user) = self
+            .users
+            .find_one_and_delete(doc! { "name": name, "password_hash": expected })
+            .await
+            .map_err(classify)?
+        else {
+            return Ok(false);
+        };
+        self.delete_user_sessions(&user.id).await?;
+        Ok(true)
+    }
+
+    async fn insert_session(&self, s: &SessionRecord) -> StoreResult<()> {
+        self.ready().await?;
+        let d = SessionDoc {
+            token_hash: s.token_hash.clone(),
+            user_id: s.user_id.clone(),
+            user_name: s.user_name.clone(),
+            created_at: bson_time(s.created_at),
+            expires_at: bson_time(s.expires_at),
+        };
+        self.sessions
+            .insert_one(d)
+            .await
+            .map_err(classify)
+            .map(drop)
+    }
+
+    async fn find_session(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<SessionRecord>> {
+        self.ready().await?;
+        // The TTL sweep runs only every 60 s, so the filter on expiry is what enforces it.
+        let found = self
+            .sessions
+            .find_one(doc! { "_id": token_hash, "expires_at": { "$gt": bson_time(now) } })
+            .await
+            .map_err(classify)?;
+        Ok(found.map(|d| SessionRecord {
+            token_hash: d.token_hash,
+            user_id: d.user_id,
+            user_name: d.user_name,
+            created_at: from_millis(d.created_at.timestamp_millis()),
+            expires_at: from_millis(d.expires_at.timestamp_millis()),
+        }))
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        self.ready().await?;
+        self.sessions
+            .delete_one(doc! { "_id": token_hash })
+            .await
+            .map_err(classify)
+            .map(drop)
+    }
+
+    async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64> {
+        self.ready().await?;
+        let r = self
+            .sessions
+            .delete_many(doc! { "user_id": user_id })
+            .await
+            .map_err(classify)?;
+        Ok(r.deleted_count)
+    }
+}

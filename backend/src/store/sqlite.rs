@@ -1,0 +1,260 @@
+//! The embedded store: SQLite (bundled) in WAL mode with full sync, so an acknowledged write
+//! survives a crash or power loss.
+//!
+//! rusqlite is blocking, so every call runs on tokio's blocking pool; one connection behind a
+//! mutex serialises access, which is plenty for the single-process deployments this store is for.
+
+use std::{
+    path::Path,
+    sync::{Arc, Mutex},
+};
+
+use async_trait::async_trait;
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
+use time::OffsetDateTime;
+
+use super::{SessionRecord, Store, StoreError, StoreResult, UserRecord};
+use crate::clock::{from_millis, to_millis};
+
+/// File name inside the data folder.
+pub const FILE_NAME: &str = "accounts.sqlite3";
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    display_name TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    password_changed_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions(user_id);
+CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions(expires_at);
+";
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database in `dir`.
+    pub fn open(dir: &Path) -> StoreResult<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Unavailable(format!("cannot create data folder {}: {e}", dir.display()))
+        })?;
+        let path = dir.join(FILE_NAME);
+        let conn = Connection::open(&path)
+            .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(classify)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(classify)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(classify)?;
+        conn.execute_batch(SCHEMA).map_err(classify)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `f` with the connection on the blocking pool.
+    async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            // A panic while holding the lock cannot leave a half-done transaction behind
+            // (rusqlite rolls back on drop), so a poisoned lock is safe to reuse.
+            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard).map_err(classify)
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("store task failed: {e}")))?
+    }
+}
+
+fn classify(e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::ConstraintViolation) => StoreError::Duplicate,
+        Some(
+            ErrorCode::DatabaseBusy
+            | ErrorCode::DatabaseLocked
+            | ErrorCode::CannotOpen
+            | ErrorCode::DiskFull
+            | ErrorCode::SystemIoFailure
+            | ErrorCode::ReadOnly,
+        ) => StoreError::Unavailable(e.to_string()),
+        _ => StoreError::Internal(e.to_string()),
+    }
+}
+
+fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<UserRecord> {
+    Ok(UserRecord {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        display_name: row.get(2)?,
+        password_hash: row.get(3)?,
+        created_at: from_millis(row.get(4)?),
+        password_changed_at: from_millis(row.get(5)?),
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.call(|c| c.query_row("SELECT 1", [], |_| Ok(()))).await
+    }
+
+    async fn insert_user(&self, user: &UserRecord) -> StoreResult<()> {
+        let u = user.clone();
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO users (id, name, display_name, password_hash, created_at, password_changed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    u.id,
+                    u.name,
+                    u.display_name,
+                    u.password_hash,
+                    to_millis(u.created_at),
+                    to_millis(u.password_changed_at)
+                ],
+            )
+            .map(drop)
+        })
+        .await
+    }
+
+    async fn find_user(&self, name: &str) -> StoreResult<Option<UserRecord>> {
+        let name = name.to_owned();
+        self.call(move |c| {
+            c.query_row(
+                "SELECT id, name, display_name, password_hash, created_at, password_changed_at
+                 FROM users WHERE name = ?1",
+                [name],
+                user_from_row,
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn replace_password_hash(
+        &self,
+        name: &str,
+        expected: &str,
+        new_hash: &str,
+        changed_at: Option<OffsetDateTime>,
+    ) -> StoreResult<bool> {
+        let (name, expected, new_hash) =
+            (name.to_owned(), expected.to_owned(), new_hash.to_owned());
+        let changed_at = changed_at.map(to_millis);
+        self.call(move |c| {
+            c.execute(
+                "UPDATE users SET password_hash = ?3,
+                        password_changed_at = COALESCE(?4, password_changed_at)
+                 WHERE name = ?1 AND password_hash = ?2",
+                params![name, expected, new_hash, changed_at],
+            )
+            .map(|n| n == 1)
+        })
+        .await
+    }
+
+    async fn delete_user(&self, name: &str, expected: &str) -> StoreResult<bool> {
+        let (name, expected) = (name.to_owned(), expected.to_owned());
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            let id: Option<String> = tx
+                .query_row(
+                    "DELETE FROM users WHERE name = ?1 AND password_hash = ?2 RETURNING id",
+                    [&name, &expected],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(id) = &id {
+                tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
+            }
+            tx.commit()?;
+            Ok(id.is_some())
+        })
+        .await
+    }
+
+    async fn insert_session(&self, s: &SessionRecord) -> StoreResult<()> {
+        let s = s.clone();
+        self.call(move |c| {
+            // Sweep expired sessions while we are writing anyway (indexed, so cheap).
+            c.execute(
+                "DELETE FROM sessions WHERE expires_at <= ?1",
+                [to_millis(s.created_at)],
+            )?;
+            c.execute(
+                "INSERT INTO sessions (token_hash, user_id, user_name, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    s.token_hash,
+                    s.user_id,
+                    s.user_name,
+                    to_millis(s.created_at),
+                    to_millis(s.expires_at)
+                ],
+            )
+            .map(drop)
+        })
+        .await
+    }
+
+    async fn find_session(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<SessionRecord>> {
+        let token_hash = token_hash.to_owned();
+        self.call(move |c| {
+            c.query_row(
+                "SELECT token_hash, user_id, user_name, created_at, expires_at
+                 FROM sessions WHERE token_hash = ?1 AND expires_at > ?2",
+                params![token_hash, to_millis(now)],
+                |r| {
+                    Ok(SessionRecord {
+                        token_hash: r.get(0)?,
+                        user_id: r.get(1)?,
+                        user_name: r.get(2)?,
+                        created_at: from_millis(r.get(3)?),
+                        expires_at: from_millis(r.get(4)?),
+                    })
+                },
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        let token_hash = token_hash.to_owned();
+        self.call(move |c| {
+            c.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])
+                .map(drop)
+        })
+        .await
+    }
+
+    async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64> {
+        let user_id = user_id.to_owned();
+        self.call(move |c| {
+            c.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])
+                .map(|n| n as u64)
+        })
+        .await
+    }
+}
