@@ -1,0 +1,273 @@
+//! Start-up, restart, probes, rehash, the binary itself.
+
+use std::{
+    io::Read,
+    process::{Command, Stdio},
+    time::Duration,
+};
+
+use accounts_server::store::{mongo::MongoStore, sqlite::SqliteStore, Store};
+use serde_json::Value;
+
+use crate::for_each_store;
+use crate::support::{
+    app::{expect_problem, TestApp},
+    Kind,
+};
+
+async fn probes_answer(kind: Kind) {
+    let app = TestApp::spawn(kind).await;
+    let live: Value = app.get("/health/live").await.json().await.unwrap();
+    assert_eq!(live["status"], "live");
+    let r = app.get("/health/ready").await;
+    assert_eq!(r.status(), 200);
+}
+
+async fn accounts_survive_a_restart(kind: Kind) {
+    let app = TestApp::spawn(kind).await;
+    app.register("quinn", "nniuq password").await;
+    let app = app.restart_with(|_| {}).await;
+    assert_eq!(app.login("quinn", "nniuq password").await.status(), 200);
+    expect_problem(
+        app.register("QUINN", "other password").await,
+        409,
+        "user_exists",
+    )
+    .await;
+}
+
+async fn a_login_upgrades_an_old_hash(kind: Kind) {
+    let app = TestApp::spawn(kind).await;
+    app.register("rosa", "asor password").await;
+    let app = app.restart_with(|c| c.argon2_memory_kib = 2048).await;
+    assert_eq!(app.login("rosa", "asor password").await.status(), 200);
+    let store: Box<dyn Store> = match kind {
+        Kind::Sqlite => Box::new(SqliteStore::open(&app.config.data_dir).unwrap()),
+        Kind::Mongo => Box::new(
+            MongoStore::connect(
+                app.config.mongodb_uri.as_deref().unwrap(),
+                &app.config.mongodb_db,
+            )
+            .await
+            .unwrap(),
+        ),
+    };
+    let user = store.find_user("rosa").await.unwrap().unwrap();
+    assert!(
+        user.password_hash
+            .starts_with("$argon2id$v=19$m=2048,t=1,p=1$"),
+        "rehashed"
+    );
+    // A rehash is not a password change.
+    assert_eq!(user.password_changed_at, user.created_at);
+    assert_eq!(app.login("rosa", "asor password").await.status(), 200);
+}
+
+for_each_store!(
+    probes_answer,
+    accounts_survive_a_restart,
+    a_login_upgrades_an_old_hash
+);
+
+#[tokio::test]
+async fn without_a_built_app_the_root_page_says_how_to_build_it() {
+    let app = TestApp::spawn(Kind::Sqlite).await;
+    let r = app.get("/").await;
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    assert!(text.contains("trunk build --release"), "{text}");
+}
+
+#[tokio::test]
+async fn a_built_app_is_served_with_client_side_routes() {
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dist.path().join("index.html"),
+        "<!doctype html><title>app</title>",
+    )
+    .unwrap();
+    std::fs::write(dist.path().join("app.js"), "console.log(1)").unwrap();
+    let dir = dist.path().to_owned();
+    let app = TestApp::spawn_with(Kind::Sqlite, |c| c.static_dir = dir).await;
+    assert!(app
+        .get("/")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("<title>app</title>"));
+    assert!(app
+        .get("/account")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("<title>app</title>"));
+    assert_eq!(
+        app.get("/app.js").await.text().await.unwrap(),
+        "console.log(1)"
+    );
+    expect_problem(app.get("/api/missing").await, 404, "not_found").await;
+}
+
+fn binary() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_accounts-server"))
+}
+
+#[test]
+fn help_documents_every_setting() {
+    let out = binary().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for flag in [
+        "--listen",
+        "ACCOUNTS_LISTEN",
+        "--mongodb-uri",
+        "MONGODB_URI",
+        "--mongodb-db",
+        "MONGODB_DB",
+        "--data-dir",
+        "ACCOUNTS_DATA_DIR",
+        "--static-dir",
+        "ACCOUNTS_STATIC_DIR",
+        "--password-max-age",
+        "PASSWORD_MAX_AGE",
+        "--password-min-length",
+        "PASSWORD_MIN_LENGTH",
+        "--argon2-memory-kib",
+        "ARGON2_MEMORY_KIB",
+        "--argon2-iterations",
+        "ARGON2_ITERATIONS",
+        "--argon2-parallelism",
+        "ARGON2_PARALLELISM",
+        "--cookie-secure",
+    ] {
+        assert!(help.contains(flag), "--help lacks {flag}");
+    }
+}
+
+#[test]
+fn bad_settings_are_clear_errors_at_start_up() {
+    for (args, needle) in [
+        (vec!["--password-min-length", "4"], "between 8 and 256"),
+        (vec!["--argon2-memory-kib", "1"], "Argon2"),
+        (vec!["--listen", "not-an-address"], "--listen"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = binary()
+            .args(&args)
+            .env("ACCOUNTS_DATA_DIR", dir.path())
+            .env_remove("MONGODB_URI")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+/// Runs the real binary with debug logging, sends passwords through every route, stops it with
+/// SIGTERM and checks that it exited 0 and that no password or hash reached the log.
+#[tokio::test]
+async fn the_binary_logs_no_secrets_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut child = binary()
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--argon2-memory-kib",
+            "1024",
+            "--argon2-iterations",
+            "1",
+        ])
+        .args(["--password-min-length", "8", "--static-dir", "/nonexistent"])
+        .env("ACCOUNTS_DATA_DIR", dir.path())
+        .env("RUST_LOG", "debug")
+        .env_remove("MONGODB_URI")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..100 {
+        if client
+            .get(format!("{base}/health/live"))
+            .send()
+            .await
+            .is_ok()
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "server did not start");
+    let secret = "Sup3r-Secret-Pass";
+    let new_secret = "N3w-Secret-Pass!";
+    for (path, body) in [
+        (
+            "/api/user/add",
+            serde_json::json!({"user_name": "sam", "password": secret}),
+        ),
+        (
+            "/api/login",
+            serde_json::json!({"user_name": "sam", "password": secret}),
+        ),
+        (
+            "/api/login",
+            serde_json::json!({"user_name": "sam", "password": "Wr0ng-Secret-Pass"}),
+        ),
+        (
+            "/api/user/update",
+            serde_json::json!({"user_name": "sam", "password": secret, "newpassword": new_secret}),
+        ),
+        (
+            "/api/user/add",
+            serde_json::json!({"user_name": "sam", "password": 998877665544u64}),
+        ),
+    ] {
+        client
+            .post(format!("{base}{path}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert_eq!(exit.code(), Some(0), "graceful exit on SIGTERM");
+    let mut log = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(log.contains("registered"), "the log is captured: {log}");
+    for secret in [
+        secret,
+        new_secret,
+        "Wr0ng-Secret-Pass",
+        "998877665544",
+        "$argon2",
+    ] {
+        assert!(!log.contains(secret), "log contains {secret}:\n{log}");
+    }
+}

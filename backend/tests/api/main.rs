@@ -1,0 +1,9 @@
+//! HTTP tests: the real server on an ephemeral port, each test once per store.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod errors;
+mod lifecycle;
+mod sessions;
+mod users;

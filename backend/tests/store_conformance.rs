@@ -1,0 +1,275 @@
+//! One conformance suite for every `Store` implementation: each test runs against the embedded
+//! SQLite store and against a real MongoDB wire-protocol server.
+
+mod support;
+
+use std::{sync::Arc, time::Duration};
+
+use accounts_server::{
+    clock,
+    store::{SessionRecord, Store, StoreError, UserRecord},
+};
+use support::{store, Kind};
+
+fn user(name: &str, hash: &str) -> UserRecord {
+    let now = clock::now();
+    UserRecord {
+        id: accounts_server::token::random_id(),
+        name: name.to_owned(),
+        display_name: name.to_uppercase(),
+        password_hash: hash.to_owned(),
+        created_at: now,
+        password_changed_at: now,
+    }
+}
+
+fn session(token_hash: &str, user: &UserRecord, ttl: Duration) -> SessionRecord {
+    let now = clock::now();
+    SessionRecord {
+        token_hash: token_hash.to_owned(),
+        user_id: user.id.clone(),
+        user_name: user.name.clone(),
+        created_at: now,
+        expires_at: now + ttl,
+    }
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+async fn ping_answers(kind: Kind) {
+    let f = store(kind).await;
+    f.store.ping().await.unwrap();
+}
+
+async fn create_then_find_by_canonical_name(kind: Kind) {
+    let f = store(kind).await;
+    let u = user("alice", "h1");
+    f.store.insert_user(&u).await.unwrap();
+    assert_eq!(f.store.find_user("alice").await.unwrap(), Some(u));
+    assert_eq!(f.store.find_user("bob").await.unwrap(), None);
+    // Lookup is by the exact canonical key; canonicalising is the caller's job.
+    assert_eq!(f.store.find_user("ALICE").await.unwrap(), None);
+}
+
+async fn duplicate_name_is_refused(kind: Kind) {
+    let f = store(kind).await;
+    f.store.insert_user(&user("alice", "h1")).await.unwrap();
+    let err = f.store.insert_user(&user("alice", "h2")).await.unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate), "{err:?}");
+    // The first registration is untouched.
+    assert_eq!(
+        f.store
+            .find_user("alice")
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash,
+        "h1"
+    );
+}
+
+async fn fifty_concurrent_registrations_of_one_name_have_one_winner(kind: Kind) {
+    let f = store(kind).await;
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let store = f.store.clone();
+            tokio::spawn(async move { store.insert_user(&user("carol", &format!("h{i}"))).await })
+        })
+        .collect();
+    let mut won = Vec::new();
+    let mut duplicates = 0;
+    for (i, t) in tasks.into_iter().enumerate() {
+        match t.await.unwrap() {
+            Ok(()) => won.push(i),
+            Err(StoreError::Duplicate) => duplicates += 1,
+            Err(e) => panic!("unexpected error {e:?}"),
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one registration must win");
+    assert_eq!(duplicates, 49);
+    let stored = f.store.find_user("carol").await.unwrap().unwrap();
+    assert_eq!(stored.password_hash, format!("h{}", won[0]));
+}
+
+async fn compare_and_swap_replaces_only_the_expected_hash(kind: Kind) {
+    let f = store(kind).await;
+    let u = user("dave", "old");
+    f.store.insert_user(&u).await.unwrap();
+    assert!(!f
+        .store
+        .replace_password_hash("dave", "wrong", "new", None)
+        .await
+        .unwrap());
+    assert!(!f
+        .store
+        .replace_password_hash("nobody", "old", "new", None)
+        .await
+        .unwrap());
+    // A rehash keeps the change time...
+    assert!(f
+        .store
+        .replace_password_hash("dave", "old", "rehashed", None)
+        .await
+        .unwrap());
+    let after = f.store.find_user("dave").await.unwrap().unwrap();
+    assert_eq!(after.password_hash, "rehashed");
+    assert_eq!(after.password_changed_at, u.password_changed_at);
+    // ...a change records it.
+    let later = clock::now() + Duration::from_secs(5);
+    assert!(f
+        .store
+        .replace_password_hash("dave", "rehashed", "changed", Some(later))
+        .await
+        .unwrap());
+    let after = f.store.find_user("dave").await.unwrap().unwrap();
+    assert_eq!(after.password_hash, "changed");
+    assert_eq!(after.password_changed_at, later);
+    assert_eq!(after.created_at, u.created_at);
+}
+
+async fn concurrent_compare_and_swaps_have_one_winner_and_lose_nothing(kind: Kind) {
+    let f = store(kind).await;
+    f.store.insert_user(&user("erin", "start")).await.unwrap();
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let store = f.store.clone();
+            tokio::spawn(async move {
+                let new = format!("new{i}");
+                store
+                    .replace_password_hash("erin", "start", &new, Some(clock::now()))
+                    .await
+                    .map(|won| won.then_some(new))
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for t in tasks {
+        if let Some(new) = t.await.unwrap().unwrap() {
+            winners.push(new);
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one change must win: {winners:?}");
+    let stored = f.store.find_user("erin").await.unwrap().unwrap();
+    assert_eq!(stored.password_hash, winners[0]);
+}
+
+async fn sessions_are_found_until_they_expire(kind: Kind) {
+    let f = store(kind).await;
+    let u = user("frank", "h");
+    f.store.insert_user(&u).await.unwrap();
+    let s = session("t1", &u, HOUR);
+    f.store.insert_session(&s).await.unwrap();
+    let now = clock::now();
+    assert_eq!(
+        f.store.find_session("t1", now).await.unwrap(),
+        Some(s.clone())
+    );
+    assert_eq!(f.store.find_session("t2", now).await.unwrap(), None);
+    // Expired as of a later `now`, whether or not any sweep has run.
+    assert_eq!(
+        f.store
+            .find_session("t1", s.expires_at + Duration::from_millis(1))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        f.store.find_session("t1", s.expires_at).await.unwrap(),
+        None
+    );
+    // A session stored already expired is never returned.
+    let mut old = session("t3", &u, HOUR);
+    old.expires_at = clock::now() - Duration::from_secs(1);
+    f.store.insert_session(&old).await.unwrap();
+    assert_eq!(
+        f.store.find_session("t3", clock::now()).await.unwrap(),
+        None
+    );
+}
+
+async fn a_session_can_be_revoked(kind: Kind) {
+    let f = store(kind).await;
+    let u = user("gina", "h");
+    f.store.insert_user(&u).await.unwrap();
+    f.store
+        .insert_session(&session("t1", &u, HOUR))
+        .await
+        .unwrap();
+    f.store.delete_session("t1").await.unwrap();
+    assert_eq!(
+        f.store.find_session("t1", clock::now()).await.unwrap(),
+        None
+    );
+    // Idempotent.
+    f.store.delete_session("t1").await.unwrap();
+}
+
+async fn revoke_all_sessions_of_one_user(kind: Kind) {
+    let f = store(kind).await;
+    let a = user("hank", "h");
+    let b = user("ivan", "h");
+    f.store.insert_user(&a).await.unwrap();
+    f.store.insert_user(&b).await.unwrap();
+    for t in ["a1", "a2", "a3"] {
+        f.store.insert_session(&session(t, &a, HOUR)).await.unwrap();
+    }
+    f.store
+        .insert_session(&session("b1", &b, HOUR))
+        .await
+        .unwrap();
+    assert_eq!(f.store.delete_user_sessions(&a.id).await.unwrap(), 3);
+    let now = clock::now();
+    for t in ["a1", "a2", "a3"] {
+        assert_eq!(f.store.find_session(t, now).await.unwrap(), None);
+    }
+    assert!(f.store.find_session("b1", now).await.unwrap().is_some());
+    assert_eq!(f.store.delete_user_sessions(&a.id).await.unwrap(), 0);
+}
+
+async fn delete_user_needs_the_current_hash_and_takes_its_sessions(kind: Kind) {
+    let f = store(kind).await;
+    let u = user("jane", "h");
+    let other = user("kate", "h");
+    f.store.insert_user(&u).await.unwrap();
+    f.store.insert_user(&other).await.unwrap();
+    f.store
+        .insert_session(&session("j1", &u, HOUR))
+        .await
+        .unwrap();
+    f.store
+        .insert_session(&session("k1", &other, HOUR))
+        .await
+        .unwrap();
+    assert!(!f.store.delete_user("jane", "stale").await.unwrap());
+    assert!(f.store.find_user("jane").await.unwrap().is_some());
+    assert!(f.store.delete_user("jane", "h").await.unwrap());
+    assert_eq!(f.store.find_user("jane").await.unwrap(), None);
+    let now = clock::now();
+    assert_eq!(f.store.find_session("j1", now).await.unwrap(), None);
+    assert!(f.store.find_session("k1", now).await.unwrap().is_some());
+    assert!(!f.store.delete_user("jane", "h").await.unwrap());
+    // The name is free again.
+    f.store.insert_user(&user("jane", "h2")).await.unwrap();
+}
+
+async fn stores_are_usable_through_the_trait_object(kind: Kind) {
+    // The server holds stores as `Arc<dyn Store>`; make sure clones share state.
+    let f = store(kind).await;
+    let other: Arc<dyn Store> = f.store.clone();
+    f.store.insert_user(&user("lena", "h")).await.unwrap();
+    assert!(other.find_user("lena").await.unwrap().is_some());
+}
+
+for_each_store!(
+    ping_answers,
+    create_then_find_by_canonical_name,
+    duplicate_name_is_refused,
+    fifty_concurrent_registrations_of_one_name_have_one_winner,
+    compare_and_swap_replaces_only_the_expected_hash,
+    concurrent_compare_and_swaps_have_one_winner_and_lose_nothing,
+    sessions_are_found_until_they_expire,
+    a_session_can_be_revoked,
+    revoke_all_sessions_of_one_user,
+    delete_user_needs_the_current_hash_and_takes_its_sessions,
+    stores_are_usable_through_the_trait_object,
+);

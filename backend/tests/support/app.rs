@@ -1,0 +1,240 @@
+//! `TestApp`: the real server on an ephemeral port, with a cookie-keeping HTTP client.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use accounts_server::{config::Config, App};
+use clap::Parser;
+use reqwest::{header, Response};
+use serde_json::{json, Value};
+use tokio::{sync::oneshot, task::JoinHandle};
+
+use super::{mongodb_uri, unique_db_name, Kind};
+
+/// A running server. Dropping it stops the server; [`TestApp::restart`] reuses its data.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub config: Config,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<std::io::Result<()>>>,
+    data: DataHolder,
+}
+
+/// Keeps the temporary data folder alive across restarts.
+#[derive(Clone)]
+struct DataHolder(std::sync::Arc<tempfile::TempDir>);
+
+/// Fast settings for tests: cheap Argon2 and a short minimum length.
+pub fn test_config(kind: Kind, data_dir: PathBuf) -> Config {
+    let mut config = Config::try_parse_from([
+        "accounts-server",
+        "--listen",
+        "127.0.0.1:0",
+        "--argon2-memory-kib",
+        "1024",
+        "--argon2-iterations",
+        "1",
+        "--argon2-parallelism",
+        "1",
+        "--password-min-length",
+        "8",
+        "--password-max-age",
+        "0",
+        "--static-dir",
+        "/nonexistent-accounts-dist",
+    ])
+    .expect("test config parses");
+    config.data_dir = data_dir;
+    config.cookie_secure = false;
+    match kind {
+        Kind::Sqlite => config.mongodb_uri = None,
+        Kind::Mongo => {
+            config.mongodb_uri = Some(mongodb_uri());
+            config.mongodb_db = unique_db_name();
+        }
+    }
+    config
+}
+
+impl TestApp {
+    pub async fn spawn(kind: Kind) -> Self {
+        Self::spawn_with(kind, |_| {}).await
+    }
+
+    /// Starts a server after `adjust` has changed the test config.
+    pub async fn spawn_with(kind: Kind, adjust: impl FnOnce(&mut Config)) -> Self {
+        let dir = DataHolder(std::sync::Arc::new(tempfile::tempdir().expect("temp dir")));
+        let mut config = test_config(kind, dir.0.path().to_owned());
+        adjust(&mut config);
+        Self::start(config, dir).await
+    }
+
+    async fn start(config: Config, data: DataHolder) -> Self {
+        accounts_server::telemetry::init();
+        let app = App::build(config.clone()).await.expect("app builds");
+        let addr = app.local_addr().expect("bound");
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(app.serve(async {
+            let _ = rx.await;
+        }));
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Self {
+            addr,
+            client,
+            config,
+            shutdown: Some(tx),
+            handle: Some(handle),
+            data,
+        }
+    }
+
+    /// Stops the server gracefully and starts a new one on the same data, after `adjust`.
+    pub async fn restart_with(mut self, adjust: impl FnOnce(&mut Config)) -> Self {
+        self.stop().await;
+        let mut config = self.config.clone();
+        config.listen = "127.0.0.1:0".parse().expect("addr");
+        adjust(&mut config);
+        Self::start(config, self.data.clone()).await
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            h.await.expect("server task").expect("server exits cleanly");
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// A POST with an arbitrary body and content type.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Response {
+        self.client
+            .post(self.url(path))
+            .header(header::CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn register(&self, user: &str, password: &str) -> Response {
+        self.post(
+            "/api/user/add",
+            json!({ "user_name": user, "password": password }),
+        )
+        .await
+    }
+
+    pub async fn login(&self, user: &str, password: &str) -> Response {
+        self.post(
+            "/api/login",
+            json!({ "user_name": user, "password": password }),
+        )
+        .await
+    }
+
+    pub async fn change_password(&self, user: &str, current: &str, new: &str) -> Response {
+        self.post(
+            "/api/user/update",
+            json!({ "user_name": user, "password": current, "newpassword": new }),
+        )
+        .await
+    }
+
+    /// A GET from a fresh client carrying only `cookie` (e.g. one saved before it was cleared).
+    pub async fn get_with_cookie(&self, path: &str, cookie: &str) -> Response {
+        reqwest::Client::new()
+            .get(self.url(path))
+            .header(header::COOKIE, cookie)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// A second client with its own cookie jar (another browser).
+    pub fn new_client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .expect("client")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Reads a problem+json body, checking the media type and the status/code agreement.
+pub async fn problem(response: Response) -> Value {
+    let status = response.status().as_u16();
+    let ct = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(ct, "application/problem+json", "status {status}");
+    let body: Value = response.json().await.expect("problem body is JSON");
+    assert_eq!(body["status"], status, "{body}");
+    for key in ["type", "title", "detail", "code"] {
+        assert!(body[key].is_string(), "problem lacks `{key}`: {body}");
+    }
+    body
+}
+
+/// Asserts `response` is a problem with `status` and `code`, and returns its body.
+pub async fn expect_problem(response: Response, status: u16, code: &str) -> Value {
+    assert_eq!(
+        response.status().as_u16(),
+        status,
+        "expected {status} {code}"
+    );
+    let body = problem(response).await;
+    assert_eq!(body["code"], code, "{body}");
+    body
+}
+
+/// The `name=value` part of the response's session cookie.
+pub fn session_cookie(response: &Response) -> String {
+    let set_cookie = response
+        .headers()
+        .get(header::SET_COOKIE)
+        .expect("a Set-Cookie header")
+        .to_str()
+        .expect("ASCII cookie");
+    set_cookie.split(';').next().unwrap_or_default().to_owned()
+}

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine or a warm one:
+#   1. installs what is missing (idempotent: skips what is there),
+#   2. starts a MongoDB wire-protocol server (SecantusDB) on a free loopback port,
+#   3. runs cargo fmt --check, clippy -D warnings and every test (both stores),
+#   4. stops what it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SECANTUS_VERSION=0.7.0b3
+SECANTUS_DIR=${SECANTUS_DIR:-/opt/secantus}
+
+step() { printf '\n==> %s\n' "$*"; }
+
+install_rust_components() {
+    if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+        step "installing rustfmt and clippy"
+        rustup component add rustfmt clippy
+    fi
+}
+
+install_mongodb_server() {
+    local installed=""
+    if [ -x "$SECANTUS_DIR/bin/secantusd-py" ]; then
+        installed=$("$SECANTUS_DIR/bin/pip" show secantusdb 2>/dev/null || true)
+    fi
+    if grep -qx "Version: $SECANTUS_VERSION" <<<"$installed"; then
+        return
+    fi
+    step "installing SecantusDB $SECANTUS_VERSION (MongoDB wire-protocol server) into $SECANTUS_DIR"
+    python3 -m venv "$SECANTUS_DIR"
+    "$SECANTUS_DIR/bin/pip" install --quiet "secantusdb==$SECANTUS_VERSION"
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+MONGO_PID=""
+MONGO_DATA=""
+stop_mongodb_server() {
+    if [ -n "$MONGO_PID" ] && kill -0 "$MONGO_PID" 2>/dev/null; then
+        kill -TERM "$MONGO_PID" 2>/dev/null || true
+        for _ in $(seq 1 100); do kill -0 "$MONGO_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$MONGO_PID" 2>/dev/null || true
+    fi
+    [ -n "$MONGO_DATA" ] && rm -rf "$MONGO_DATA"
+    return 0
+}
+
+start_mongodb_server() {
+    local port
+    port=$(free_port)
+    MONGO_DATA=$(mktemp -d)
+    step "starting SecantusDB on 127.0.0.1:$port"
+    "$SECANTUS_DIR/bin/secantusd-py" --host 127.0.0.1 --port "$port" \
+        --storage-path "$MONGO_DATA/db" --log-level WARNING >"$MONGO_DATA/server.log" 2>&1 &
+    MONGO_PID=$!
+    for _ in $(seq 1 300); do
+        if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then
+            export ACCOUNTS_TEST_MONGODB_URI="mongodb://127.0.0.1:$port/"
+            return
+        fi
+        if ! kill -0 "$MONGO_PID" 2>/dev/null; then
+            echo "SecantusDB exited:"; cat "$MONGO_DATA/server.log"; exit 1
+        fi
+        sleep 0.2
+    done
+    echo "SecantusDB did not open port $port within 60 s:"; cat "$MONGO_DATA/server.log"; exit 1
+}
+
+trap stop_mongodb_server EXIT
+
+install_rust_components
+install_mongodb_server
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+start_mongodb_server
+
+step "cargo test (embedded store and MongoDB)"
+cargo test --workspace --locked --no-fail-fast
