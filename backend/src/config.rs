@@ -101,6 +101,11 @@ impl Config {
         })
     }
 
+    /// The MongoDB URI, if one is set; an empty value (`MONGODB_URI=`) means none.
+    pub fn mongodb_uri(&self) -> Option<&str> {
+        self.mongodb_uri.as_deref().filter(|u| !u.trim().is_empty())
+    }
+
     pub fn password_policy(&self) -> PasswordPolicy {
         PasswordPolicy {
             min_length: self.password_min_length,
@@ -159,6 +164,13 @@ mod tests {
         let c = parse(&["--password-min-length", "8", "--listen", "0.0.0.0:8080"]).unwrap();
         assert_eq!(c.password_min_length, 8);
         assert_eq!(c.listen.port(), 8080);
+    }
+
+    #[test]
+    fn an_empty_mongodb_uri_means_the_embedded_store() {
+        assert_eq!(parse(&["--mongodb-uri", ""]).unwrap().mongodb_uri(), None);
+        let c = parse(&["--mongodb-uri", "mongodb://db/"]).unwrap();
+        assert_eq!(c.mongodb_uri(), Some("mongodb://db/"));
     }
 
     #[test]

@@ -71,8 +71,8 @@ impl App {
             config.password_max_age(),
             session_ttl,
         );
-        let static_files = http::static_files::service(&config.static_dir);
-        if static_files.is_none() {
+        let static_app = http::static_files::StaticApp::load(&config.static_dir);
+        if static_app.is_none() {
             tracing::warn!(
                 dir = %config.static_dir.display(),
                 "no built browser app found; serving the API only (build it with `trunk build --release`)"
@@ -81,7 +81,7 @@ impl App {
         let router = http::router(AppState {
             accounts: Arc::new(accounts),
             cookies: CookieSettings::new(config.cookie_secure, session_ttl),
-            static_files,
+            static_app,
         });
         let listener =
             TcpListener::bind(config.listen)
@@ -114,7 +114,7 @@ impl App {
 }
 
 async fn open_store(config: &Config) -> Result<(Arc<dyn Store>, &'static str), StoreError> {
-    match &config.mongodb_uri {
+    match config.mongodb_uri() {
         Some(uri) => {
             let store = MongoStore::connect(uri, &config.mongodb_db).await?;
             // Not fatal: the server starts unready and recovers once MongoDB answers.

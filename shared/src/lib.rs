@@ -10,6 +10,7 @@
 //! - [`problem`]: RFC 9457 problem details and the stable machine codes.
 
 pub mod dto;
+mod normalize;
 pub mod password;
 pub mod problem;
 pub mod user_name;

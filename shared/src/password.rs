@@ -6,7 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use unicode_normalization::UnicodeNormalization;
+
+use crate::normalize::nfkc;
 
 use crate::user_name::UserName;
 
@@ -34,7 +35,7 @@ impl Password {
 
     /// The NFKC form that is hashed, so the same password typed on different systems matches.
     pub fn normalized(&self) -> String {
-        self.0.nfkc().collect()
+        nfkc(&self.0)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -51,6 +52,12 @@ impl fmt::Debug for Password {
 impl From<&str> for Password {
     fn from(s: &str) -> Self {
         Self(s.to_owned())
+    }
+}
+
+impl From<String> for Password {
+    fn from(s: String) -> Self {
+        Self(s)
     }
 }
 

@@ -4,7 +4,8 @@
 //! `Ａｌｉｃｅ` (full-width) are one account. The display form the user typed is kept for replies.
 
 use std::fmt;
-use unicode_normalization::UnicodeNormalization;
+
+use crate::normalize::nfkc;
 
 /// Shortest allowed user name, in characters of the canonical form.
 pub const MIN_LEN: usize = 3;
@@ -107,8 +108,7 @@ impl fmt::Display for UserName {
 
 /// NFKC, then lower case, then NFKC again (lower-casing can leave a string unnormalised).
 fn canonicalize(s: &str) -> String {
-    let nfkc: String = s.nfkc().collect();
-    nfkc.to_lowercase().nfkc().collect()
+    nfkc(&nfkc(s).to_lowercase())
 }
 
 fn is_allowed(c: char) -> bool {

@@ -15,18 +15,18 @@ use std::sync::Arc;
 use axum::{
     extract::DefaultBodyLimit,
     http::{header, HeaderValue},
-    response::IntoResponse,
     Router,
 };
 use tower_http::{
+    compression::{CompressionLayer, CompressionLevel},
     set_header::SetResponseHeaderLayer,
     trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer},
 };
 use tracing::Level;
 
-use crate::{accounts::Accounts, error::ApiError};
+use crate::accounts::Accounts;
 use cookies::CookieSettings;
-use static_files::StaticFiles;
+use static_files::StaticApp;
 
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 16 * 1024;
@@ -36,7 +36,8 @@ pub const BODY_LIMIT: usize = 16 * 1024;
 pub struct AppState {
     pub accounts: Arc<Accounts>,
     pub cookies: CookieSettings,
-    pub static_files: Option<StaticFiles>,
+    /// The built browser app, if there is one.
+    pub static_app: Option<StaticApp>,
 }
 
 /// The whole HTTP surface.
@@ -53,9 +54,15 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(health::router())
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed.into_response() })
+        .method_not_allowed_fallback(static_files::method_not_allowed)
         .fallback(static_files::fallback)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(CompressionLayer::new().quality(CompressionLevel::Precise(6)))
+        // The app's pages set their own policy; everything else (JSON) may load nothing.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -79,35 +79,80 @@ async fn without_a_built_app_the_root_page_says_how_to_build_it() {
 }
 
 #[tokio::test]
-async fn a_built_app_is_served_with_client_side_routes() {
+async fn a_built_app_is_served_with_client_side_routes_caching_and_csp() {
     let dist = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dist.path().join("index.html"),
-        "<!doctype html><title>app</title>",
-    )
-    .unwrap();
-    std::fs::write(dist.path().join("app.js"), "console.log(1)").unwrap();
+    let loader = "import init from '/app-0123456789abcdef.js'; await init();";
+    let index =
+        format!("<!doctype html><title>app</title><script type=\"module\">{loader}</script>");
+    std::fs::write(dist.path().join("index.html"), &index).unwrap();
+    let js = "console.log('the app');".repeat(50);
+    std::fs::write(dist.path().join("app-0123456789abcdef.js"), &js).unwrap();
     let dir = dist.path().to_owned();
     let app = TestApp::spawn_with(Kind::Sqlite, |c| c.static_dir = dir).await;
-    assert!(app
-        .get("/")
+
+    // The index and every client-side route (also /login, which is a POST API route too).
+    for path in ["/", "/account", "/login", "/password", "/register"] {
+        let r = app.get(path).await;
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(r.headers()["cache-control"], "no-cache", "{path}");
+        let csp = r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let sha = {
+            use base64::Engine as _;
+            use sha2::Digest as _;
+            base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(loader))
+        };
+        assert!(csp.contains(&format!("'sha256-{sha}'")), "{csp}");
+        assert!(
+            csp.contains("'wasm-unsafe-eval'") && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+        assert_eq!(r.headers()["referrer-policy"], "no-referrer");
+        assert_eq!(r.text().await.unwrap(), index);
+    }
+    // Hashed assets: cached for a year, compressed when the client accepts it.
+    let r = app
+        .client
+        .get(app.url("/app-0123456789abcdef.js"))
+        .header("accept-encoding", "gzip")
+        .send()
         .await
-        .text()
-        .await
-        .unwrap()
-        .contains("<title>app</title>"));
-    assert!(app
-        .get("/account")
-        .await
-        .text()
-        .await
-        .unwrap()
-        .contains("<title>app</title>"));
+        .unwrap();
+    assert_eq!(r.status(), 200);
     assert_eq!(
-        app.get("/app.js").await.text().await.unwrap(),
-        "console.log(1)"
+        r.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
     );
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    let r = app
+        .client
+        .get(app.url("/app-0123456789abcdef.js"))
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-encoding"], "br");
+    // A missing file is a 404, not the app; API paths stay API.
+    expect_problem(
+        app.get("/missing-0123456789abcdef.js").await,
+        404,
+        "not_found",
+    )
+    .await;
     expect_problem(app.get("/api/missing").await, 404, "not_found").await;
+    expect_problem(app.get("/user/add").await, 405, "method_not_allowed").await;
+    // POST /login is still the original's API route.
+    let r = app
+        .post(
+            "/login",
+            serde_json::json!({"user_name": "nobody", "password": "x"}),
+        )
+        .await;
+    expect_problem(r, 401, "invalid_credentials").await;
 }
 
 fn binary() -> Command {
