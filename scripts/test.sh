@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine or a warm one:
 #   1. installs what is missing (idempotent: skips what is there),
-#   2. starts a MongoDB wire-protocol server (SecantusDB) on a free loopback port,
-#   3. runs cargo fmt --check, clippy -D warnings and every test (both stores),
-#   4. stops what it started.
+#   2. runs cargo fmt --check and clippy -D warnings (host and wasm32),
+#   3. builds the browser app (release) and checks its size budget,
+#   4. starts a MongoDB wire-protocol server (SecantusDB) on a free loopback port,
+#   5. runs every Rust test (both stores) and the browser end-to-end tests,
+#   6. stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -73,14 +75,23 @@ trap stop_mongodb_server EXIT
 
 install_rust_components
 install_mongodb_server
+scripts/install-web-tools.sh --browser
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "cargo clippy -D warnings"
+step "cargo clippy -D warnings (host, then the browser app for wasm32)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p accounts-web --target wasm32-unknown-unknown --locked -- -D warnings
+
+step "building the browser app (trunk build --release) and checking its size budget"
+scripts/build-web.sh
 
 start_mongodb_server
 
-step "cargo test (embedded store and MongoDB)"
+step "cargo test (shared rules, app logic, server on both stores)"
 cargo test --workspace --locked --no-fail-fast
+
+step "browser end-to-end tests (headless Chromium, screenshots in target/e2e-screenshots/)"
+cargo build --locked -p accounts-server
+(cd e2e && npm test)

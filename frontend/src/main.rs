@@ -1,6 +1,6 @@
-//! Placeholder for the browser app (its own issue); it only proves the shared crate builds here.
+//! Entry point of the WASM app: mount only.
 
 fn main() {
-    let policy = accounts_api::PasswordPolicy::default();
-    println!("accounts-web: password minimum {}", policy.min_length);
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(accounts_web::App);
 }

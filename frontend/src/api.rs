@@ -1,0 +1,111 @@
+//! The only place that talks to the server: one `call` helper on gloo-net, returning the shared
+//! DTOs or the server's problem details.
+
+use accounts_api::{
+    AccountReply, ChangePasswordRequest, Credentials, ErrorCode, LoginReply, PolicyInfo, Problem,
+    SessionInfo,
+};
+use gloo_net::http::{Method, RequestBuilder};
+use serde::{de::DeserializeOwned, Serialize};
+
+/// What a failed call tells the UI: the server's problem, or that the server was not reached.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiError {
+    Problem(Problem),
+    Network,
+}
+
+impl ApiError {
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            Self::Problem(p) => Some(p.code),
+            Self::Network => None,
+        }
+    }
+
+    /// One sentence for the top of a form.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Problem(p) => p.detail.clone(),
+            Self::Network => {
+                "The server could not be reached. Check your connection and try again.".into()
+            }
+        }
+    }
+}
+
+async fn call<Req: Serialize, Resp: DeserializeOwned>(
+    method: Method,
+    path: &str,
+    body: Option<&Req>,
+) -> Result<Option<Resp>, ApiError> {
+    let builder = RequestBuilder::new(path)
+        .method(method)
+        .header("Accept", "application/json");
+    let request = match body {
+        Some(body) => builder.json(body).map_err(|_| ApiError::Network)?,
+        None => builder.build().map_err(|_| ApiError::Network)?,
+    };
+    let response = request.send().await.map_err(|_| ApiError::Network)?;
+    let status = response.status();
+    if response.ok() {
+        if status == 204 {
+            return Ok(None);
+        }
+        return response
+            .json()
+            .await
+            .map(Some)
+            .map_err(|_| ApiError::Network);
+    }
+    let problem = response.json::<Problem>().await.unwrap_or_else(|_| {
+        Problem::new(
+            ErrorCode::Internal,
+            format!("The server answered {status}."),
+        )
+    });
+    Err(ApiError::Problem(problem))
+}
+
+async fn post<Req: Serialize, Resp: DeserializeOwned>(
+    path: &str,
+    body: &Req,
+) -> Result<Resp, ApiError> {
+    call(Method::POST, path, Some(body))
+        .await?
+        .ok_or(ApiError::Network)
+}
+
+pub async fn policy() -> Result<PolicyInfo, ApiError> {
+    call::<(), _>(Method::GET, "/api/policy", None)
+        .await?
+        .ok_or(ApiError::Network)
+}
+
+pub async fn session() -> Result<SessionInfo, ApiError> {
+    call::<(), _>(Method::GET, "/api/session", None)
+        .await?
+        .ok_or(ApiError::Network)
+}
+
+pub async fn register(req: &Credentials) -> Result<AccountReply, ApiError> {
+    post("/api/user/add", req).await
+}
+
+pub async fn login(req: &Credentials) -> Result<LoginReply, ApiError> {
+    post("/api/login", req).await
+}
+
+pub async fn change_password(req: &ChangePasswordRequest) -> Result<AccountReply, ApiError> {
+    post("/api/user/update", req).await
+}
+
+pub async fn delete_account(req: &Credentials) -> Result<AccountReply, ApiError> {
+    post("/api/user/delete", req).await
+}
+
+pub async fn logout() -> Result<(), ApiError> {
+    call::<(), ()>(Method::POST, "/api/logout", None)
+        .await
+        .map(drop)
+}

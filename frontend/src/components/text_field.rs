@@ -1,0 +1,47 @@
+//! A labelled text input with its error message, wired for assistive technology.
+
+use leptos::prelude::*;
+
+use crate::form::FieldState;
+
+#[component]
+pub fn TextField(
+    /// The element id, also used to tie the label and the message to the input.
+    id: &'static str,
+    label: &'static str,
+    autocomplete: &'static str,
+    field: FieldState,
+    /// The message to show, if any (already filtered by touched/submitted).
+    #[prop(into)]
+    error: Signal<Option<String>>,
+    #[prop(optional)] hint: Option<&'static str>,
+) -> impl IntoView {
+    let message_id = format!("{id}-message");
+    let hint_id = format!("{id}-hint");
+    let described_by = if hint.is_some() {
+        format!("{hint_id} {message_id}")
+    } else {
+        message_id.clone()
+    };
+    view! {
+        <div class="field" class:invalid=move || error.get().is_some()>
+            <label for=id>{label}</label>
+            {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{h}</p> })}
+            <input
+                id=id
+                name=id
+                type="text"
+                autocomplete=autocomplete
+                autocapitalize="none"
+                spellcheck="false"
+                required
+                aria-invalid=move || if error.get().is_some() { "true" } else { "false" }
+                aria-describedby=described_by
+                prop:value=move || field.value.get()
+                on:input=move |ev| field.edit(event_target_value(&ev))
+                on:blur=move |_| field.touched.set(true)
+            />
+            <p class="message" id=message_id>{move || error.get()}</p>
+        </div>
+    }
+}

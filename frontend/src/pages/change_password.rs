@@ -1,0 +1,137 @@
+//! Change password, with the current one. Also the way out of an expired password: the login
+//! page sends the user here with the name filled in.
+
+use accounts_api::ChangePasswordRequest;
+use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
+
+use super::{encode, set_title, show_error};
+use crate::{
+    api,
+    components::{ErrorBanner, Notice, PasswordField, SubmitButton, TextField},
+    form::{check_new_password, required, visible_error, FieldState},
+    router::Router,
+    state::AppState,
+};
+
+#[component]
+pub fn ChangePasswordPage() -> impl IntoView {
+    set_title("Change password");
+    let state = expect_context::<AppState>();
+    let router = expect_context::<Router>();
+    let prefill = router
+        .query("user")
+        .or_else(|| {
+            state
+                .session
+                .with_untracked(|s| s.as_ref().map(|s| s.user_name.clone()))
+        })
+        .unwrap_or_default();
+    let name = FieldState::new(prefill);
+    let current = FieldState::new("");
+    let new = FieldState::new("");
+    let submitted = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let top_error = RwSignal::new(None::<String>);
+    let notice = RwSignal::new(state.take_flash());
+
+    // Fill the name once the session lookup answers, unless the user typed one.
+    Effect::new(move |_| {
+        if let Some(s) = state.session.get() {
+            if name.value.get_untracked().is_empty() {
+                name.value.set(s.user_name);
+            }
+        }
+    });
+
+    let name_error = Signal::derive(move || {
+        visible_error(
+            name.touched.get(),
+            submitted.get(),
+            required("User name", &name.value.get()),
+            name.server_error.get(),
+        )
+    });
+    let current_error = Signal::derive(move || {
+        visible_error(
+            current.touched.get(),
+            submitted.get(),
+            required("Current password", &current.value.get()),
+            current.server_error.get(),
+        )
+    });
+    let new_error = Signal::derive(move || {
+        let value = new.value.get();
+        let client = check_new_password(&value, &name.value.get(), state.password_policy())
+            .or_else(|| {
+                (!value.is_empty() && value == current.value.get())
+                    .then(|| "New password must differ from the current one".to_string())
+            });
+        visible_error(
+            new.touched.get(),
+            submitted.get(),
+            client,
+            new.server_error.get(),
+        )
+    });
+
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        submitted.set(true);
+        top_error.set(None);
+        notice.set(None);
+        if [name_error, current_error, new_error]
+            .iter()
+            .any(|e| e.get_untracked().is_some())
+        {
+            return;
+        }
+        busy.set(true);
+        let req = ChangePasswordRequest {
+            user_name: name.value.get_untracked(),
+            password: current.value.get_untracked().into(),
+            newpassword: new.value.get_untracked().into(),
+        };
+        spawn_local(async move {
+            match api::change_password(&req).await {
+                Ok(_) => {
+                    // The server revoked every session of the account, this one included.
+                    state.session.set(None);
+                    state.flash.set(Some(
+                        "Password changed. Log in with your new password.".into(),
+                    ));
+                    busy.set(false);
+                    router.navigate(&format!("/login?user={}", encode(&req.user_name)));
+                }
+                Err(e) => {
+                    busy.set(false);
+                    show_error(
+                        &e,
+                        &[
+                            ("user_name", name),
+                            ("password", current),
+                            ("newpassword", new),
+                        ],
+                        top_error,
+                    );
+                }
+            }
+        });
+    };
+
+    view! {
+        <section class="card" aria-labelledby="title">
+            <h1 id="title">"Change password"</h1>
+            <Notice message=notice/>
+            <ErrorBanner message=top_error/>
+            <form on:submit=on_submit novalidate>
+                <TextField id="user_name" label="User name" autocomplete="username" field=name error=name_error/>
+                <PasswordField id="password" label="Current password" autocomplete="current-password" field=current error=current_error/>
+                <PasswordField id="newpassword" label="New password" autocomplete="new-password" field=new error=new_error/>
+                <SubmitButton label="Change password" busy_label="Changing password…" busy=busy/>
+            </form>
+        </section>
+    }
+}

@@ -1,0 +1,106 @@
+//! Log in. Only presence is checked here: sign-up rules never block a login.
+
+use accounts_api::{Credentials, ErrorCode};
+use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
+
+use super::{encode, set_title, show_error};
+use crate::{
+    api,
+    components::{ErrorBanner, Notice, PasswordField, SubmitButton, TextField},
+    form::{required, visible_error, FieldState},
+    router::{Link, Router},
+    state::AppState,
+};
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    set_title("Log in");
+    let state = expect_context::<AppState>();
+    let router = expect_context::<Router>();
+    let prefill = router.query("user").unwrap_or_default();
+    let name = FieldState::new(prefill);
+    let password = FieldState::new("");
+    let submitted = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let top_error = RwSignal::new(None::<String>);
+    let notice = RwSignal::new(state.take_flash());
+
+    // Already signed in: this page has nothing to do.
+    Effect::new(move |_| {
+        if state.session_checked.get() && state.session.get().is_some() && !busy.get_untracked() {
+            router.replace("/account");
+        }
+    });
+
+    let name_error = Signal::derive(move || {
+        visible_error(
+            name.touched.get(),
+            submitted.get(),
+            required("User name", &name.value.get()),
+            name.server_error.get(),
+        )
+    });
+    let password_error = Signal::derive(move || {
+        visible_error(
+            password.touched.get(),
+            submitted.get(),
+            required("Password", &password.value.get()),
+            password.server_error.get(),
+        )
+    });
+
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        submitted.set(true);
+        top_error.set(None);
+        notice.set(None);
+        if name_error.get_untracked().is_some() || password_error.get_untracked().is_some() {
+            return;
+        }
+        busy.set(true);
+        let req = Credentials {
+            user_name: name.value.get_untracked(),
+            password: password.value.get_untracked().into(),
+        };
+        spawn_local(async move {
+            match api::login(&req).await {
+                Ok(_) => {
+                    state.refresh_session().await;
+                    busy.set(false);
+                    router.navigate("/account");
+                }
+                Err(e) if e.code() == Some(ErrorCode::PasswordExpired) => {
+                    busy.set(false);
+                    // The server's own words, which also name the API route for scripts.
+                    state.flash.set(Some(e.message()));
+                    router.navigate(&format!("/password?user={}", encode(&req.user_name)));
+                }
+                Err(e) => {
+                    busy.set(false);
+                    show_error(
+                        &e,
+                        &[("user_name", name), ("password", password)],
+                        top_error,
+                    );
+                }
+            }
+        });
+    };
+
+    view! {
+        <section class="card" aria-labelledby="title">
+            <h1 id="title">"Log in"</h1>
+            <Notice message=notice/>
+            <ErrorBanner message=top_error/>
+            <form on:submit=on_submit novalidate>
+                <TextField id="user_name" label="User name" autocomplete="username" field=name error=name_error/>
+                <PasswordField id="password" label="Password" autocomplete="current-password" field=password error=password_error/>
+                <SubmitButton label="Log in" busy_label="Logging in…" busy=busy/>
+            </form>
+            <p class="alt">"New here? " <Link href="/register">"Create an account"</Link></p>
+        </section>
+    }
+}

@@ -1,0 +1,16 @@
+//! Any other address.
+
+use leptos::prelude::*;
+
+use crate::router::Link;
+
+#[component]
+pub fn NotFoundPage() -> impl IntoView {
+    super::set_title("Not found");
+    view! {
+        <section class="card" aria-labelledby="title">
+            <h1 id="title">"Page not found"</h1>
+            <p>"There is nothing at this address. " <Link href="/">"Go to your account"</Link></p>
+        </section>
+    }
+}

@@ -1,0 +1,117 @@
+//! Register, then sign in straight away.
+
+use accounts_api::Credentials;
+use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
+
+use super::{set_title, show_error};
+use crate::{
+    api,
+    components::{ErrorBanner, Notice, PasswordField, SubmitButton, TextField},
+    form::{check_new_password, check_new_user_name, visible_error, FieldState},
+    router::{Link, Router},
+    state::AppState,
+};
+
+#[component]
+pub fn RegisterPage() -> impl IntoView {
+    set_title("Register");
+    let state = expect_context::<AppState>();
+    let router = expect_context::<Router>();
+    let name = FieldState::new("");
+    let password = FieldState::new("");
+    let submitted = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let top_error = RwSignal::new(None::<String>);
+    let notice = RwSignal::new(state.take_flash());
+
+    let name_error = Signal::derive(move || {
+        visible_error(
+            name.touched.get(),
+            submitted.get(),
+            check_new_user_name(&name.value.get()),
+            name.server_error.get(),
+        )
+    });
+    let password_error = Signal::derive(move || {
+        visible_error(
+            password.touched.get(),
+            submitted.get(),
+            check_new_password(
+                &password.value.get(),
+                &name.value.get(),
+                state.password_policy(),
+            ),
+            password.server_error.get(),
+        )
+    });
+    let password_hint = Signal::derive(move || {
+        state.password_policy().map(|p| {
+            format!(
+                "At least {} characters. A long phrase you can remember works well.",
+                p.min_length
+            )
+        })
+    });
+
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        submitted.set(true);
+        top_error.set(None);
+        if name_error.get_untracked().is_some() || password_error.get_untracked().is_some() {
+            return;
+        }
+        busy.set(true);
+        let req = Credentials {
+            user_name: name.value.get_untracked(),
+            password: password.value.get_untracked().into(),
+        };
+        spawn_local(async move {
+            let result = match api::register(&req).await {
+                Ok(reply) => api::login(&req).await.map(|_| reply),
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(reply) => {
+                    state.refresh_session().await;
+                    state.flash.set(Some(format!(
+                        "Welcome, {}! Your account is ready.",
+                        reply.user_name
+                    )));
+                    busy.set(false);
+                    router.navigate("/account");
+                }
+                Err(e) => {
+                    busy.set(false);
+                    show_error(
+                        &e,
+                        &[("user_name", name), ("password", password)],
+                        top_error,
+                    );
+                }
+            }
+        });
+    };
+
+    view! {
+        <section class="card" aria-labelledby="title">
+            <h1 id="title">"Create an account"</h1>
+            <Notice message=notice/>
+            <ErrorBanner message=top_error/>
+            <form on:submit=on_submit novalidate>
+                <TextField
+                    id="user_name" label="User name" autocomplete="username" field=name error=name_error
+                    hint="3 to 32 letters, digits, dots, dashes or underscores."
+                />
+                <PasswordField
+                    id="password" label="Password" autocomplete="new-password" field=password error=password_error
+                    hint=password_hint
+                />
+                <SubmitButton label="Create account" busy_label="Creating account…" busy=busy/>
+            </form>
+            <p class="alt">"Already registered? " <Link href="/login">"Log in"</Link></p>
+        </section>
+    }
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what building and testing the browser app needs, skipping whatever is already there:
+# the wasm32 target, Trunk, the wasm-bindgen CLI matching Cargo.lock, wasm-opt (binaryen from
+# npm) and Playwright's driver library (e2e/node_modules); with --browser also Debian's Chromium
+# and ChromeDriver, which only the end-to-end tests need.
+# Nothing is downloaded at build time afterwards: Trunk runs offline with these.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TRUNK_VERSION=0.21.14
+step() { printf '\n==> %s\n' "$*"; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    step "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+fi
+
+if [ "$(trunk --version 2>/dev/null || true)" != "trunk $TRUNK_VERSION" ]; then
+    step "installing trunk $TRUNK_VERSION (takes about 17 minutes on 2 cores)"
+    cargo install trunk --version "$TRUNK_VERSION" --locked
+fi
+
+# The CLI must be exactly the library version the app links.
+WBG_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WBG_VERSION" ]; then
+    step "installing wasm-bindgen-cli $WBG_VERSION"
+    # --locked has failed here when a pinned dependency was missing from the registry mirror.
+    cargo install wasm-bindgen-cli --version "$WBG_VERSION" --locked \
+        || cargo install wasm-bindgen-cli --version "$WBG_VERSION"
+fi
+
+if [ ! -x e2e/node_modules/.bin/wasm-opt ] || [ ! -d e2e/node_modules/playwright-core ] \
+    || ! cmp -s e2e/package-lock.json e2e/node_modules/.package-lock.json 2>/dev/null; then
+    step "installing binaryen (wasm-opt) and playwright-core from npm"
+    (cd e2e && npm ci --no-audit --no-fund)
+fi
+
+if [ "${1:-}" = "--browser" ] && { ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; }; then
+    step "installing Debian's chromium and chromium-driver"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium chromium-driver
+fi
