@@ -4,15 +4,16 @@
 //! so the rules are testable with a store and a hasher alone. The HTTP layer maps errors to
 //! status codes in one place (`crate::error`).
 
-use std::{sync::Arc, time::Duration};
+use std::{net::IpAddr, sync::Arc, time::Duration};
 
 use accounts_api::{ErrorCode, FieldError, Password, PasswordPolicy, PolicyInfo, UserName};
 use time::OffsetDateTime;
 
 use crate::{
-    clock,
+    clock, common_passwords,
     password::{HashError, Hasher, Verified},
     store::{SessionRecord, Store, StoreError, UserRecord},
+    throttle::{Attempt, Limited, Throttle, ThrottlePolicy},
     token::{self, SessionToken},
 };
 
@@ -29,6 +30,9 @@ pub enum AccountError {
     PasswordExpired,
     #[error("no valid session")]
     Unauthenticated,
+    /// Too many attempts (from this IP, or on this account name).
+    #[error("rate limited")]
+    RateLimited { retry_after: Duration },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -51,30 +55,51 @@ pub struct LoggedIn {
     pub session: Session,
 }
 
+impl From<Limited> for AccountError {
+    fn from(l: Limited) -> Self {
+        Self::RateLimited {
+            retry_after: l.retry_after,
+        }
+    }
+}
+
+/// Who is asking, as far as the rules care.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Client {
+    /// `None` when unknown (then no per-IP limit applies).
+    pub ip: Option<IpAddr>,
+}
+
+/// The rules' settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub policy: PasswordPolicy,
+    /// `None`: passwords never expire.
+    pub password_max_age: Option<Duration>,
+    pub session_ttl: Duration,
+    pub throttle: ThrottlePolicy,
+}
+
 /// The service's rules, bound to a store and a hasher.
 #[derive(Clone)]
 pub struct Accounts {
     store: Arc<dyn Store>,
     hasher: Hasher,
+    throttle: Throttle,
     policy: PasswordPolicy,
     password_max_age: Option<Duration>,
     session_ttl: Duration,
 }
 
 impl Accounts {
-    pub fn new(
-        store: Arc<dyn Store>,
-        hasher: Hasher,
-        policy: PasswordPolicy,
-        password_max_age: Option<Duration>,
-        session_ttl: Duration,
-    ) -> Self {
+    pub fn new(store: Arc<dyn Store>, hasher: Hasher, settings: Settings) -> Self {
         Self {
+            throttle: Throttle::new(store.clone(), settings.throttle),
             store,
             hasher,
-            policy,
-            password_max_age,
-            session_ttl,
+            policy: settings.policy,
+            password_max_age: settings.password_max_age,
+            session_ttl: settings.session_ttl,
         }
     }
 
@@ -100,14 +125,18 @@ impl Accounts {
         &self,
         user_name: &str,
         password: &Password,
+        client: Client,
     ) -> AccountResult<UserRecord> {
+        self.throttle
+            .spend_ip(Attempt::Registration, client.ip, clock::now())
+            .await??;
         let name = UserName::parse(user_name);
         let mut errors = Vec::new();
         if let Err(e) = &name {
             errors.push(field_error("user_name", ErrorCode::InvalidUserName, e));
         }
-        if let Err(e) = self.policy.check(password, name.as_ref().ok()) {
-            errors.push(field_error("password", ErrorCode::InvalidPassword, &e));
+        if let Err(e) = self.check_new_password(password, name.as_ref().ok()) {
+            errors.push(e.with_field("password"));
         }
         let Ok(name) = name else {
             return Err(AccountError::Invalid(errors));
@@ -132,8 +161,30 @@ impl Accounts {
         }
     }
 
+    /// The policy for a new password, plus the common-password list (server only: the list is
+    /// too big for the browser app).
+    fn check_new_password(
+        &self,
+        password: &Password,
+        user: Option<&UserName>,
+    ) -> Result<(), NewPasswordError> {
+        if let Err(e) = self.policy.check(password, user) {
+            return Err(NewPasswordError(e.to_string()));
+        }
+        if common_passwords::is_common(&password.normalized()) {
+            return Err(NewPasswordError(
+                "this password is one of the most commonly used; choose another".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks a user name and password. Unknown names cost one Argon2 verification too, against a
     /// dummy hash, and get the same error as a wrong password.
+    ///
+    /// Attempts count against the client's IP budget, and failures against the account name
+    /// (existing or not); a locked name is refused before any password check, with the same
+    /// reply whether the password is right or wrong and whether the account exists or not.
     ///
     /// The password is never checked against the policy here: tightening the policy must not
     /// lock anyone out.
@@ -141,9 +192,15 @@ impl Accounts {
         &self,
         user_name: &str,
         password: &Password,
+        client: Client,
     ) -> AccountResult<UserRecord> {
         let name = parse_name(user_name)?;
         require_password("password", password)?;
+        let now = clock::now();
+        self.throttle
+            .spend_ip(Attempt::Credentials, client.ip, now)
+            .await??;
+        let failures = self.throttle.check_account(name.canonical(), now).await??;
         let user = self.store.find_user(name.canonical()).await?;
         let verified = self
             .hasher
@@ -154,6 +211,9 @@ impl Accounts {
             .await?;
         match (verified, user) {
             (Verified::Match { needs_rehash }, Some(mut user)) => {
+                self.throttle
+                    .record_success(name.canonical(), failures)
+                    .await?;
                 if needs_rehash {
                     if let Some(new_hash) = self.rehash(&user, password).await {
                         user.password_hash = new_hash;
@@ -161,7 +221,12 @@ impl Accounts {
                 }
                 Ok(user)
             }
-            _ => Err(AccountError::InvalidCredentials),
+            _ => {
+                self.throttle
+                    .record_failure(name.canonical(), clock::now())
+                    .await?;
+                Err(AccountError::InvalidCredentials)
+            }
         }
     }
 
@@ -197,8 +262,9 @@ impl Accounts {
         user_name: &str,
         password: &Password,
         previous: Option<&SessionToken>,
+        client: Client,
     ) -> AccountResult<LoggedIn> {
-        let user = self.authenticate(user_name, password).await?;
+        let user = self.authenticate(user_name, password, client).await?;
         if self.is_expired(&user, clock::now()) {
             return Err(AccountError::PasswordExpired);
         }
@@ -234,15 +300,12 @@ impl Accounts {
         user_name: &str,
         current: &Password,
         new: &Password,
+        client: Client,
     ) -> AccountResult<UserRecord> {
         let name = parse_name(user_name)?;
         require_password("password", current)?;
-        if let Err(e) = self.policy.check(new, Some(&name)) {
-            return Err(AccountError::Invalid(vec![field_error(
-                "newpassword",
-                ErrorCode::InvalidPassword,
-                &e,
-            )]));
+        if let Err(e) = self.check_new_password(new, Some(&name)) {
+            return Err(AccountError::Invalid(vec![e.with_field("newpassword")]));
         }
         if new.normalized() == current.normalized() {
             return Err(AccountError::Invalid(vec![FieldError {
@@ -251,7 +314,7 @@ impl Accounts {
                 message: "new password must differ from the current one".into(),
             }]));
         }
-        let user = self.authenticate(user_name, current).await?;
+        let user = self.authenticate(user_name, current, client).await?;
         let new_hash = self.hasher.hash(new.normalized()).await?;
         let now = clock::now();
         let swapped = self
@@ -272,8 +335,13 @@ impl Accounts {
     }
 
     /// Deletes an account and its sessions, given its password.
-    pub async fn delete(&self, user_name: &str, password: &Password) -> AccountResult<UserRecord> {
-        let user = self.authenticate(user_name, password).await?;
+    pub async fn delete(
+        &self,
+        user_name: &str,
+        password: &Password,
+        client: Client,
+    ) -> AccountResult<UserRecord> {
+        let user = self.authenticate(user_name, password, client).await?;
         if self
             .store
             .delete_user(&user.name, &user.password_hash)
@@ -307,6 +375,19 @@ impl Accounts {
             .filter(|u| u.id == session.user_id && session.created_at >= u.password_changed_at)
             .ok_or(AccountError::Unauthenticated)?;
         Ok(Session { user, session })
+    }
+}
+
+/// Why a new password was refused, before we know which field it came in.
+struct NewPasswordError(String);
+
+impl NewPasswordError {
+    fn with_field(self, field: &str) -> FieldError {
+        FieldError {
+            field: field.to_owned(),
+            code: ErrorCode::InvalidPassword,
+            message: self.0,
+        }
     }
 }
 

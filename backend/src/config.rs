@@ -69,6 +69,44 @@ pub struct Config {
     /// clients reach the service over HTTPS.
     #[arg(long, env = "ACCOUNTS_COOKIE_SECURE")]
     pub cookie_secure: bool,
+
+    /// Consecutive failed logins (or password changes, or deletions) of one account name before
+    /// it is locked for a while. Unknown names are counted the same way.
+    #[arg(long, env = "ACCOUNTS_LOCKOUT_THRESHOLD", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub lockout_threshold: u32,
+
+    /// Seconds of the first lock; each further failure after a lock doubles it (at most 24 h).
+    /// Locks always end by themselves.
+    #[arg(long, env = "ACCOUNTS_LOCKOUT_DURATION", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub lockout_duration: u64,
+
+    /// Credential attempts (login, password change, deletion) and, separately, registrations
+    /// allowed per client IP per minute; 0 turns the IP limit off (e.g. behind a proxy that
+    /// already limits).
+    #[arg(long, env = "ACCOUNTS_IP_RATE_LIMIT", default_value_t = 30)]
+    pub ip_rate_limit: u32,
+
+    /// Proxies (IP addresses or CIDR networks, comma-separated) whose `X-Forwarded-For` is
+    /// believed. From anyone else the header is ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "ACCOUNTS_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<crate::client::IpNet>,
+
+    /// Other origins (e.g. https://app.example.com, comma-separated) allowed to call the API
+    /// from a browser with credentials (CORS). Default: none, same origin only.
+    #[arg(long = "cors-origin", env = "ACCOUNTS_CORS_ORIGINS", value_delimiter = ',',
+          value_parser = parse_origin)]
+    pub cors_origins: Vec<String>,
+
+    /// Seconds a client may take to send a request body before getting `408`.
+    #[arg(long, env = "ACCOUNTS_BODY_TIMEOUT", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub body_timeout: u64,
 }
 
 /// A setting that parsed but makes no sense.
@@ -118,6 +156,14 @@ impl Config {
         (self.password_max_age > 0).then(|| Duration::from_secs(self.password_max_age))
     }
 
+    pub fn throttle_policy(&self) -> crate::throttle::ThrottlePolicy {
+        crate::throttle::ThrottlePolicy {
+            lockout_threshold: self.lockout_threshold,
+            lockout_duration: Duration::from_secs(self.lockout_duration),
+            ip_rate_limit: self.ip_rate_limit,
+        }
+    }
+
     pub fn hash_threads(&self) -> usize {
         self.hash_threads.map(usize::from).unwrap_or_else(|| {
             std::thread::available_parallelism()
@@ -125,6 +171,21 @@ impl Config {
                 .unwrap_or(1)
         })
     }
+}
+
+/// An origin as browsers send it: `scheme://host[:port]`, no path.
+fn parse_origin(s: &str) -> Result<String, String> {
+    let s = s.trim().trim_end_matches('/');
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .ok_or_else(|| format!("`{s}` is not an origin like https://app.example.com"))?;
+    if rest.is_empty() || rest.contains('/') {
+        return Err(format!(
+            "`{s}` is not an origin like https://app.example.com"
+        ));
+    }
+    Ok(s.to_ascii_lowercase())
 }
 
 fn parse_min_length(s: &str) -> Result<usize, String> {
@@ -164,6 +225,28 @@ mod tests {
         let c = parse(&["--password-min-length", "8", "--listen", "0.0.0.0:8080"]).unwrap();
         assert_eq!(c.password_min_length, 8);
         assert_eq!(c.listen.port(), 8080);
+    }
+
+    #[test]
+    fn abuse_settings() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(
+            (c.lockout_threshold, c.lockout_duration, c.ip_rate_limit),
+            (5, 300, 30)
+        );
+        assert!(c.trusted_proxies.is_empty() && c.cors_origins.is_empty());
+        let c = parse(&[
+            "--trusted-proxy",
+            "10.0.0.0/8,127.0.0.1",
+            "--cors-origin",
+            "https://App.example.com/",
+        ])
+        .unwrap();
+        assert_eq!(c.trusted_proxies.len(), 2);
+        assert_eq!(c.cors_origins, ["https://app.example.com"]);
+        assert!(parse(&["--trusted-proxy", "proxy.local"]).is_err());
+        assert!(parse(&["--cors-origin", "app.example.com"]).is_err());
+        assert!(parse(&["--lockout-threshold", "0"]).is_err());
     }
 
     #[test]

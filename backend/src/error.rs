@@ -29,6 +29,10 @@ pub enum ApiError {
     NotFound,
     #[error("method not allowed")]
     MethodNotAllowed,
+    #[error("cross-origin request with a session cookie")]
+    CrossOrigin,
+    #[error("request body too slow")]
+    RequestTimeout,
     #[error(transparent)]
     Account(#[from] AccountError),
 }
@@ -49,6 +53,8 @@ impl ApiError {
             Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             Self::NotFound => ErrorCode::NotFound,
             Self::MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            Self::CrossOrigin => ErrorCode::CrossOrigin,
+            Self::RequestTimeout => ErrorCode::RequestTimeout,
             Self::Account(e) => match e {
                 AccountError::Invalid(errors) => {
                     errors.first().map_or(ErrorCode::MalformedJson, |e| e.code)
@@ -57,6 +63,7 @@ impl ApiError {
                 AccountError::InvalidCredentials => ErrorCode::InvalidCredentials,
                 AccountError::PasswordExpired => ErrorCode::PasswordExpired,
                 AccountError::Unauthenticated => ErrorCode::Unauthenticated,
+                AccountError::RateLimited { .. } => ErrorCode::RateLimited,
                 AccountError::Store(StoreError::Unavailable(_)) => ErrorCode::StoreUnavailable,
                 AccountError::Store(StoreError::Duplicate | StoreError::Internal(_))
                 | AccountError::Hash(_) => ErrorCode::Internal,
@@ -82,6 +89,11 @@ impl ApiError {
             Self::PayloadTooLarge => "The request body is larger than 16 KiB.".into(),
             Self::NotFound => "There is nothing at this address.".into(),
             Self::MethodNotAllowed => "This route does not accept that HTTP method.".into(),
+            Self::CrossOrigin => {
+                "This request came from another site with your session cookie; it was refused."
+                    .into()
+            }
+            Self::RequestTimeout => "The request body took too long to arrive.".into(),
             Self::Account(e) => match e {
                 AccountError::Invalid(errors) => errors
                     .iter()
@@ -96,6 +108,10 @@ impl ApiError {
                         .into()
                 }
                 AccountError::Unauthenticated => "Sign in first.".into(),
+                AccountError::RateLimited { retry_after } => format!(
+                    "Too many attempts. Try again in {} seconds.",
+                    retry_after.as_secs().max(1)
+                ),
                 AccountError::Store(StoreError::Unavailable(_)) => {
                     "The database cannot be reached right now. Please try again shortly.".into()
                 }
@@ -138,7 +154,14 @@ impl IntoResponse for ApiError {
             }
             _ => {}
         }
-        problem_response(status, &self.problem())
+        let mut response = problem_response(status, &self.problem());
+        if let ApiError::Account(AccountError::RateLimited { retry_after }) = &self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after.as_secs().max(1)),
+            );
+        }
+        response
     }
 }
 

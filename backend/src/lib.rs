@@ -9,19 +9,24 @@
 //! - [`accounts`]: the use cases (register, login, change password, delete, sessions), with no
 //!   HTTP types, testable with a store and a hasher alone.
 //! - [`password`]: Argon2id on a bounded blocking pool, dummy-hash verification, rehash check.
+//! - [`throttle`], [`common_passwords`], [`client`]: brute-force limits kept in the store, the
+//!   common-password list, and the client address behind trusted proxies.
 //! - [`store`]: the `Store` trait with MongoDB and embedded SQLite implementations.
 //! - [`token`], [`clock`]: session tokens and time.
 //!
 //! [`App::build`] wires these together; `main.rs` only parses the config and serves.
 
 pub mod accounts;
+pub mod client;
 pub mod clock;
+pub mod common_passwords;
 pub mod config;
 pub mod error;
 pub mod http;
 pub mod password;
 pub mod store;
 pub mod telemetry;
+pub mod throttle;
 pub mod token;
 
 use std::{future::Future, io, net::SocketAddr, sync::Arc, time::Duration};
@@ -29,7 +34,7 @@ use std::{future::Future, io, net::SocketAddr, sync::Arc, time::Duration};
 use tokio::net::TcpListener;
 
 use crate::{
-    accounts::Accounts,
+    accounts::{Accounts, Settings},
     config::{Config, ConfigError},
     http::{cookies::CookieSettings, AppState},
     password::{HashError, Hasher},
@@ -67,9 +72,12 @@ impl App {
         let accounts = Accounts::new(
             store,
             hasher,
-            config.password_policy(),
-            config.password_max_age(),
-            session_ttl,
+            Settings {
+                policy: config.password_policy(),
+                password_max_age: config.password_max_age(),
+                session_ttl,
+                throttle: config.throttle_policy(),
+            },
         );
         let static_app = http::static_files::StaticApp::load(&config.static_dir);
         if static_app.is_none() {
@@ -82,6 +90,9 @@ impl App {
             accounts: Arc::new(accounts),
             cookies: CookieSettings::new(config.cookie_secure, session_ttl),
             static_app,
+            trusted_proxies: Arc::from(config.trusted_proxies.clone()),
+            cors_origins: Arc::from(config.cors_origins.clone()),
+            body_timeout: Duration::from_secs(config.body_timeout),
         });
         let listener =
             TcpListener::bind(config.listen)
@@ -107,7 +118,11 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
         tracing::info!(addr = %self.local_addr()?, store = self.store_name, "accounts-server listening");
-        axum::serve(self.listener, self.router)
+        // The peer address feeds the per-IP limits.
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await
     }

@@ -39,7 +39,7 @@ export async function startServer(extraArgs = []) {
   const dataDir = mkdtempSync(join(tmpdir(), 'accounts-e2e-'));
   const child = spawn(SERVER, [
     '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--static-dir', DIST,
-    '--password-min-length', String(MIN_LENGTH), ...extraArgs,
+    '--password-min-length', String(MIN_LENGTH), '--ip-rate-limit', '1000', ...extraArgs,
   ], { stdio: ['ignore', 'pipe', 'pipe'], env: withoutMongo() });
   let log = '';
   child.stdout.on('data', (d) => { log += d; });

@@ -22,6 +22,9 @@ pub enum ErrorCode {
     NotFound,
     MethodNotAllowed,
     StoreUnavailable,
+    RateLimited,
+    CrossOrigin,
+    RequestTimeout,
     Internal,
     /// Any code this version does not know (a newer server): keeps old clients working.
     #[serde(other)]
@@ -41,6 +44,9 @@ impl ErrorCode {
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::StoreUnavailable => 503,
+            Self::RateLimited => 429,
+            Self::CrossOrigin => 403,
+            Self::RequestTimeout => 408,
             Self::Internal | Self::Unknown => 500,
         }
     }
@@ -61,6 +67,9 @@ impl ErrorCode {
             Self::NotFound => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
             Self::StoreUnavailable => "Service temporarily unavailable",
+            Self::RateLimited => "Too many attempts",
+            Self::CrossOrigin => "Cross-origin request refused",
+            Self::RequestTimeout => "Request timeout",
             Self::Internal => "Internal error",
             Self::Unknown => "Error",
         }
@@ -82,6 +91,9 @@ impl ErrorCode {
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::StoreUnavailable => "store_unavailable",
+            Self::RateLimited => "rate_limited",
+            Self::CrossOrigin => "cross_origin",
+            Self::RequestTimeout => "request_timeout",
             Self::Internal => "internal",
             Self::Unknown => "unknown",
         }

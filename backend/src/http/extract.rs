@@ -1,6 +1,6 @@
 //! A JSON body extractor whose every rejection is an [`ApiError`], so a bad body gets the same
 //! problem+json shape as any other error: 415 for a non-JSON content type, 413 over the body
-//! limit, 400 `malformed_json` or `missing_field` otherwise.
+//! limit, 408 for a body that takes too long, 400 `malformed_json` or `missing_field` otherwise.
 //!
 //! Messages name the offending field but never echo its value: the value may be a password.
 
@@ -11,25 +11,31 @@ use axum::{
 };
 use serde::de::DeserializeOwned;
 
+use super::AppState;
 use crate::error::ApiError;
 
 /// Like `axum::Json`, with our errors.
 pub struct Json<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
+impl<T: DeserializeOwned> FromRequest<AppState> for Json<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         if !is_json(req.headers()) {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|r| {
-            if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::MalformedJson("the body could not be read".into())
-            }
-        })?;
+        // A slow or endless body must not hold a connection (and a task) forever.
+        let read = tokio::time::timeout(state.body_timeout, Bytes::from_request(req, state));
+        let bytes = read
+            .await
+            .map_err(|_| ApiError::RequestTimeout)?
+            .map_err(|r| {
+                if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::MalformedJson("the body could not be read".into())
+                }
+            })?;
         parse(&bytes).map(Json)
     }
 }

@@ -2,7 +2,9 @@
 //! extract, call [`crate::accounts`], and shape the reply; errors become responses in
 //! [`crate::error`].
 
+mod client_addr;
 pub mod cookies;
+mod cross_origin;
 pub mod extract;
 mod health;
 mod policy;
@@ -10,21 +12,22 @@ mod sessions;
 pub mod static_files;
 mod users;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     extract::DefaultBodyLimit,
-    http::{header, HeaderValue},
-    Router,
+    http::{header, HeaderValue, Method},
+    middleware, Router,
 };
 use tower_http::{
     compression::{CompressionLayer, CompressionLevel},
+    cors::{AllowOrigin, CorsLayer},
     set_header::SetResponseHeaderLayer,
     trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer},
 };
 use tracing::Level;
 
-use crate::accounts::Accounts;
+use crate::{accounts::Accounts, client::IpNet};
 use cookies::CookieSettings;
 use static_files::StaticApp;
 
@@ -38,6 +41,12 @@ pub struct AppState {
     pub cookies: CookieSettings,
     /// The built browser app, if there is one.
     pub static_app: Option<StaticApp>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<[IpNet]>,
+    /// Other origins allowed to call the API with credentials.
+    pub cors_origins: Arc<[String]>,
+    /// How long a request body may take to arrive.
+    pub body_timeout: Duration,
 }
 
 /// The whole HTTP surface.
@@ -47,11 +56,16 @@ pub fn router(state: AppState) -> Router {
         .merge(users::router())
         .merge(sessions::router())
         .merge(policy::router())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            cross_origin::guard,
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ));
-    Router::new()
+    let cors = cors(&state.cors_origins);
+    let router = Router::new()
         .merge(api)
         .merge(health::router())
         .method_not_allowed_fallback(static_files::method_not_allowed)
@@ -80,5 +94,25 @@ pub fn router(state: AppState) -> Router {
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
-        .with_state(state)
+        .with_state(state);
+    // Outermost, so it answers preflights before routing.
+    match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    }
+}
+
+/// CORS for the configured origins only; none configured means no CORS headers at all.
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| o.parse().ok()).collect();
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_credentials(true)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::CONTENT_TYPE]),
+    )
 }

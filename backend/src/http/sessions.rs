@@ -9,7 +9,7 @@ use axum::{
     Router,
 };
 
-use super::{cookies::SessionCookie, extract::Json, AppState};
+use super::{client_addr::ClientAddr, cookies::SessionCookie, extract::Json, AppState};
 use crate::{accounts::AccountError, clock::rfc3339, error::ApiError};
 
 pub fn router() -> Router<AppState> {
@@ -23,11 +23,12 @@ pub fn router() -> Router<AppState> {
 async fn login(
     State(state): State<AppState>,
     SessionCookie(previous): SessionCookie,
+    ClientAddr(client): ClientAddr,
     Json(req): Json<Credentials>,
 ) -> Result<impl IntoResponse, ApiError> {
     let result = state
         .accounts
-        .login(&req.user_name, &req.password, previous.as_ref())
+        .login(&req.user_name, &req.password, previous.as_ref(), client)
         .await;
     let logged_in = match result {
         Ok(l) => l,

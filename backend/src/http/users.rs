@@ -10,7 +10,7 @@ use axum::{
     Router,
 };
 
-use super::{extract::Json, AppState};
+use super::{client_addr::ClientAddr, extract::Json, AppState};
 use crate::error::ApiError;
 
 pub fn router() -> Router<AppState> {
@@ -24,11 +24,12 @@ pub fn router() -> Router<AppState> {
 
 async fn register(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     Json(req): Json<Credentials>,
 ) -> Result<impl IntoResponse, ApiError> {
     let user = state
         .accounts
-        .register(&req.user_name, &req.password)
+        .register(&req.user_name, &req.password, client)
         .await?;
     tracing::info!(user = %user.name, "registered");
     Ok((
@@ -42,11 +43,12 @@ async fn register(
 
 async fn change_password(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     Json(req): Json<ChangePasswordRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let user = state
         .accounts
-        .change_password(&req.user_name, &req.password, &req.newpassword)
+        .change_password(&req.user_name, &req.password, &req.newpassword, client)
         .await?;
     tracing::info!(user = %user.name, "password changed; sessions revoked");
     Ok((
@@ -60,9 +62,13 @@ async fn change_password(
 
 async fn delete(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     Json(req): Json<DeleteAccountRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let user = state.accounts.delete(&req.user_name, &req.password).await?;
+    let user = state
+        .accounts
+        .delete(&req.user_name, &req.password, client)
+        .await?;
     tracing::info!(user = %user.name, "account deleted");
     Ok((
         [(header::SET_COOKIE, state.cookies.clear())],

@@ -3,14 +3,15 @@
 //! - [`mongo::MongoStore`]: production, MongoDB through the official driver.
 //! - [`sqlite::SqliteStore`]: embedded, so a first run needs nothing installed.
 //!
-//! Both pass the same conformance suite (`tests/store_conformance.rs`). Uniqueness and
+//! Users, sessions and throttling counters live here, so several server instances sharing one
+//! database share all state. Both pass the same conformance suite (`tests/store_conformance.rs`). Uniqueness and
 //! compare-and-swap are the database's job (a unique index, a conditional update), never a
 //! check-then-write in this process, so several server instances can share one database.
 
 pub mod mongo;
 pub mod sqlite;
 
-use std::fmt;
+use std::{fmt, time::Duration};
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -50,6 +51,16 @@ pub struct SessionRecord {
     pub user_id: String,
     pub user_name: String,
     pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// A counter of events under one key (failed logins of an account, requests of a client IP in
+/// a minute) that expires by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counter {
+    pub count: u32,
+    /// When the last event was counted.
+    pub last_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
 }
 
@@ -108,4 +119,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// Revokes every session of one account. Returns how many there were.
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64>;
+
+    /// Counts one event under `key`, atomically (no increment is lost under concurrency). A
+    /// counter that has expired at `now` starts again at 1. The counter then expires at
+    /// `now + ttl`.
+    async fn bump_counter(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+        ttl: Duration,
+    ) -> StoreResult<Counter>;
+
+    /// The counter under `key`, unless it is absent or expired at `now`.
+    async fn get_counter(&self, key: &str, now: OffsetDateTime) -> StoreResult<Option<Counter>>;
+
+    async fn delete_counter(&self, key: &str) -> StoreResult<()>;
 }

@@ -15,14 +15,16 @@ use async_trait::async_trait;
 use mongodb::{
     bson::{doc, DateTime},
     error::{ErrorKind, WriteFailure},
-    options::{Acknowledgment, ClientOptions, DatabaseOptions, IndexOptions, WriteConcern},
+    options::{
+        Acknowledgment, ClientOptions, DatabaseOptions, IndexOptions, ReturnDocument, WriteConcern,
+    },
     Client, Collection, Database, IndexModel,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
-use super::{SessionRecord, Store, StoreError, StoreResult, UserRecord};
+use super::{Counter, SessionRecord, Store, StoreError, StoreResult, UserRecord};
 use crate::clock::{from_millis, to_millis};
 
 /// How long an operation waits for a usable server before failing with `Unavailable`.
@@ -53,10 +55,20 @@ struct SessionDoc {
     expires_at: DateTime,
 }
 
+#[derive(Debug, Serialize, Deserialize)]
+struct CounterDoc {
+    #[serde(rename = "_id")]
+    key: String,
+    count: i64,
+    last_at: DateTime,
+    expires_at: DateTime,
+}
+
 pub struct MongoStore {
     db: Database,
     users: Collection<UserDoc>,
     sessions: Collection<SessionDoc>,
+    counters: Collection<CounterDoc>,
     indexes: OnceCell<()>,
 }
 
@@ -90,6 +102,7 @@ impl MongoStore {
         Ok(Self {
             users: db.collection("users"),
             sessions: db.collection("sessions"),
+            counters: db.collection("counters"),
             db,
             indexes: OnceCell::new(),
         })
@@ -115,6 +128,20 @@ impl MongoStore {
                     .await
                     .map_err(classify)?;
                 self.sessions
+                    .create_index(
+                        IndexModel::builder()
+                            .keys(doc! { "expires_at": 1 })
+                            .options(
+                                IndexOptions::builder()
+                                    .name("expires_ttl".to_owned())
+                                    .expire_after(Duration::ZERO)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .await
+                    .map_err(classify)?;
+                self.counters
                     .create_index(
                         IndexModel::builder()
                             .keys(doc! { "expires_at": 1 })
@@ -296,5 +323,74 @@ impl Store for MongoStore {
             .await
             .map_err(classify)?;
         Ok(r.deleted_count)
+    }
+
+    async fn bump_counter(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+        ttl: Duration,
+    ) -> StoreResult<Counter> {
+        self.ready().await?;
+        // An expired counter (not yet swept by the TTL monitor) starts again.
+        self.counters
+            .delete_one(doc! { "_id": key, "expires_at": { "$lte": bson_time(now) } })
+            .await
+            .map_err(classify)?;
+        // Create the counter at zero if absent (a concurrent creator's duplicate is fine), then
+        // increment it: a plain `$inc` on an existing document is atomic on every server, where
+        // concurrent upserts are not reliably so.
+        let fresh = CounterDoc {
+            key: key.to_owned(),
+            count: 0,
+            last_at: bson_time(now),
+            expires_at: bson_time(now + ttl),
+        };
+        match self.counters.insert_one(fresh).await.map_err(classify) {
+            Ok(_) | Err(StoreError::Duplicate) => {}
+            Err(e) => return Err(e),
+        }
+        let updated = self
+            .counters
+            .find_one_and_update(
+                doc! { "_id": key },
+                doc! {
+                    "$inc": { "count": 1_i64 },
+                    "$set": { "last_at": bson_time(now), "expires_at": bson_time(now + ttl) },
+                },
+            )
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(classify)?;
+        updated
+            .map(|d| counter_from_doc(&d))
+            .ok_or_else(|| StoreError::Internal(format!("counter {key} vanished while counting")))
+    }
+
+    async fn get_counter(&self, key: &str, now: OffsetDateTime) -> StoreResult<Option<Counter>> {
+        self.ready().await?;
+        let found = self
+            .counters
+            .find_one(doc! { "_id": key, "expires_at": { "$gt": bson_time(now) } })
+            .await
+            .map_err(classify)?;
+        Ok(found.as_ref().map(counter_from_doc))
+    }
+
+    async fn delete_counter(&self, key: &str) -> StoreResult<()> {
+        self.ready().await?;
+        self.counters
+            .delete_one(doc! { "_id": key })
+            .await
+            .map_err(classify)
+            .map(drop)
+    }
+}
+
+fn counter_from_doc(d: &CounterDoc) -> Counter {
+    Counter {
+        count: u32::try_from(d.count).unwrap_or(u32::MAX),
+        last_at: from_millis(d.last_at.timestamp_millis()),
+        expires_at: from_millis(d.expires_at.timestamp_millis()),
     }
 }

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
 use time::OffsetDateTime;
 
-use super::{SessionRecord, Store, StoreError, StoreResult, UserRecord};
+use super::{Counter, SessionRecord, Store, StoreError, StoreResult, UserRecord};
 use crate::clock::{from_millis, to_millis};
 
 /// File name inside the data folder.
@@ -37,6 +37,13 @@ CREATE TABLE IF NOT EXISTS sessions (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions(user_id);
 CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions(expires_at);
+CREATE TABLE IF NOT EXISTS counters (
+    key TEXT PRIMARY KEY,
+    count INTEGER NOT NULL,
+    last_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS counters_by_expiry ON counters(expires_at);
 ";
 
 #[derive(Clone)]
@@ -257,4 +264,55 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn bump_counter(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+        ttl: std::time::Duration,
+    ) -> StoreResult<Counter> {
+        let key = key.to_owned();
+        let (now, expires) = (to_millis(now), to_millis(now + ttl));
+        self.call(move |c| {
+            c.execute("DELETE FROM counters WHERE expires_at <= ?1", [now])?;
+            c.query_row(
+                "INSERT INTO counters (key, count, last_at, expires_at) VALUES (?1, 1, ?2, ?3)
+                 ON CONFLICT(key) DO UPDATE SET count = count + 1, last_at = ?2, expires_at = ?3
+                 RETURNING count, last_at, expires_at",
+                params![key, now, expires],
+                counter_from_row,
+            )
+        })
+        .await
+    }
+
+    async fn get_counter(&self, key: &str, now: OffsetDateTime) -> StoreResult<Option<Counter>> {
+        let key = key.to_owned();
+        self.call(move |c| {
+            c.query_row(
+                "SELECT count, last_at, expires_at FROM counters WHERE key = ?1 AND expires_at > ?2",
+                params![key, to_millis(now)],
+                counter_from_row,
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn delete_counter(&self, key: &str) -> StoreResult<()> {
+        let key = key.to_owned();
+        self.call(move |c| {
+            c.execute("DELETE FROM counters WHERE key = ?1", [key])
+                .map(drop)
+        })
+        .await
+    }
+}
+
+fn counter_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Counter> {
+    Ok(Counter {
+        count: r.get(0)?,
+        last_at: from_millis(r.get(1)?),
+        expires_at: from_millis(r.get(2)?),
+    })
 }

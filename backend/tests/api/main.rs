@@ -3,6 +3,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod abuse;
 mod errors;
 mod lifecycle;
 mod sessions;

@@ -42,6 +42,9 @@ pub fn test_config(kind: Kind, data_dir: PathBuf) -> Config {
         "0",
         "--static-dir",
         "/nonexistent-accounts-dist",
+        // Most tests send many requests from 127.0.0.1; the IP limit has its own tests.
+        "--ip-rate-limit",
+        "0",
     ])
     .expect("test config parses");
     config.data_dir = data_dir;
@@ -123,12 +126,16 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Response {
-        self.client
-            .post(self.url(path))
-            .json(&body)
-            .send()
-            .await
-            .expect("request")
+        self.post_with(path, body, &[]).await
+    }
+
+    /// A JSON POST with extra headers.
+    pub async fn post_with(&self, path: &str, body: Value, headers: &[(&str, &str)]) -> Response {
+        let mut request = self.client.post(self.url(path)).json(&body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.expect("request")
     }
 
     /// A POST with an arbitrary body and content type.

@@ -1,0 +1,153 @@
+//! Who is asking: the client's IP address, from the socket, or from `X-Forwarded-For` when (and
+//! only when) the socket peer is a configured trusted proxy, so a client cannot spoof its way
+//! around the per-IP limits.
+
+use std::{fmt, net::IpAddr, str::FromStr};
+
+/// A network in CIDR form (`10.0.0.0/8`, `::1/128`), or a single address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl FromStr for IpNet {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: IpAddr = addr
+            .parse()
+            .map_err(|_| format!("`{s}` is not an IP address or CIDR network"))?;
+        let addr = canonical(addr);
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("`{s}`: the prefix length must be 0 to {max}"))?,
+        };
+        Ok(Self { addr, prefix })
+    }
+}
+
+impl fmt::Display for IpNet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+/// IPv4-mapped IPv6 addresses (`::ffff:1.2.3.4`) count as the IPv4 address.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// The client's address: the socket peer, unless the peer is a trusted proxy; then the
+/// right-most `X-Forwarded-For` entry that is not itself a trusted proxy (entries further left
+/// were written by the client and prove nothing).
+pub fn client_ip(peer: IpAddr, forwarded_for: &[&str], trusted: &[IpNet]) -> IpAddr {
+    let peer = canonical(peer);
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(peer) {
+        return peer;
+    }
+    let mut client = peer;
+    for hop in forwarded_for.iter().rev().flat_map(|h| h.rsplit(',')) {
+        let Ok(ip) = hop.trim().parse::<IpAddr>() else {
+            break;
+        };
+        client = canonical(ip);
+        if !is_trusted(client) {
+            break;
+        }
+    }
+    client
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn networks() {
+        let n: IpNet = "10.0.0.0/8".parse().unwrap();
+        assert!(n.contains(ip("10.1.2.3")) && !n.contains(ip("11.0.0.1")));
+        let one: IpNet = "127.0.0.1".parse().unwrap();
+        assert!(one.contains(ip("127.0.0.1")) && !one.contains(ip("127.0.0.2")));
+        assert!(one.contains(ip("::ffff:127.0.0.1")));
+        let v6: IpNet = "fd00::/8".parse().unwrap();
+        assert!(v6.contains(ip("fd12::1")) && !v6.contains(ip("fe80::1")));
+        let all: IpNet = "0.0.0.0/0".parse().unwrap();
+        assert!(all.contains(ip("8.8.8.8")));
+        assert!("10.0.0.0/33".parse::<IpNet>().is_err());
+        assert!("proxy".parse::<IpNet>().is_err());
+    }
+
+    #[test]
+    fn forwarded_for_counts_only_from_trusted_proxies() {
+        let trusted = ["10.0.0.0/8".parse().unwrap()];
+        // A direct client cannot claim another address.
+        assert_eq!(
+            client_ip(ip("203.0.113.9"), &["1.2.3.4"], &trusted),
+            ip("203.0.113.9")
+        );
+        // Behind the proxy: the address the proxy saw.
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), &["203.0.113.9"], &trusted),
+            ip("203.0.113.9")
+        );
+        // A client-written entry to the left is ignored; chains of trusted proxies are skipped.
+        assert_eq!(
+            client_ip(
+                ip("10.0.0.2"),
+                &["6.6.6.6, 203.0.113.9, 10.0.0.7"],
+                &trusted
+            ),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), &["6.6.6.6", "203.0.113.9"], &trusted),
+            ip("203.0.113.9")
+        );
+        // No header, or garbage: the proxy itself.
+        assert_eq!(client_ip(ip("10.0.0.2"), &[], &trusted), ip("10.0.0.2"));
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), &["junk"], &trusted),
+            ip("10.0.0.2")
+        );
+    }
+}

@@ -1,0 +1,32 @@
+//! The `ClientAddr` extractor: the caller as the rules see it (see [`crate::client`]).
+
+use std::{convert::Infallible, net::SocketAddr};
+
+use axum::{
+    extract::{ConnectInfo, FromRequestParts},
+    http::request::Parts,
+};
+
+use super::AppState;
+use crate::{accounts::Client, client::client_ip};
+
+pub struct ClientAddr(pub Client);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip());
+        let forwarded: Vec<&str> = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let ip = peer.map(|peer| client_ip(peer, &forwarded, &state.trusted_proxies));
+        Ok(Self(Client { ip }))
+    }
+}
