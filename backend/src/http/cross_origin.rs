@@ -32,7 +32,7 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
         return headers.get(header::ORIGIN).is_none();
     };
     let origin = origin.trim().to_ascii_lowercase();
-    if allowed.iter().any(|a| *a == origin) {
+    if allowed.contains(&origin) {
         return true;
     }
     let host = headers
