@@ -61,6 +61,8 @@ start_mongodb_server() {
     for _ in $(seq 1 300); do
         if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then
             export ACCOUNTS_TEST_MONGODB_URI="mongodb://127.0.0.1:$port/"
+            # The outage test starts and stops a server of its own.
+            export ACCOUNTS_TEST_SECANTUSD="$SECANTUS_DIR/bin/secantusd-py"
             return
         fi
         if ! kill -0 "$MONGO_PID" 2>/dev/null; then

@@ -103,6 +103,11 @@ pub struct Config {
           value_parser = parse_origin)]
     pub cors_origins: Vec<String>,
 
+    /// Seconds to let in-flight requests finish after SIGTERM or Ctrl-C before exiting anyway.
+    #[arg(long, env = "ACCOUNTS_SHUTDOWN_GRACE", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub shutdown_grace: u64,
+
     /// Seconds a client may take to send a request body before getting `408`.
     #[arg(long, env = "ACCOUNTS_BODY_TIMEOUT", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=600))]

@@ -59,6 +59,7 @@ pub struct App {
     listener: TcpListener,
     router: axum::Router,
     store_name: &'static str,
+    shutdown_grace: Duration,
 }
 
 impl App {
@@ -105,6 +106,7 @@ impl App {
             listener,
             router,
             store_name,
+            shutdown_grace: Duration::from_secs(config.shutdown_grace),
         })
     }
 
@@ -112,7 +114,8 @@ impl App {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes, then finishes in-flight requests and returns.
+    /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests finish
+    /// (for at most the configured grace period) and returns.
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -122,9 +125,23 @@ impl App {
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await
+        let signalled = Arc::new(tokio::sync::Notify::new());
+        let notify = signalled.clone();
+        let serve = axum::serve(self.listener, service).with_graceful_shutdown(async move {
+            shutdown.await;
+            notify.notify_one();
+        });
+        let grace = self.shutdown_grace;
+        tokio::select! {
+            result = serve => result,
+            () = async {
+                signalled.notified().await;
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!(?grace, "in-flight requests did not finish in time; exiting anyway");
+                Ok(())
+            }
+        }
     }
 }
 
