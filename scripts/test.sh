@@ -4,13 +4,16 @@
 #   2. runs cargo fmt --check and clippy -D warnings (host and wasm32),
 #   3. builds the browser app (release) and checks its size budget,
 #   4. starts a MongoDB wire-protocol server (SecantusDB) on a free loopback port,
-#   5. runs every Rust test (both stores) and the browser end-to-end tests,
+#   5. runs every Rust test (both stores), schemathesis against the OpenAPI document, and the
+#      browser end-to-end tests,
 #   6. stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECANTUS_VERSION=0.7.0b3
 SECANTUS_DIR=${SECANTUS_DIR:-/opt/secantus}
+SCHEMATHESIS_VERSION=4.32.5
+SCHEMATHESIS_DIR=${SCHEMATHESIS_DIR:-/opt/schemathesis}
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -32,6 +35,33 @@ install_mongodb_server() {
     step "installing SecantusDB $SECANTUS_VERSION (MongoDB wire-protocol server) into $SECANTUS_DIR"
     python3 -m venv "$SECANTUS_DIR"
     "$SECANTUS_DIR/bin/pip" install --quiet "secantusdb==$SECANTUS_VERSION"
+}
+
+install_schemathesis() {
+    if [ "$("$SCHEMATHESIS_DIR/bin/schemathesis" --version 2>/dev/null || true)" = "schemathesis, version $SCHEMATHESIS_VERSION" ]; then
+        return
+    fi
+    step "installing schemathesis $SCHEMATHESIS_VERSION into $SCHEMATHESIS_DIR"
+    python3 -m venv "$SCHEMATHESIS_DIR"
+    "$SCHEMATHESIS_DIR/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
+}
+
+# Fuzzes the running server from its own OpenAPI document (bounded: 30 examples per operation).
+run_schemathesis() {
+    local port data pid status=0
+    port=$(free_port)
+    data=$(mktemp -d)
+    target/debug/accounts-server --listen "127.0.0.1:$port" --data-dir "$data" \
+        --static-dir /nonexistent --ip-rate-limit 0 --lockout-threshold 10000 \
+        --argon2-memory-kib 1024 --argon2-iterations 1 >"$data/server.log" 2>&1 &
+    pid=$!
+    "$SCHEMATHESIS_DIR/bin/schemathesis" run "http://127.0.0.1:$port/api/openapi.json" \
+        --wait-for-schema 30 --checks all --exclude-checks positive_data_acceptance \
+        --max-examples 30 --phases examples,coverage,fuzzing || status=$?
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    rm -rf "$data"
+    return "$status"
 }
 
 free_port() {
@@ -77,6 +107,7 @@ trap stop_mongodb_server EXIT
 
 install_rust_components
 install_mongodb_server
+install_schemathesis
 scripts/install-web-tools.sh --browser
 
 step "cargo fmt --check"
@@ -94,6 +125,10 @@ start_mongodb_server
 step "cargo test (shared rules, app logic, server on both stores)"
 cargo test --workspace --locked --no-fail-fast
 
-step "browser end-to-end tests (headless Chromium, screenshots in target/e2e-screenshots/)"
 cargo build --locked -p accounts-server
+
+step "schemathesis against GET /api/openapi.json"
+run_schemathesis
+
+step "browser end-to-end tests (headless Chromium, screenshots in target/e2e-screenshots/)"
 (cd e2e && npm test)

@@ -7,17 +7,32 @@ use crate::password::{Password, PasswordPolicy};
 
 /// `POST /api/user/add` and `POST /api/login` (and the original `/user/add`, `/login`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Credentials {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 3, max_length = 32, example = "Ada")
+    )]
     pub user_name: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 1, max_length = 256, example = "correct horse battery"))]
     pub password: Password,
 }
 
 /// `POST /api/user/update` (and the original `/user/update`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangePasswordRequest {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 3, max_length = 32, example = "Ada")
+    )]
     pub user_name: String,
     /// The current password.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 1, max_length = 256, example = "correct horse battery"))]
     pub password: Password,
+    /// The new password: at least the configured minimum length (8 or more), at most 256
+    /// characters, not the user name, not a commonly used password.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 8, max_length = 256, example = "staple orbit lantern"))]
     pub newpassword: Password,
 }
 
@@ -26,6 +41,7 @@ pub type DeleteAccountRequest = Credentials;
 
 /// Reply to register, change password and delete: who, and what happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountReply {
     /// The user name as the user typed it at registration.
     pub user_name: String,
@@ -34,6 +50,7 @@ pub struct AccountReply {
 
 /// Reply to a successful login; the session itself travels in an `HttpOnly` cookie.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginReply {
     pub user_name: String,
     pub message: String,
@@ -43,6 +60,7 @@ pub struct LoginReply {
 
 /// `GET /api/session`: the signed-in account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionInfo {
     pub user_name: String,
     /// When the account was created.
@@ -54,6 +72,7 @@ pub struct SessionInfo {
 
 /// `GET /api/policy`: the rules in force, so the browser app checks input before sending it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyInfo {
     pub password: PasswordPolicy,
     pub user_name_min_length: usize,

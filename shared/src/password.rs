@@ -20,6 +20,7 @@ pub const DEFAULT_MIN_LEN: usize = 15;
 
 /// A password as received. `Debug` prints `***` so it cannot end up in a log by accident.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct Password(String);
 
@@ -83,6 +84,7 @@ impl std::error::Error for PasswordError {}
 
 /// The rules for new passwords, as configured on the server and published at `GET /api/policy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordPolicy {
     pub min_length: usize,
     pub max_length: usize,

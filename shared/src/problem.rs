@@ -7,6 +7,7 @@ use std::fmt;
 ///
 /// Clients branch on this, never on `title` or `detail`, which may be reworded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     MalformedJson,
@@ -108,6 +109,7 @@ impl fmt::Display for ErrorCode {
 
 /// One invalid field of a request, listed in a validation problem's `errors`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// The JSON key, e.g. `user_name` or `newpassword`.
     pub field: String,
@@ -117,6 +119,7 @@ pub struct FieldError {
 
 /// An RFC 9457 `application/problem+json` body with this service's `code` extension.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     #[serde(rename = "type")]
     pub type_uri: String,

@@ -7,6 +7,7 @@ pub mod cookies;
 mod cross_origin;
 pub mod extract;
 mod health;
+pub mod openapi;
 mod policy;
 mod sessions;
 pub mod static_files;
@@ -56,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .merge(users::router())
         .merge(sessions::router())
         .merge(policy::router())
+        .merge(openapi::router())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             cross_origin::guard,
