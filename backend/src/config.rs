@@ -60,6 +60,11 @@ pub struct Config {
     #[arg(long, env = "ACCOUNTS_HASH_THREADS", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub hash_threads: Option<u16>,
 
+    /// Password checks that may wait for a hashing thread; beyond that, requests get `503
+    /// overloaded` at once. Default: as many as hashing threads.
+    #[arg(long, env = "ACCOUNTS_HASH_QUEUE", value_parser = clap::value_parser!(u16).range(0..=10_000))]
+    pub hash_queue: Option<u16>,
+
     /// Lifetime of a login session, in seconds.
     #[arg(long, env = "ACCOUNTS_SESSION_TTL", default_value_t = 12 * 3600,
           value_parser = clap::value_parser!(u64).range(1..=366 * 24 * 3600))]
@@ -167,6 +172,12 @@ impl Config {
             lockout_duration: Duration::from_secs(self.lockout_duration),
             ip_rate_limit: self.ip_rate_limit,
         }
+    }
+
+    pub fn hash_queue(&self) -> usize {
+        self.hash_queue
+            .map(usize::from)
+            .unwrap_or_else(|| self.hash_threads())
     }
 
     pub fn hash_threads(&self) -> usize {

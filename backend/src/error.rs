@@ -10,7 +10,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::{accounts::AccountError, store::StoreError};
+use crate::{accounts::AccountError, password::HashError, store::StoreError};
 
 /// Media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -65,6 +65,7 @@ impl ApiError {
                 AccountError::Unauthenticated => ErrorCode::Unauthenticated,
                 AccountError::RateLimited { .. } => ErrorCode::RateLimited,
                 AccountError::Store(StoreError::Unavailable(_)) => ErrorCode::StoreUnavailable,
+                AccountError::Hash(HashError::Overloaded) => ErrorCode::Overloaded,
                 AccountError::Store(StoreError::Duplicate | StoreError::Internal(_))
                 | AccountError::Hash(_) => ErrorCode::Internal,
             },
@@ -115,6 +116,9 @@ impl ApiError {
                 AccountError::Store(StoreError::Unavailable(_)) => {
                     "The database cannot be reached right now. Please try again shortly.".into()
                 }
+                AccountError::Hash(HashError::Overloaded) => {
+                    "The server is busy checking other passwords. Please retry in a moment.".into()
+                }
                 AccountError::Store(_) | AccountError::Hash(_) => {
                     "Something went wrong on our side.".into()
                 }
@@ -149,17 +153,26 @@ impl IntoResponse for ApiError {
             ApiError::Account(AccountError::Store(e)) => {
                 tracing::error!(error = %e, "store failure")
             }
+            ApiError::Account(AccountError::Hash(HashError::Overloaded)) => {
+                tracing::warn!("hash queue full; request shed");
+            }
             ApiError::Account(AccountError::Hash(e)) => {
                 tracing::error!(error = %e, "hashing failure")
             }
             _ => {}
         }
         let mut response = problem_response(status, &self.problem());
-        if let ApiError::Account(AccountError::RateLimited { retry_after }) = &self {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(retry_after.as_secs().max(1)),
-            );
+        let retry_after = match &self {
+            ApiError::Account(AccountError::RateLimited { retry_after }) => {
+                Some(retry_after.as_secs().max(1))
+            }
+            ApiError::Account(AccountError::Hash(HashError::Overloaded)) => Some(1),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

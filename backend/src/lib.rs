@@ -68,7 +68,11 @@ impl App {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         config.validate()?;
         let (store, store_name) = open_store(&config).await?;
-        let hasher = Hasher::new(config.argon2_params()?, config.hash_threads())?;
+        let hasher = Hasher::new(
+            config.argon2_params()?,
+            config.hash_threads(),
+            config.hash_queue(),
+        )?;
         let session_ttl = Duration::from_secs(config.session_ttl);
         let accounts = Accounts::new(
             store,

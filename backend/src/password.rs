@@ -1,13 +1,21 @@
 //! Argon2id password hashing on a bounded pool of blocking threads.
 //!
 //! Hashing is deliberately slow (tens of milliseconds of CPU and ~19 MiB of memory), so it never
-//! runs on the async runtime: at most `threads` hashes run at once on tokio's blocking pool, and
-//! requests beyond that wait for a permit, which bounds CPU and memory.
+//! runs on the async runtime: at most `threads` hashes run at once on tokio's blocking pool,
+//! which bounds CPU and memory. In front of the pool is an admission queue of bounded length:
+//! when it is full a request is refused at once ([`HashError::Overloaded`], a `503`) instead of
+//! waiting, so an overload costs clients a retry, not minutes of latency.
 //!
 //! Verifying an unknown user runs against a dummy hash with the same parameters, so a login costs
 //! the same whether or not the account exists.
 
-use std::sync::Arc;
+use std::{
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::Instant,
+};
 
 use argon2::{
     password_hash::{rand_core::OsRng, PasswordHashString, SaltString},
@@ -24,6 +32,9 @@ pub enum HashError {
     CorruptHash,
     #[error("hashing worker stopped unexpectedly")]
     Worker,
+    /// The admission queue is full.
+    #[error("too many password checks waiting")]
+    Overloaded,
 }
 
 /// The result of checking a password.
@@ -45,20 +56,28 @@ pub struct Hasher {
 
 struct Inner {
     params: Params,
+    /// Running hashes.
     permits: Arc<Semaphore>,
+    /// Running plus waiting hashes.
+    admission: Arc<Semaphore>,
+    waiting: AtomicUsize,
     dummy: PasswordHashString,
 }
 
 impl Hasher {
-    /// Creates the hasher and its dummy hash (one hash at start-up).
-    pub fn new(params: Params, threads: usize) -> Result<Self, HashError> {
+    /// Creates the hasher and its dummy hash (one hash at start-up): `threads` hashes run at
+    /// once and at most `queue` more wait.
+    pub fn new(params: Params, threads: usize, queue: usize) -> Result<Self, HashError> {
         let mut random = [0u8; 32];
         argon2::password_hash::rand_core::RngCore::fill_bytes(&mut OsRng, &mut random);
         let dummy = hash_blocking(&params, &random)?;
+        let threads = threads.max(1);
         Ok(Self {
             inner: Arc::new(Inner {
                 params,
-                permits: Arc::new(Semaphore::new(threads.max(1))),
+                permits: Arc::new(Semaphore::new(threads)),
+                admission: Arc::new(Semaphore::new(threads + queue)),
+                waiting: AtomicUsize::new(0),
                 dummy,
             }),
         })
@@ -100,22 +119,31 @@ impl Hasher {
         .await
     }
 
-    /// Runs `job` on the blocking pool once a permit is free. The permit travels with the job, so
-    /// a cancelled request still cannot push more than `threads` hashes onto the CPU.
+    /// Runs `job` on the blocking pool once a worker permit is free, if the admission queue has
+    /// room. Both permits travel with the job, so a cancelled request still cannot push more
+    /// than `threads` hashes onto the CPU.
     async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce() -> Result<T, HashError> + Send + 'static,
     ) -> Result<T, HashError> {
-        let permit = self
-            .inner
-            .permits
+        let inner = &self.inner;
+        let admitted = inner
+            .admission
             .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| HashError::Worker)?;
+            .try_acquire_owned()
+            .map_err(|_| HashError::Overloaded)?;
+        let waiting = inner.waiting.fetch_add(1, Ordering::Relaxed) + 1;
+        metrics::gauge!("hash_queue_length").set(waiting as f64);
+        let permit = inner.permits.clone().acquire_owned().await;
+        let waiting = inner.waiting.fetch_sub(1, Ordering::Relaxed) - 1;
+        metrics::gauge!("hash_queue_length").set(waiting as f64);
+        let permit = permit.map_err(|_| HashError::Worker)?;
         tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            job()
+            let _permits = (permit, admitted);
+            let started = Instant::now();
+            let result = job();
+            metrics::histogram!("hash_duration_seconds").record(started.elapsed().as_secs_f64());
+            result
         })
         .await
         .map_err(|_| HashError::Worker)?
@@ -160,7 +188,7 @@ mod tests {
 
     #[tokio::test]
     async fn hash_then_verify() {
-        let h = Hasher::new(small(64), 2).unwrap();
+        let h = Hasher::new(small(64), 2, 2).unwrap();
         let phc = h.hash("correct horse".into()).await.unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{phc}");
         assert!(!phc.contains("correct horse"));
@@ -180,7 +208,7 @@ mod tests {
 
     #[tokio::test]
     async fn same_password_gets_a_fresh_salt() {
-        let h = Hasher::new(small(64), 1).unwrap();
+        let h = Hasher::new(small(64), 1, 1).unwrap();
         let a = h.hash("pw".into()).await.unwrap();
         let b = h.hash("pw".into()).await.unwrap();
         assert_ne!(a, b);
@@ -188,7 +216,7 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_user_never_matches_even_the_dummy_password() {
-        let h = Hasher::new(small(64), 1).unwrap();
+        let h = Hasher::new(small(64), 1, 1).unwrap();
         assert_eq!(
             h.verify(String::new(), None).await.unwrap(),
             Verified::Mismatch
@@ -197,9 +225,9 @@ mod tests {
 
     #[tokio::test]
     async fn old_parameters_ask_for_a_rehash() {
-        let old = Hasher::new(small(64), 1).unwrap();
+        let old = Hasher::new(small(64), 1, 1).unwrap();
         let phc = old.hash("pw".into()).await.unwrap();
-        let new = Hasher::new(small(128), 1).unwrap();
+        let new = Hasher::new(small(128), 1, 1).unwrap();
         assert_eq!(
             new.verify("pw".into(), Some(phc)).await.unwrap(),
             Verified::Match { needs_rehash: true }
@@ -207,8 +235,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_full_queue_refuses_at_once() {
+        // One running, one waiting; a third is refused without waiting.
+        let h = Hasher::new(Params::new(32 * 1024, 8, 1, None).unwrap(), 1, 1).unwrap();
+        let (a, b) = (h.clone(), h.clone());
+        let first = tokio::spawn(async move { a.hash("one".into()).await });
+        tokio::task::yield_now().await;
+        let second = tokio::spawn(async move { b.hash("two".into()).await });
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let started = Instant::now();
+        assert!(matches!(
+            h.hash("three".into()).await,
+            Err(HashError::Overloaded)
+        ));
+        assert!(started.elapsed() < std::time::Duration::from_millis(20));
+        assert!(first.await.unwrap().is_ok() && second.await.unwrap().is_ok());
+        // Room again.
+        assert!(h.hash("four".into()).await.is_ok());
+    }
+
+    #[tokio::test]
     async fn a_corrupt_stored_hash_is_an_error_not_a_match() {
-        let h = Hasher::new(small(64), 1).unwrap();
+        let h = Hasher::new(small(64), 1, 1).unwrap();
         assert!(matches!(
             h.verify("pw".into(), Some("not-a-phc".into())).await,
             Err(HashError::CorruptHash)

@@ -26,6 +26,7 @@ pub enum ErrorCode {
     RateLimited,
     CrossOrigin,
     RequestTimeout,
+    Overloaded,
     Internal,
     /// Any code this version does not know (a newer server): keeps old clients working.
     #[serde(other)]
@@ -48,6 +49,7 @@ impl ErrorCode {
             Self::RateLimited => 429,
             Self::CrossOrigin => 403,
             Self::RequestTimeout => 408,
+            Self::Overloaded => 503,
             Self::Internal | Self::Unknown => 500,
         }
     }
@@ -71,6 +73,7 @@ impl ErrorCode {
             Self::RateLimited => "Too many attempts",
             Self::CrossOrigin => "Cross-origin request refused",
             Self::RequestTimeout => "Request timeout",
+            Self::Overloaded => "Server busy",
             Self::Internal => "Internal error",
             Self::Unknown => "Error",
         }
@@ -95,6 +98,7 @@ impl ErrorCode {
             Self::RateLimited => "rate_limited",
             Self::CrossOrigin => "cross_origin",
             Self::RequestTimeout => "request_timeout",
+            Self::Overloaded => "overloaded",
             Self::Internal => "internal",
             Self::Unknown => "unknown",
         }

@@ -6,5 +6,6 @@ mod support;
 mod abuse;
 mod errors;
 mod lifecycle;
+mod load;
 mod sessions;
 mod users;
