@@ -155,7 +155,10 @@ impl Accounts {
             password_changed_at: now,
         };
         match self.store.insert_user(&user).await {
-            Ok(()) => Ok(user),
+            Ok(()) => {
+                audit("register", "ok", &user.name, client);
+                Ok(user)
+            }
             Err(StoreError::Duplicate) => Err(AccountError::UserExists),
             Err(e) => Err(e.into()),
         }
@@ -190,6 +193,7 @@ impl Accounts {
     /// lock anyone out.
     async fn authenticate(
         &self,
+        action: &'static str,
         user_name: &str,
         password: &Password,
         client: Client,
@@ -197,10 +201,21 @@ impl Accounts {
         let name = parse_name(user_name)?;
         require_password("password", password)?;
         let now = clock::now();
-        self.throttle
+        if let Err(limited) = self
+            .throttle
             .spend_ip(Attempt::Credentials, client.ip, now)
-            .await??;
-        let failures = self.throttle.check_account(name.canonical(), now).await??;
+            .await?
+        {
+            audit(action, "ip_rate_limited", name.canonical(), client);
+            return Err(limited.into());
+        }
+        let failures = match self.throttle.check_account(name.canonical(), now).await? {
+            Ok(failures) => failures,
+            Err(limited) => {
+                audit(action, "locked", name.canonical(), client);
+                return Err(limited.into());
+            }
+        };
         let user = self.store.find_user(name.canonical()).await?;
         let verified = self
             .hasher
@@ -225,6 +240,7 @@ impl Accounts {
                 self.throttle
                     .record_failure(name.canonical(), clock::now())
                     .await?;
+                audit(action, "failed", name.canonical(), client);
                 Err(AccountError::InvalidCredentials)
             }
         }
@@ -264,8 +280,11 @@ impl Accounts {
         previous: Option<&SessionToken>,
         client: Client,
     ) -> AccountResult<LoggedIn> {
-        let user = self.authenticate(user_name, password, client).await?;
+        let user = self
+            .authenticate("login", user_name, password, client)
+            .await?;
         if self.is_expired(&user, clock::now()) {
+            audit("login", "expired", &user.name, client);
             return Err(AccountError::PasswordExpired);
         }
         if let Some(previous) = previous {
@@ -281,6 +300,7 @@ impl Accounts {
             expires_at: now + self.session_ttl,
         };
         self.store.insert_session(&session).await?;
+        audit("login", "ok", &user.name, client);
         Ok(LoggedIn {
             token,
             session: Session { user, session },
@@ -314,7 +334,9 @@ impl Accounts {
                 message: "new password must differ from the current one".into(),
             }]));
         }
-        let user = self.authenticate(user_name, current, client).await?;
+        let user = self
+            .authenticate("password_change", user_name, current, client)
+            .await?;
         let new_hash = self.hasher.hash(new.normalized()).await?;
         let now = clock::now();
         let swapped = self
@@ -327,6 +349,7 @@ impl Accounts {
             return Err(AccountError::InvalidCredentials);
         }
         self.store.delete_user_sessions(&user.id).await?;
+        audit("password_change", "ok", &user.name, client);
         Ok(UserRecord {
             password_hash: new_hash,
             password_changed_at: now,
@@ -341,12 +364,15 @@ impl Accounts {
         password: &Password,
         client: Client,
     ) -> AccountResult<UserRecord> {
-        let user = self.authenticate(user_name, password, client).await?;
+        let user = self
+            .authenticate("delete", user_name, password, client)
+            .await?;
         if self
             .store
             .delete_user(&user.name, &user.password_hash)
             .await?
         {
+            audit("delete", "ok", &user.name, client);
             Ok(user)
         } else {
             Err(AccountError::InvalidCredentials)
@@ -354,8 +380,12 @@ impl Accounts {
     }
 
     /// Revokes one session. Idempotent.
-    pub async fn logout(&self, token: &SessionToken) -> AccountResult<()> {
-        Ok(self.store.delete_session(&token.store_key()).await?)
+    pub async fn logout(&self, token: &SessionToken, client: Client) -> AccountResult<()> {
+        let key = token.store_key();
+        if let Some(session) = self.store.find_session(&key, clock::now()).await? {
+            audit("logout", "ok", &session.user_name, client);
+        }
+        Ok(self.store.delete_session(&key).await?)
     }
 
     /// The session behind a token, if it is valid: not expired, its account still exists (the
@@ -375,6 +405,18 @@ impl Accounts {
             .filter(|u| u.id == session.user_id && session.created_at >= u.password_changed_at)
             .ok_or(AccountError::Unauthenticated)?;
         Ok(Session { user, session })
+    }
+}
+
+/// A security-relevant event on the `audit` log target (the request id comes from the span).
+/// Never a password or a hash.
+fn audit(action: &'static str, outcome: &'static str, user: &str, client: Client) {
+    let ip = client
+        .ip
+        .map_or_else(|| "-".to_owned(), |ip| ip.to_string());
+    tracing::info!(target: "audit", action, outcome, user, ip = %ip, "audit");
+    if action == "login" {
+        metrics::counter!("logins_total", "outcome" => outcome).increment(1);
     }
 }
 

@@ -6,6 +6,8 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use accounts_api::{password, PasswordPolicy};
+
+use crate::telemetry::LogFormat;
 use clap::Parser;
 
 /// Accounts: a self-hostable user-account service (register, log in, change password).
@@ -107,6 +109,15 @@ pub struct Config {
     #[arg(long = "cors-origin", env = "ACCOUNTS_CORS_ORIGINS", value_delimiter = ',',
           value_parser = parse_origin)]
     pub cors_origins: Vec<String>,
+
+    /// Log format: human-readable `text`, or `json` (one object per line, for log shippers).
+    #[arg(long, env = "ACCOUNTS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Serve Prometheus metrics at `GET /metrics` on this separate address (e.g.
+    /// 127.0.0.1:9100). Off when unset.
+    #[arg(long, env = "ACCOUNTS_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 
     /// Seconds to let in-flight requests finish after SIGTERM or Ctrl-C before exiting anyway.
     #[arg(long, env = "ACCOUNTS_SHUTDOWN_GRACE", default_value_t = 10,

@@ -148,10 +148,12 @@ impl IntoResponse for ApiError {
         let status = self.status_code();
         match &self {
             ApiError::Account(AccountError::Store(StoreError::Unavailable(why))) => {
+                metrics::counter!("store_errors_total", "kind" => "unavailable").increment(1);
                 tracing::warn!(error = %why, "store unavailable");
             }
             ApiError::Account(AccountError::Store(e)) => {
-                tracing::error!(error = %e, "store failure")
+                metrics::counter!("store_errors_total", "kind" => "internal").increment(1);
+                tracing::error!(error = %e, "store failure");
             }
             ApiError::Account(AccountError::Hash(HashError::Overloaded)) => {
                 tracing::warn!("hash queue full; request shed");
@@ -180,7 +182,11 @@ impl IntoResponse for ApiError {
 
 /// Serialises a problem with the right media type. Shared by the few places that build replies.
 pub fn problem_response(status: StatusCode, problem: &Problem) -> Response {
-    let body = serde_json::to_vec(problem).unwrap_or_else(|_| b"{}".to_vec());
+    let problem = Problem {
+        request_id: crate::http::observe::current_request_id(),
+        ..problem.clone()
+    };
+    let body = serde_json::to_vec(&problem).unwrap_or_else(|_| b"{}".to_vec());
     let mut response = (status, body).into_response();
     response
         .headers_mut()

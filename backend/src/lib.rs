@@ -58,6 +58,8 @@ pub enum StartupError {
 pub struct App {
     listener: TcpListener,
     router: axum::Router,
+    /// The Prometheus listener, when enabled.
+    metrics: Option<(TcpListener, axum::Router)>,
     store_name: &'static str,
     shutdown_grace: Duration,
 }
@@ -106,9 +108,14 @@ impl App {
                     addr: config.listen,
                     source,
                 })?;
+        let metrics = match config.metrics_listen {
+            Some(addr) => Some(metrics_endpoint(addr).await?),
+            None => None,
+        };
         Ok(Self {
             listener,
             router,
+            metrics,
             store_name,
             shutdown_grace: Duration::from_secs(config.shutdown_grace),
         })
@@ -118,6 +125,11 @@ impl App {
         self.listener.local_addr()
     }
 
+    /// Where `GET /metrics` is served, if enabled.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|(l, _)| l.local_addr().ok())
+    }
+
     /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests finish
     /// (for at most the configured grace period) and returns.
     pub async fn serve(
@@ -125,6 +137,10 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
         tracing::info!(addr = %self.local_addr()?, store = self.store_name, "accounts-server listening");
+        if let Some((listener, router)) = self.metrics {
+            tracing::info!(addr = %listener.local_addr()?, "metrics at /metrics");
+            tokio::spawn(async move { axum::serve(listener, router).await });
+        }
         // The peer address feeds the per-IP limits.
         let service = self
             .router
@@ -147,6 +163,24 @@ impl App {
             }
         }
     }
+}
+
+/// The separate metrics listener: Prometheus text at `GET /metrics`.
+async fn metrics_endpoint(addr: SocketAddr) -> Result<(TcpListener, axum::Router), StartupError> {
+    let handle = telemetry::prometheus().ok_or_else(|| {
+        StartupError::Config(ConfigError("cannot install the metrics recorder".into()))
+    })?;
+    let router = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let handle = handle.clone();
+            async move { handle.render() }
+        }),
+    );
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartupError::Bind { addr, source })?;
+    Ok((listener, router))
 }
 
 async fn open_store(config: &Config) -> Result<(Arc<dyn Store>, &'static str), StoreError> {

@@ -8,7 +8,7 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
-    telemetry::init();
+    telemetry::init(config.log_format);
     let app = match App::build(config).await {
         Ok(app) => app,
         Err(e) => {

@@ -140,7 +140,7 @@ fn spawn_server(port: u16, data: &Path, extra: &[&str]) -> Child {
         ])
         .args(["--argon2-memory-kib", "1024", "--argon2-iterations", "1"])
         .args(["--password-min-length", "8", "--ip-rate-limit", "0"])
-        .args(["--lockout-threshold", "10000"])
+        .args(["--lockout-threshold", "10000", "--hash-queue", "1000"])
         .args(extra)
         .env("ACCOUNTS_DATA_DIR", data)
         .env_remove("MONGODB_URI")

@@ -133,6 +133,9 @@ pub struct Problem {
     pub code: ErrorCode,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// The server's id for the request (also in the `x-request-id` header and its logs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl Problem {
@@ -144,6 +147,7 @@ impl Problem {
             detail: detail.into(),
             code,
             errors: Vec::new(),
+            request_id: None,
         }
     }
 

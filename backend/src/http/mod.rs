@@ -7,6 +7,7 @@ pub mod cookies;
 mod cross_origin;
 pub mod extract;
 mod health;
+pub mod observe;
 pub mod openapi;
 mod policy;
 mod sessions;
@@ -24,7 +25,7 @@ use tower_http::{
     compression::{CompressionLayer, CompressionLevel},
     cors::{AllowOrigin, CorsLayer},
     set_header::SetResponseHeaderLayer,
-    trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer},
+    trace::{DefaultOnResponse, TraceLayer},
 };
 use tracing::Level;
 
@@ -72,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .method_not_allowed_fallback(static_files::method_not_allowed)
         .fallback(static_files::fallback)
+        .layer(middleware::from_fn(observe::metrics))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(6)))
         // The app's pages set their own policy; everything else (JSON) may load nothing.
@@ -93,9 +95,21 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .make_span_with(|req: &axum::extract::Request| {
+                    let id = req
+                        .extensions()
+                        .get::<observe::RequestId>()
+                        .map_or("", |r| r.0.as_str());
+                    tracing::info_span!(
+                        "request",
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                        request_id = %id,
+                    )
+                })
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
+        .layer(middleware::from_fn(observe::request_id))
         .with_state(state);
     // Outermost, so it answers preflights before routing.
     match cors {

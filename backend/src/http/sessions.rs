@@ -26,24 +26,11 @@ async fn login(
     ClientAddr(client): ClientAddr,
     Json(req): Json<Credentials>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let result = state
+    let logged_in = state
         .accounts
         .login(&req.user_name, &req.password, previous.as_ref(), client)
-        .await;
-    let logged_in = match result {
-        Ok(l) => l,
-        Err(e) => {
-            if matches!(
-                e,
-                AccountError::InvalidCredentials | AccountError::PasswordExpired
-            ) {
-                tracing::info!(outcome = %e, "login refused");
-            }
-            return Err(e.into());
-        }
-    };
+        .await?;
     let user = &logged_in.session.user;
-    tracing::info!(user = %user.name, "logged in");
     Ok((
         [(header::SET_COOKIE, state.cookies.set(&logged_in.token))],
         axum::Json(LoginReply {
@@ -57,9 +44,10 @@ async fn login(
 async fn logout(
     State(state): State<AppState>,
     SessionCookie(token): SessionCookie,
+    ClientAddr(client): ClientAddr,
 ) -> Result<impl IntoResponse, ApiError> {
     if let Some(token) = token {
-        state.accounts.logout(&token).await?;
+        state.accounts.logout(&token, client).await?;
     }
     Ok((
         StatusCode::NO_CONTENT,

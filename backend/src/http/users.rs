@@ -31,7 +31,6 @@ async fn register(
         .accounts
         .register(&req.user_name, &req.password, client)
         .await?;
-    tracing::info!(user = %user.name, "registered");
     Ok((
         StatusCode::CREATED,
         axum::Json(AccountReply {
@@ -50,7 +49,6 @@ async fn change_password(
         .accounts
         .change_password(&req.user_name, &req.password, &req.newpassword, client)
         .await?;
-    tracing::info!(user = %user.name, "password changed; sessions revoked");
     Ok((
         [(header::SET_COOKIE, state.cookies.clear())],
         axum::Json(AccountReply {
@@ -69,7 +67,6 @@ async fn delete(
         .accounts
         .delete(&req.user_name, &req.password, client)
         .await?;
-    tracing::info!(user = %user.name, "account deleted");
     Ok((
         [(header::SET_COOKIE, state.cookies.clear())],
         axum::Json(AccountReply {

@@ -305,7 +305,10 @@ async fn the_binary_logs_no_secrets_and_stops_cleanly_on_sigterm() {
         .unwrap()
         .read_to_string(&mut log)
         .unwrap();
-    assert!(log.contains("registered"), "the log is captured: {log}");
+    assert!(
+        log.contains("action=\"register\""),
+        "the log is captured: {log}"
+    );
     for secret in [
         secret,
         new_secret,

@@ -7,5 +7,6 @@ mod abuse;
 mod errors;
 mod lifecycle;
 mod load;
+mod observability;
 mod sessions;
 mod users;

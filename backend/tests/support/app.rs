@@ -13,6 +13,8 @@ use super::{mongodb_uri, unique_db_name, Kind};
 /// A running server. Dropping it stops the server; [`TestApp::restart`] reuses its data.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The metrics listener, when the config enables it.
+    pub metrics_addr: Option<SocketAddr>,
     pub client: reqwest::Client,
     pub config: Config,
     shutdown: Option<oneshot::Sender<()>>,
@@ -45,6 +47,9 @@ pub fn test_config(kind: Kind, data_dir: PathBuf) -> Config {
         // Most tests send many requests from 127.0.0.1; the IP limit has its own tests.
         "--ip-rate-limit",
         "0",
+        // Tests fire many concurrent logins; shedding has its own test.
+        "--hash-queue",
+        "10000",
     ])
     .expect("test config parses");
     config.data_dir = data_dir;
@@ -73,9 +78,10 @@ impl TestApp {
     }
 
     async fn start(config: Config, data: DataHolder) -> Self {
-        accounts_server::telemetry::init();
+        accounts_server::telemetry::init(accounts_server::telemetry::LogFormat::Text);
         let app = App::build(config.clone()).await.expect("app builds");
         let addr = app.local_addr().expect("bound");
+        let metrics_addr = app.metrics_addr();
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(app.serve(async {
             let _ = rx.await;
@@ -87,6 +93,7 @@ impl TestApp {
             .expect("client");
         Self {
             addr,
+            metrics_addr,
             client,
             config,
             shutdown: Some(tx),
