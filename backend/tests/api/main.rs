@@ -8,5 +8,6 @@ mod errors;
 mod lifecycle;
 mod load;
 mod observability;
+mod scale_out;
 mod sessions;
 mod users;

@@ -1,0 +1,39 @@
+//! Benchmark helper: the time of one Argon2id hash on one core with the given parameters.
+//!
+//! `cargo run --release --example hash_time -- <memory KiB> <iterations> <parallelism> <rounds>`
+//! prints the median milliseconds per hash. Used by `scripts/bench.py`.
+
+use std::time::Instant;
+
+use argon2::{
+    password_hash::{rand_core::OsRng, SaltString},
+    Algorithm, Argon2, Params, PasswordHasher, Version,
+};
+
+fn main() {
+    let args: Vec<u32> = std::env::args()
+        .skip(1)
+        .map(|a| {
+            a.parse()
+                .expect("numbers: memory KiB, iterations, parallelism, rounds")
+        })
+        .collect();
+    let [m, t, p, rounds] = args[..] else {
+        eprintln!("usage: hash_time <memory KiB> <iterations> <parallelism> <rounds>");
+        std::process::exit(2);
+    };
+    let params = Params::new(m, t, p, None).expect("valid Argon2 parameters");
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+    let mut times: Vec<f64> = (0..rounds.max(1))
+        .map(|i| {
+            let salt = SaltString::generate(&mut OsRng);
+            let started = Instant::now();
+            argon
+                .hash_password(format!("benchmark password {i}").as_bytes(), &salt)
+                .expect("hash");
+            started.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    println!("{:.3}", times[times.len() / 2]);
+}

@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""Benchmark of the Accounts service on this machine, printed as a markdown table.
+
+Builds in release mode, starts the server on the embedded store in a temporary folder, drives
+it with `oha` (crates.io) over loopback, and reports, all measured in this one run:
+
+1. Argon2id hash time on one core (configured parameters) and the machine limit cores / time;
+2. login throughput at saturation and its ratio to that limit;
+3. login latency p50/p99 at saturation; at 4x overload the share shed with 503, p99 time to
+   shed and p99 of accepted logins;
+4. requests/s of GET /api/session and of a 400 validation error, next to a bare axum
+   hello-world built from this workspace (examples/hello.rs), as ratios;
+5. peak RSS idle, at saturation and at overload; start-up time to ready.
+
+Usage: scripts/bench.py [--seconds N] [--quick]   (--quick: 2 s per figure, for CI)
+"""
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RELEASE = ROOT / "target" / "release"
+ARGON2 = (19456, 2, 1)  # the server's defaults (OWASP)
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kw).stdout
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(method, url, body=None, headers=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    if data is not None:
+        req.add_header("content-type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, dict(r.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers)
+
+
+def wait_ready(url, limit=30.0):
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        try:
+            if http("GET", url)[0] == 200:
+                return time.monotonic() - started
+        except OSError:
+            pass
+        time.sleep(0.005)
+    raise SystemExit(f"{url} not ready within {limit} s")
+
+
+class RssSampler:
+    """Peak resident memory of a process, sampled every 20 ms, per phase."""
+
+    def __init__(self, pid):
+        self.pid, self.peak, self.stop = pid, 0, False
+        threading.Thread(target=self.loop, daemon=True).start()
+
+    def current(self):
+        with open(f"/proc/{self.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        return 0
+
+    def loop(self):
+        while not self.stop:
+            try:
+                self.peak = max(self.peak, self.current())
+            except OSError:
+                return
+            time.sleep(0.02)
+
+    def phase(self):
+        """Returns the peak since the last call and starts a new phase."""
+        peak, self.peak = self.peak, self.current()
+        return peak
+
+
+def oha(url, seconds, concurrency, method="GET", body=None, headers=(), rate=None, db=None):
+    cmd = ["oha", "--no-tui", "--output-format", "json", "-z", f"{seconds}s",
+           "-c", str(concurrency), "-m", method]
+    for h in headers:
+        cmd += ["-H", h]
+    if body is not None:
+        cmd += ["-H", "content-type: application/json", "-d", json.dumps(body)]
+    if rate:
+        cmd += ["-q", str(rate)]
+    if db:
+        cmd += ["--db-url", db]
+    return json.loads(run(cmd + [url]))
+
+
+def percentile(values, p):
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    k = min(len(values) - 1, max(0, round(p / 100 * (len(values) - 1))))
+    return values[k]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=10, help="seconds per load figure")
+    ap.add_argument("--quick", action="store_true", help="2 s per figure (CI smoke run)")
+    args = ap.parse_args()
+    secs = 2 if args.quick else args.seconds
+    if not shutil.which("oha"):
+        raise SystemExit("oha not found: cargo install oha --version 1.16.0 --locked")
+
+    print("building (release)...", file=sys.stderr)
+    subprocess.run(["cargo", "build", "--release", "--locked", "-p", "accounts-server",
+                    "--bin", "accounts-server", "--example", "hash_time", "--example", "hello"],
+                   check=True, cwd=ROOT)
+    cores = os.cpu_count() or 1
+    rows = []
+
+    # 1. Hash time on one core, and the machine's limit.
+    rounds = "5" if args.quick else "21"
+    hash_ms = float(run([RELEASE / "examples" / "hash_time", *map(str, ARGON2), rounds]))
+    limit = cores / (hash_ms / 1000)
+    rows.append(("Argon2id hash, one core (m=%d KiB, t=%d, p=%d)" % ARGON2, f"{hash_ms:.1f} ms", ""))
+    rows.append((f"machine limit = {cores} cores / hash time", f"{limit:.1f} logins/s", ""))
+
+    data = tempfile.mkdtemp(prefix="accounts-bench-")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [RELEASE / "accounts-server", "--listen", f"127.0.0.1:{port}", "--data-dir", data,
+         "--static-dir", "/nonexistent", "--ip-rate-limit", "0", "--lockout-threshold", "10000"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={k: v for k, v in os.environ.items() if k != "MONGODB_URI"})
+    hello = None
+    try:
+        startup = wait_ready(f"{base}/health/ready")
+        rss = RssSampler(server.pid)
+        time.sleep(1)
+        idle_rss = rss.phase()
+
+        creds = {"user_name": "bench", "password": "benchmark pass phrase"}
+        assert http("POST", f"{base}/api/user/add", creds)[0] == 201
+        status, headers = http("POST", f"{base}/api/login", creds)
+        assert status == 200
+        cookie = headers["Set-Cookie"].split(";")[0]
+
+        # 2-3. Saturation: exactly as many concurrent logins as hashing threads + queue slots.
+        rss.phase()
+        sat = oha(f"{base}/api/login", secs, 2 * cores, "POST", creds)
+        sat_rss = rss.phase()
+        sat_rps = sat["statusCodeDistribution"].get("200", 0) / sat["summary"]["total"]
+        sat_p50 = sat["latencyPercentiles"]["p50"] * 1000
+        sat_p99 = sat["latencyPercentiles"]["p99"] * 1000
+        rows.append(("login throughput at saturation", f"{sat_rps:.1f} logins/s",
+                     f"{sat_rps / limit:.2f} of the limit (goal >= 0.9)"))
+        rows.append(("login latency at saturation, p50 / p99", f"{sat_p50:.0f} / {sat_p99:.0f} ms", ""))
+
+        # 3. Overload: offered at 4x the limit, open loop.
+        db = os.path.join(data, "overload.db")
+        oha(f"{base}/api/login", secs, 64, "POST", creds, rate=round(4 * limit), db=db)
+        over_rss = rss.phase()
+        with sqlite3.connect(db) as con:
+            rows_db = con.execute("SELECT status, duration FROM oha").fetchall()
+        shed = [d * 1000 for s, d in rows_db if s == 503]
+        ok = [d * 1000 for s, d in rows_db if s == 200]
+        total = len(rows_db)
+        rows.append(("at 4x overload: share shed with 503", f"{len(shed) / max(total, 1):.0%}",
+                     f"{total} requests, {len(ok)} accepted"))
+        rows.append(("at 4x overload: p99 time to shed", f"{percentile(shed, 99):.1f} ms", "goal < 50 ms"))
+        rows.append(("at 4x overload: p99 of accepted logins", f"{percentile(ok, 99):.0f} ms",
+                     f"{percentile(ok, 99) / sat_p99:.2f}x the saturation p99 (goal < 3x)"))
+
+        # 4. Cheap routes next to a bare axum hello-world.
+        hello_port = free_port()
+        hello = subprocess.Popen([RELEASE / "examples" / "hello", f"127.0.0.1:{hello_port}"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_ready(f"http://127.0.0.1:{hello_port}/")
+        bare = oha(f"http://127.0.0.1:{hello_port}/", secs, 32)["summary"]["requestsPerSec"]
+        sess = oha(f"{base}/api/session", secs, 32, headers=[f"cookie: {cookie}"])
+        val = oha(f"{base}/api/login", secs, 32, "POST", {"user_name": "bench"})
+        assert set(sess["statusCodeDistribution"]) == {"200"}, sess["statusCodeDistribution"]
+        assert set(val["statusCodeDistribution"]) == {"400"}, val["statusCodeDistribution"]
+        sess_rps = sess["summary"]["requestsPerSec"]
+        val_rps = val["summary"]["requestsPerSec"]
+        rows.append(("bare axum hello-world (baseline)", f"{bare:,.0f} req/s", ""))
+        rows.append(("GET /api/session (valid cookie)", f"{sess_rps:,.0f} req/s",
+                     f"{sess_rps / bare:.2f} of baseline (goal >= 0.5)"))
+        rows.append(("POST /api/login, 400 validation error", f"{val_rps:,.0f} req/s",
+                     f"{val_rps / bare:.2f} of baseline"))
+
+        # 5. Memory and start-up.
+        mib = lambda b: f"{b / 2**20:.1f} MiB"
+        rows.append(("peak RSS idle / saturation / overload",
+                     f"{mib(idle_rss)} / {mib(sat_rss)} / {mib(over_rss)}",
+                     f"{cores} hashing threads x {ARGON2[0] / 1024:.0f} MiB Argon2 memory"))
+        rows.append(("start-up to ready (embedded store)", f"{startup * 1000:.0f} ms", ""))
+    finally:
+        for p in (server, hello):
+            if p:
+                p.terminate()
+                p.wait(timeout=20)
+        shutil.rmtree(data, ignore_errors=True)
+
+    print(f"| figure | value | note |\n|---|---|---|")
+    for name, value, note in rows:
+        print(f"| {name} | {value} | {note} |")
+    print(f"\n{load_desc(secs, cores)}")
+
+
+def load_desc(secs, cores):
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"Machine: {cores} cores ({cpu}); {secs:g} s per load figure; oha on the same machine."
+
+
+if __name__ == "__main__":
+    main()
