@@ -51,9 +51,9 @@ def http(method, url, body=None, headers=None):
         req.add_header("content-type", "application/json")
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, dict(r.headers)
+            return r.status, r.headers
     except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers)
+        return e.code, e.headers
 
 
 def wait_ready(url, limit=30.0):
@@ -156,7 +156,7 @@ def main():
         time.sleep(1)
         idle_rss = rss.phase()
 
-        creds = {"user_name": "bench", "password": "benchmark pass phrase"}
+        creds = {"user_name": "loadtest", "password": "correct horse battery staple"}
         assert http("POST", f"{base}/api/user/add", creds)[0] == 201
         status, headers = http("POST", f"{base}/api/login", creds)
         assert status == 200
@@ -195,7 +195,7 @@ def main():
         wait_ready(f"http://127.0.0.1:{hello_port}/")
         bare = oha(f"http://127.0.0.1:{hello_port}/", secs, 32)["summary"]["requestsPerSec"]
         sess = oha(f"{base}/api/session", secs, 32, headers=[f"cookie: {cookie}"])
-        val = oha(f"{base}/api/login", secs, 32, "POST", {"user_name": "bench"})
+        val = oha(f"{base}/api/login", secs, 32, "POST", {"user_name": "loadtest"})
         assert set(sess["statusCodeDistribution"]) == {"200"}, sess["statusCodeDistribution"]
         assert set(val["statusCodeDistribution"]) == {"400"}, val["statusCodeDistribution"]
         sess_rps = sess["summary"]["requestsPerSec"]

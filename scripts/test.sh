@@ -4,8 +4,8 @@
 #   2. runs cargo fmt --check and clippy -D warnings (host and wasm32),
 #   3. builds the browser app (release) and checks its size budget,
 #   4. starts a MongoDB wire-protocol server (SecantusDB) on a free loopback port,
-#   5. runs every Rust test (both stores), schemathesis against the OpenAPI document, and the
-#      browser end-to-end tests,
+#   5. runs every Rust test (both stores), schemathesis against the OpenAPI document, the
+#      benchmark in its short mode, and the browser end-to-end tests,
 #   6. stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +35,15 @@ install_mongodb_server() {
     step "installing SecantusDB $SECANTUS_VERSION (MongoDB wire-protocol server) into $SECANTUS_DIR"
     python3 -m venv "$SECANTUS_DIR"
     "$SECANTUS_DIR/bin/pip" install --quiet "secantusdb==$SECANTUS_VERSION"
+}
+
+OHA_VERSION=1.16.0
+install_oha() {
+    if [ "$(oha --version 2>/dev/null || true)" = "oha $OHA_VERSION" ]; then
+        return
+    fi
+    step "installing oha $OHA_VERSION (HTTP load generator for scripts/bench.py)"
+    cargo install oha --version "$OHA_VERSION" --locked
 }
 
 install_schemathesis() {
@@ -108,6 +117,7 @@ trap stop_mongodb_server EXIT
 install_rust_components
 install_mongodb_server
 install_schemathesis
+install_oha
 scripts/install-web-tools.sh --browser
 
 step "cargo fmt --check"
@@ -129,6 +139,9 @@ cargo build --locked -p accounts-server
 
 step "schemathesis against GET /api/openapi.json"
 run_schemathesis
+
+step "benchmark, short mode (keeps scripts/bench.py working; asserts nothing about speed)"
+scripts/bench.py --quick
 
 step "browser end-to-end tests (headless Chromium, screenshots in target/e2e-screenshots/)"
 (cd e2e && npm test)

@@ -392,17 +392,13 @@ impl Accounts {
     /// same registration, not a newer one under the same name) and no password change since.
     pub async fn session(&self, token: &SessionToken) -> AccountResult<Session> {
         let now = clock::now();
-        let session = self
+        let (session, user) = self
             .store
-            .find_session(&token.store_key(), now)
+            .find_session_and_user(&token.store_key(), now)
             .await?
-            .filter(|s| s.expires_at > now)
-            .ok_or(AccountError::Unauthenticated)?;
-        let user = self
-            .store
-            .find_user(&session.user_name)
-            .await?
-            .filter(|u| u.id == session.user_id && session.created_at >= u.password_changed_at)
+            .filter(|(s, u)| {
+                s.expires_at > now && u.id == s.user_id && s.created_at >= u.password_changed_at
+            })
             .ok_or(AccountError::Unauthenticated)?;
         Ok(Session { user, session })
     }

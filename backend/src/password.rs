@@ -1,10 +1,14 @@
-//! Argon2id password hashing on a bounded pool of blocking threads.
+//! Argon2id password hashing on a fixed pool of dedicated threads.
 //!
 //! Hashing is deliberately slow (tens of milliseconds of CPU and ~19 MiB of memory), so it never
-//! runs on the async runtime: at most `threads` hashes run at once on tokio's blocking pool,
-//! which bounds CPU and memory. In front of the pool is an admission queue of bounded length:
-//! when it is full a request is refused at once ([`HashError::Overloaded`], a `503`) instead of
-//! waiting, so an overload costs clients a retry, not minutes of latency.
+//! runs on the async runtime. `threads` dedicated OS threads do all hashing, and each owns one
+//! Argon2 memory block that it reuses for every hash: memory stays at exactly threads x Argon2
+//! memory (the allocator never sees the 19 MiB buffers come and go, so it cannot fragment or
+//! hoard them), and hashes skip the page faults of fresh memory.
+//!
+//! In front of the pool is an admission queue of bounded length: when it is full a request is
+//! refused at once ([`HashError::Overloaded`], a `503`) instead of waiting, so an overload costs
+//! clients a retry, not minutes of latency.
 //!
 //! Verifying an unknown user runs against a dummy hash with the same parameters, so a login costs
 //! the same whether or not the account exists.
@@ -12,22 +16,22 @@
 use std::{
     sync::{
         atomic::{AtomicUsize, Ordering},
-        Arc,
+        mpsc, Arc, Mutex,
     },
     time::Instant,
 };
 
 use argon2::{
-    password_hash::{rand_core::OsRng, PasswordHashString, SaltString},
-    Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier as _, Version,
+    password_hash::{rand_core::OsRng, Output, ParamsString, SaltString},
+    Algorithm, Argon2, Block, Params, PasswordHash, Version,
 };
-use tokio::sync::Semaphore;
+use tokio::sync::{oneshot, Semaphore};
 
 /// Why hashing failed. None of these carry the password.
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
     #[error("argon2 failed: {0}")]
-    Argon2(argon2::password_hash::Error),
+    Argon2(String),
     #[error("stored password hash is not a valid PHC string")]
     CorruptHash,
     #[error("hashing worker stopped unexpectedly")]
@@ -48,6 +52,9 @@ pub enum Verified {
     Mismatch,
 }
 
+/// Work for a hashing thread: it gets the thread's reusable Argon2 memory.
+type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
+
 /// Hashes and verifies passwords. Cheap to clone.
 #[derive(Clone)]
 pub struct Hasher {
@@ -56,26 +63,49 @@ pub struct Hasher {
 
 struct Inner {
     params: Params,
-    /// Running hashes.
-    permits: Arc<Semaphore>,
+    jobs: Mutex<mpsc::Sender<Job>>,
     /// Running plus waiting hashes.
     admission: Arc<Semaphore>,
     waiting: AtomicUsize,
-    dummy: PasswordHashString,
+    dummy: String,
 }
 
 impl Hasher {
-    /// Creates the hasher and its dummy hash (one hash at start-up): `threads` hashes run at
-    /// once and at most `queue` more wait.
+    /// Starts `threads` hashing threads and makes the dummy hash: `threads` hashes run at once
+    /// and at most `queue` more wait.
     pub fn new(params: Params, threads: usize, queue: usize) -> Result<Self, HashError> {
+        let threads = threads.max(1);
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads {
+            let rx = rx.clone();
+            let blocks = params.block_count();
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || {
+                    let mut memory = vec![Block::new(); blocks];
+                    loop {
+                        // The lock is held only while waiting for the next job.
+                        let job = match rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(&mut memory),
+                            Err(_) => return, // the hasher is gone
+                        }
+                    }
+                })
+                .map_err(|_| HashError::Worker)?;
+        }
         let mut random = [0u8; 32];
         argon2::password_hash::rand_core::RngCore::fill_bytes(&mut OsRng, &mut random);
-        let dummy = hash_blocking(&params, &random)?;
-        let threads = threads.max(1);
+        let mut memory = vec![Block::new(); params.block_count()];
+        let dummy = hash_with(&params, &random, &mut memory)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 params,
-                permits: Arc::new(Semaphore::new(threads)),
+                jobs: Mutex::new(tx),
                 admission: Arc::new(Semaphore::new(threads + queue)),
                 waiting: AtomicUsize::new(0),
                 dummy,
@@ -86,7 +116,7 @@ impl Hasher {
     /// Hashes `password` (already normalised) into a PHC string.
     pub async fn hash(&self, password: String) -> Result<String, HashError> {
         let params = self.inner.params.clone();
-        self.run(move || hash_blocking(&params, password.as_bytes()).map(|h| h.to_string()))
+        self.run(move |memory| hash_with(&params, password.as_bytes(), memory))
             .await
     }
 
@@ -96,21 +126,15 @@ impl Hasher {
         password: String,
         stored: Option<String>,
     ) -> Result<Verified, HashError> {
-        let inner = self.inner.clone();
-        self.run(move || {
-            let (phc, real) = match &stored {
-                Some(s) => (s.as_str(), true),
-                None => (inner.dummy.as_str(), false),
-            };
-            let parsed = PasswordHash::new(phc).map_err(|_| HashError::CorruptHash)?;
-            let ok = match argon2_for(&inner.params).verify_password(password.as_bytes(), &parsed) {
-                Ok(()) => true,
-                Err(argon2::password_hash::Error::Password) => false,
-                Err(e) => return Err(HashError::Argon2(e)),
-            };
+        let params = self.inner.params.clone();
+        let real = stored.is_some();
+        let phc = stored.unwrap_or_else(|| self.inner.dummy.clone());
+        self.run(move |memory| {
+            let parsed = PasswordHash::new(&phc).map_err(|_| HashError::CorruptHash)?;
+            let ok = verify_with(&parsed, password.as_bytes(), memory)?;
             Ok(if ok && real {
                 Verified::Match {
-                    needs_rehash: needs_rehash(&parsed, &inner.params),
+                    needs_rehash: needs_rehash(&parsed, &params),
                 }
             } else {
                 Verified::Mismatch
@@ -119,12 +143,11 @@ impl Hasher {
         .await
     }
 
-    /// Runs `job` on the blocking pool once a worker permit is free, if the admission queue has
-    /// room. Both permits travel with the job, so a cancelled request still cannot push more
-    /// than `threads` hashes onto the CPU.
+    /// Queues `job` for a hashing thread, if the admission queue has room. The admission permit
+    /// is held until the job has run, even if the request is cancelled meanwhile.
     async fn run<T: Send + 'static>(
         &self,
-        job: impl FnOnce() -> Result<T, HashError> + Send + 'static,
+        job: impl FnOnce(&mut Vec<Block>) -> Result<T, HashError> + Send + 'static,
     ) -> Result<T, HashError> {
         let inner = &self.inner;
         let admitted = inner
@@ -132,21 +155,28 @@ impl Hasher {
             .clone()
             .try_acquire_owned()
             .map_err(|_| HashError::Overloaded)?;
+        let queued = Instant::now();
         let waiting = inner.waiting.fetch_add(1, Ordering::Relaxed) + 1;
         metrics::gauge!("hash_queue_length").set(waiting as f64);
-        let permit = inner.permits.clone().acquire_owned().await;
-        let waiting = inner.waiting.fetch_sub(1, Ordering::Relaxed) - 1;
-        metrics::gauge!("hash_queue_length").set(waiting as f64);
-        let permit = permit.map_err(|_| HashError::Worker)?;
-        tokio::task::spawn_blocking(move || {
-            let _permits = (permit, admitted);
+        let (tx, rx) = oneshot::channel();
+        let hasher = self.inner.clone();
+        let work: Job = Box::new(move |memory| {
+            let waiting = hasher.waiting.fetch_sub(1, Ordering::Relaxed) - 1;
+            metrics::gauge!("hash_queue_length").set(waiting as f64);
+            metrics::histogram!("hash_wait_seconds").record(queued.elapsed().as_secs_f64());
             let started = Instant::now();
-            let result = job();
+            let result = job(memory);
             metrics::histogram!("hash_duration_seconds").record(started.elapsed().as_secs_f64());
-            result
-        })
-        .await
-        .map_err(|_| HashError::Worker)?
+            drop(admitted);
+            let _ = tx.send(result);
+        });
+        inner
+            .jobs
+            .lock()
+            .map_err(|_| HashError::Worker)?
+            .send(work)
+            .map_err(|_| HashError::Worker)?;
+        rx.await.map_err(|_| HashError::Worker)?
     }
 }
 
@@ -154,12 +184,70 @@ fn argon2_for(params: &Params) -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
 }
 
-fn hash_blocking(params: &Params, password: &[u8]) -> Result<PasswordHashString, HashError> {
+/// A fresh-salted Argon2id PHC string for `password`, computed in `memory`.
+fn hash_with(
+    params: &Params,
+    password: &[u8],
+    memory: &mut Vec<Block>,
+) -> Result<String, HashError> {
     let salt = SaltString::generate(&mut OsRng);
+    let mut salt_bytes = [0u8; 64];
+    let salt_raw = salt.decode_b64(&mut salt_bytes).map_err(argon2_error)?;
+    let mut out = vec![0u8; params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN)];
     argon2_for(params)
-        .hash_password(password, &salt)
-        .map(|h| h.serialize())
-        .map_err(HashError::Argon2)
+        .hash_password_into_with_memory(password, salt_raw, &mut out, blocks(memory, params))
+        .map_err(argon2_error)?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params).map_err(argon2_error)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).map_err(argon2_error)?),
+    };
+    Ok(phc.to_string())
+}
+
+/// Whether `password` matches `stored`, recomputed with the stored hash's own algorithm and
+/// parameters; the comparison is constant-time.
+fn verify_with(
+    stored: &PasswordHash<'_>,
+    password: &[u8],
+    memory: &mut Vec<Block>,
+) -> Result<bool, HashError> {
+    let algorithm = Algorithm::try_from(stored.algorithm).map_err(|_| HashError::CorruptHash)?;
+    let version = stored
+        .version
+        .map_or(Ok(Version::V0x13), Version::try_from)
+        .map_err(|_| HashError::CorruptHash)?;
+    let params = Params::try_from(stored).map_err(|_| HashError::CorruptHash)?;
+    let (Some(salt), Some(expected)) = (stored.salt, stored.hash) else {
+        return Err(HashError::CorruptHash);
+    };
+    let mut salt_bytes = [0u8; 64];
+    let salt_raw = salt
+        .decode_b64(&mut salt_bytes)
+        .map_err(|_| HashError::CorruptHash)?;
+    let mut out = vec![0u8; expected.len()];
+    Argon2::new(algorithm, version, params.clone())
+        .hash_password_into_with_memory(password, salt_raw, &mut out, blocks(memory, &params))
+        .map_err(argon2_error)?;
+    let computed = Output::new(&out).map_err(argon2_error)?;
+    // `Output`'s equality is constant-time.
+    Ok(computed == expected)
+}
+
+/// The first `params.block_count()` blocks of the thread's memory, grown if a stored hash asks
+/// for more than the configured parameters (an older, costlier setting).
+fn blocks<'m>(memory: &'m mut Vec<Block>, params: &Params) -> &'m mut [Block] {
+    let needed = params.block_count();
+    if memory.len() < needed {
+        memory.resize(needed, Block::new());
+    }
+    &mut memory[..needed]
+}
+
+fn argon2_error(e: impl std::fmt::Display) -> HashError {
+    HashError::Argon2(e.to_string())
 }
 
 /// True when `hash` is not Argon2id v1.3 with exactly the configured costs.
@@ -252,6 +340,32 @@ mod tests {
         assert!(first.await.unwrap().is_ok() && second.await.unwrap().is_ok());
         // Room again.
         assert!(h.hash("four".into()).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn hashes_verify_with_the_standard_argon2_api_and_back() {
+        use argon2::{PasswordHasher as _, PasswordVerifier as _};
+        let h = Hasher::new(small(64), 1, 1).unwrap();
+        // Ours verifies with the crate's own verifier...
+        let ours = h.hash("pw".into()).await.unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(argon2_for(&small(64))
+            .verify_password(b"pw", &parsed)
+            .is_ok());
+        // ...and a standard hash (also Argon2i, and costlier than our memory) verifies with ours.
+        let salt = SaltString::generate(&mut OsRng);
+        let costly = Argon2::new(Algorithm::Argon2i, Version::V0x13, small(256))
+            .hash_password(b"pw", &salt)
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            h.verify("pw".into(), Some(costly.clone())).await.unwrap(),
+            Verified::Match { needs_rehash: true }
+        );
+        assert_eq!(
+            h.verify("other".into(), Some(costly)).await.unwrap(),
+            Verified::Mismatch
+        );
     }
 
     #[tokio::test]

@@ -39,6 +39,22 @@ impl fmt::Debug for SessionToken {
     }
 }
 
+/// A unique id for a request: a random per-process prefix and a counter. Cheap (no system call
+/// per request); unique, not secret.
+pub fn request_id() -> String {
+    use std::sync::{
+        atomic::{AtomicU64, Ordering},
+        LazyLock,
+    };
+    static PREFIX: LazyLock<u64> = LazyLock::new(|| OsRng.next_u64());
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{:016x}{:016x}",
+        *PREFIX,
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
 /// Random 128-bit id for a new account.
 pub fn random_id() -> String {
     let mut bytes = [0u8; 16];

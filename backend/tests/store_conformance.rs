@@ -340,7 +340,40 @@ async fn concurrent_bumps_lose_no_count(kind: Kind) {
     assert_eq!(c.count, 50);
 }
 
+async fn a_session_is_found_with_its_user(kind: Kind) {
+    let f = store(kind).await;
+    let u = user("otto", "h");
+    f.store.insert_user(&u).await.unwrap();
+    let s = session("o1", &u, HOUR);
+    f.store.insert_session(&s).await.unwrap();
+    let now = clock::now();
+    assert_eq!(
+        f.store.find_session_and_user("o1", now).await.unwrap(),
+        Some((s.clone(), u.clone()))
+    );
+    assert_eq!(
+        f.store.find_session_and_user("nope", now).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        f.store
+            .find_session_and_user("o1", s.expires_at)
+            .await
+            .unwrap(),
+        None
+    );
+    // A session whose user is gone (deleted without the store's help) is not returned.
+    let orphan_owner = user("pam", "h");
+    let orphan = session("p1", &orphan_owner, HOUR);
+    f.store.insert_session(&orphan).await.unwrap();
+    assert_eq!(
+        f.store.find_session_and_user("p1", now).await.unwrap(),
+        None
+    );
+}
+
 for_each_store!(
+    a_session_is_found_with_its_user,
     counters_count_expire_and_reset,
     concurrent_bumps_lose_no_count,
     ping_answers,

@@ -107,7 +107,8 @@ pub fn router(state: AppState) -> Router {
                         request_id = %id,
                     )
                 })
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                // One line per request is the proxy's job; server errors are still logged.
+                .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
         )
         .layer(middleware::from_fn(observe::request_id))
         .with_state(state);

@@ -115,6 +115,22 @@ pub trait Store: Send + Sync + 'static {
         now: OffsetDateTime,
     ) -> StoreResult<Option<SessionRecord>>;
 
+    /// The session (as [`Store::find_session`]) together with the user it names, if that user
+    /// exists. One round trip where the store can join.
+    async fn find_session_and_user(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<(SessionRecord, UserRecord)>> {
+        let Some(session) = self.find_session(token_hash, now).await? else {
+            return Ok(None);
+        };
+        Ok(self
+            .find_user(&session.user_name)
+            .await?
+            .map(|user| (session, user)))
+    }
+
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
 
     /// Revokes every session of one account. Returns how many there were.

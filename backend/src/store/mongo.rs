@@ -113,55 +113,28 @@ impl MongoStore {
     async fn ready(&self) -> StoreResult<()> {
         self.indexes
             .get_or_try_init(|| async {
+                let expiry = || {
+                    index(doc! { "expires_at": 1 }, "expires_ttl", |o| {
+                        o.expire_after = Some(Duration::ZERO)
+                    })
+                };
+                let unique_name =
+                    index(doc! { "name": 1 }, "name_unique", |o| o.unique = Some(true));
                 self.users
-                    .create_index(
-                        IndexModel::builder()
-                            .keys(doc! { "name": 1 })
-                            .options(
-                                IndexOptions::builder()
-                                    .name("name_unique".to_owned())
-                                    .unique(true)
-                                    .build(),
-                            )
-                            .build(),
-                    )
+                    .create_index(unique_name)
                     .await
                     .map_err(classify)?;
                 self.sessions
-                    .create_index(
-                        IndexModel::builder()
-                            .keys(doc! { "expires_at": 1 })
-                            .options(
-                                IndexOptions::builder()
-                                    .name("expires_ttl".to_owned())
-                                    .expire_after(Duration::ZERO)
-                                    .build(),
-                            )
-                            .build(),
-                    )
+                    .create_index(expiry())
+                    .await
+                    .map_err(classify)?;
+                let by_user = index(doc! { "user_id": 1 }, "by_user", |_| {});
+                self.sessions
+                    .create_index(by_user)
                     .await
                     .map_err(classify)?;
                 self.counters
-                    .create_index(
-                        IndexModel::builder()
-                            .keys(doc! { "expires_at": 1 })
-                            .options(
-                                IndexOptions::builder()
-                                    .name("expires_ttl".to_owned())
-                                    .expire_after(Duration::ZERO)
-                                    .build(),
-                            )
-                            .build(),
-                    )
-                    .await
-                    .map_err(classify)?;
-                self.sessions
-                    .create_index(
-                        IndexModel::builder()
-                            .keys(doc! { "user_id": 1 })
-                            .options(IndexOptions::builder().name("by_user".to_owned()).build())
-                            .build(),
-                    )
+                    .create_index(expiry())
                     .await
                     .map_err(classify)?;
                 Ok(())
@@ -169,6 +142,18 @@ impl MongoStore {
             .await
             .map(drop)
     }
+}
+
+/// An index on `keys` named `name`, with options set by `configure`.
+fn index(
+    keys: mongodb::bson::Document,
+    name: &str,
+    configure: impl FnOnce(&mut IndexOptions),
+) -> IndexModel {
+    let mut options = IndexOptions::default();
+    options.name = Some(name.to_owned());
+    configure(&mut options);
+    IndexModel::builder().keys(keys).options(options).build()
 }
 
 fn classify(e: mongodb::error::Error) -> StoreError {

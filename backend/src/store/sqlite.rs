@@ -46,9 +46,12 @@ CREATE TABLE IF NOT EXISTS counters (
 CREATE INDEX IF NOT EXISTS counters_by_expiry ON counters(expires_at);
 ";
 
+/// One connection writes; a second one reads, so lookups (sessions, users, counters) never queue
+/// behind a write that is waiting for its fsync. WAL lets the reader see every committed write.
 #[derive(Clone)]
 pub struct SqliteStore {
-    conn: Arc<Mutex<Connection>>,
+    writer: Arc<Mutex<Connection>>,
+    reader: Arc<Mutex<Connection>>,
 }
 
 impl SqliteStore {
@@ -58,26 +61,52 @@ impl SqliteStore {
             StoreError::Unavailable(format!("cannot create data folder {}: {e}", dir.display()))
         })?;
         let path = dir.join(FILE_NAME);
-        let conn = Connection::open(&path)
-            .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
+        let open = || {
+            let conn = Connection::open(&path).map_err(|e| {
+                StoreError::Unavailable(format!("cannot open {}: {e}", path.display()))
+            })?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))
+                .map_err(classify)?;
+            Ok::<_, StoreError>(conn)
+        };
+        let writer = open()?;
+        writer
+            .pragma_update(None, "journal_mode", "WAL")
             .map_err(classify)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
+        writer
+            .pragma_update(None, "synchronous", "FULL")
             .map_err(classify)?;
-        conn.pragma_update(None, "synchronous", "FULL")
+        writer.execute_batch(SCHEMA).map_err(classify)?;
+        let reader = open()?;
+        reader
+            .pragma_update(None, "query_only", "ON")
             .map_err(classify)?;
-        conn.execute_batch(SCHEMA).map_err(classify)?;
         Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
+            writer: Arc::new(Mutex::new(writer)),
+            reader: Arc::new(Mutex::new(reader)),
         })
     }
 
-    /// Runs `f` with the connection on the blocking pool.
+    /// Runs `f` with the writing connection on the blocking pool.
     async fn call<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> StoreResult<T> {
-        let conn = self.conn.clone();
+        Self::on(self.writer.clone(), f).await
+    }
+
+    /// Runs `f` with the reading connection on the blocking pool.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        Self::on(self.reader.clone(), f).await
+    }
+
+    async fn on<T: Send + 'static>(
+        conn: Arc<Mutex<Connection>>,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
         tokio::task::spawn_blocking(move || {
             // A panic while holding the lock cannot leave a half-done transaction behind
             // (rusqlite rolls back on drop), so a poisoned lock is safe to reuse.
@@ -118,7 +147,7 @@ fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<UserRecord> {
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
-        self.call(|c| c.query_row("SELECT 1", [], |_| Ok(()))).await
+        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(()))).await
     }
 
     async fn insert_user(&self, user: &UserRecord) -> StoreResult<()> {
@@ -143,7 +172,7 @@ impl Store for SqliteStore {
 
     async fn find_user(&self, name: &str) -> StoreResult<Option<UserRecord>> {
         let name = name.to_owned();
-        self.call(move |c| {
+        self.read(move |c| {
             c.query_row(
                 "SELECT id, name, display_name, password_hash, created_at, password_changed_at
                  FROM users WHERE name = ?1",
@@ -227,7 +256,7 @@ impl Store for SqliteStore {
         now: OffsetDateTime,
     ) -> StoreResult<Option<SessionRecord>> {
         let token_hash = token_hash.to_owned();
-        self.call(move |c| {
+        self.read(move |c| {
             c.query_row(
                 "SELECT token_hash, user_id, user_name, created_at, expires_at
                  FROM sessions WHERE token_hash = ?1 AND expires_at > ?2",
@@ -240,6 +269,37 @@ impl Store for SqliteStore {
                         created_at: from_millis(r.get(3)?),
                         expires_at: from_millis(r.get(4)?),
                     })
+                },
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn find_session_and_user(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<(SessionRecord, UserRecord)>> {
+        let token_hash = token_hash.to_owned();
+        self.read(move |c| {
+            c.query_row(
+                "SELECT u.id, u.name, u.display_name, u.password_hash, u.created_at,
+                        u.password_changed_at, s.token_hash, s.user_id, s.user_name,
+                        s.created_at, s.expires_at
+                 FROM sessions s JOIN users u ON u.name = s.user_name
+                 WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+                params![token_hash, to_millis(now)],
+                |r| {
+                    let user = user_from_row(r)?;
+                    let session = SessionRecord {
+                        token_hash: r.get(6)?,
+                        user_id: r.get(7)?,
+                        user_name: r.get(8)?,
+                        created_at: from_millis(r.get(9)?),
+                        expires_at: from_millis(r.get(10)?),
+                    };
+                    Ok((session, user))
                 },
             )
             .optional()
@@ -288,7 +348,7 @@ impl Store for SqliteStore {
 
     async fn get_counter(&self, key: &str, now: OffsetDateTime) -> StoreResult<Option<Counter>> {
         let key = key.to_owned();
-        self.call(move |c| {
+        self.read(move |c| {
             c.query_row(
                 "SELECT count, last_at, expires_at FROM counters WHERE key = ?1 AND expires_at > ?2",
                 params![key, to_millis(now)],
