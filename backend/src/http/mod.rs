@@ -72,10 +72,16 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(health::router())
         .method_not_allowed_fallback(static_files::method_not_allowed)
-        .fallback(static_files::fallback)
+        // Only the app's files are compressed: API replies are small, and compressing replies
+        // per request costs more CPU than it saves (and invites BREACH-style side channels).
+        .fallback_service(
+            Router::new()
+                .fallback(static_files::fallback)
+                .layer(CompressionLayer::new().quality(CompressionLevel::Precise(6)))
+                .with_state(state.clone()),
+        )
         .layer(middleware::from_fn(observe::metrics))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(CompressionLayer::new().quality(CompressionLevel::Precise(6)))
         // The app's pages set their own policy; everything else (JSON) may load nothing.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
