@@ -29,10 +29,13 @@ if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WBG_VERSI
         || cargo install wasm-bindgen-cli --version "$WBG_VERSION"
 fi
 
+# The stamp records which package-lock.json node_modules was installed from.
+STAMP=e2e/node_modules/.installed-from-package-lock.json
 if [ ! -x e2e/node_modules/.bin/wasm-opt ] || [ ! -d e2e/node_modules/playwright-core ] \
-    || ! cmp -s e2e/package-lock.json e2e/node_modules/.package-lock.json 2>/dev/null; then
+    || ! cmp -s e2e/package-lock.json "$STAMP"; then
     step "installing binaryen (wasm-opt) and playwright-core from npm"
     (cd e2e && npm ci --no-audit --no-fund)
+    cp e2e/package-lock.json "$STAMP"
 fi
 
 if [ "${1:-}" = "--browser" ] && { ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; }; then
