@@ -147,15 +147,15 @@ fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<UserRecord> {
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
-        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(()))).await
+        self.read(|c| c.prepare_cached("SELECT 1")?.query_row([], |_| Ok(())))
+            .await
     }
 
     async fn insert_user(&self, user: &UserRecord) -> StoreResult<()> {
         let u = user.clone();
         self.call(move |c| {
-            c.execute(
-                "INSERT INTO users (id, name, display_name, password_hash, created_at, password_changed_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            c.prepare_cached("INSERT INTO users (id, name, display_name, password_hash, created_at, password_changed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(
                 params![
                     u.id,
                     u.name,
@@ -173,12 +173,11 @@ impl Store for SqliteStore {
     async fn find_user(&self, name: &str) -> StoreResult<Option<UserRecord>> {
         let name = name.to_owned();
         self.read(move |c| {
-            c.query_row(
+            c.prepare_cached(
                 "SELECT id, name, display_name, password_hash, created_at, password_changed_at
                  FROM users WHERE name = ?1",
-                [name],
-                user_from_row,
-            )
+            )?
+            .query_row([name], user_from_row)
             .optional()
         })
         .await
@@ -195,12 +194,12 @@ impl Store for SqliteStore {
             (name.to_owned(), expected.to_owned(), new_hash.to_owned());
         let changed_at = changed_at.map(to_millis);
         self.call(move |c| {
-            c.execute(
+            c.prepare_cached(
                 "UPDATE users SET password_hash = ?3,
                         password_changed_at = COALESCE(?4, password_changed_at)
                  WHERE name = ?1 AND password_hash = ?2",
-                params![name, expected, new_hash, changed_at],
-            )
+            )?
+            .execute(params![name, expected, new_hash, changed_at])
             .map(|n| n == 1)
         })
         .await
@@ -218,7 +217,8 @@ impl Store for SqliteStore {
                 )
                 .optional()?;
             if let Some(id) = &id {
-                tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
+                tx.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
+                    .execute([id])?;
             }
             tx.commit()?;
             Ok(id.is_some())
@@ -230,21 +230,19 @@ impl Store for SqliteStore {
         let s = s.clone();
         self.call(move |c| {
             // Sweep expired sessions while we are writing anyway (indexed, so cheap).
-            c.execute(
-                "DELETE FROM sessions WHERE expires_at <= ?1",
-                [to_millis(s.created_at)],
-            )?;
-            c.execute(
+            c.prepare_cached("DELETE FROM sessions WHERE expires_at <= ?1")?
+                .execute([to_millis(s.created_at)])?;
+            c.prepare_cached(
                 "INSERT INTO sessions (token_hash, user_id, user_name, created_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    s.token_hash,
-                    s.user_id,
-                    s.user_name,
-                    to_millis(s.created_at),
-                    to_millis(s.expires_at)
-                ],
-            )
+            )?
+            .execute(params![
+                s.token_hash,
+                s.user_id,
+                s.user_name,
+                to_millis(s.created_at),
+                to_millis(s.expires_at)
+            ])
             .map(drop)
         })
         .await
@@ -257,20 +255,19 @@ impl Store for SqliteStore {
     ) -> StoreResult<Option<SessionRecord>> {
         let token_hash = token_hash.to_owned();
         self.read(move |c| {
-            c.query_row(
+            c.prepare_cached(
                 "SELECT token_hash, user_id, user_name, created_at, expires_at
                  FROM sessions WHERE token_hash = ?1 AND expires_at > ?2",
-                params![token_hash, to_millis(now)],
-                |r| {
-                    Ok(SessionRecord {
-                        token_hash: r.get(0)?,
-                        user_id: r.get(1)?,
-                        user_name: r.get(2)?,
-                        created_at: from_millis(r.get(3)?),
-                        expires_at: from_millis(r.get(4)?),
-                    })
-                },
-            )
+            )?
+            .query_row(params![token_hash, to_millis(now)], |r| {
+                Ok(SessionRecord {
+                    token_hash: r.get(0)?,
+                    user_id: r.get(1)?,
+                    user_name: r.get(2)?,
+                    created_at: from_millis(r.get(3)?),
+                    expires_at: from_millis(r.get(4)?),
+                })
+            })
             .optional()
         })
         .await
@@ -283,25 +280,24 @@ impl Store for SqliteStore {
     ) -> StoreResult<Option<(SessionRecord, UserRecord)>> {
         let token_hash = token_hash.to_owned();
         self.read(move |c| {
-            c.query_row(
+            c.prepare_cached(
                 "SELECT u.id, u.name, u.display_name, u.password_hash, u.created_at,
                         u.password_changed_at, s.token_hash, s.user_id, s.user_name,
                         s.created_at, s.expires_at
                  FROM sessions s JOIN users u ON u.name = s.user_name
                  WHERE s.token_hash = ?1 AND s.expires_at > ?2",
-                params![token_hash, to_millis(now)],
-                |r| {
-                    let user = user_from_row(r)?;
-                    let session = SessionRecord {
-                        token_hash: r.get(6)?,
-                        user_id: r.get(7)?,
-                        user_name: r.get(8)?,
-                        created_at: from_millis(r.get(9)?),
-                        expires_at: from_millis(r.get(10)?),
-                    };
-                    Ok((session, user))
-                },
-            )
+            )?
+            .query_row(params![token_hash, to_millis(now)], |r| {
+                let user = user_from_row(r)?;
+                let session = SessionRecord {
+                    token_hash: r.get(6)?,
+                    user_id: r.get(7)?,
+                    user_name: r.get(8)?,
+                    created_at: from_millis(r.get(9)?),
+                    expires_at: from_millis(r.get(10)?),
+                };
+                Ok((session, user))
+            })
             .optional()
         })
         .await
@@ -310,7 +306,8 @@ impl Store for SqliteStore {
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
         let token_hash = token_hash.to_owned();
         self.call(move |c| {
-            c.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])
+            c.prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")?
+                .execute([token_hash])
                 .map(drop)
         })
         .await
@@ -319,7 +316,8 @@ impl Store for SqliteStore {
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64> {
         let user_id = user_id.to_owned();
         self.call(move |c| {
-            c.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])
+            c.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
+                .execute([user_id])
                 .map(|n| n as u64)
         })
         .await
@@ -334,14 +332,14 @@ impl Store for SqliteStore {
         let key = key.to_owned();
         let (now, expires) = (to_millis(now), to_millis(now + ttl));
         self.call(move |c| {
-            c.execute("DELETE FROM counters WHERE expires_at <= ?1", [now])?;
-            c.query_row(
+            c.prepare_cached("DELETE FROM counters WHERE expires_at <= ?1")?
+                .execute([now])?;
+            c.prepare_cached(
                 "INSERT INTO counters (key, count, last_at, expires_at) VALUES (?1, 1, ?2, ?3)
                  ON CONFLICT(key) DO UPDATE SET count = count + 1, last_at = ?2, expires_at = ?3
                  RETURNING count, last_at, expires_at",
-                params![key, now, expires],
-                counter_from_row,
-            )
+            )?
+            .query_row(params![key, now, expires], counter_from_row)
         })
         .await
     }
@@ -349,8 +347,7 @@ impl Store for SqliteStore {
     async fn get_counter(&self, key: &str, now: OffsetDateTime) -> StoreResult<Option<Counter>> {
         let key = key.to_owned();
         self.read(move |c| {
-            c.query_row(
-                "SELECT count, last_at, expires_at FROM counters WHERE key = ?1 AND expires_at > ?2",
+            c.prepare_cached("SELECT count, last_at, expires_at FROM counters WHERE key = ?1 AND expires_at > ?2")?.query_row(
                 params![key, to_millis(now)],
                 counter_from_row,
             )
@@ -362,7 +359,8 @@ impl Store for SqliteStore {
     async fn delete_counter(&self, key: &str) -> StoreResult<()> {
         let key = key.to_owned();
         self.call(move |c| {
-            c.execute("DELETE FROM counters WHERE key = ?1", [key])
+            c.prepare_cached("DELETE FROM counters WHERE key = ?1")?
+                .execute([key])
                 .map(drop)
         })
         .await
