@@ -13,6 +13,7 @@
 //!   common-password list, and the client address behind trusted proxies.
 //! - [`store`]: the `Store` trait with MongoDB and embedded SQLite implementations.
 //! - [`token`], [`clock`]: session tokens and time.
+//! - [`telemetry`]: logs (text or JSON, `audit` events) and the Prometheus recorder.
 //!
 //! [`App::build`] wires these together; `main.rs` only parses the config and serves.
 
