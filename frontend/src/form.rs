@@ -23,6 +23,23 @@ impl FieldState {
         }
     }
 
+    /// What to show under the field: the server's message, else `check`'s once the field has
+    /// been left or the form submitted.
+    pub fn message(
+        self,
+        submitted: RwSignal<bool>,
+        check: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> Signal<Option<String>> {
+        Signal::derive(move || {
+            visible_error(
+                self.touched.get(),
+                submitted.get(),
+                self.value.with(|v| check(v)),
+                self.server_error.get(),
+            )
+        })
+    }
+
     /// A keystroke: store it and drop a server message that was about the old value.
     pub fn edit(&self, value: String) {
         self.value.set(value);

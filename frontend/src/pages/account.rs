@@ -7,7 +7,7 @@ use super::{set_title, show_error};
 use crate::{
     api,
     components::{ErrorBanner, Notice, PasswordField, SubmitButton},
-    form::{required, visible_error, FieldState},
+    form::{required, FieldState},
     router::{Link, Router},
     state::AppState,
     when,
@@ -113,14 +113,7 @@ fn DeleteAccount() -> impl IntoView {
     let submitted = RwSignal::new(false);
     let busy = RwSignal::new(false);
     let top_error = RwSignal::new(None::<String>);
-    let error = Signal::derive(move || {
-        visible_error(
-            password.touched.get(),
-            submitted.get(),
-            required("Password", &password.value.get()),
-            password.server_error.get(),
-        )
-    });
+    let error = password.message(submitted, move |v| required("Password", v));
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         if busy.get_untracked() {

@@ -8,7 +8,7 @@ use super::{encode, set_title, show_error};
 use crate::{
     api,
     components::{ErrorBanner, Notice, PasswordField, SubmitButton, TextField},
-    form::{check_new_password, required, visible_error, FieldState},
+    form::{check_new_password, required, FieldState},
     router::Router,
     state::AppState,
 };
@@ -43,35 +43,13 @@ pub fn ChangePasswordPage() -> impl IntoView {
         }
     });
 
-    let name_error = Signal::derive(move || {
-        visible_error(
-            name.touched.get(),
-            submitted.get(),
-            required("User name", &name.value.get()),
-            name.server_error.get(),
-        )
-    });
-    let current_error = Signal::derive(move || {
-        visible_error(
-            current.touched.get(),
-            submitted.get(),
-            required("Current password", &current.value.get()),
-            current.server_error.get(),
-        )
-    });
-    let new_error = Signal::derive(move || {
-        let value = new.value.get();
-        let client = check_new_password(&value, &name.value.get(), state.password_policy())
-            .or_else(|| {
-                (!value.is_empty() && value == current.value.get())
-                    .then(|| "New password must differ from the current one".to_string())
-            });
-        visible_error(
-            new.touched.get(),
-            submitted.get(),
-            client,
-            new.server_error.get(),
-        )
+    let name_error = name.message(submitted, move |v| required("User name", v));
+    let current_error = current.message(submitted, move |v| required("Current password", v));
+    let new_error = new.message(submitted, move |v| {
+        check_new_password(v, &name.value.get(), state.password_policy()).or_else(|| {
+            (!v.is_empty() && current.value.with(|c| c == v))
+                .then(|| "New password must differ from the current one".to_string())
+        })
     });
 
     let on_submit = move |ev: SubmitEvent| {

@@ -7,7 +7,7 @@ use super::{encode, set_title, show_error};
 use crate::{
     api,
     components::{ErrorBanner, Notice, PasswordField, SubmitButton, TextField},
-    form::{required, visible_error, FieldState},
+    form::{required, FieldState},
     router::{Link, Router},
     state::AppState,
 };
@@ -32,22 +32,8 @@ pub fn LoginPage() -> impl IntoView {
         }
     });
 
-    let name_error = Signal::derive(move || {
-        visible_error(
-            name.touched.get(),
-            submitted.get(),
-            required("User name", &name.value.get()),
-            name.server_error.get(),
-        )
-    });
-    let password_error = Signal::derive(move || {
-        visible_error(
-            password.touched.get(),
-            submitted.get(),
-            required("Password", &password.value.get()),
-            password.server_error.get(),
-        )
-    });
+    let name_error = name.message(submitted, move |v| required("User name", v));
+    let password_error = password.message(submitted, move |v| required("Password", v));
 
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();

@@ -7,7 +7,7 @@ use super::{set_title, show_error};
 use crate::{
     api,
     components::{ErrorBanner, Notice, PasswordField, SubmitButton, TextField},
-    form::{check_new_password, check_new_user_name, visible_error, FieldState},
+    form::{check_new_password, check_new_user_name, FieldState},
     router::{Link, Router},
     state::AppState,
 };
@@ -24,25 +24,9 @@ pub fn RegisterPage() -> impl IntoView {
     let top_error = RwSignal::new(None::<String>);
     let notice = RwSignal::new(state.take_flash());
 
-    let name_error = Signal::derive(move || {
-        visible_error(
-            name.touched.get(),
-            submitted.get(),
-            check_new_user_name(&name.value.get()),
-            name.server_error.get(),
-        )
-    });
-    let password_error = Signal::derive(move || {
-        visible_error(
-            password.touched.get(),
-            submitted.get(),
-            check_new_password(
-                &password.value.get(),
-                &name.value.get(),
-                state.password_policy(),
-            ),
-            password.server_error.get(),
-        )
+    let name_error = name.message(submitted, check_new_user_name);
+    let password_error = password.message(submitted, move |v| {
+        check_new_password(v, &name.value.get(), state.password_policy())
     });
     let password_hint = Signal::derive(move || {
         state.password_policy().map(|p| {
