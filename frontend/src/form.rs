@@ -6,6 +6,46 @@
 use accounts_api::{ErrorCode, PasswordPolicy, Problem, UserName};
 use leptos::prelude::*;
 
+/// What every form shares: whether the user has tried to submit, whether a request is in
+/// flight, and the message for the top of the form.
+#[derive(Clone, Copy)]
+pub struct FormState {
+    pub submitted: RwSignal<bool>,
+    pub busy: RwSignal<bool>,
+    pub top_error: RwSignal<Option<String>>,
+}
+
+impl FormState {
+    pub fn new() -> Self {
+        Self {
+            submitted: RwSignal::new(false),
+            busy: RwSignal::new(false),
+            top_error: RwSignal::new(None),
+        }
+    }
+
+    /// Starts a submission, or says not to: never while a request is in flight (no double
+    /// submits), nor while a field shows a message (which the attempt itself reveals).
+    pub fn begin(self, fields: &[Signal<Option<String>>]) -> bool {
+        if self.busy.get_untracked() {
+            return false;
+        }
+        self.submitted.set(true);
+        self.top_error.set(None);
+        if fields.iter().any(|e| e.get_untracked().is_some()) {
+            return false;
+        }
+        self.busy.set(true);
+        true
+    }
+}
+
+impl Default for FormState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// The reactive state of one input.
 #[derive(Clone, Copy)]
 pub struct FieldState {

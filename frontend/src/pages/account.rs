@@ -7,7 +7,7 @@ use super::{set_title, show_error};
 use crate::{
     api,
     components::{ErrorBanner, Notice, PasswordField, SubmitButton},
-    form::{required, FieldState},
+    form::{required, FieldState, FormState},
     router::{Link, Router},
     state::AppState,
     when,
@@ -110,27 +110,24 @@ fn DeleteAccount() -> impl IntoView {
     let router = expect_context::<Router>();
     let open = RwSignal::new(false);
     let password = FieldState::new("");
-    let submitted = RwSignal::new(false);
-    let busy = RwSignal::new(false);
-    let top_error = RwSignal::new(None::<String>);
+    let form = FormState::new();
+    let FormState {
+        submitted,
+        busy,
+        top_error,
+    } = form;
     let error = password.message(submitted, move |v| required("Password", v));
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        if busy.get_untracked() {
-            return;
-        }
-        submitted.set(true);
-        top_error.set(None);
         let Some(user_name) = state
             .session
             .with_untracked(|s| s.as_ref().map(|s| s.user_name.clone()))
         else {
             return;
         };
-        if error.get_untracked().is_some() {
+        if !form.begin(&[error]) {
             return;
         }
-        busy.set(true);
         let req = Credentials {
             user_name,
             password: password.value.get_untracked().into(),

@@ -8,7 +8,7 @@ use super::{encode, set_title, show_error};
 use crate::{
     api,
     components::{ErrorBanner, Notice, PasswordField, SubmitButton, TextField},
-    form::{check_new_password, required, FieldState},
+    form::{check_new_password, required, FieldState, FormState},
     router::Router,
     state::AppState,
 };
@@ -29,9 +29,12 @@ pub fn ChangePasswordPage() -> impl IntoView {
     let name = FieldState::new(prefill);
     let current = FieldState::new("");
     let new = FieldState::new("");
-    let submitted = RwSignal::new(false);
-    let busy = RwSignal::new(false);
-    let top_error = RwSignal::new(None::<String>);
+    let form = FormState::new();
+    let FormState {
+        submitted,
+        busy,
+        top_error,
+    } = form;
     let notice = RwSignal::new(state.take_flash());
 
     // Fill the name once the session lookup answers, unless the user typed one.
@@ -54,19 +57,10 @@ pub fn ChangePasswordPage() -> impl IntoView {
 
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        if busy.get_untracked() {
-            return;
-        }
-        submitted.set(true);
-        top_error.set(None);
         notice.set(None);
-        if [name_error, current_error, new_error]
-            .iter()
-            .any(|e| e.get_untracked().is_some())
-        {
+        if !form.begin(&[name_error, current_error, new_error]) {
             return;
         }
-        busy.set(true);
         let req = ChangePasswordRequest {
             user_name: name.value.get_untracked(),
             password: current.value.get_untracked().into(),

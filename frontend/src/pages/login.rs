@@ -7,7 +7,7 @@ use super::{encode, set_title, show_error};
 use crate::{
     api,
     components::{ErrorBanner, Notice, PasswordField, SubmitButton, TextField},
-    form::{required, FieldState},
+    form::{required, FieldState, FormState},
     router::{Link, Router},
     state::AppState,
 };
@@ -20,9 +20,12 @@ pub fn LoginPage() -> impl IntoView {
     let prefill = router.query("user").unwrap_or_default();
     let name = FieldState::new(prefill);
     let password = FieldState::new("");
-    let submitted = RwSignal::new(false);
-    let busy = RwSignal::new(false);
-    let top_error = RwSignal::new(None::<String>);
+    let form = FormState::new();
+    let FormState {
+        submitted,
+        busy,
+        top_error,
+    } = form;
     let notice = RwSignal::new(state.take_flash());
 
     // Already signed in: this page has nothing to do.
@@ -37,16 +40,10 @@ pub fn LoginPage() -> impl IntoView {
 
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        if busy.get_untracked() {
-            return;
-        }
-        submitted.set(true);
-        top_error.set(None);
         notice.set(None);
-        if name_error.get_untracked().is_some() || password_error.get_untracked().is_some() {
+        if !form.begin(&[name_error, password_error]) {
             return;
         }
-        busy.set(true);
         let req = Credentials {
             user_name: name.value.get_untracked(),
             password: password.value.get_untracked().into(),

@@ -7,7 +7,7 @@ use super::{set_title, show_error};
 use crate::{
     api,
     components::{ErrorBanner, Notice, PasswordField, SubmitButton, TextField},
-    form::{check_new_password, check_new_user_name, FieldState},
+    form::{check_new_password, check_new_user_name, FieldState, FormState},
     router::{Link, Router},
     state::AppState,
 };
@@ -19,9 +19,12 @@ pub fn RegisterPage() -> impl IntoView {
     let router = expect_context::<Router>();
     let name = FieldState::new("");
     let password = FieldState::new("");
-    let submitted = RwSignal::new(false);
-    let busy = RwSignal::new(false);
-    let top_error = RwSignal::new(None::<String>);
+    let form = FormState::new();
+    let FormState {
+        submitted,
+        busy,
+        top_error,
+    } = form;
     let notice = RwSignal::new(state.take_flash());
 
     let name_error = name.message(submitted, check_new_user_name);
@@ -39,15 +42,9 @@ pub fn RegisterPage() -> impl IntoView {
 
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        if busy.get_untracked() {
+        if !form.begin(&[name_error, password_error]) {
             return;
         }
-        submitted.set(true);
-        top_error.set(None);
-        if name_error.get_untracked().is_some() || password_error.get_untracked().is_some() {
-            return;
-        }
-        busy.set(true);
         let req = Credentials {
             user_name: name.value.get_untracked(),
             password: password.value.get_untracked().into(),
