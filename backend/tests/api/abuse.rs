@@ -19,6 +19,17 @@ async fn lockout(kind: Kind, threshold: u32, secs: u64) -> TestApp {
     .await
 }
 
+/// `POST /api/logout` from a cookie-less client carrying `cookie`, as sent from `origin`.
+async fn logout_from(app: &TestApp, cookie: &str, origin: impl AsRef<str>) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(app.url("/api/logout"))
+        .header("cookie", cookie)
+        .header("origin", origin.as_ref())
+        .send()
+        .await
+        .unwrap()
+}
+
 fn retry_after(r: &reqwest::Response) -> u64 {
     r.headers()["retry-after"]
         .to_str()
@@ -229,26 +240,14 @@ async fn a_cookie_carrying_request_from_another_origin_is_refused(kind: Kind) {
         .await;
     assert_eq!(r.status(), 200);
     let cookie = session_cookie(&r);
-    let evil = reqwest::Client::new()
-        .post(app.url("/api/logout"))
-        .header("cookie", &cookie)
-        .header("origin", "https://evil.example")
-        .send()
-        .await
-        .unwrap();
+    let evil = logout_from(&app, &cookie, "https://evil.example").await;
     expect_problem(evil, 403, "cross_origin").await;
     assert_eq!(
         app.get_with_cookie("/api/session", &cookie).await.status(),
         200,
         "still signed in"
     );
-    let own = reqwest::Client::new()
-        .post(app.url("/api/logout"))
-        .header("cookie", &cookie)
-        .header("origin", format!("http://{}", app.addr))
-        .send()
-        .await
-        .unwrap();
+    let own = logout_from(&app, &cookie, format!("http://{}", app.addr)).await;
     assert_eq!(own.status(), 204);
     // CORS is off by default: a preflight gets no permission.
     let preflight = app
@@ -289,21 +288,9 @@ async fn cors_can_be_opened_to_named_origins(kind: Kind) {
         "true"
     );
     let cookie = session_cookie(&app.login("pia", "secret phrase two").await);
-    let r = reqwest::Client::new()
-        .post(app.url("/api/logout"))
-        .header("cookie", &cookie)
-        .header("origin", "https://app.example")
-        .send()
-        .await
-        .unwrap();
+    let r = logout_from(&app, &cookie, "https://app.example").await;
     assert_eq!(r.status(), 204);
-    let r = reqwest::Client::new()
-        .post(app.url("/api/logout"))
-        .header("cookie", &cookie)
-        .header("origin", "https://other.example")
-        .send()
-        .await
-        .unwrap();
+    let r = logout_from(&app, &cookie, "https://other.example").await;
     expect_problem(r, 403, "cross_origin").await;
 }
 
