@@ -3,7 +3,7 @@
 use accounts_api::{Credentials, SessionInfo};
 use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
 
-use super::{set_title, show_error};
+use super::{failed, set_title};
 use crate::{
     api,
     components::{ErrorBanner, Notice, PasswordField, SubmitButton},
@@ -142,8 +142,7 @@ fn DeleteAccount() -> impl IntoView {
                     router.navigate("/register");
                 }
                 Err(e) => {
-                    busy.set(false);
-                    show_error(&e, &[("password", password)], top_error);
+                    failed(form, &e, &[("password", password)]);
                 }
             }
         });

@@ -4,7 +4,7 @@
 use accounts_api::ChangePasswordRequest;
 use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
 
-use super::{encode, set_title, show_error};
+use super::{encode, failed, set_title};
 use crate::{
     api,
     components::{ErrorBanner, Notice, PasswordField, SubmitButton, TextField},
@@ -78,15 +78,14 @@ pub fn ChangePasswordPage() -> impl IntoView {
                     router.navigate(&format!("/login?user={}", encode(&req.user_name)));
                 }
                 Err(e) => {
-                    busy.set(false);
-                    show_error(
+                    failed(
+                        form,
                         &e,
                         &[
                             ("user_name", name),
                             ("password", current),
                             ("newpassword", new),
                         ],
-                        top_error,
                     );
                 }
             }

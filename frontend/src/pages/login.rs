@@ -3,7 +3,7 @@
 use accounts_api::{Credentials, ErrorCode};
 use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
 
-use super::{encode, set_title, show_error};
+use super::{encode, failed, set_title};
 use crate::{
     api,
     components::{ErrorBanner, Notice, PasswordField, SubmitButton, TextField},
@@ -62,12 +62,7 @@ pub fn LoginPage() -> impl IntoView {
                     router.navigate(&format!("/password?user={}", encode(&req.user_name)));
                 }
                 Err(e) => {
-                    busy.set(false);
-                    show_error(
-                        &e,
-                        &[("user_name", name), ("password", password)],
-                        top_error,
-                    );
+                    failed(form, &e, &[("user_name", name), ("password", password)]);
                 }
             }
         });

@@ -16,7 +16,7 @@ use leptos::prelude::*;
 
 use crate::{
     api::ApiError,
-    form::{split_problem, FieldState},
+    form::{split_problem, FieldState, FormState},
 };
 
 /// Sets the tab's title.
@@ -24,8 +24,11 @@ fn set_title(page: &str) {
     document().set_title(&format!("{page} · Accounts"));
 }
 
-/// Puts a failed call's messages where they belong: next to `fields` (by JSON key) or on top.
-fn show_error(error: &ApiError, fields: &[(&str, FieldState)], top: RwSignal<Option<String>>) {
+/// Ends a failed submission: the form is usable again, and the call's messages go where they
+/// belong, next to `fields` (by JSON key) or on top.
+fn failed(form: FormState, error: &ApiError, fields: &[(&str, FieldState)]) {
+    form.busy.set(false);
+    let top = form.top_error;
     let ApiError::Problem(problem) = error else {
         top.set(Some(error.message()));
         return;

@@ -3,7 +3,7 @@
 use accounts_api::Credentials;
 use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
 
-use super::{set_title, show_error};
+use super::{failed, set_title};
 use crate::{
     api,
     components::{ErrorBanner, Notice, PasswordField, SubmitButton, TextField},
@@ -65,12 +65,7 @@ pub fn RegisterPage() -> impl IntoView {
                     router.navigate("/account");
                 }
                 Err(e) => {
-                    busy.set(false);
-                    show_error(
-                        &e,
-                        &[("user_name", name), ("password", password)],
-                        top_error,
-                    );
+                    failed(form, &e, &[("user_name", name), ("password", password)]);
                 }
             }
         });
