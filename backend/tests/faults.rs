@@ -4,7 +4,6 @@
 mod support;
 
 use std::{
-    net::TcpListener,
     path::Path,
     process::{Child, Command, Stdio},
     sync::{Arc, Mutex},
@@ -14,30 +13,12 @@ use std::{
 use serde_json::json;
 use support::{
     app::{expect_problem, TestApp},
+    process::{free_port, server_command, wait_for_port, CHEAP_ARGON2},
     Kind,
 };
 
 /// The MongoDB wire-protocol server binary; `scripts/test.sh` sets this.
 const SECANTUSD_ENV: &str = "ACCOUNTS_TEST_SECANTUSD";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn wait_for_port(port: u16, limit: Duration) {
-    let started = Instant::now();
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(started.elapsed() < limit, "nothing listens on {port}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 fn stop(child: &mut Child) {
     let _ = Command::new("kill")
@@ -130,22 +111,17 @@ async fn a_database_outage_answers_503_quickly_and_the_service_recovers_by_itsel
     stop(&mut mongo);
 }
 
-fn spawn_server(port: u16, data: &Path, extra: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_accounts-server"))
+fn spawn_server(port: u16, data: &Path) -> Child {
+    server_command(port, data)
+        .args(CHEAP_ARGON2)
         .args([
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--static-dir",
-            "/nonexistent",
+            "--ip-rate-limit",
+            "0",
+            "--lockout-threshold",
+            "10000",
+            "--hash-queue",
+            "1000",
         ])
-        .args(["--argon2-memory-kib", "1024", "--argon2-iterations", "1"])
-        .args(["--password-min-length", "8", "--ip-rate-limit", "0"])
-        .args(["--lockout-threshold", "10000", "--hash-queue", "1000"])
-        .args(extra)
-        .env("ACCOUNTS_DATA_DIR", data)
-        .env_remove("MONGODB_URI")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
         .spawn()
         .expect("start accounts-server")
 }
@@ -162,7 +138,7 @@ struct Acked {
 async fn no_acknowledged_write_is_lost_when_the_process_is_killed() {
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut server = spawn_server(port, data.path(), &[]);
+    let mut server = spawn_server(port, data.path());
     wait_for_port(port, Duration::from_secs(30)).await;
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder()
@@ -240,7 +216,7 @@ async fn no_acknowledged_write_is_lost_when_the_process_is_killed() {
     drop(conn);
 
     // Every acknowledged write is there after a restart.
-    let mut server = spawn_server(port, data.path(), &[]);
+    let mut server = spawn_server(port, data.path());
     wait_for_port(port, Duration::from_secs(30)).await;
     for (name, acked) in &users {
         let Some(password) = &acked.password else {
@@ -274,19 +250,9 @@ async fn sigterm_lets_requests_in_flight_finish_then_exits_0() {
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
     // Slow hashing, so a registration is surely still running when the signal arrives.
-    let mut server = Command::new(env!("CARGO_BIN_EXE_accounts-server"))
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--static-dir",
-            "/nonexistent",
-        ])
+    let mut server = server_command(port, data.path())
         .args(["--argon2-memory-kib", "262144", "--argon2-iterations", "4"])
-        .args(["--password-min-length", "8", "--hash-threads", "1"])
-        .env("ACCOUNTS_DATA_DIR", data.path())
-        .env_remove("MONGODB_URI")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .args(["--hash-threads", "1"])
         .spawn()
         .unwrap();
     wait_for_port(port, Duration::from_secs(60)).await;

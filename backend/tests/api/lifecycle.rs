@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::for_each_store;
 use crate::support::{
     app::{expect_problem, TestApp},
+    process::{free_port, server_command, wait_for_port, CHEAP_ARGON2},
     Kind,
 };
 
@@ -217,43 +218,17 @@ fn bad_settings_are_clear_errors_at_start_up() {
 #[tokio::test]
 async fn the_binary_logs_no_secrets_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let mut child = binary()
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--argon2-memory-kib",
-            "1024",
-            "--argon2-iterations",
-            "1",
-        ])
-        .args(["--password-min-length", "8", "--static-dir", "/nonexistent"])
-        .env("ACCOUNTS_DATA_DIR", dir.path())
+    let port = free_port();
+    let mut child = server_command(port, dir.path())
+        .args(CHEAP_ARGON2)
         .env("RUST_LOG", "debug")
-        .env_remove("MONGODB_URI")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    wait_for_port(port, Duration::from_secs(10)).await;
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    let mut up = false;
-    for _ in 0..100 {
-        if client
-            .get(format!("{base}/health/live"))
-            .send()
-            .await
-            .is_ok()
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(up, "server did not start");
     let secret = "Sup3r-Secret-Pass";
     let new_secret = "N3w-Secret-Pass!";
     for (path, body) in [

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use crate::support::{
     app::{expect_problem, TestApp},
+    process::{free_port, server_command, wait_for_port, CHEAP_ARGON2},
     Kind,
 };
 
@@ -75,43 +76,21 @@ async fn prometheus_metrics_on_their_own_listener() {
 #[tokio::test]
 async fn json_logs_carry_audit_events_and_no_secrets() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_accounts-server"))
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--log-format",
-            "json",
-        ])
-        .args(["--argon2-memory-kib", "1024", "--argon2-iterations", "1"])
-        .args(["--password-min-length", "8", "--static-dir", "/nonexistent"])
-        .env("ACCOUNTS_DATA_DIR", dir.path())
+    let port = free_port();
+    let mut child = server_command(port, dir.path())
+        .args(CHEAP_ARGON2)
+        .args(["--log-format", "json"])
         .env("RUST_LOG", "info")
-        .env_remove("MONGODB_URI")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    wait_for_port(port, Duration::from_secs(10)).await;
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .build()
         .unwrap();
-    for _ in 0..100 {
-        if client
-            .get(format!("{base}/health/live"))
-            .send()
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     let post = |path: &str, body: Value| {
         let request = client.post(format!("{base}{path}")).json(&body);
         async move { request.send().await.unwrap() }
