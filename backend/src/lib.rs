@@ -97,7 +97,7 @@ impl App {
         let router = http::router(AppState {
             accounts: Arc::new(accounts),
             cookies: CookieSettings::new(config.cookie_secure, session_ttl),
-            static_app,
+            static_app: static_app.map(Arc::new),
             trusted_proxies: Arc::from(config.trusted_proxies.clone()),
             cors_origins: Arc::from(config.cors_origins.clone()),
             body_timeout: Duration::from_secs(config.body_timeout),

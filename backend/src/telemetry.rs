@@ -5,7 +5,10 @@
 //! events use the `audit` target. Metrics use the `metrics` facade and are exposed in the
 //! Prometheus text format on a separate listener (`--metrics-listen`), off by default.
 
-use std::sync::OnceLock;
+use std::sync::{
+    atomic::{AtomicBool, Ordering},
+    OnceLock,
+};
 
 use clap::ValueEnum;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -49,7 +52,15 @@ pub fn prometheus() -> Option<PrometheusHandle> {
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &BUCKETS)
                 .ok()?
                 .install_recorder()
+                .inspect(|_| METRICS_ENABLED.store(true, Ordering::Relaxed))
                 .ok()
         })
         .clone()
+}
+
+static METRICS_ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// Whether a recorder is installed: without one, request metrics are not even labelled.
+pub fn metrics_enabled() -> bool {
+    METRICS_ENABLED.load(Ordering::Relaxed)
 }

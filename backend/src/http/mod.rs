@@ -24,10 +24,7 @@ use axum::{
 use tower_http::{
     compression::{CompressionLayer, CompressionLevel},
     cors::{AllowOrigin, CorsLayer},
-    set_header::SetResponseHeaderLayer,
-    trace::{DefaultOnResponse, TraceLayer},
 };
-use tracing::Level;
 
 use crate::{accounts::Accounts, client::IpNet};
 use cookies::CookieSettings;
@@ -42,7 +39,7 @@ pub struct AppState {
     pub accounts: Arc<Accounts>,
     pub cookies: CookieSettings,
     /// The built browser app, if there is one.
-    pub static_app: Option<StaticApp>,
+    pub static_app: Option<Arc<StaticApp>>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<[IpNet]>,
     /// Other origins allowed to call the API with credentials.
@@ -53,7 +50,6 @@ pub struct AppState {
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    // API replies are per-user and must never be cached by a browser or proxy.
     let api = Router::new()
         .merge(users::router())
         .merge(sessions::router())
@@ -62,10 +58,6 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             cross_origin::guard,
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
         ));
     let cors = cors(&state.cors_origins);
     let router = Router::new()
@@ -80,43 +72,8 @@ pub fn router(state: AppState) -> Router {
                 .layer(CompressionLayer::new().quality(CompressionLevel::Precise(6)))
                 .with_state(state.clone()),
         )
-        .layer(middleware::from_fn(observe::metrics))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        // The app's pages set their own policy; everything else (JSON) may load nothing.
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|req: &axum::extract::Request| {
-                    let id = req
-                        .extensions()
-                        .get::<observe::RequestId>()
-                        .map_or("", |r| r.0.as_str());
-                    tracing::info_span!(
-                        "request",
-                        method = %req.method(),
-                        path = %req.uri().path(),
-                        request_id = %id,
-                    )
-                })
-                // One line per request is the proxy's job; server errors are still logged.
-                .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
-        )
-        .layer(middleware::from_fn(observe::request_id))
+        .layer(middleware::from_fn(observe::observe))
         .with_state(state);
     // Outermost, so it answers preflights before routing.
     match cors {

@@ -1,14 +1,23 @@
-//! Per-request observability: a request id (echoed in `x-request-id`, put in the log span and in
-//! error bodies) and request metrics by route and status.
+//! What every reply gets, in one middleware: a request id (echoed in `x-request-id`, carried by
+//! the log span and put in error bodies), request metrics by route and status, a debug-level
+//! access line, and the security headers.
+//!
+//! One middleware rather than a stack of layers because each layer costs an allocation or two
+//! per request, and together they halved the throughput of the cheapest routes
+//! (`docs/benchmarks.md`). Work nobody asked for is skipped: metrics when no recorder is
+//! installed, the access line when debug logging is off.
 
 use std::time::Instant;
 
 use axum::{
     extract::{MatchedPath, Request},
-    http::HeaderValue,
+    http::{header, HeaderMap, HeaderName, HeaderValue},
     middleware::Next,
     response::Response,
 };
+use tracing::{Instrument, Level};
+
+use crate::telemetry;
 
 tokio::task_local! {
     /// The id of the request this task is serving.
@@ -20,44 +29,83 @@ pub fn current_request_id() -> Option<String> {
     REQUEST_ID.try_with(Clone::clone).ok()
 }
 
-/// The request id as a request extension, for the log span.
-#[derive(Clone, Debug)]
-pub struct RequestId(pub String);
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Takes a well-formed `x-request-id` from the caller (a proxy's) or makes one.
-pub async fn request_id(mut req: Request, next: Next) -> Response {
-    let id = req
-        .headers()
-        .get("x-request-id")
+/// Every reply: JSON loads nothing and may not be framed; the app's pages set their own policy.
+/// API replies are per-user, so nothing is cached unless a route says otherwise (app files do).
+const SECURITY_HEADERS: [(HeaderName, HeaderValue); 5] = [
+    (
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    ),
+    (
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    ),
+    (
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    ),
+    (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+    (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+];
+
+pub async fn observe(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = request_id(req.headers());
+    let id_header = HeaderValue::from_str(&id).ok();
+    let span = tracing::info_span!("request", request_id = %id);
+    let metrics = telemetry::metrics_enabled().then(|| {
+        let route = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or("unmatched", MatchedPath::as_str);
+        (req.method().to_string(), route.to_owned())
+    });
+    let access = tracing::enabled!(Level::DEBUG)
+        .then(|| (req.method().clone(), req.uri().path().to_owned()));
+
+    let mut response = REQUEST_ID
+        .scope(id, next.run(req))
+        .instrument(span.clone())
+        .await;
+
+    let headers = response.headers_mut();
+    headers.reserve(SECURITY_HEADERS.len() + 1);
+    for (name, value) in SECURITY_HEADERS {
+        headers.entry(name).or_insert(value);
+    }
+    if let Some(id) = id_header {
+        headers.insert(X_REQUEST_ID, id);
+    }
+    let status = response.status().as_u16();
+    let elapsed = started.elapsed();
+    if let Some((method, route)) = metrics {
+        let labels = [
+            ("method", method),
+            ("route", route),
+            ("status", status.to_string()),
+        ];
+        metrics::counter!("http_requests_total", &labels).increment(1);
+        metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
+    }
+    if let Some((method, path)) = access {
+        span.in_scope(|| {
+            tracing::debug!(%method, path, status, latency_ms = elapsed.as_secs_f64() * 1e3, "request");
+        });
+    }
+    response
+}
+
+/// A proxy's well-formed `x-request-id`, or a new one.
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get(X_REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| {
             (1..=64).contains(&v.len())
                 && v.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
         })
-        .map(str::to_owned)
-        .unwrap_or_else(crate::token::request_id);
-    req.extensions_mut().insert(RequestId(id.clone()));
-    let mut response = REQUEST_ID.scope(id.clone(), next.run(req)).await;
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert("x-request-id", value);
-    }
-    response
-}
-
-/// Counts requests and their latency by method, route template and status.
-pub async fn metrics(req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().as_str().to_owned();
-    let response = next.run(req).await;
-    let status = response.status().as_u16().to_string();
-    let labels = [("method", method), ("route", route), ("status", status)];
-    metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels)
-        .record(started.elapsed().as_secs_f64());
-    response
+        .map_or_else(crate::token::request_id, str::to_owned)
 }
