@@ -30,7 +30,13 @@ pub mod telemetry;
 pub mod throttle;
 pub mod token;
 
-use std::{future::Future, io, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    io,
+    net::SocketAddr,
+    sync::{Arc, Weak},
+    time::Duration,
+};
 
 use tokio::net::TcpListener;
 
@@ -63,6 +69,8 @@ pub struct App {
     metrics: Option<(TcpListener, axum::Router)>,
     store_name: &'static str,
     shutdown_grace: Duration,
+    /// To tell when the last request task has let go of the store (see [`App::serve`]).
+    accounts: Weak<Accounts>,
 }
 
 impl App {
@@ -94,8 +102,10 @@ impl App {
                 "no built browser app found; serving the API only (build it with `trunk build --release`)"
             );
         }
+        let accounts = Arc::new(accounts);
+        let weak_accounts = Arc::downgrade(&accounts);
         let router = http::router(AppState {
-            accounts: Arc::new(accounts),
+            accounts,
             cookies: CookieSettings::new(config.cookie_secure, session_ttl),
             static_app: static_app.map(Arc::new),
             trusted_proxies: Arc::from(config.trusted_proxies.clone()),
@@ -119,6 +129,7 @@ impl App {
             metrics,
             store_name,
             shutdown_grace: Duration::from_secs(config.shutdown_grace),
+            accounts: weak_accounts,
         })
     }
 
@@ -132,7 +143,8 @@ impl App {
     }
 
     /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests finish
-    /// (for at most the configured grace period) and returns.
+    /// (for at most the configured grace period) and returns once the store is closed, so the
+    /// same data folder can be opened again at once.
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -153,8 +165,17 @@ impl App {
             notify.notify_one();
         });
         let grace = self.shutdown_grace;
+        let accounts = self.accounts;
         tokio::select! {
-            result = serve => result,
+            result = async {
+                serve.await?;
+                // Connection tasks drop their handle on the router a moment after they report
+                // closed.
+                while accounts.strong_count() > 0 {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Ok(())
+            } => result,
             () = async {
                 signalled.notified().await;
                 tokio::time::sleep(grace).await;

@@ -7,7 +7,7 @@ use std::{sync::Arc, time::Duration};
 
 use accounts_server::{
     clock,
-    store::{SessionRecord, Store, StoreError, UserRecord},
+    store::{sqlite::SqliteStore, SessionRecord, Store, StoreError, UserRecord},
 };
 use support::{store, Kind};
 
@@ -372,7 +372,138 @@ async fn a_session_is_found_with_its_user(kind: Kind) {
     );
 }
 
+/// The embedded store answers repeated lookups from memory; every later write must still show.
+async fn a_looked_up_session_reflects_every_later_write(kind: Kind) {
+    let f = store(kind).await;
+    let u = user("quin", "h1");
+    f.store.insert_user(&u).await.unwrap();
+    for t in ["q1", "q2", "q3"] {
+        f.store.insert_session(&session(t, &u, HOUR)).await.unwrap();
+    }
+    let lookup = |t: &'static str| {
+        let store = f.store.clone();
+        async move {
+            store
+                .find_session_and_user(t, clock::now())
+                .await
+                .unwrap()
+                .map(|(_, user)| user)
+        }
+    };
+    for t in ["q1", "q2", "q3"] {
+        assert_eq!(lookup(t).await, Some(u.clone()));
+    }
+
+    let later = u.password_changed_at + Duration::from_secs(60);
+    assert!(f
+        .store
+        .replace_password_hash("quin", "h1", "h2", Some(later))
+        .await
+        .unwrap());
+    let changed = lookup("q1").await.unwrap();
+    assert_eq!(
+        (changed.password_hash.as_str(), changed.password_changed_at),
+        ("h2", later)
+    );
+    assert!(f
+        .store
+        .replace_password_hash("quin", "h2", "h3", None)
+        .await
+        .unwrap());
+    assert_eq!(lookup("q1").await.unwrap().password_hash, "h3");
+
+    f.store.delete_session("q1").await.unwrap();
+    assert_eq!(lookup("q1").await, None);
+    assert!(lookup("q2").await.is_some());
+
+    assert_eq!(f.store.delete_user_sessions(&u.id).await.unwrap(), 2);
+    assert_eq!(lookup("q2").await, None);
+    assert_eq!(lookup("q3").await, None);
+
+    f.store
+        .insert_session(&session("q4", &u, HOUR))
+        .await
+        .unwrap();
+    assert!(lookup("q4").await.is_some());
+    assert!(f.store.delete_user("quin", "h3").await.unwrap());
+    assert_eq!(lookup("q4").await, None);
+}
+
+/// Lookups racing with a revocation must not bring the revoked session back.
+async fn a_revocation_holds_against_concurrent_lookups(kind: Kind) {
+    let f = store(kind).await;
+    let u = user("rita", "h");
+    f.store.insert_user(&u).await.unwrap();
+    for round in 0..100 {
+        let token = format!("r{round}");
+        f.store
+            .insert_session(&session(&token, &u, HOUR))
+            .await
+            .unwrap();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let readers: Vec<_> = (0..4)
+            .map(|_| {
+                let (store, token, stop) = (f.store.clone(), token.clone(), stop.clone());
+                tokio::spawn(async move {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        store
+                            .find_session_and_user(&token, clock::now())
+                            .await
+                            .unwrap();
+                        // A lookup served from memory does not yield by itself.
+                        tokio::task::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        f.store.delete_session(&token).await.unwrap();
+        assert_eq!(
+            f.store
+                .find_session_and_user(&token, clock::now())
+                .await
+                .unwrap(),
+            None,
+            "round {round}: found right after the revocation"
+        );
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for r in readers {
+            r.await.unwrap();
+        }
+        assert_eq!(
+            f.store
+                .find_session_and_user(&token, clock::now())
+                .await
+                .unwrap(),
+            None,
+            "round {round}: a racing lookup brought it back"
+        );
+    }
+}
+
+/// The embedded store's folder belongs to one process: a second opener is refused until the
+/// first is closed, so no process can cache a session another has revoked.
+#[tokio::test]
+async fn the_embedded_store_admits_one_opener_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = SqliteStore::open(dir.path()).unwrap();
+    let clone = first.clone();
+    match SqliteStore::open(dir.path()) {
+        Err(StoreError::Unavailable(why)) => assert!(why.contains("in use"), "{why}"),
+        other => panic!("a second opener got {:?}", other.map(|_| ())),
+    }
+    drop(first);
+    assert!(
+        SqliteStore::open(dir.path()).is_err(),
+        "a clone still holds it"
+    );
+    drop(clone);
+    SqliteStore::open(dir.path()).unwrap();
+}
+
 for_each_store!(
+    a_looked_up_session_reflects_every_later_write,
+    a_revocation_holds_against_concurrent_lookups,
     a_session_is_found_with_its_user,
     counters_count_expire_and_reset,
     concurrent_bumps_lose_no_count,

@@ -9,6 +9,7 @@
 //! check-then-write in this process, so several server instances can share one database.
 
 pub mod mongo;
+mod session_cache;
 pub mod sqlite;
 
 use std::{fmt, time::Duration};

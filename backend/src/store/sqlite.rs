@@ -2,9 +2,13 @@
 //! survives a crash or power loss.
 //!
 //! rusqlite is blocking, so every call runs on tokio's blocking pool; one connection behind a
-//! mutex serialises access, which is plenty for the single-process deployments this store is for.
+//! mutex serialises writes, which is plenty for the single-process deployments this store is
+//! for. One process only is enforced: the store holds an exclusive lock on `accounts.lock` in
+//! the data folder for as long as it is open. That also makes the session cache
+//! ([`SessionCache`]) exact, since every write goes through this process.
 
 use std::{
+    fs::{File, TryLockError},
     path::Path,
     sync::{Arc, Mutex},
 };
@@ -13,11 +17,19 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
 use time::OffsetDateTime;
 
-use super::{Counter, SessionRecord, Store, StoreError, StoreResult, UserRecord};
+use super::{
+    session_cache::SessionCache, Counter, SessionRecord, Store, StoreError, StoreResult, UserRecord,
+};
 use crate::clock::{from_millis, to_millis};
 
 /// File name inside the data folder.
 pub const FILE_NAME: &str = "accounts.sqlite3";
+
+/// Held locked by the one process using the data folder.
+pub const LOCK_FILE_NAME: &str = "accounts.lock";
+
+/// Sessions kept in memory (a few hundred bytes each); more are read from the database.
+const SESSION_CACHE_CAPACITY: usize = 10_000;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS users (
@@ -52,6 +64,9 @@ CREATE INDEX IF NOT EXISTS counters_by_expiry ON counters(expires_at);
 pub struct SqliteStore {
     writer: Arc<Mutex<Connection>>,
     reader: Arc<Mutex<Connection>>,
+    sessions: Arc<SessionCache>,
+    /// Released when the last clone is dropped (or the process ends, however it ends).
+    _lock: Arc<File>,
 }
 
 impl SqliteStore {
@@ -60,6 +75,7 @@ impl SqliteStore {
         std::fs::create_dir_all(dir).map_err(|e| {
             StoreError::Unavailable(format!("cannot create data folder {}: {e}", dir.display()))
         })?;
+        let lock = lock_data_dir(dir)?;
         let path = dir.join(FILE_NAME);
         let open = || {
             let conn = Connection::open(&path).map_err(|e| {
@@ -84,6 +100,8 @@ impl SqliteStore {
         Ok(Self {
             writer: Arc::new(Mutex::new(writer)),
             reader: Arc::new(Mutex::new(reader)),
+            sessions: Arc::new(SessionCache::new(SESSION_CACHE_CAPACITY)),
+            _lock: Arc::new(lock),
         })
     }
 
@@ -116,6 +134,44 @@ impl SqliteStore {
         .await
         .map_err(|e| StoreError::Internal(format!("store task failed: {e}")))?
     }
+}
+
+/// Two processes on one data folder would each cache sessions the other can revoke; the second
+/// is refused at start-up instead.
+fn lock_data_dir(dir: &Path) -> StoreResult<File> {
+    let path = dir.join(LOCK_FILE_NAME);
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(StoreError::Unavailable(format!(
+            "data folder {} is in use by another accounts-server (it holds {})",
+            dir.display(),
+            path.display()
+        ))),
+        Err(TryLockError::Error(e)) => Err(StoreError::Unavailable(format!(
+            "cannot lock {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// Runs `f` when dropped. A write forgets cached sessions this way, after it has committed or
+/// failed (an error may come after the commit) and even if it panics.
+fn defer(f: impl FnOnce()) -> impl Drop {
+    struct Defer<F: FnOnce()>(Option<F>);
+    impl<F: FnOnce()> Drop for Defer<F> {
+        fn drop(&mut self) {
+            if let Some(f) = self.0.take() {
+                f();
+            }
+        }
+    }
+    Defer(Some(f))
 }
 
 fn classify(e: rusqlite::Error) -> StoreError {
@@ -193,7 +249,9 @@ impl Store for SqliteStore {
         let (name, expected, new_hash) =
             (name.to_owned(), expected.to_owned(), new_hash.to_owned());
         let changed_at = changed_at.map(to_millis);
+        let sessions = self.sessions.clone();
         self.call(move |c| {
+            let _forget = defer(|| sessions.forget_user_name(&name));
             c.prepare_cached(
                 "UPDATE users SET password_hash = ?3,
                         password_changed_at = COALESCE(?4, password_changed_at)
@@ -207,7 +265,9 @@ impl Store for SqliteStore {
 
     async fn delete_user(&self, name: &str, expected: &str) -> StoreResult<bool> {
         let (name, expected) = (name.to_owned(), expected.to_owned());
+        let sessions = self.sessions.clone();
         self.call(move |c| {
+            let _forget = defer(|| sessions.forget_user_name(&name));
             let tx = c.transaction()?;
             let id: Option<String> = tx
                 .query_row(
@@ -278,36 +338,47 @@ impl Store for SqliteStore {
         token_hash: &str,
         now: OffsetDateTime,
     ) -> StoreResult<Option<(SessionRecord, UserRecord)>> {
+        if let Some(hit) = self.sessions.get(token_hash, now) {
+            return Ok(Some(hit));
+        }
+        let generation = self.sessions.generation();
         let token_hash = token_hash.to_owned();
-        self.read(move |c| {
-            c.prepare_cached(
-                "SELECT u.id, u.name, u.display_name, u.password_hash, u.created_at,
+        let found = self
+            .read(move |c| {
+                c.prepare_cached(
+                    "SELECT u.id, u.name, u.display_name, u.password_hash, u.created_at,
                         u.password_changed_at, s.token_hash, s.user_id, s.user_name,
                         s.created_at, s.expires_at
                  FROM sessions s JOIN users u ON u.name = s.user_name
                  WHERE s.token_hash = ?1 AND s.expires_at > ?2",
-            )?
-            .query_row(params![token_hash, to_millis(now)], |r| {
-                let user = user_from_row(r)?;
-                let session = SessionRecord {
-                    token_hash: r.get(6)?,
-                    user_id: r.get(7)?,
-                    user_name: r.get(8)?,
-                    created_at: from_millis(r.get(9)?),
-                    expires_at: from_millis(r.get(10)?),
-                };
-                Ok((session, user))
+                )?
+                .query_row(params![token_hash, to_millis(now)], |r| {
+                    let user = user_from_row(r)?;
+                    let session = SessionRecord {
+                        token_hash: r.get(6)?,
+                        user_id: r.get(7)?,
+                        user_name: r.get(8)?,
+                        created_at: from_millis(r.get(9)?),
+                        expires_at: from_millis(r.get(10)?),
+                    };
+                    Ok((session, user))
+                })
+                .optional()
             })
-            .optional()
-        })
-        .await
+            .await?;
+        if let Some(found) = &found {
+            self.sessions.insert(generation, found.clone());
+        }
+        Ok(found)
     }
 
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
         let token_hash = token_hash.to_owned();
+        let sessions = self.sessions.clone();
         self.call(move |c| {
+            let _forget = defer(|| sessions.forget_session(&token_hash));
             c.prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")?
-                .execute([token_hash])
+                .execute([&token_hash])
                 .map(drop)
         })
         .await
@@ -315,9 +386,11 @@ impl Store for SqliteStore {
 
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64> {
         let user_id = user_id.to_owned();
+        let sessions = self.sessions.clone();
         self.call(move |c| {
+            let _forget = defer(|| sessions.forget_user_id(&user_id));
             c.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
-                .execute([user_id])
+                .execute([&user_id])
                 .map(|n| n as u64)
         })
         .await

@@ -40,8 +40,10 @@ async fn accounts_survive_a_restart(kind: Kind) {
 async fn a_login_upgrades_an_old_hash(kind: Kind) {
     let app = TestApp::spawn(kind).await;
     app.register("rosa", "asor password").await;
-    let app = app.restart_with(|c| c.argon2_memory_kib = 2048).await;
+    let mut app = app.restart_with(|c| c.argon2_memory_kib = 2048).await;
     assert_eq!(app.login("rosa", "asor password").await.status(), 200);
+    // The embedded store admits one process (or server) at a time.
+    app.stop().await;
     let store: Box<dyn Store> = match kind {
         Kind::Sqlite => Box::new(SqliteStore::open(&app.config.data_dir).unwrap()),
         Kind::Mongo => Box::new(
@@ -61,6 +63,8 @@ async fn a_login_upgrades_an_old_hash(kind: Kind) {
     );
     // A rehash is not a password change.
     assert_eq!(user.password_changed_at, user.created_at);
+    drop(store);
+    let app = app.restart_with(|_| {}).await;
     assert_eq!(app.login("rosa", "asor password").await.status(), 200);
 }
 
@@ -211,6 +215,44 @@ fn bad_settings_are_clear_errors_at_start_up() {
         assert!(err.contains(needle), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{err}");
     }
+}
+
+/// Two servers on one embedded store would each trust sessions the other may have revoked.
+#[tokio::test]
+async fn a_second_server_on_the_same_data_folder_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut first = server_command(port, dir.path())
+        .args(CHEAP_ARGON2)
+        .spawn()
+        .unwrap();
+    wait_for_port(port, Duration::from_secs(10)).await;
+    let out = server_command(free_port(), dir.path())
+        .args(CHEAP_ARGON2)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("is in use by another accounts-server"),
+        "{err}"
+    );
+    // The first one is unharmed, and once it is gone the folder is free again.
+    let ready = reqwest::get(format!("http://127.0.0.1:{port}/health/ready"))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let port = free_port();
+    let mut again = server_command(port, dir.path())
+        .args(CHEAP_ARGON2)
+        .spawn()
+        .unwrap();
+    wait_for_port(port, Duration::from_secs(10)).await;
+    again.kill().unwrap();
+    again.wait().unwrap();
 }
 
 /// Runs the real binary with debug logging, sends passwords through every route, stops it with

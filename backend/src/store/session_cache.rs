@@ -1,0 +1,202 @@
+//! An exact in-process cache of session lookups, for the embedded store.
+//!
+//! Every authenticated request looks its session up, and for the embedded store that meant a
+//! SQLite query on the blocking pool: most of the cost of the cheapest authenticated route. The
+//! embedded store belongs to one process (it locks its data folder), so every write passes
+//! through it and the cache can be exact rather than "fresh enough": each write that revokes a
+//! session or changes an account forgets the entries it touches, inside the same blocking call
+//! that commits it, so not even a cancelled request can skip that step.
+//!
+//! A lookup that raced with such a write must not put back what the write just forgot: a
+//! lookup notes the generation before it reads the database and keeps its result only if no
+//! entry was forgotten since.
+//!
+//! Never used for MongoDB: several instances share that database, and a revocation made by one
+//! instance must take effect on all of them at once.
+
+use std::{collections::HashMap, sync::Mutex};
+
+use time::OffsetDateTime;
+
+use super::{SessionRecord, UserRecord};
+
+/// A session with the account it belongs to, as [`super::Store::find_session_and_user`] returns.
+pub type SessionAndUser = (SessionRecord, UserRecord);
+
+pub struct SessionCache {
+    capacity: usize,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Bumped whenever an entry is forgotten.
+    generation: u64,
+    /// By token hash.
+    entries: HashMap<String, SessionAndUser>,
+}
+
+impl SessionCache {
+    /// Holds at most `capacity` sessions (a few hundred bytes each).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            inner: Mutex::default(),
+        }
+    }
+
+    /// The cached session, if it has not expired at `now`.
+    pub fn get(&self, token_hash: &str, now: OffsetDateTime) -> Option<SessionAndUser> {
+        let inner = self.lock();
+        inner
+            .entries
+            .get(token_hash)
+            .filter(|(session, _)| session.expires_at > now)
+            .cloned()
+    }
+
+    /// To be read before a database lookup whose result will be passed to [`Self::insert`].
+    pub fn generation(&self) -> u64 {
+        self.lock().generation
+    }
+
+    /// Keeps a lookup's result, unless something was forgotten since `generation` was read
+    /// (the result may predate that write).
+    pub fn insert(&self, generation: u64, found: SessionAndUser) {
+        let mut inner = self.lock();
+        if inner.generation != generation || self.capacity == 0 {
+            return;
+        }
+        if inner.entries.len() >= self.capacity {
+            inner.evict(self.capacity, OffsetDateTime::now_utc());
+        }
+        inner.entries.insert(found.0.token_hash.clone(), found);
+    }
+
+    /// After a session is revoked.
+    pub fn forget_session(&self, token_hash: &str) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        inner.entries.remove(token_hash);
+    }
+
+    /// After an account changes (password, rehash) or is deleted: by canonical name.
+    pub fn forget_user_name(&self, name: &str) {
+        self.forget_where(|(_, user)| user.name == name);
+    }
+
+    /// After all sessions of one account are revoked.
+    pub fn forget_user_id(&self, user_id: &str) {
+        self.forget_where(|(session, user)| session.user_id == user_id || user.id == user_id);
+    }
+
+    /// A scan, which is fine: it follows a write that waited for an fsync, and the cache is
+    /// bounded.
+    fn forget_where(&self, matches: impl Fn(&SessionAndUser) -> bool) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        inner.entries.retain(|_, entry| !matches(entry));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // Every update leaves the map consistent, so a panic elsewhere cannot poison its meaning.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Inner {
+    /// Makes room: expired sessions first, else an arbitrary one (the map's order is random
+    /// per process). Evicting is always safe; the next lookup reads the database.
+    fn evict(&mut self, capacity: usize, now: OffsetDateTime) {
+        self.entries
+            .retain(|_, (session, _)| session.expires_at > now);
+        if self.entries.len() >= capacity {
+            if let Some(key) = self.entries.keys().next().cloned() {
+                self.entries.remove(&key);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn entry(token: &str, user: &str, ttl: Duration) -> SessionAndUser {
+        let now = OffsetDateTime::now_utc();
+        let session = SessionRecord {
+            token_hash: token.into(),
+            user_id: format!("id-{user}"),
+            user_name: user.into(),
+            created_at: now,
+            expires_at: now + ttl,
+        };
+        let user = UserRecord {
+            id: format!("id-{user}"),
+            name: user.into(),
+            display_name: user.into(),
+            password_hash: "$argon2id$test".into(),
+            created_at: now,
+            password_changed_at: now,
+        };
+        (session, user)
+    }
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    fn cached(cache: &SessionCache, token: &str) -> bool {
+        cache.get(token, OffsetDateTime::now_utc()).is_some()
+    }
+
+    #[test]
+    fn keeps_what_was_looked_up_until_it_expires() {
+        let cache = SessionCache::new(8);
+        cache.insert(cache.generation(), entry("a", "ann", HOUR));
+        cache.insert(cache.generation(), entry("b", "bob", Duration::ZERO));
+        assert!(cached(&cache, "a"));
+        assert!(!cached(&cache, "b"), "expired");
+        assert!(!cached(&cache, "c"));
+    }
+
+    #[test]
+    fn forgets_by_token_name_and_id() {
+        let cache = SessionCache::new(8);
+        for (t, u) in [("a1", "ann"), ("a2", "ann"), ("b1", "bob"), ("c1", "cid")] {
+            cache.insert(cache.generation(), entry(t, u, HOUR));
+        }
+        cache.forget_session("a1");
+        assert!(!cached(&cache, "a1") && cached(&cache, "a2"));
+        cache.forget_user_name("ann");
+        assert!(!cached(&cache, "a2") && cached(&cache, "b1"));
+        cache.forget_user_id("id-bob");
+        assert!(!cached(&cache, "b1") && cached(&cache, "c1"));
+    }
+
+    #[test]
+    fn a_lookup_that_raced_with_a_revocation_is_not_kept() {
+        let cache = SessionCache::new(8);
+        // A lookup starts, reads the database (the session is still there)...
+        let generation = cache.generation();
+        let stale = entry("a", "ann", HOUR);
+        // ...the session is revoked and forgotten before the lookup stores its result...
+        cache.forget_session("a");
+        cache.insert(generation, stale);
+        // ...so the revocation holds.
+        assert!(!cached(&cache, "a"));
+    }
+
+    #[test]
+    fn stays_within_its_capacity() {
+        let cache = SessionCache::new(3);
+        for i in 0..10 {
+            cache.insert(cache.generation(), entry(&format!("t{i}"), "ann", HOUR));
+        }
+        assert_eq!(cache.lock().entries.len(), 3);
+        assert!(cached(&cache, "t9"), "the newest is kept");
+        let none = SessionCache::new(0);
+        none.insert(none.generation(), entry("a", "ann", HOUR));
+        assert!(!cached(&none, "a"));
+    }
+}
