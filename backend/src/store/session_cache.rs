@@ -45,14 +45,17 @@ impl SessionCache {
         }
     }
 
-    /// The cached session, if it has not expired at `now`.
+    /// The cached session, if it has not expired at `now` (an expired one is dropped).
     pub fn get(&self, token_hash: &str, now: OffsetDateTime) -> Option<SessionAndUser> {
-        let inner = self.lock();
-        inner
-            .entries
-            .get(token_hash)
-            .filter(|(session, _)| session.expires_at > now)
-            .cloned()
+        let mut inner = self.lock();
+        match inner.entries.get(token_hash) {
+            Some(entry) if entry.0.expires_at > now => Some(entry.clone()),
+            Some(_) => {
+                inner.entries.remove(token_hash);
+                None
+            }
+            None => None,
+        }
     }
 
     /// To be read before a database lookup whose result will be passed to [`Self::insert`].
@@ -68,7 +71,12 @@ impl SessionCache {
             return;
         }
         if inner.entries.len() >= self.capacity {
-            inner.evict(self.capacity, OffsetDateTime::now_utc());
+            // Make room with an arbitrary entry (the map's order is random per process), which
+            // is O(1) where looking for the oldest or the expired ones would scan the map on
+            // every miss. Evicting is always safe: the next lookup reads the database.
+            if let Some(key) = inner.entries.keys().next().cloned() {
+                inner.entries.remove(&key);
+            }
         }
         inner.entries.insert(found.0.token_hash.clone(), found);
     }
@@ -101,20 +109,6 @@ impl SessionCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // Every update leaves the map consistent, so a panic elsewhere cannot poison its meaning.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-impl Inner {
-    /// Makes room: expired sessions first, else an arbitrary one (the map's order is random
-    /// per process). Evicting is always safe; the next lookup reads the database.
-    fn evict(&mut self, capacity: usize, now: OffsetDateTime) {
-        self.entries
-            .retain(|_, (session, _)| session.expires_at > now);
-        if self.entries.len() >= capacity {
-            if let Some(key) = self.entries.keys().next().cloned() {
-                self.entries.remove(&key);
-            }
-        }
     }
 }
 
@@ -157,6 +151,7 @@ mod tests {
         cache.insert(cache.generation(), entry("b", "bob", Duration::ZERO));
         assert!(cached(&cache, "a"));
         assert!(!cached(&cache, "b"), "expired");
+        assert!(!cache.lock().entries.contains_key("b"), "and dropped");
         assert!(!cached(&cache, "c"));
     }
 
