@@ -1,11 +1,11 @@
-//! What every reply gets, in one middleware: a request id (echoed in `x-request-id`, carried by
-//! the log span and put in error bodies), request metrics by route and status, a debug-level
-//! access line, and the security headers.
+//! What every reply gets, in one middleware: a request id (echoed in `x-request-id`, put in
+//! error bodies, and with method and path in the log span of everything logged meanwhile),
+//! request metrics by route and status, a debug-level access line, and the security headers.
 //!
 //! One middleware rather than a stack of layers because each layer costs an allocation or two
 //! per request, and together they halved the throughput of the cheapest routes
-//! (`docs/benchmarks.md`). Work nobody asked for is skipped: metrics when no recorder is
-//! installed, the access line when debug logging is off.
+//! (`docs/benchmarks.md`). Work nobody asked for is skipped: metrics are not even labelled when
+//! no recorder is installed.
 
 use std::time::Instant;
 
@@ -15,7 +15,7 @@ use axum::{
     middleware::Next,
     response::Response,
 };
-use tracing::{Instrument, Level};
+use tracing::Instrument;
 
 use crate::telemetry;
 
@@ -54,7 +54,13 @@ pub async fn observe(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request_id(req.headers());
     let id_header = HeaderValue::from_str(&id).ok();
-    let span = tracing::info_span!("request", request_id = %id);
+    // Every line logged while serving the request says which one it was.
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        path = req.uri().path(),
+    );
     let metrics = telemetry::metrics_enabled().then(|| {
         let route = req
             .extensions()
@@ -62,8 +68,6 @@ pub async fn observe(req: Request, next: Next) -> Response {
             .map_or("unmatched", MatchedPath::as_str);
         (req.method().to_string(), route.to_owned())
     });
-    let access = tracing::enabled!(Level::DEBUG)
-        .then(|| (req.method().clone(), req.uri().path().to_owned()));
 
     let mut response = REQUEST_ID
         .scope(id, next.run(req))
@@ -89,11 +93,9 @@ pub async fn observe(req: Request, next: Next) -> Response {
         metrics::counter!("http_requests_total", &labels).increment(1);
         metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
     }
-    if let Some((method, path)) = access {
-        span.in_scope(|| {
-            tracing::debug!(%method, path, status, latency_ms = elapsed.as_secs_f64() * 1e3, "request");
-        });
-    }
+    span.in_scope(|| {
+        tracing::debug!(status, latency_ms = elapsed.as_secs_f64() * 1e3, "request");
+    });
     response
 }
 
