@@ -456,26 +456,21 @@ async fn a_revocation_holds_against_concurrent_lookups(kind: Kind) {
                 })
             })
             .collect();
+        let found = || f.store.find_session_and_user(&token, clock::now());
         tokio::time::sleep(Duration::from_millis(2)).await;
         f.store.delete_session(&token).await.unwrap();
+        let right_after = found().await.unwrap();
         assert_eq!(
-            f.store
-                .find_session_and_user(&token, clock::now())
-                .await
-                .unwrap(),
-            None,
-            "round {round}: found right after the revocation"
+            right_after, None,
+            "round {round}: found right after revoking"
         );
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         for r in readers {
             r.await.unwrap();
         }
+        let later = found().await.unwrap();
         assert_eq!(
-            f.store
-                .find_session_and_user(&token, clock::now())
-                .await
-                .unwrap(),
-            None,
+            later, None,
             "round {round}: a racing lookup brought it back"
         );
     }

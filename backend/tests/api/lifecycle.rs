@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::for_each_store;
 use crate::support::{
     app::{expect_problem, TestApp},
-    process::{free_port, server_command, wait_for_port, CHEAP_ARGON2},
+    process::{free_port, server_command, start_server, wait_for_port, CHEAP_ARGON2},
     Kind,
 };
 
@@ -221,12 +221,7 @@ fn bad_settings_are_clear_errors_at_start_up() {
 #[tokio::test]
 async fn a_second_server_on_the_same_data_folder_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut first = server_command(port, dir.path())
-        .args(CHEAP_ARGON2)
-        .spawn()
-        .unwrap();
-    wait_for_port(port, Duration::from_secs(10)).await;
+    let (mut first, port) = start_server(dir.path()).await;
     let out = server_command(free_port(), dir.path())
         .args(CHEAP_ARGON2)
         .stderr(Stdio::piped())
@@ -245,12 +240,7 @@ async fn a_second_server_on_the_same_data_folder_is_refused() {
     assert_eq!(ready.status(), 200);
     first.kill().unwrap();
     first.wait().unwrap();
-    let port = free_port();
-    let mut again = server_command(port, dir.path())
-        .args(CHEAP_ARGON2)
-        .spawn()
-        .unwrap();
-    wait_for_port(port, Duration::from_secs(10)).await;
+    let (mut again, _) = start_server(dir.path()).await;
     again.kill().unwrap();
     again.wait().unwrap();
 }

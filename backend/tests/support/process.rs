@@ -44,3 +44,14 @@ pub fn server_command(port: u16, data: &Path) -> Command {
         .stderr(Stdio::null());
     command
 }
+
+/// The binary with cheap Argon2 settings on a free port, once it accepts connections.
+pub async fn start_server(data: &Path) -> (std::process::Child, u16) {
+    let port = free_port();
+    let child = server_command(port, data)
+        .args(CHEAP_ARGON2)
+        .spawn()
+        .expect("server starts");
+    wait_for_port(port, Duration::from_secs(10)).await;
+    (child, port)
+}
