@@ -6,11 +6,11 @@
 use axum::{routing::get, Router};
 
 #[tokio::main]
-async fn main() {
+async fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:5099".into());
-    let listener = tokio::net::TcpListener::bind(&addr).await.expect("bind");
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
     let app = Router::new().route("/", get(|| async { "Hello, World!" }));
-    axum::serve(listener, app).await.expect("serve");
+    axum::serve(listener, app).await
 }
