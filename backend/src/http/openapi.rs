@@ -13,7 +13,7 @@ use utoipa::{
         security::{ApiKey, ApiKeyValue, SecurityScheme},
         OpenApi as OpenApiDoc,
     },
-    Modify, OpenApi,
+    IntoResponses, Modify, OpenApi,
 };
 
 use super::AppState;
@@ -73,19 +73,61 @@ impl Modify for SessionCookie {
     }
 }
 
+/// What every route with a JSON body can also answer.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+enum BodyErrors {
+    #[response(
+        status = 408,
+        description = "The body took too long",
+        content_type = "application/problem+json"
+    )]
+    Timeout(Problem),
+    #[response(
+        status = 413,
+        description = "Body over 16 KiB",
+        content_type = "application/problem+json"
+    )]
+    TooLarge(Problem),
+    #[response(
+        status = 415,
+        description = "Body is not JSON",
+        content_type = "application/problem+json"
+    )]
+    NotJson(Problem),
+    #[response(
+        status = 503,
+        description = "Database unavailable",
+        content_type = "application/problem+json"
+    )]
+    Unavailable(Problem),
+}
+
+/// What every route that checks a password can also answer.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+enum CredentialErrors {
+    #[response(
+        status = 403,
+        description = "Session cookie sent from another origin",
+        content_type = "application/problem+json"
+    )]
+    CrossOrigin(Problem),
+    #[response(status = 429, description = "Too many attempts", content_type = "application/problem+json",
+        headers(("Retry-After" = u64, description = "Seconds to wait")))]
+    TooManyAttempts(Problem),
+}
+
 /// Register a new account.
 #[utoipa::path(post, path = "/api/user/add", operation_id = "register", tag = "users",
     request_body = Credentials,
     responses(
         (status = 201, description = "Created", body = AccountReply),
         (status = 400, description = "Invalid JSON, missing field, invalid user name or password", body = Problem, content_type = "application/problem+json"),
-        (status = 408, description = "The body took too long", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The user name is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 16 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many registrations from this address", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        BodyErrors,
     ))]
 #[allow(dead_code)]
 fn register() {}
@@ -98,13 +140,8 @@ fn register() {}
             headers(("Set-Cookie" = String, description = "The session cookie"))),
         (status = 400, description = "Invalid JSON, missing field or invalid user name", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong user name or password, or password expired", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Session cookie sent from another origin", body = Problem, content_type = "application/problem+json"),
-        (status = 408, description = "The body took too long", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 16 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        BodyErrors,
+        CredentialErrors,
     ))]
 #[allow(dead_code)]
 fn login() {}
@@ -116,13 +153,8 @@ fn login() {}
         (status = 200, description = "Changed", body = AccountReply),
         (status = 400, description = "Invalid JSON, missing field, invalid user name or new password", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong user name or password", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Session cookie sent from another origin", body = Problem, content_type = "application/problem+json"),
-        (status = 408, description = "The body took too long", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 16 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        BodyErrors,
+        CredentialErrors,
     ))]
 #[allow(dead_code)]
 fn change_password() {}
@@ -134,13 +166,8 @@ fn change_password() {}
         (status = 200, description = "Deleted", body = AccountReply),
         (status = 400, description = "Invalid JSON, missing field or invalid user name", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong user name or password", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Session cookie sent from another origin", body = Problem, content_type = "application/problem+json"),
-        (status = 408, description = "The body took too long", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 16 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        BodyErrors,
+        CredentialErrors,
     ))]
 #[allow(dead_code)]
 fn delete_account() {}
