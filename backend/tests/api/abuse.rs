@@ -152,24 +152,18 @@ async fn the_ip_limit_counts_credential_attempts_and_registrations_apart(kind: K
 }
 
 async fn forwarded_for_is_ignored_unless_from_a_trusted_proxy(kind: Kind) {
-    let creds = json!({"user_name": "zoe", "password": "wrong pass phrase"});
+    // A failed login that says it comes from `client` through a proxy.
+    async fn login_via(app: &TestApp, client: &str) -> reqwest::Response {
+        let creds = json!({"user_name": "zoe", "password": "wrong pass phrase"});
+        app.post_with("/api/login", creds, &[("x-forwarded-for", client)])
+            .await
+    }
     // Not trusted: a client cannot get new budgets by inventing addresses.
     let app = TestApp::spawn_with(kind, |c| c.ip_rate_limit = 2).await;
-    for i in 0..2 {
-        let xff = format!("198.51.100.{i}");
-        let r = app
-            .post_with("/api/login", creds.clone(), &[("x-forwarded-for", &xff)])
-            .await;
-        assert_eq!(r.status(), 401);
+    for client in ["198.51.100.0", "198.51.100.1"] {
+        assert_eq!(login_via(&app, client).await.status(), 401);
     }
-    let r = app
-        .post_with(
-            "/api/login",
-            creds.clone(),
-            &[("x-forwarded-for", "198.51.100.99")],
-        )
-        .await;
-    expect_problem(r, 429, "rate_limited").await;
+    expect_problem(login_via(&app, "198.51.100.99").await, 429, "rate_limited").await;
 
     // Behind a trusted proxy, each client has its own budget.
     let app = TestApp::spawn_with(kind, |c| {
@@ -179,31 +173,10 @@ async fn forwarded_for_is_ignored_unless_from_a_trusted_proxy(kind: Kind) {
     })
     .await;
     for _ in 0..2 {
-        let r = app
-            .post_with(
-                "/api/login",
-                creds.clone(),
-                &[("x-forwarded-for", "198.51.100.1")],
-            )
-            .await;
-        assert_eq!(r.status(), 401);
+        assert_eq!(login_via(&app, "198.51.100.1").await.status(), 401);
     }
-    let r = app
-        .post_with(
-            "/api/login",
-            creds.clone(),
-            &[("x-forwarded-for", "198.51.100.1")],
-        )
-        .await;
-    expect_problem(r, 429, "rate_limited").await;
-    let r = app
-        .post_with(
-            "/api/login",
-            creds.clone(),
-            &[("x-forwarded-for", "198.51.100.2")],
-        )
-        .await;
-    assert_eq!(r.status(), 401);
+    expect_problem(login_via(&app, "198.51.100.1").await, 429, "rate_limited").await;
+    assert_eq!(login_via(&app, "198.51.100.2").await.status(), 401);
 }
 
 async fn common_passwords_are_refused(kind: Kind) {

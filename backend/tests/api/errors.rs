@@ -5,22 +5,12 @@ use serde_json::{json, Value};
 use crate::for_each_store;
 use crate::support::{
     app::{expect_problem, problem, TestApp},
-    Kind,
+    Kind, JSON_BODY_ROUTES,
 };
-
-const POST_ROUTES: [&str; 7] = [
-    "/api/user/add",
-    "/user/add",
-    "/api/login",
-    "/login",
-    "/api/user/update",
-    "/user/update",
-    "/api/user/delete",
-];
 
 async fn bad_bodies_get_specific_codes_on_every_route(kind: Kind) {
     let app = TestApp::spawn(kind).await;
-    for route in POST_ROUTES {
+    for route in JSON_BODY_ROUTES {
         expect_problem(
             app.post_raw(route, "application/json", "{\"user_name\":")
                 .await,

@@ -12,6 +12,17 @@ use std::sync::{
 
 use accounts_server::store::{mongo::MongoStore, sqlite::SqliteStore, Store};
 
+/// Every route that takes a JSON body, the original's included.
+pub const JSON_BODY_ROUTES: [&str; 7] = [
+    "/api/user/add",
+    "/user/add",
+    "/api/login",
+    "/login",
+    "/api/user/update",
+    "/user/update",
+    "/api/user/delete",
+];
+
 /// Where the MongoDB wire-protocol server for tests listens. `scripts/test.sh` starts one and sets
 /// this; without it the MongoDB tests fail (they never silently skip).
 pub const MONGODB_ENV: &str = "ACCOUNTS_TEST_MONGODB_URI";
