@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use super::FieldInput;
 use crate::form::FieldState;
 
 #[component]
@@ -25,19 +26,9 @@ pub fn PasswordField(
             <label for=id>{label}</label>
             <p class="hint" id=hint_id class:hidden=move || hint.get().is_none()>{move || hint.get()}</p>
             <div class="password">
-                <input
-                    id=id
-                    name=id
-                    type=move || if shown.get() { "text" } else { "password" }
-                    autocomplete=autocomplete
-                    autocapitalize="none"
-                    spellcheck="false"
-                    required
-                    aria-invalid=move || if error.get().is_some() { "true" } else { "false" }
-                    aria-describedby=described_by
-                    prop:value=move || field.value.get()
-                    on:input=move |ev| field.edit(event_target_value(&ev))
-                    on:blur=move |_| field.touched.set(true)
+                <FieldInput
+                    id=id autocomplete=autocomplete field=field error=error described_by=described_by
+                    kind=Signal::derive(move || if shown.get() { "text" } else { "password" })
                 />
                 <button
                     type="button"

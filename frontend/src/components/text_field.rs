@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use super::FieldInput;
 use crate::form::FieldState;
 
 #[component]
@@ -27,19 +28,8 @@ pub fn TextField(
         <div class="field" class:invalid=move || error.get().is_some()>
             <label for=id>{label}</label>
             {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{h}</p> })}
-            <input
-                id=id
-                name=id
-                type="text"
-                autocomplete=autocomplete
-                autocapitalize="none"
-                spellcheck="false"
-                required
-                aria-invalid=move || if error.get().is_some() { "true" } else { "false" }
-                aria-describedby=described_by
-                prop:value=move || field.value.get()
-                on:input=move |ev| field.edit(event_target_value(&ev))
-                on:blur=move |_| field.touched.set(true)
+            <FieldInput
+                id=id autocomplete=autocomplete field=field error=error described_by=described_by kind="text"
             />
             <p class="message" id=message_id>{move || error.get()}</p>
         </div>

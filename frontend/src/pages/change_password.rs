@@ -7,7 +7,7 @@ use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
 use super::{encode, failed, set_title};
 use crate::{
     api,
-    components::{ErrorBanner, Notice, PasswordField, SubmitButton, TextField},
+    components::{FormCard, PasswordField, SubmitButton, TextField},
     form::{check_new_password, required, FieldState, FormState},
     router::Router,
     state::AppState,
@@ -93,16 +93,11 @@ pub fn ChangePasswordPage() -> impl IntoView {
     };
 
     view! {
-        <section class="card" aria-labelledby="title">
-            <h1 id="title">"Change password"</h1>
-            <Notice message=notice/>
-            <ErrorBanner message=top_error/>
-            <form on:submit=on_submit novalidate>
-                <TextField id="user_name" label="User name" autocomplete="username" field=name error=name_error/>
-                <PasswordField id="password" label="Current password" autocomplete="current-password" field=current error=current_error/>
-                <PasswordField id="newpassword" label="New password" autocomplete="new-password" field=new error=new_error/>
-                <SubmitButton label="Change password" busy_label="Changing password…" busy=busy/>
-            </form>
-        </section>
+        <FormCard title="Change password" notice=notice error=top_error on_submit=on_submit>
+            <TextField id="user_name" label="User name" autocomplete="username" field=name error=name_error/>
+            <PasswordField id="password" label="Current password" autocomplete="current-password" field=current error=current_error/>
+            <PasswordField id="newpassword" label="New password" autocomplete="new-password" field=new error=new_error/>
+            <SubmitButton label="Change password" busy_label="Changing password…" busy=busy/>
+        </FormCard>
     }
 }

@@ -6,9 +6,9 @@ use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
 use super::{encode, failed, set_title};
 use crate::{
     api,
-    components::{ErrorBanner, Notice, PasswordField, SubmitButton, TextField},
+    components::{FormCard, PasswordField, SubmitButton, TextField},
     form::{required, FieldState, FormState},
-    router::{Link, Router},
+    router::Router,
     state::AppState,
 };
 
@@ -69,16 +69,11 @@ pub fn LoginPage() -> impl IntoView {
     };
 
     view! {
-        <section class="card" aria-labelledby="title">
-            <h1 id="title">"Log in"</h1>
-            <Notice message=notice/>
-            <ErrorBanner message=top_error/>
-            <form on:submit=on_submit novalidate>
-                <TextField id="user_name" label="User name" autocomplete="username" field=name error=name_error/>
-                <PasswordField id="password" label="Password" autocomplete="current-password" field=password error=password_error/>
-                <SubmitButton label="Log in" busy_label="Logging in…" busy=busy/>
-            </form>
-            <p class="alt">"New here? " <Link href="/register">"Create an account"</Link></p>
-        </section>
+        <FormCard title="Log in" notice=notice error=top_error on_submit=on_submit
+            alt=("New here? ", "/register", "Create an account")>
+            <TextField id="user_name" label="User name" autocomplete="username" field=name error=name_error/>
+            <PasswordField id="password" label="Password" autocomplete="current-password" field=password error=password_error/>
+            <SubmitButton label="Log in" busy_label="Logging in…" busy=busy/>
+        </FormCard>
     }
 }

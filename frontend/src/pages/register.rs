@@ -6,9 +6,9 @@ use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
 use super::{failed, set_title};
 use crate::{
     api,
-    components::{ErrorBanner, Notice, PasswordField, SubmitButton, TextField},
+    components::{FormCard, PasswordField, SubmitButton, TextField},
     form::{check_new_password, check_new_user_name, FieldState, FormState},
-    router::{Link, Router},
+    router::Router,
     state::AppState,
 };
 
@@ -72,22 +72,17 @@ pub fn RegisterPage() -> impl IntoView {
     };
 
     view! {
-        <section class="card" aria-labelledby="title">
-            <h1 id="title">"Create an account"</h1>
-            <Notice message=notice/>
-            <ErrorBanner message=top_error/>
-            <form on:submit=on_submit novalidate>
-                <TextField
-                    id="user_name" label="User name" autocomplete="username" field=name error=name_error
-                    hint="3 to 32 letters, digits, dots, dashes or underscores."
-                />
-                <PasswordField
-                    id="password" label="Password" autocomplete="new-password" field=password error=password_error
-                    hint=password_hint
-                />
-                <SubmitButton label="Create account" busy_label="Creating account…" busy=busy/>
-            </form>
-            <p class="alt">"Already registered? " <Link href="/login">"Log in"</Link></p>
-        </section>
+        <FormCard title="Create an account" notice=notice error=top_error on_submit=on_submit
+            alt=("Already registered? ", "/login", "Log in")>
+            <TextField
+                id="user_name" label="User name" autocomplete="username" field=name error=name_error
+                hint="3 to 32 letters, digits, dots, dashes or underscores."
+            />
+            <PasswordField
+                id="password" label="Password" autocomplete="new-password" field=password error=password_error
+                hint=password_hint
+            />
+            <SubmitButton label="Create account" busy_label="Creating account…" busy=busy/>
+        </FormCard>
     }
 }
