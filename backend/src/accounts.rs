@@ -379,13 +379,13 @@ impl Accounts {
         }
     }
 
-    /// Revokes one session. Idempotent.
+    /// Revokes one session. Idempotent; only a session that was still valid is audited.
     pub async fn logout(&self, token: &SessionToken, client: Client) -> AccountResult<()> {
-        let key = token.store_key();
-        if let Some(session) = self.store.find_session(&key, clock::now()).await? {
+        let revoked = self.store.delete_session(&token.store_key()).await?;
+        if let Some(session) = revoked.filter(|s| s.expires_at > clock::now()) {
             audit("logout", "ok", &session.user_name, client);
         }
-        Ok(self.store.delete_session(&key).await?)
+        Ok(())
     }
 
     /// The session behind a token, if it is valid: not expired, its account still exists (the

@@ -195,13 +195,14 @@ async fn a_session_can_be_revoked(kind: Kind) {
         .insert_session(&session("t1", &u, HOUR))
         .await
         .unwrap();
-    f.store.delete_session("t1").await.unwrap();
+    let revoked = f.store.delete_session("t1").await.unwrap();
+    assert_eq!(revoked.map(|s| s.user_name), Some("gina".to_owned()));
     assert_eq!(
         f.store.find_session("t1", clock::now()).await.unwrap(),
         None
     );
     // Idempotent.
-    f.store.delete_session("t1").await.unwrap();
+    assert_eq!(f.store.delete_session("t1").await.unwrap(), None);
 }
 
 async fn revoke_all_sessions_of_one_user(kind: Kind) {

@@ -132,7 +132,9 @@ pub trait Store: Send + Sync + 'static {
             .map(|user| (session, user)))
     }
 
-    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Revokes one session. Idempotent. Returns the session if it was there (expired or not),
+    /// so the caller learns whose it was in the same round trip.
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>>;
 
     /// Revokes every session of one account. Returns how many there were.
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64>;

@@ -173,6 +173,16 @@ fn bson_time(t: OffsetDateTime) -> DateTime {
     DateTime::from_millis(to_millis(t))
 }
 
+fn session_from_doc(d: SessionDoc) -> SessionRecord {
+    SessionRecord {
+        token_hash: d.token_hash,
+        user_id: d.user_id,
+        user_name: d.user_name,
+        created_at: from_millis(d.created_at.timestamp_millis()),
+        expires_at: from_millis(d.expires_at.timestamp_millis()),
+    }
+}
+
 fn user_from_doc(d: UserDoc) -> UserRecord {
     UserRecord {
         id: d.id,
@@ -282,22 +292,17 @@ impl Store for MongoStore {
             .find_one(doc! { "_id": token_hash, "expires_at": { "$gt": bson_time(now) } })
             .await
             .map_err(classify)?;
-        Ok(found.map(|d| SessionRecord {
-            token_hash: d.token_hash,
-            user_id: d.user_id,
-            user_name: d.user_name,
-            created_at: from_millis(d.created_at.timestamp_millis()),
-            expires_at: from_millis(d.expires_at.timestamp_millis()),
-        }))
+        Ok(found.map(session_from_doc))
     }
 
-    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
         self.ready().await?;
-        self.sessions
-            .delete_one(doc! { "_id": token_hash })
+        let deleted = self
+            .sessions
+            .find_one_and_delete(doc! { "_id": token_hash })
             .await
-            .map_err(classify)
-            .map(drop)
+            .map_err(classify)?;
+        Ok(deleted.map(session_from_doc))
     }
 
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64> {

@@ -189,6 +189,18 @@ fn classify(e: rusqlite::Error) -> StoreError {
     }
 }
 
+/// A session from five columns starting at `first`: token hash, user id, user name, created,
+/// expires.
+fn session_from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<SessionRecord> {
+    Ok(SessionRecord {
+        token_hash: r.get(first)?,
+        user_id: r.get(first + 1)?,
+        user_name: r.get(first + 2)?,
+        created_at: from_millis(r.get(first + 3)?),
+        expires_at: from_millis(r.get(first + 4)?),
+    })
+}
+
 fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<UserRecord> {
     Ok(UserRecord {
         id: row.get(0)?,
@@ -320,13 +332,7 @@ impl Store for SqliteStore {
                  FROM sessions WHERE token_hash = ?1 AND expires_at > ?2",
             )?
             .query_row(params![token_hash, to_millis(now)], |r| {
-                Ok(SessionRecord {
-                    token_hash: r.get(0)?,
-                    user_id: r.get(1)?,
-                    user_name: r.get(2)?,
-                    created_at: from_millis(r.get(3)?),
-                    expires_at: from_millis(r.get(4)?),
-                })
+                session_from_row(r, 0)
             })
             .optional()
         })
@@ -353,15 +359,7 @@ impl Store for SqliteStore {
                  WHERE s.token_hash = ?1 AND s.expires_at > ?2",
                 )?
                 .query_row(params![token_hash, to_millis(now)], |r| {
-                    let user = user_from_row(r)?;
-                    let session = SessionRecord {
-                        token_hash: r.get(6)?,
-                        user_id: r.get(7)?,
-                        user_name: r.get(8)?,
-                        created_at: from_millis(r.get(9)?),
-                        expires_at: from_millis(r.get(10)?),
-                    };
-                    Ok((session, user))
+                    Ok((session_from_row(r, 6)?, user_from_row(r)?))
                 })
                 .optional()
             })
@@ -372,14 +370,17 @@ impl Store for SqliteStore {
         Ok(found)
     }
 
-    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
         let token_hash = token_hash.to_owned();
         let sessions = self.sessions.clone();
         self.call(move |c| {
             let _forget = defer(|| sessions.forget_session(&token_hash));
-            c.prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")?
-                .execute([&token_hash])
-                .map(drop)
+            c.prepare_cached(
+                "DELETE FROM sessions WHERE token_hash = ?1
+                 RETURNING token_hash, user_id, user_name, created_at, expires_at",
+            )?
+            .query_row([&token_hash], |r| session_from_row(r, 0))
+            .optional()
         })
         .await
     }
