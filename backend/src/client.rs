@@ -12,6 +12,7 @@ pub struct IpNet {
 }
 
 impl IpNet {
+    /// Whether `ip` is inside this network (IPv4-mapped IPv6 addresses count as IPv4).
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);
         match (self.addr, ip) {

@@ -145,6 +145,7 @@ impl Config {
         Ok(())
     }
 
+    /// The Argon2id parameters, checked.
     pub fn argon2_params(&self) -> Result<argon2::Params, ConfigError> {
         argon2::Params::new(
             self.argon2_memory_kib,
@@ -165,6 +166,7 @@ impl Config {
         self.mongodb_uri.as_deref().filter(|u| !u.trim().is_empty())
     }
 
+    /// The rules for new passwords.
     pub fn password_policy(&self) -> PasswordPolicy {
         PasswordPolicy {
             min_length: self.password_min_length,
@@ -177,6 +179,7 @@ impl Config {
         (self.password_max_age > 0).then(|| Duration::from_secs(self.password_max_age))
     }
 
+    /// The lockout and per-IP limits.
     pub fn throttle_policy(&self) -> crate::throttle::ThrottlePolicy {
         crate::throttle::ThrottlePolicy {
             lockout_threshold: self.lockout_threshold,
@@ -185,12 +188,14 @@ impl Config {
         }
     }
 
+    /// Password checks that may wait for a hashing thread.
     pub fn hash_queue(&self) -> usize {
         self.hash_queue
             .map(usize::from)
             .unwrap_or_else(|| self.hash_threads())
     }
 
+    /// Threads that hash at once (default: the number of cores).
     pub fn hash_threads(&self) -> usize {
         self.hash_threads.map(usize::from).unwrap_or_else(|| {
             std::thread::available_parallelism()

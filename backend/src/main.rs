@@ -12,14 +12,14 @@ async fn main() -> ExitCode {
     let app = match App::build(config).await {
         Ok(app) => app,
         Err(e) => {
-            eprintln!("accounts-server: {e}");
+            eprintln!("accounts-server: {}", telemetry::chain(&e));
             return ExitCode::from(2);
         }
     };
     match app.serve(shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("accounts-server: {e}");
+            eprintln!("accounts-server: {}", telemetry::chain(&e));
             ExitCode::FAILURE
         }
     }

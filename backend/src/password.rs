@@ -30,10 +30,13 @@ use tokio::sync::{oneshot, Semaphore};
 /// Why hashing failed. None of these carry the password.
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
-    #[error("argon2 failed: {0}")]
-    Argon2(String),
+    /// The Argon2 implementation refused (bad parameters or output).
+    #[error("argon2 failed")]
+    Argon2(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The stored hash cannot be read.
     #[error("stored password hash is not a valid PHC string")]
     CorruptHash,
+    /// A hashing thread is gone.
     #[error("hashing worker stopped unexpectedly")]
     Worker,
     /// The admission queue is full.
@@ -47,8 +50,10 @@ pub enum Verified {
     /// Correct. `needs_rehash` is true when the stored hash used other parameters than the ones
     /// configured now, so it should be replaced.
     Match {
+        /// The stored hash should be replaced by one with the current parameters.
         needs_rehash: bool,
     },
+    /// Wrong password (or no such account).
     Mismatch,
 }
 
@@ -246,8 +251,8 @@ fn blocks<'m>(memory: &'m mut Vec<Block>, params: &Params) -> &'m mut [Block] {
     &mut memory[..needed]
 }
 
-fn argon2_error(e: impl std::fmt::Display) -> HashError {
-    HashError::Argon2(e.to_string())
+fn argon2_error(e: impl std::error::Error + Send + Sync + 'static) -> HashError {
+    HashError::Argon2(Box::new(e))
 }
 
 /// True when `hash` is not Argon2id v1.3 with exactly the configured costs.

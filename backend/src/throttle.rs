@@ -9,7 +9,7 @@ use std::{net::IpAddr, sync::Arc, time::Duration};
 
 use time::OffsetDateTime;
 
-use crate::store::{Counter, Store, StoreResult};
+use crate::store::{Counter, CounterStore, StoreResult};
 
 /// How long failures of one account are remembered after the last one.
 const FAILURE_MEMORY: Duration = Duration::from_secs(24 * 3600);
@@ -34,12 +34,14 @@ pub struct ThrottlePolicy {
 pub enum Attempt {
     /// Login, password change, account deletion.
     Credentials,
+    /// A new account.
     Registration,
 }
 
 /// Over a limit: try again after this long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limited {
+    /// At least one second.
     pub retry_after: Duration,
 }
 
@@ -47,14 +49,17 @@ pub struct Limited {
 #[derive(Debug, Clone, Copy)]
 pub struct FailureState(Option<Counter>);
 
+/// The limits, applied to counters in the store. Time comes from the caller (`now`), so the
+/// rules are testable with a manual clock.
 #[derive(Clone)]
 pub struct Throttle {
-    store: Arc<dyn Store>,
+    store: Arc<dyn CounterStore>,
     policy: ThrottlePolicy,
 }
 
 impl Throttle {
-    pub fn new(store: Arc<dyn Store>, policy: ThrottlePolicy) -> Self {
+    /// Applies `policy` to the counters in `store`.
+    pub fn new(store: Arc<dyn CounterStore>, policy: ThrottlePolicy) -> Self {
         Self { store, policy }
     }
 

@@ -1,9 +1,10 @@
 //! Session tokens: 256 random bits for the client, only their SHA-256 for the store.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 
-use argon2::password_hash::rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
+
+use crate::ids::{hex, random_hex};
 
 /// The secret a client holds in its cookie. `Debug` is redacted.
 #[derive(Clone, PartialEq, Eq)]
@@ -12,9 +13,7 @@ pub struct SessionToken(String);
 impl SessionToken {
     /// A fresh token from the operating system's CSPRNG.
     pub fn generate() -> Self {
-        let mut bytes = [0u8; 32];
-        OsRng.fill_bytes(&mut bytes);
-        Self(hex(&bytes))
+        Self(random_hex(32))
     }
 
     /// Accepts only the exact shape we issue (64 lowercase hex digits); anything else is no token.
@@ -23,6 +22,7 @@ impl SessionToken {
             .then(|| Self(s.to_owned()))
     }
 
+    /// The token as the cookie carries it.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -37,37 +37,6 @@ impl fmt::Debug for SessionToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SessionToken(***)")
     }
-}
-
-/// A unique id for a request: a random per-process prefix and a counter. Cheap (no system call
-/// per request); unique, not secret.
-pub fn request_id() -> String {
-    use std::sync::{
-        atomic::{AtomicU64, Ordering},
-        LazyLock,
-    };
-    static PREFIX: LazyLock<u64> = LazyLock::new(|| OsRng.next_u64());
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{:016x}{:016x}",
-        *PREFIX,
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// Random 128-bit id for a new account.
-pub fn random_id() -> String {
-    let mut bytes = [0u8; 16];
-    OsRng.fill_bytes(&mut bytes);
-    hex(&bytes)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 #[cfg(test)]

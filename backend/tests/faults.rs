@@ -14,7 +14,6 @@ use serde_json::json;
 use support::{
     app::{expect_problem, TestApp},
     process::{free_port, server_command, wait_for_port, CHEAP_ARGON2},
-    Kind,
 };
 
 /// The MongoDB wire-protocol server binary; `scripts/test.sh` sets this.
@@ -62,11 +61,7 @@ async fn a_database_outage_answers_503_quickly_and_the_service_recovers_by_itsel
     let dir = tempfile::tempdir().unwrap();
     let mut mongo = start_mongodb(port, dir.path());
     wait_for_port(port, Duration::from_secs(60)).await;
-    let app = TestApp::spawn_with(Kind::Sqlite, |c| {
-        c.mongodb_uri = Some(format!("mongodb://127.0.0.1:{port}/"));
-        c.mongodb_db = "outage".into();
-    })
-    .await;
+    let app = TestApp::spawn_on_mongodb_at(format!("mongodb://127.0.0.1:{port}/"), "outage").await;
     assert_eq!(
         app.register("ursula", "first pass phrase").await.status(),
         201

@@ -3,106 +3,75 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// A stable machine-readable error code, the `code` member of every problem reply.
-///
-/// Clients branch on this, never on `title` or `detail`, which may be reworded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    MalformedJson,
-    MissingField,
-    InvalidUserName,
-    InvalidPassword,
-    UnsupportedMediaType,
-    PayloadTooLarge,
-    UserExists,
-    InvalidCredentials,
-    PasswordExpired,
-    Unauthenticated,
-    NotFound,
-    MethodNotAllowed,
-    StoreUnavailable,
-    RateLimited,
-    CrossOrigin,
-    RequestTimeout,
-    Overloaded,
-    Internal,
-    /// Any code this version does not know (a newer server): keeps old clients working.
-    #[serde(other)]
-    Unknown,
+/// Declares [`ErrorCode`] from one table, so each code's wire name, HTTP status and title are
+/// written once and the enum, its lookups and [`ErrorCode::ALL`] cannot disagree. (serde's
+/// `snake_case` names the variants on the wire, since that is what the OpenAPI schema reads;
+/// a unit test checks every wire name in the table against it.)
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $variant:ident = $wire:literal, $status:literal, $title:literal;)*) => {
+        /// A stable machine-readable error code, the `code` member of every problem reply.
+        ///
+        /// Clients branch on this, never on `title` or `detail`, which may be reworded.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[serde(rename_all = "snake_case")]
+        pub enum ErrorCode {
+            $($(#[$doc])* $variant,)*
+            /// Any code this version does not know (a newer server): keeps old clients working.
+            #[serde(other)]
+            Unknown,
+        }
+
+        impl ErrorCode {
+            /// Every code this version knows (all but [`ErrorCode::Unknown`]).
+            pub const ALL: &'static [ErrorCode] = &[$(Self::$variant),*];
+
+            /// The HTTP status that goes with the code.
+            pub fn status(self) -> u16 {
+                match self {
+                    $(Self::$variant => $status,)*
+                    Self::Unknown => 500,
+                }
+            }
+
+            /// A short, fixed, human-readable summary (the problem's `title`).
+            pub fn title(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $title,)*
+                    Self::Unknown => "Error",
+                }
+            }
+
+            /// The snake_case code as it appears on the wire.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $wire,)*
+                    Self::Unknown => "unknown",
+                }
+            }
+        }
+    };
 }
 
-impl ErrorCode {
-    /// The HTTP status that goes with the code.
-    pub fn status(self) -> u16 {
-        match self {
-            Self::MalformedJson | Self::MissingField | Self::InvalidUserName => 400,
-            Self::InvalidPassword => 400,
-            Self::UnsupportedMediaType => 415,
-            Self::PayloadTooLarge => 413,
-            Self::UserExists => 409,
-            Self::InvalidCredentials | Self::PasswordExpired | Self::Unauthenticated => 401,
-            Self::NotFound => 404,
-            Self::MethodNotAllowed => 405,
-            Self::StoreUnavailable => 503,
-            Self::RateLimited => 429,
-            Self::CrossOrigin => 403,
-            Self::RequestTimeout => 408,
-            Self::Overloaded => 503,
-            Self::Internal | Self::Unknown => 500,
-        }
-    }
-
-    /// A short, fixed, human-readable summary (the problem's `title`).
-    pub fn title(self) -> &'static str {
-        match self {
-            Self::MalformedJson => "Malformed JSON body",
-            Self::MissingField => "Missing field",
-            Self::InvalidUserName => "Invalid user name",
-            Self::InvalidPassword => "Invalid password",
-            Self::UnsupportedMediaType => "Unsupported media type",
-            Self::PayloadTooLarge => "Payload too large",
-            Self::UserExists => "User name taken",
-            Self::InvalidCredentials => "Invalid credentials",
-            Self::PasswordExpired => "Password expired",
-            Self::Unauthenticated => "Not signed in",
-            Self::NotFound => "Not found",
-            Self::MethodNotAllowed => "Method not allowed",
-            Self::StoreUnavailable => "Service temporarily unavailable",
-            Self::RateLimited => "Too many attempts",
-            Self::CrossOrigin => "Cross-origin request refused",
-            Self::RequestTimeout => "Request timeout",
-            Self::Overloaded => "Server busy",
-            Self::Internal => "Internal error",
-            Self::Unknown => "Error",
-        }
-    }
-
-    /// The snake_case code as it appears on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::MalformedJson => "malformed_json",
-            Self::MissingField => "missing_field",
-            Self::InvalidUserName => "invalid_user_name",
-            Self::InvalidPassword => "invalid_password",
-            Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::UserExists => "user_exists",
-            Self::InvalidCredentials => "invalid_credentials",
-            Self::PasswordExpired => "password_expired",
-            Self::Unauthenticated => "unauthenticated",
-            Self::NotFound => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::StoreUnavailable => "store_unavailable",
-            Self::RateLimited => "rate_limited",
-            Self::CrossOrigin => "cross_origin",
-            Self::RequestTimeout => "request_timeout",
-            Self::Overloaded => "overloaded",
-            Self::Internal => "internal",
-            Self::Unknown => "unknown",
-        }
-    }
+error_codes! {
+    MalformedJson = "malformed_json", 400, "Malformed JSON body";
+    MissingField = "missing_field", 400, "Missing field";
+    InvalidUserName = "invalid_user_name", 400, "Invalid user name";
+    InvalidPassword = "invalid_password", 400, "Invalid password";
+    UnsupportedMediaType = "unsupported_media_type", 415, "Unsupported media type";
+    PayloadTooLarge = "payload_too_large", 413, "Payload too large";
+    UserExists = "user_exists", 409, "User name taken";
+    InvalidCredentials = "invalid_credentials", 401, "Invalid credentials";
+    PasswordExpired = "password_expired", 401, "Password expired";
+    Unauthenticated = "unauthenticated", 401, "Not signed in";
+    NotFound = "not_found", 404, "Not found";
+    MethodNotAllowed = "method_not_allowed", 405, "Method not allowed";
+    StoreUnavailable = "store_unavailable", 503, "Service temporarily unavailable";
+    RateLimited = "rate_limited", 429, "Too many attempts";
+    CrossOrigin = "cross_origin", 403, "Cross-origin request refused";
+    RequestTimeout = "request_timeout", 408, "Request timeout";
+    Overloaded = "overloaded", 503, "Server busy";
+    Internal = "internal", 500, "Internal error";
 }
 
 impl fmt::Display for ErrorCode {
@@ -182,15 +151,16 @@ mod tests {
     }
 
     #[test]
-    fn as_str_matches_serde() {
-        for code in [
-            ErrorCode::MalformedJson,
-            ErrorCode::PayloadTooLarge,
-            ErrorCode::StoreUnavailable,
-            ErrorCode::MethodNotAllowed,
-        ] {
+    fn every_code_round_trips_with_its_own_wire_name_and_an_error_status() {
+        assert_eq!(ErrorCode::ALL.len(), 18);
+        let mut seen = std::collections::HashSet::new();
+        for &code in ErrorCode::ALL {
             let s = serde_json::to_string(&code).unwrap();
             assert_eq!(s.trim_matches('"'), code.as_str());
+            assert_eq!(serde_json::from_str::<ErrorCode>(&s).unwrap(), code);
+            assert!(seen.insert(code.as_str()), "{code} appears twice");
+            assert!((400..600).contains(&code.status()), "{code}");
+            assert!(!code.title().is_empty());
         }
     }
 }

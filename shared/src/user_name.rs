@@ -14,6 +14,11 @@ pub const MAX_LEN: usize = 32;
 /// The allowed characters, in words, for messages and the policy endpoint.
 pub const ALLOWED: &str = "letters, digits, '.', '_' and '-'";
 
+/// The rules in one sentence, for a hint next to the field.
+pub fn rules_hint() -> String {
+    format!("{MIN_LEN} to {MAX_LEN} letters, digits, dots, dashes or underscores.")
+}
+
 /// A valid user name: the form the user typed (trimmed) and its canonical form.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct UserName {

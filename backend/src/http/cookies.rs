@@ -10,6 +10,7 @@ use std::{convert::Infallible, time::Duration};
 use super::AppState;
 use crate::token::SessionToken;
 
+/// How the session cookie is named and flagged.
 #[derive(Debug, Clone)]
 pub struct CookieSettings {
     name: &'static str,
@@ -18,6 +19,7 @@ pub struct CookieSettings {
 }
 
 impl CookieSettings {
+    /// `secure` adds `Secure` and the `__Host-` prefix; the cookie lives as long as a session.
     pub fn new(secure: bool, ttl: Duration) -> Self {
         Self {
             name: if secure { "__Host-session" } else { "session" },
@@ -38,10 +40,12 @@ impl CookieSettings {
             .and_then(|(_, value)| SessionToken::parse(value.trim()))
     }
 
+    /// The `Set-Cookie` value that hands the client `token`.
     pub fn set(&self, token: &SessionToken) -> HeaderValue {
         self.header(token.as_str(), self.max_age_secs)
     }
 
+    /// The `Set-Cookie` value that removes the cookie.
     pub fn clear(&self) -> HeaderValue {
         self.header("", 0)
     }

@@ -12,8 +12,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
+use super::error::ApiError;
 use super::AppState;
-use crate::error::ApiError;
 
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);

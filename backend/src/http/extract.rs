@@ -11,8 +11,8 @@ use axum::{
 };
 use serde::de::DeserializeOwned;
 
+use super::error::ApiError;
 use super::AppState;
-use crate::error::ApiError;
 
 /// Like `axum::Json`, with our errors.
 pub struct Json<T>(pub T);

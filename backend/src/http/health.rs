@@ -1,22 +1,32 @@
 //! Probes for orchestrators: liveness does no I/O; readiness asks the store.
 
-use axum::{extract::State, routing::get, Json, Router};
+use accounts_api::Problem;
+use axum::{extract::State, Json};
 use serde_json::{json, Value};
+use utoipa_axum::routes;
 
-use super::AppState;
-use crate::error::ApiError;
+use super::{error::ApiError, ApiRouter, AppState};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/health/live", get(live))
-        .route("/health/ready", get(ready))
+/// The probes, each with its document entry.
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .routes(routes!(live))
+        .routes(routes!(ready))
 }
 
+/// Liveness: the process answers (no I/O).
+#[utoipa::path(get, path = "/health/live", operation_id = "live", tag = "meta",
+    responses((status = 200, description = "Alive", body = serde_json::Value)))]
 async fn live() -> Json<Value> {
     Json(json!({ "status": "live" }))
 }
 
-/// `200` when the store answers, `503 store_unavailable` when it does not.
+/// Readiness: the database answers.
+#[utoipa::path(get, path = "/health/ready", operation_id = "ready", tag = "meta",
+    responses(
+        (status = 200, description = "Ready", body = serde_json::Value),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     state.accounts.ready().await?;
     Ok(Json(json!({ "status": "ready" })))

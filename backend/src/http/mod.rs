@@ -1,10 +1,15 @@
 //! The HTTP layer: one file per resource, merged into one router. Handlers are thin: they
 //! extract, call [`crate::accounts`], and shape the reply; errors become responses in
-//! [`crate::error`].
+//! [`error`], and are logged and counted in [`observe`].
+//!
+//! Routes are registered with utoipa-axum's `routes!`, which documents each one from its
+//! handler's annotation as it adds it, so the router and the OpenAPI document come from one
+//! list ([`openapi`]).
 
 mod client_addr;
 pub mod cookies;
 mod cross_origin;
+pub mod error;
 pub mod extract;
 mod health;
 pub mod observe;
@@ -19,12 +24,14 @@ use std::{sync::Arc, time::Duration};
 use axum::{
     extract::DefaultBodyLimit,
     http::{header, HeaderValue, Method},
-    middleware, Router,
+    middleware, Extension, Router,
 };
 use tower_http::{
     compression::{CompressionLayer, CompressionLevel},
     cors::{AllowOrigin, CorsLayer},
 };
+use utoipa::{openapi::OpenApi as OpenApiDoc, OpenApi as _};
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::{accounts::Accounts, client::IpNet};
 use cookies::CookieSettings;
@@ -33,10 +40,15 @@ use static_files::StaticApp;
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 16 * 1024;
 
+/// A router whose routes carry their OpenAPI entries.
+pub type ApiRouter = OpenApiRouter<AppState>;
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
+    /// The use cases.
     pub accounts: Arc<Accounts>,
+    /// How the session cookie is named and flagged.
     pub cookies: CookieSettings,
     /// The built browser app, if there is one.
     pub static_app: Option<Arc<StaticApp>>,
@@ -48,21 +60,32 @@ pub struct AppState {
     pub body_timeout: Duration,
 }
 
+/// Every route, documented: the API (behind the cross-origin guard) and the probes.
+fn documented() -> (Router<AppState>, OpenApiDoc) {
+    let api = ApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(users::routes())
+        .merge(sessions::routes())
+        .merge(policy::routes())
+        .merge(openapi::routes());
+    let (api, doc) = api.merge(health::routes()).split_for_parts();
+    (api, doc)
+}
+
+/// The OpenAPI document of every route.
+pub fn document() -> OpenApiDoc {
+    documented().1
+}
+
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .merge(users::router())
-        .merge(sessions::router())
-        .merge(policy::router())
-        .merge(openapi::router())
+    let (routes, doc) = documented();
+    let cors = cors(&state.cors_origins);
+    let router = routes
         .layer(middleware::from_fn_with_state(
             state.clone(),
             cross_origin::guard,
-        ));
-    let cors = cors(&state.cors_origins);
-    let router = Router::new()
-        .merge(api)
-        .merge(health::router())
+        ))
+        .layer(Extension(openapi::Published::new(&doc)))
         .method_not_allowed_fallback(static_files::method_not_allowed)
         // Only the app's files are compressed: API replies are small, and compressing replies
         // per request costs more CPU than it saves (and invites BREACH-style side channels).
@@ -95,4 +118,48 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
             .allow_methods([Method::GET, Method::POST])
             .allow_headers([header::CONTENT_TYPE]),
     )
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::{
+        accounts::Settings, clock::SystemClock, password::Hasher, store::sqlite::SqliteStore,
+        throttle::ThrottlePolicy,
+    };
+
+    /// The production router over a temporary embedded store (kept while the folder lives),
+    /// and its document.
+    pub async fn router_and_document() -> (Router, OpenApiDoc, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        let hasher = Hasher::new(argon2::Params::new(1024, 1, 1, None).unwrap(), 1, 8).unwrap();
+        let accounts = Accounts::new(
+            store,
+            hasher,
+            Arc::new(SystemClock),
+            Settings {
+                policy: accounts_api::PasswordPolicy {
+                    min_length: 8,
+                    max_length: 256,
+                },
+                password_max_age: None,
+                session_ttl: Duration::from_secs(60),
+                throttle: ThrottlePolicy {
+                    lockout_threshold: 5,
+                    lockout_duration: Duration::from_secs(60),
+                    ip_rate_limit: 0,
+                },
+            },
+        );
+        let state = AppState {
+            accounts: Arc::new(accounts),
+            cookies: CookieSettings::new(false, Duration::from_secs(60)),
+            static_app: None,
+            trusted_proxies: Arc::from([]),
+            cors_origins: Arc::from([]),
+            body_timeout: Duration::from_secs(5),
+        };
+        (router(state), document(), dir)
+    }
 }

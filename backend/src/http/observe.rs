@@ -1,6 +1,8 @@
 //! What every reply gets, in one middleware: a request id (echoed in `x-request-id`, put in
 //! error bodies, and with method and path in the log span of everything logged meanwhile),
-//! request metrics by route and status, a debug-level access line, and the security headers.
+//! request metrics by route and status, a debug-level access line, the security headers, and
+//! the one place where server-side failures are logged and counted (from the [`Failure`] an
+//! error reply carries).
 //!
 //! One middleware rather than a stack of layers because each layer costs an allocation or two
 //! per request, and together they halved the throughput of the cheapest routes
@@ -17,6 +19,7 @@ use axum::{
 };
 use tracing::Instrument;
 
+use super::error::{Failure, Fault};
 use crate::telemetry;
 
 tokio::task_local! {
@@ -50,6 +53,7 @@ const SECURITY_HEADERS: [(HeaderName, HeaderValue); 5] = [
     (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
 ];
 
+/// The middleware; see the module documentation.
 pub async fn observe(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request_id(req.headers());
@@ -94,9 +98,29 @@ pub async fn observe(req: Request, next: Next) -> Response {
         metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
     }
     span.in_scope(|| {
+        if let Some(failure) = response.extensions().get::<Failure>() {
+            report(failure);
+        }
         tracing::debug!(status, latency_ms = elapsed.as_secs_f64() * 1e3, "request");
     });
     response
+}
+
+/// Logs and counts a failure that is the server's business (client errors are not).
+fn report(failure: &Failure) {
+    let error = telemetry::chain(&*failure.error);
+    match failure.fault {
+        Fault::Client => {}
+        Fault::Shed => tracing::warn!("hash queue full; request shed"),
+        Fault::StoreUnavailable => {
+            metrics::counter!("store_errors_total", "kind" => "unavailable").increment(1);
+            tracing::warn!(%error, "store unavailable");
+        }
+        Fault::Internal => {
+            metrics::counter!("errors_total", "kind" => "internal").increment(1);
+            tracing::error!(%error, "internal error");
+        }
+    }
 }
 
 /// A proxy's well-formed `x-request-id`, or a new one.
@@ -109,5 +133,5 @@ fn request_id(headers: &HeaderMap) -> String {
                 && v.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
         })
-        .map_or_else(crate::token::request_id, str::to_owned)
+        .map_or_else(crate::ids::request_id, str::to_owned)
 }

@@ -1,13 +1,16 @@
-//! `GET /api/openapi.json`: the API described as OpenAPI 3.1, generated from the code (the shared
-//! DTOs' schemas and the route list below), so it cannot drift from what the server does.
-//! The original's routes (`/user/add`, `/login`, `/user/update`) are listed as copies of their
-//! canonical operations.
+//! The OpenAPI 3.1 document (`GET /api/openapi.json`).
+//!
+//! Each handler carries its own `#[utoipa::path]` annotation, and each resource module
+//! registers its handlers with `routes!`, which adds the route and its document entry together
+//! (utoipa-axum's `OpenApiRouter`). So a route cannot be served without being documented.
+//! This module holds what they share: the document's frame, the error replies common to many
+//! routes, and [`original`], which serves and documents one of the original service's routes.
 
 use accounts_api::{
     AccountReply, ChangePasswordRequest, Credentials, ErrorCode, FieldError, LoginReply, Password,
     PasswordPolicy, PolicyInfo, Problem, SessionInfo,
 };
-use axum::{routing::get, Json, Router};
+use axum::{body::Bytes, http::header, response::IntoResponse, Extension};
 use utoipa::{
     openapi::{
         security::{ApiKey, ApiKeyValue, SecurityScheme},
@@ -15,36 +18,11 @@ use utoipa::{
     },
     IntoResponses, Modify, OpenApi,
 };
+use utoipa_axum::{router::UtoipaMethodRouter, routes};
 
-use super::AppState;
+use super::{ApiRouter, AppState};
 
-pub fn router() -> Router<AppState> {
-    let doc = document();
-    Router::new().route("/api/openapi.json", get(move || async move { Json(doc) }))
-}
-
-/// The finished document, aliases included.
-pub fn document() -> OpenApiDoc {
-    let mut doc = ApiDoc::openapi();
-    for (alias, canonical) in [
-        ("/user/add", "/api/user/add"),
-        ("/login", "/api/login"),
-        ("/user/update", "/api/user/update"),
-    ] {
-        if let Some(mut item) = doc.paths.paths.get(canonical).cloned() {
-            if let Some(op) = item.post.as_mut() {
-                op.operation_id = op.operation_id.as_ref().map(|id| format!("{id}_original"));
-                op.summary = op
-                    .summary
-                    .as_ref()
-                    .map(|s| format!("{s} (the original service's route)"));
-            }
-            doc.paths.paths.insert(alias.to_owned(), item);
-        }
-    }
-    doc
-}
-
+/// The frame every route's entry is added to.
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -52,14 +30,13 @@ pub fn document() -> OpenApiDoc {
         description = "Register, log in, change password. Every error is RFC 9457 \
                        application/problem+json with a stable `code`."
     ),
-    paths(register, login, change_password, delete_account, logout, session, policy, live, ready),
     components(schemas(
         Credentials, ChangePasswordRequest, AccountReply, LoginReply, SessionInfo, PolicyInfo,
         PasswordPolicy, Password, Problem, FieldError, ErrorCode
     )),
     modifiers(&SessionCookie)
 )]
-struct ApiDoc;
+pub struct ApiDoc;
 
 struct SessionCookie;
 
@@ -73,10 +50,61 @@ impl Modify for SessionCookie {
     }
 }
 
-/// What every route with a JSON body can also answer.
+/// `GET /api/openapi.json`, documented too. It serves the [`Published`] document that the
+/// finished router carries as an extension.
+pub fn routes() -> ApiRouter {
+    ApiRouter::new().routes(routes!(openapi_json))
+}
+
+/// The finished document, serialised once.
+#[derive(Clone)]
+pub struct Published(Bytes);
+
+impl Published {
+    /// Serialises `doc` for serving.
+    pub fn new(doc: &OpenApiDoc) -> Self {
+        Self(Bytes::from(serde_json::to_vec(doc).unwrap_or_default()))
+    }
+}
+
+/// This API as OpenAPI 3.1.
+#[utoipa::path(get, path = "/api/openapi.json", operation_id = "openapi", tag = "meta",
+    responses((status = 200, description = "The OpenAPI document", body = serde_json::Value)))]
+async fn openapi_json(Extension(Published(doc)): Extension<Published>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], doc)
+}
+
+/// Serves and documents `route` (from `routes!`) at the original service's `path` as well. The
+/// copy's operation id gets `_original` and its summary says what it is.
+pub fn original(path: &str, route: UtoipaMethodRouter<AppState>) -> UtoipaMethodRouter<AppState> {
+    let (schemas, mut paths, method_router) = route;
+    let items = std::mem::take(&mut paths.paths);
+    for (_, mut item) in items {
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            op.operation_id = op.operation_id.as_ref().map(|id| format!("{id}_original"));
+            op.summary = op
+                .summary
+                .as_ref()
+                .map(|s| format!("{s} (the original service's route)"));
+        }
+        paths.paths.insert(path.to_owned(), item);
+    }
+    (schemas, paths, method_router)
+}
+
+/// What every route with a JSON body can also answer (a type for the document only).
 #[derive(IntoResponses)]
-#[allow(dead_code)]
-enum BodyErrors {
+#[allow(dead_code, missing_docs)]
+pub enum BodyErrors {
     #[response(
         status = 408,
         description = "The body took too long",
@@ -85,7 +113,7 @@ enum BodyErrors {
     Timeout(Problem),
     #[response(
         status = 413,
-        description = "Body over 16 KiB",
+        description = "Body over the size limit",
         content_type = "application/problem+json"
     )]
     TooLarge(Problem),
@@ -103,10 +131,10 @@ enum BodyErrors {
     Unavailable(Problem),
 }
 
-/// What every route that checks a password can also answer.
+/// What every route that checks a password can also answer (a type for the document only).
 #[derive(IntoResponses)]
-#[allow(dead_code)]
-enum CredentialErrors {
+#[allow(dead_code, missing_docs)]
+pub enum CredentialErrors {
     #[response(
         status = 403,
         description = "Session cookie sent from another origin",
@@ -118,125 +146,33 @@ enum CredentialErrors {
     TooManyAttempts(Problem),
 }
 
-/// Register a new account.
-#[utoipa::path(post, path = "/api/user/add", operation_id = "register", tag = "users",
-    request_body = Credentials,
-    responses(
-        (status = 201, description = "Created", body = AccountReply),
-        (status = 400, description = "Invalid JSON, missing field, invalid user name or password", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The user name is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many registrations from this address", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        BodyErrors,
-    ))]
-#[allow(dead_code)]
-fn register() {}
-
-/// Log in; the session is set as an HttpOnly cookie.
-#[utoipa::path(post, path = "/api/login", operation_id = "login", tag = "sessions",
-    request_body = Credentials,
-    responses(
-        (status = 200, description = "Logged in", body = LoginReply,
-            headers(("Set-Cookie" = String, description = "The session cookie"))),
-        (status = 400, description = "Invalid JSON, missing field or invalid user name", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Wrong user name or password, or password expired", body = Problem, content_type = "application/problem+json"),
-        BodyErrors,
-        CredentialErrors,
-    ))]
-#[allow(dead_code)]
-fn login() {}
-
-/// Change the password, given the current one; revokes all of the user's sessions.
-#[utoipa::path(post, path = "/api/user/update", operation_id = "change_password", tag = "users",
-    request_body = ChangePasswordRequest,
-    responses(
-        (status = 200, description = "Changed", body = AccountReply),
-        (status = 400, description = "Invalid JSON, missing field, invalid user name or new password", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Wrong user name or password", body = Problem, content_type = "application/problem+json"),
-        BodyErrors,
-        CredentialErrors,
-    ))]
-#[allow(dead_code)]
-fn change_password() {}
-
-/// Delete the account and all its sessions, given its password.
-#[utoipa::path(post, path = "/api/user/delete", operation_id = "delete_account", tag = "users",
-    request_body = Credentials,
-    responses(
-        (status = 200, description = "Deleted", body = AccountReply),
-        (status = 400, description = "Invalid JSON, missing field or invalid user name", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Wrong user name or password", body = Problem, content_type = "application/problem+json"),
-        BodyErrors,
-        CredentialErrors,
-    ))]
-#[allow(dead_code)]
-fn delete_account() {}
-
-/// Log out: revoke this session and clear the cookie.
-#[utoipa::path(post, path = "/api/logout", operation_id = "logout", tag = "sessions",
-    responses(
-        (status = 204, description = "Logged out (also when there was no session)"),
-        (status = 403, description = "Session cookie sent from another origin", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
-    ))]
-#[allow(dead_code)]
-fn logout() {}
-
-/// The signed-in account.
-#[utoipa::path(get, path = "/api/session", operation_id = "session", tag = "sessions",
-    security(("session" = [])),
-    responses(
-        (status = 200, description = "Signed in", body = SessionInfo),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
-    ))]
-#[allow(dead_code)]
-fn session() {}
-
-/// The password and user-name rules in force.
-#[utoipa::path(get, path = "/api/policy", operation_id = "policy", tag = "meta",
-    responses((status = 200, description = "The rules", body = PolicyInfo)))]
-#[allow(dead_code)]
-fn policy() {}
-
-/// Liveness: the process answers (no I/O).
-#[utoipa::path(get, path = "/health/live", operation_id = "live", tag = "meta",
-    responses((status = 200, description = "Alive", body = serde_json::Value)))]
-#[allow(dead_code)]
-fn live() {}
-
-/// Readiness: the database answers.
-#[utoipa::path(get, path = "/health/ready", operation_id = "ready", tag = "meta",
-    responses(
-        (status = 200, description = "Ready", body = serde_json::Value),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
-    ))]
-#[allow(dead_code)]
-fn ready() {}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use axum::{body::Body, http::Request};
+    use tower::ServiceExt;
 
-    #[test]
-    fn lists_every_route_with_its_statuses() {
-        let doc = serde_json::to_value(document()).unwrap();
+    /// Every operation in the document is served (the reverse holds by construction: routes
+    /// are only added through `routes!`, which documents them).
+    #[tokio::test]
+    async fn every_documented_operation_is_routed() {
+        let (router, doc, _dir) = super::super::tests::router_and_document().await;
+        let doc = serde_json::to_value(doc).unwrap();
         let paths = doc["paths"].as_object().unwrap();
-        for path in [
-            "/api/user/add",
-            "/user/add",
-            "/api/login",
-            "/login",
-            "/api/user/update",
-            "/user/update",
-            "/api/user/delete",
-            "/api/logout",
-            "/api/session",
-            "/api/policy",
-            "/health/live",
-            "/health/ready",
-        ] {
-            assert!(paths.contains_key(path), "{path} missing");
+        assert!(paths.len() >= 13, "{:?}", paths.keys());
+        for (path, item) in paths {
+            for method in item.as_object().unwrap().keys() {
+                let request = Request::builder()
+                    .method(method.to_uppercase().as_str())
+                    .uri(path)
+                    .header("content-type", "application/json")
+                    .body(Body::from("{}"))
+                    .unwrap();
+                let status = router.clone().oneshot(request).await.unwrap().status();
+                assert!(
+                    status != 404 && status != 405,
+                    "{method} {path} is documented but answers {status}"
+                );
+            }
         }
         let login = &paths["/login"]["post"];
         assert_eq!(login["operationId"], "login_original");

@@ -2,14 +2,19 @@
 //! user types, with the server's configured values rather than copies of them.
 
 use accounts_api::PolicyInfo;
-use axum::{extract::State, routing::get, Json, Router};
+use axum::{extract::State, Json};
+use utoipa_axum::routes;
 
-use super::AppState;
+use super::{ApiRouter, AppState};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/policy", get(policy))
+/// This resource's route, with its document entry.
+pub fn routes() -> ApiRouter {
+    ApiRouter::new().routes(routes!(policy))
 }
 
+/// The password and user-name rules in force.
+#[utoipa::path(get, path = "/api/policy", operation_id = "policy", tag = "meta",
+    responses((status = 200, description = "The rules", body = PolicyInfo)))]
 async fn policy(State(state): State<AppState>) -> Json<PolicyInfo> {
     Json(state.accounts.policy())
 }

@@ -1,25 +1,43 @@
 //! Session routes: log in (and the original's `/login`), log out, who am I.
 
-use accounts_api::{Credentials, LoginReply, SessionInfo};
+use accounts_api::{Credentials, LoginReply, Problem, SessionInfo};
 use axum::{
     extract::State,
     http::{header, StatusCode},
     response::IntoResponse,
-    routing::{get, post},
-    Router,
 };
+use utoipa_axum::routes;
 
-use super::{client_addr::ClientAddr, cookies::SessionCookie, extract::Json, AppState};
-use crate::{accounts::AccountError, clock::rfc3339, error::ApiError};
+use super::{
+    client_addr::ClientAddr,
+    cookies::SessionCookie,
+    error::ApiError,
+    extract::Json,
+    openapi::{original, BodyErrors, CredentialErrors},
+    ApiRouter, AppState,
+};
+use crate::{accounts::AccountError, clock::rfc3339};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/login", post(login))
-        .route("/login", post(login))
-        .route("/api/logout", post(logout))
-        .route("/api/session", get(session))
+/// This resource's routes, each with its document entry.
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .routes(routes!(login))
+        .routes(original("/login", routes!(login)))
+        .routes(routes!(logout))
+        .routes(routes!(session))
 }
 
+/// Log in; the session is set as an HttpOnly cookie.
+#[utoipa::path(post, path = "/api/login", operation_id = "login", tag = "sessions",
+    request_body = Credentials,
+    responses(
+        (status = 200, description = "Logged in", body = LoginReply,
+            headers(("Set-Cookie" = String, description = "The session cookie"))),
+        (status = 400, description = "Invalid JSON, missing field or invalid user name", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong user name or password, or password expired", body = Problem, content_type = "application/problem+json"),
+        BodyErrors,
+        CredentialErrors,
+    ))]
 async fn login(
     State(state): State<AppState>,
     SessionCookie(previous): SessionCookie,
@@ -30,17 +48,24 @@ async fn login(
         .accounts
         .login(&req.user_name, &req.password, previous.as_ref(), client)
         .await?;
-    let user = &logged_in.session.user;
+    let name = &logged_in.user.display_name;
     Ok((
         [(header::SET_COOKIE, state.cookies.set(&logged_in.token))],
         axum::Json(LoginReply {
-            user_name: user.display_name.clone(),
-            message: format!("User {} logged in", user.display_name),
-            expires_at: rfc3339(logged_in.session.session.expires_at),
+            user_name: name.clone(),
+            message: format!("User {name} logged in"),
+            expires_at: rfc3339(logged_in.session.expires_at),
         }),
     ))
 }
 
+/// Log out: revoke this session and clear the cookie.
+#[utoipa::path(post, path = "/api/logout", operation_id = "logout", tag = "sessions",
+    responses(
+        (status = 204, description = "Logged out (also when there was no session)"),
+        (status = 403, description = "Session cookie sent from another origin", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn logout(
     State(state): State<AppState>,
     SessionCookie(token): SessionCookie,
@@ -55,16 +80,25 @@ async fn logout(
     ))
 }
 
+/// The signed-in account.
+#[utoipa::path(get, path = "/api/session", operation_id = "session", tag = "sessions",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Signed in", body = SessionInfo),
+        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn session(
     State(state): State<AppState>,
     SessionCookie(token): SessionCookie,
 ) -> Result<axum::Json<SessionInfo>, ApiError> {
     let token = token.ok_or(AccountError::Unauthenticated)?;
-    let s = state.accounts.session(&token).await?;
+    let signed_in = state.accounts.session(&token).await?;
+    let (user, session) = (signed_in.user, signed_in.session);
     Ok(axum::Json(SessionInfo {
-        user_name: s.user.display_name,
-        created_at: rfc3339(s.user.created_at),
-        password_changed_at: rfc3339(s.user.password_changed_at),
-        expires_at: rfc3339(s.session.expires_at),
+        user_name: user.display_name,
+        created_at: rfc3339(user.created_at),
+        password_changed_at: rfc3339(user.password_changed_at),
+        expires_at: rfc3339(session.expires_at),
     }))
 }

@@ -22,8 +22,8 @@ use sha2::{Digest, Sha256};
 use tower::ServiceExt as _;
 use tower_http::services::ServeDir;
 
+use super::error::ApiError;
 use super::AppState;
-use crate::error::ApiError;
 
 /// Cache lifetime of content-hashed assets: a new build has new names.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";

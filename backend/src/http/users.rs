@@ -1,27 +1,45 @@
 //! Account routes: register, change password, delete. The original's `/user/add` and
-//! `/user/update` are aliases of the same handlers.
+//! `/user/update` are served and documented by the same handlers.
 
-use accounts_api::{AccountReply, ChangePasswordRequest, Credentials, DeleteAccountRequest};
+use accounts_api::{
+    AccountReply, ChangePasswordRequest, Credentials, DeleteAccountRequest, Problem,
+};
 use axum::{
     extract::State,
     http::{header, StatusCode},
     response::IntoResponse,
-    routing::post,
-    Router,
+};
+use utoipa_axum::routes;
+
+use super::{
+    client_addr::ClientAddr,
+    error::ApiError,
+    extract::Json,
+    openapi::{original, BodyErrors, CredentialErrors},
+    ApiRouter, AppState,
 };
 
-use super::{client_addr::ClientAddr, extract::Json, AppState};
-use crate::error::ApiError;
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/user/add", post(register))
-        .route("/user/add", post(register))
-        .route("/api/user/update", post(change_password))
-        .route("/user/update", post(change_password))
-        .route("/api/user/delete", post(delete))
+/// This resource's routes, each with its document entry.
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .routes(routes!(register))
+        .routes(original("/user/add", routes!(register)))
+        .routes(routes!(change_password))
+        .routes(original("/user/update", routes!(change_password)))
+        .routes(routes!(delete_account))
 }
 
+/// Register a new account.
+#[utoipa::path(post, path = "/api/user/add", operation_id = "register", tag = "users",
+    request_body = Credentials,
+    responses(
+        (status = 201, description = "Created", body = AccountReply),
+        (status = 400, description = "Invalid JSON, missing field, invalid user name or password", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The user name is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many registrations from this address", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        BodyErrors,
+    ))]
 async fn register(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
@@ -40,6 +58,16 @@ async fn register(
     ))
 }
 
+/// Change the password, given the current one; revokes all of the user's sessions.
+#[utoipa::path(post, path = "/api/user/update", operation_id = "change_password", tag = "users",
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 200, description = "Changed", body = AccountReply),
+        (status = 400, description = "Invalid JSON, missing field, invalid user name or new password", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong user name or password", body = Problem, content_type = "application/problem+json"),
+        BodyErrors,
+        CredentialErrors,
+    ))]
 async fn change_password(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
@@ -58,7 +86,17 @@ async fn change_password(
     ))
 }
 
-async fn delete(
+/// Delete the account and all its sessions, given its password.
+#[utoipa::path(post, path = "/api/user/delete", operation_id = "delete_account", tag = "users",
+    request_body = Credentials,
+    responses(
+        (status = 200, description = "Deleted", body = AccountReply),
+        (status = 400, description = "Invalid JSON, missing field or invalid user name", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong user name or password", body = Problem, content_type = "application/problem+json"),
+        BodyErrors,
+        CredentialErrors,
+    ))]
+async fn delete_account(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
     Json(req): Json<DeleteAccountRequest>,

@@ -1,12 +1,17 @@
-//! Persistence: one small trait, two implementations.
+//! Persistence: role traits, two implementations.
+//!
+//! The service needs three kinds of records, each behind its own trait so that a part of the
+//! service depends only on what it uses (the throttle sees counters, nothing else):
+//! [`UserStore`] (accounts), [`SessionStore`] (logins) and [`CounterStore`] (throttling).
+//! [`Store`] is all of them plus a readiness ping; new kinds of records get a role of their own.
 //!
 //! - [`mongo::MongoStore`]: production, MongoDB through the official driver.
 //! - [`sqlite::SqliteStore`]: embedded, so a first run needs nothing installed.
 //!
-//! Users, sessions and throttling counters live here, so several server instances sharing one
-//! database share all state. Both pass the same conformance suite (`tests/store_conformance.rs`). Uniqueness and
-//! compare-and-swap are the database's job (a unique index, a conditional update), never a
-//! check-then-write in this process, so several server instances can share one database.
+//! All state lives here, so several server instances sharing one database share it. Both
+//! implementations pass one conformance suite per role (`tests/store_conformance/`).
+//! Uniqueness and compare-and-swap are the database's job (a unique index, a conditional
+//! update), never a check-then-write in this process.
 
 pub mod mongo;
 mod session_cache;
@@ -23,11 +28,15 @@ pub struct UserRecord {
     /// Random id, new for every registration: a session of a deleted account can never match an
     /// account registered later under the same name.
     pub id: String,
+    /// Canonical user name: the unique key, as [`accounts_api::UserName::canonical`] gives it.
     pub name: String,
+    /// The name as the user typed it at registration, for display.
     pub display_name: String,
     /// Argon2id PHC string.
     pub password_hash: String,
+    /// When the account was registered.
     pub created_at: OffsetDateTime,
+    /// When the password was last set (a rehash does not count).
     pub password_changed_at: OffsetDateTime,
 }
 
@@ -48,10 +57,15 @@ impl fmt::Debug for UserRecord {
 /// usable session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {
+    /// Hex SHA-256 of the token the client holds.
     pub token_hash: String,
+    /// The [`UserRecord::id`] of the account: a later account under the same name never matches.
     pub user_id: String,
+    /// The account's canonical name, to find it.
     pub user_name: String,
+    /// When the session was opened (sessions older than a password change are void).
     pub created_at: OffsetDateTime,
+    /// When the session ends by itself.
     pub expires_at: OffsetDateTime,
 }
 
@@ -59,11 +73,16 @@ pub struct SessionRecord {
 /// a minute) that expires by itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Counter {
+    /// Events counted since the counter (re)started.
     pub count: u32,
     /// When the last event was counted.
     pub last_at: OffsetDateTime,
+    /// When the counter is forgotten.
     pub expires_at: OffsetDateTime,
 }
+
+/// A lower-level error kept as the source of a [`StoreError`], so logs show the whole chain.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
 
 /// What can go wrong in a store, in terms the layers above can act on.
 #[derive(Debug, thiserror::Error)]
@@ -72,24 +91,42 @@ pub enum StoreError {
     #[error("duplicate key")]
     Duplicate,
     /// The database cannot be reached or is not answering; worth retrying later.
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
+    #[error("store unavailable")]
+    Unavailable(#[source] Cause),
     /// Anything else: a bug or corrupt data.
-    #[error("store failure: {0}")]
-    Internal(String),
+    #[error("store failure")]
+    Internal(#[source] Cause),
 }
 
+impl StoreError {
+    /// [`StoreError::Unavailable`], saying what was being done when `source` happened.
+    pub fn unavailable(what: impl Into<String>, source: impl Into<Cause>) -> Self {
+        Self::Unavailable(Box::new(Context {
+            what: what.into(),
+            source: source.into(),
+        }))
+    }
+}
+
+/// What was being done when a lower-level error happened.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}")]
+struct Context {
+    what: String,
+    #[source]
+    source: Cause,
+}
+
+/// The result of every store operation.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// The storage the service needs: users and sessions.
+/// Accounts, keyed by canonical user name.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// Cheap round trip, for readiness.
-    async fn ping(&self) -> StoreResult<()>;
-
+pub trait UserStore: Send + Sync + 'static {
     /// Inserts a new user; [`StoreError::Duplicate`] when the name is taken.
     async fn insert_user(&self, user: &UserRecord) -> StoreResult<()>;
 
+    /// The user with this canonical name, if any.
     async fn find_user(&self, name: &str) -> StoreResult<Option<UserRecord>>;
 
     /// Compare-and-swap: replaces the hash only if it is still `expected`. Returns whether it
@@ -105,7 +142,12 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes the user if its hash is still `expected`, with all its sessions. Returns whether
     /// it did.
     async fn delete_user(&self, name: &str, expected: &str) -> StoreResult<bool>;
+}
 
+/// Login sessions, keyed by the SHA-256 of their token.
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// Stores a new session.
     async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()>;
 
     /// The session, if it exists and has not expired at `now` (whether or not a sweep has
@@ -116,21 +158,13 @@ pub trait Store: Send + Sync + 'static {
         now: OffsetDateTime,
     ) -> StoreResult<Option<SessionRecord>>;
 
-    /// The session (as [`Store::find_session`]) together with the user it names, if that user
-    /// exists. One round trip where the store can join.
+    /// The session (as [`SessionStore::find_session`]) together with the user it names, if that
+    /// user exists. One round trip where the store can join.
     async fn find_session_and_user(
         &self,
         token_hash: &str,
         now: OffsetDateTime,
-    ) -> StoreResult<Option<(SessionRecord, UserRecord)>> {
-        let Some(session) = self.find_session(token_hash, now).await? else {
-            return Ok(None);
-        };
-        Ok(self
-            .find_user(&session.user_name)
-            .await?
-            .map(|user| (session, user)))
-    }
+    ) -> StoreResult<Option<(SessionRecord, UserRecord)>>;
 
     /// Revokes one session. Idempotent. Returns the session if it was there (expired or not),
     /// so the caller learns whose it was in the same round trip.
@@ -138,7 +172,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Revokes every session of one account. Returns how many there were.
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64>;
+}
 
+/// Counters of events that expire by themselves (failed logins, requests per IP and minute).
+#[async_trait]
+pub trait CounterStore: Send + Sync + 'static {
     /// Counts one event under `key`, atomically (no increment is lost under concurrency). A
     /// counter that has expired at `now` starts again at 1. The counter then expires at
     /// `now + ttl`.
@@ -152,5 +190,13 @@ pub trait Store: Send + Sync + 'static {
     /// The counter under `key`, unless it is absent or expired at `now`.
     async fn get_counter(&self, key: &str, now: OffsetDateTime) -> StoreResult<Option<Counter>>;
 
+    /// Forgets the counter under `key`.
     async fn delete_counter(&self, key: &str) -> StoreResult<()>;
+}
+
+/// Everything the service stores, in one database.
+#[async_trait]
+pub trait Store: UserStore + SessionStore + CounterStore {
+    /// Cheap round trip, for readiness.
+    async fn ping(&self) -> StoreResult<()>;
 }

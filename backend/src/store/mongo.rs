@@ -6,8 +6,11 @@
 //! - Writes use majority write concern with journaling: an acknowledged write survives a
 //!   failover. Server selection is short, so a down database gives a quick `503`, and the
 //!   driver reconnects by itself when it comes back.
-//! - Indexes are created idempotently before the first operation; if MongoDB is down at start-up
-//!   the server still starts (not ready) and creates them once the database answers.
+//! - Indexes are created idempotently before the first operation: every operation reaches the
+//!   collections through [`MongoStore::collections`], which waits for them. If MongoDB is down
+//!   at start-up the server still starts (not ready) and creates them once the database answers.
+//! - Deleting a user and its sessions is two writes, not one transaction (see
+//!   [`UserStore::delete_user`] below for why that is safe).
 
 use std::time::Duration;
 
@@ -24,7 +27,10 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
-use super::{Counter, SessionRecord, Store, StoreError, StoreResult, UserRecord};
+use super::{
+    Counter, CounterStore, SessionRecord, SessionStore, Store, StoreError, StoreResult, UserRecord,
+    UserStore,
+};
 use crate::clock::{from_millis, to_millis};
 
 /// How long an operation waits for a usable server before failing with `Unavailable`.
@@ -64,12 +70,18 @@ struct CounterDoc {
     expires_at: DateTime,
 }
 
+/// MongoDB through the official driver. Cheap to share: the driver pools connections.
 pub struct MongoStore {
     db: Database,
+    /// Set once the indexes exist; see [`MongoStore::collections`].
+    collections: OnceCell<Collections>,
+}
+
+/// The three collections, handed out only once their indexes exist.
+struct Collections {
     users: Collection<UserDoc>,
     sessions: Collection<SessionDoc>,
     counters: Collection<CounterDoc>,
-    indexes: OnceCell<()>,
 }
 
 impl MongoStore {
@@ -77,7 +89,7 @@ impl MongoStore {
     pub async fn connect(uri: &str, db_name: &str) -> StoreResult<Self> {
         let mut options = ClientOptions::parse(uri)
             .await
-            .map_err(|e| StoreError::Internal(format!("invalid MongoDB URI: {e}")))?;
+            .map_err(|e| StoreError::Internal(Box::new(e)))?;
         options
             .server_selection_timeout
             .get_or_insert(SERVER_SELECTION_TIMEOUT);
@@ -100,19 +112,21 @@ impl MongoStore {
                 .build(),
         );
         Ok(Self {
-            users: db.collection("users"),
-            sessions: db.collection("sessions"),
-            counters: db.collection("counters"),
             db,
-            indexes: OnceCell::new(),
+            collections: OnceCell::new(),
         })
     }
 
-    /// Creates the indexes once; every operation waits for this, so no write ever runs without
-    /// the unique index.
-    async fn ready(&self) -> StoreResult<()> {
-        self.indexes
+    /// The collections, once their indexes exist (created on first use, idempotently). Every
+    /// operation goes through here, so no write ever runs without the unique index.
+    async fn collections(&self) -> StoreResult<&Collections> {
+        self.collections
             .get_or_try_init(|| async {
+                let c = Collections {
+                    users: self.db.collection("users"),
+                    sessions: self.db.collection("sessions"),
+                    counters: self.db.collection("counters"),
+                };
                 let expiry = || {
                     index(doc! { "expires_at": 1 }, "expires_ttl", |o| {
                         o.expire_after = Some(Duration::ZERO)
@@ -120,27 +134,14 @@ impl MongoStore {
                 };
                 let unique_name =
                     index(doc! { "name": 1 }, "name_unique", |o| o.unique = Some(true));
-                self.users
-                    .create_index(unique_name)
-                    .await
-                    .map_err(classify)?;
-                self.sessions
-                    .create_index(expiry())
-                    .await
-                    .map_err(classify)?;
                 let by_user = index(doc! { "user_id": 1 }, "by_user", |_| {});
-                self.sessions
-                    .create_index(by_user)
-                    .await
-                    .map_err(classify)?;
-                self.counters
-                    .create_index(expiry())
-                    .await
-                    .map_err(classify)?;
-                Ok(())
+                c.users.create_index(unique_name).await.map_err(classify)?;
+                c.sessions.create_index(expiry()).await.map_err(classify)?;
+                c.sessions.create_index(by_user).await.map_err(classify)?;
+                c.counters.create_index(expiry()).await.map_err(classify)?;
+                Ok(c)
             })
             .await
-            .map(drop)
     }
 }
 
@@ -163,9 +164,9 @@ fn classify(e: mongodb::error::Error) -> StoreError {
         }
         ErrorKind::Command(c) if c.code == DUPLICATE_KEY => StoreError::Duplicate,
         ErrorKind::BsonDeserialization(_) | ErrorKind::BsonSerialization(_) => {
-            StoreError::Internal(e.to_string())
+            StoreError::Internal(Box::new(e))
         }
-        _ => StoreError::Unavailable(e.to_string()),
+        _ => StoreError::Unavailable(Box::new(e)),
     }
 }
 
@@ -201,11 +202,14 @@ impl Store for MongoStore {
             .run_command(doc! { "ping": 1 })
             .await
             .map_err(classify)?;
-        self.ready().await
+        self.collections().await.map(drop)
     }
+}
 
+#[async_trait]
+impl UserStore for MongoStore {
     async fn insert_user(&self, u: &UserRecord) -> StoreResult<()> {
-        self.ready().await?;
+        let c = self.collections().await?;
         let d = UserDoc {
             id: u.id.clone(),
             name: u.name.clone(),
@@ -214,12 +218,12 @@ impl Store for MongoStore {
             created_at: bson_time(u.created_at),
             password_changed_at: bson_time(u.password_changed_at),
         };
-        self.users.insert_one(d).await.map_err(classify).map(drop)
+        c.users.insert_one(d).await.map_err(classify).map(drop)
     }
 
     async fn find_user(&self, name: &str) -> StoreResult<Option<UserRecord>> {
-        self.ready().await?;
-        let found = self
+        let c = self.collections().await?;
+        let found = c
             .users
             .find_one(doc! { "name": name })
             .await
@@ -234,12 +238,12 @@ impl Store for MongoStore {
         new_hash: &str,
         changed_at: Option<OffsetDateTime>,
     ) -> StoreResult<bool> {
-        self.ready().await?;
+        let c = self.collections().await?;
         let mut set = doc! { "password_hash": new_hash };
         if let Some(t) = changed_at {
             set.insert("password_changed_at", bson_time(t));
         }
-        let r = self
+        let r = c
             .users
             .update_one(
                 doc! { "name": name, "password_hash": expected },
@@ -250,9 +254,13 @@ impl Store for MongoStore {
         Ok(r.matched_count == 1)
     }
 
+    /// Two writes, not a transaction (a standalone MongoDB has none): the user first, then its
+    /// sessions. Safe in between and if the second write fails: a session counts only while an
+    /// account with its `user_id` exists (see `Accounts::session`), a new
+    /// registration under the same name gets a new id, and leftover sessions expire by TTL.
     async fn delete_user(&self, name: &str, expected: &str) -> StoreResult<bool> {
-        self.ready().await?;
-        let Some(user) = self
+        let c = self.collections().await?;
+        let Some(user) = c
             .users
             .find_one_and_delete(doc! { "name": name, "password_hash": expected })
             .await
@@ -263,9 +271,12 @@ impl Store for MongoStore {
         self.delete_user_sessions(&user.id).await?;
         Ok(true)
     }
+}
 
+#[async_trait]
+impl SessionStore for MongoStore {
     async fn insert_session(&self, s: &SessionRecord) -> StoreResult<()> {
-        self.ready().await?;
+        let c = self.collections().await?;
         let d = SessionDoc {
             token_hash: s.token_hash.clone(),
             user_id: s.user_id.clone(),
@@ -273,11 +284,7 @@ impl Store for MongoStore {
             created_at: bson_time(s.created_at),
             expires_at: bson_time(s.expires_at),
         };
-        self.sessions
-            .insert_one(d)
-            .await
-            .map_err(classify)
-            .map(drop)
+        c.sessions.insert_one(d).await.map_err(classify).map(drop)
     }
 
     async fn find_session(
@@ -285,9 +292,9 @@ impl Store for MongoStore {
         token_hash: &str,
         now: OffsetDateTime,
     ) -> StoreResult<Option<SessionRecord>> {
-        self.ready().await?;
+        let c = self.collections().await?;
         // The TTL sweep runs only every 60 s, so the filter on expiry is what enforces it.
-        let found = self
+        let found = c
             .sessions
             .find_one(doc! { "_id": token_hash, "expires_at": { "$gt": bson_time(now) } })
             .await
@@ -295,9 +302,23 @@ impl Store for MongoStore {
         Ok(found.map(session_from_doc))
     }
 
+    async fn find_session_and_user(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<(SessionRecord, UserRecord)>> {
+        let Some(session) = self.find_session(token_hash, now).await? else {
+            return Ok(None);
+        };
+        Ok(self
+            .find_user(&session.user_name)
+            .await?
+            .map(|user| (session, user)))
+    }
+
     async fn delete_session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
-        self.ready().await?;
-        let deleted = self
+        let c = self.collections().await?;
+        let deleted = c
             .sessions
             .find_one_and_delete(doc! { "_id": token_hash })
             .await
@@ -306,24 +327,27 @@ impl Store for MongoStore {
     }
 
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64> {
-        self.ready().await?;
-        let r = self
+        let c = self.collections().await?;
+        let r = c
             .sessions
             .delete_many(doc! { "user_id": user_id })
             .await
             .map_err(classify)?;
         Ok(r.deleted_count)
     }
+}
 
+#[async_trait]
+impl CounterStore for MongoStore {
     async fn bump_counter(
         &self,
         key: &str,
         now: OffsetDateTime,
         ttl: Duration,
     ) -> StoreResult<Counter> {
-        self.ready().await?;
+        let c = self.collections().await?;
         // An expired counter (not yet swept by the TTL monitor) starts again.
-        self.counters
+        c.counters
             .delete_one(doc! { "_id": key, "expires_at": { "$lte": bson_time(now) } })
             .await
             .map_err(classify)?;
@@ -336,11 +360,11 @@ impl Store for MongoStore {
             last_at: bson_time(now),
             expires_at: bson_time(now + ttl),
         };
-        match self.counters.insert_one(fresh).await.map_err(classify) {
+        match c.counters.insert_one(fresh).await.map_err(classify) {
             Ok(_) | Err(StoreError::Duplicate) => {}
             Err(e) => return Err(e),
         }
-        let updated = self
+        let updated = c
             .counters
             .find_one_and_update(
                 doc! { "_id": key },
@@ -352,14 +376,14 @@ impl Store for MongoStore {
             .return_document(ReturnDocument::After)
             .await
             .map_err(classify)?;
-        updated
-            .map(|d| counter_from_doc(&d))
-            .ok_or_else(|| StoreError::Internal(format!("counter {key} vanished while counting")))
+        updated.map(|d| counter_from_doc(&d)).ok_or_else(|| {
+            StoreError::Internal(format!("counter {key} vanished while counting").into())
+        })
     }
 
     async fn get_counter(&self, key: &str, now: OffsetDateTime) -> StoreResult<Option<Counter>> {
-        self.ready().await?;
-        let found = self
+        let c = self.collections().await?;
+        let found = c
             .counters
             .find_one(doc! { "_id": key, "expires_at": { "$gt": bson_time(now) } })
             .await
@@ -368,8 +392,8 @@ impl Store for MongoStore {
     }
 
     async fn delete_counter(&self, key: &str) -> StoreResult<()> {
-        self.ready().await?;
-        self.counters
+        let c = self.collections().await?;
+        c.counters
             .delete_one(doc! { "_id": key })
             .await
             .map_err(classify)

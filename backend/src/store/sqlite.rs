@@ -1,9 +1,10 @@
 //! The embedded store: SQLite (bundled) in WAL mode with full sync, so an acknowledged write
 //! survives a crash or power loss.
 //!
-//! rusqlite is blocking, so every call runs on tokio's blocking pool; one connection behind a
-//! mutex serialises writes, which is plenty for the single-process deployments this store is
-//! for. One process only is enforced: the store holds an exclusive lock on `accounts.lock` in
+//! rusqlite is blocking, so every call runs on tokio's blocking pool ([`SqliteStore::write`]
+//! and [`SqliteStore::read`]). One connection serialises writes, which is plenty for the
+//! single-process deployments this store is for; a second one reads, so lookups never wait
+//! behind a write's fsync. One process only is enforced: the store holds an exclusive lock on `accounts.lock` in
 //! the data folder for as long as it is open. That also makes the session cache
 //! ([`SessionCache`]) exact, since every write goes through this process.
 
@@ -18,7 +19,8 @@ use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
 use time::OffsetDateTime;
 
 use super::{
-    session_cache::SessionCache, Counter, SessionRecord, Store, StoreError, StoreResult, UserRecord,
+    session_cache::SessionCache, Counter, CounterStore, SessionRecord, SessionStore, Store,
+    StoreError, StoreResult, UserRecord, UserStore,
 };
 use crate::clock::{from_millis, to_millis};
 
@@ -73,13 +75,13 @@ impl SqliteStore {
     /// Opens (or creates) the database in `dir`.
     pub fn open(dir: &Path) -> StoreResult<Self> {
         std::fs::create_dir_all(dir).map_err(|e| {
-            StoreError::Unavailable(format!("cannot create data folder {}: {e}", dir.display()))
+            StoreError::unavailable(format!("cannot create data folder {}", dir.display()), e)
         })?;
         let lock = lock_data_dir(dir)?;
         let path = dir.join(FILE_NAME);
         let open = || {
             let conn = Connection::open(&path).map_err(|e| {
-                StoreError::Unavailable(format!("cannot open {}: {e}", path.display()))
+                StoreError::unavailable(format!("cannot open {}", path.display()), e)
             })?;
             conn.busy_timeout(std::time::Duration::from_secs(5))
                 .map_err(classify)?;
@@ -106,7 +108,7 @@ impl SqliteStore {
     }
 
     /// Runs `f` with the writing connection on the blocking pool.
-    async fn call<T: Send + 'static>(
+    async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> StoreResult<T> {
@@ -132,7 +134,7 @@ impl SqliteStore {
             f(&mut guard).map_err(classify)
         })
         .await
-        .map_err(|e| StoreError::Internal(format!("store task failed: {e}")))?
+        .map_err(|e| StoreError::Internal(Box::new(e)))?
     }
 }
 
@@ -145,18 +147,21 @@ fn lock_data_dir(dir: &Path) -> StoreResult<File> {
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+        .map_err(|e| StoreError::unavailable(format!("cannot open {}", path.display()), e))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(TryLockError::WouldBlock) => Err(StoreError::Unavailable(format!(
-            "data folder {} is in use by another accounts-server (it holds {})",
-            dir.display(),
-            path.display()
-        ))),
-        Err(TryLockError::Error(e)) => Err(StoreError::Unavailable(format!(
-            "cannot lock {}: {e}",
-            path.display()
-        ))),
+        Err(TryLockError::WouldBlock) => Err(StoreError::Unavailable(
+            format!(
+                "data folder {} is in use by another accounts-server (it holds {})",
+                dir.display(),
+                path.display()
+            )
+            .into(),
+        )),
+        Err(TryLockError::Error(e)) => Err(StoreError::unavailable(
+            format!("cannot lock {}", path.display()),
+            e,
+        )),
     }
 }
 
@@ -184,8 +189,8 @@ fn classify(e: rusqlite::Error) -> StoreError {
             | ErrorCode::DiskFull
             | ErrorCode::SystemIoFailure
             | ErrorCode::ReadOnly,
-        ) => StoreError::Unavailable(e.to_string()),
-        _ => StoreError::Internal(e.to_string()),
+        ) => StoreError::Unavailable(Box::new(e)),
+        _ => StoreError::Internal(Box::new(e)),
     }
 }
 
@@ -218,10 +223,13 @@ impl Store for SqliteStore {
         self.read(|c| c.prepare_cached("SELECT 1")?.query_row([], |_| Ok(())))
             .await
     }
+}
 
+#[async_trait]
+impl UserStore for SqliteStore {
     async fn insert_user(&self, user: &UserRecord) -> StoreResult<()> {
         let u = user.clone();
-        self.call(move |c| {
+        self.write(move |c| {
             c.prepare_cached("INSERT INTO users (id, name, display_name, password_hash, created_at, password_changed_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(
                 params![
@@ -262,7 +270,7 @@ impl Store for SqliteStore {
             (name.to_owned(), expected.to_owned(), new_hash.to_owned());
         let changed_at = changed_at.map(to_millis);
         let sessions = self.sessions.clone();
-        self.call(move |c| {
+        self.write(move |c| {
             let _forget = defer(|| sessions.forget_user_name(&name));
             c.prepare_cached(
                 "UPDATE users SET password_hash = ?3,
@@ -278,7 +286,7 @@ impl Store for SqliteStore {
     async fn delete_user(&self, name: &str, expected: &str) -> StoreResult<bool> {
         let (name, expected) = (name.to_owned(), expected.to_owned());
         let sessions = self.sessions.clone();
-        self.call(move |c| {
+        self.write(move |c| {
             let _forget = defer(|| sessions.forget_user_name(&name));
             let tx = c.transaction()?;
             let id: Option<String> = tx
@@ -297,10 +305,13 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl SessionStore for SqliteStore {
     async fn insert_session(&self, s: &SessionRecord) -> StoreResult<()> {
         let s = s.clone();
-        self.call(move |c| {
+        self.write(move |c| {
             // Sweep expired sessions while we are writing anyway (indexed, so cheap).
             c.prepare_cached("DELETE FROM sessions WHERE expires_at <= ?1")?
                 .execute([to_millis(s.created_at)])?;
@@ -373,7 +384,7 @@ impl Store for SqliteStore {
     async fn delete_session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
         let token_hash = token_hash.to_owned();
         let sessions = self.sessions.clone();
-        self.call(move |c| {
+        self.write(move |c| {
             let _forget = defer(|| sessions.forget_session(&token_hash));
             c.prepare_cached(
                 "DELETE FROM sessions WHERE token_hash = ?1
@@ -388,7 +399,7 @@ impl Store for SqliteStore {
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64> {
         let user_id = user_id.to_owned();
         let sessions = self.sessions.clone();
-        self.call(move |c| {
+        self.write(move |c| {
             let _forget = defer(|| sessions.forget_user_id(&user_id));
             c.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
                 .execute([&user_id])
@@ -396,7 +407,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl CounterStore for SqliteStore {
     async fn bump_counter(
         &self,
         key: &str,
@@ -405,7 +419,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<Counter> {
         let key = key.to_owned();
         let (now, expires) = (to_millis(now), to_millis(now + ttl));
-        self.call(move |c| {
+        self.write(move |c| {
             c.prepare_cached("DELETE FROM counters WHERE expires_at <= ?1")?
                 .execute([now])?;
             c.prepare_cached(
@@ -432,7 +446,7 @@ impl Store for SqliteStore {
 
     async fn delete_counter(&self, key: &str) -> StoreResult<()> {
         let key = key.to_owned();
-        self.call(move |c| {
+        self.write(move |c| {
             c.prepare_cached("DELETE FROM counters WHERE key = ?1")?
                 .execute([key])
                 .map(drop)

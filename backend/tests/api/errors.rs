@@ -5,12 +5,12 @@ use serde_json::{json, Value};
 use crate::for_each_store;
 use crate::support::{
     app::{expect_problem, problem, TestApp},
-    Kind, JSON_BODY_ROUTES,
+    json_body_routes, Kind,
 };
 
 async fn bad_bodies_get_specific_codes_on_every_route(kind: Kind) {
     let app = TestApp::spawn(kind).await;
-    for route in JSON_BODY_ROUTES {
+    for route in &json_body_routes() {
         expect_problem(
             app.post_raw(route, "application/json", "{\"user_name\":")
                 .await,
@@ -155,12 +155,10 @@ async fn a_down_database_is_503_store_unavailable() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let app = TestApp::spawn_with(Kind::Sqlite, |c| {
-        c.mongodb_uri = Some(format!(
-            "mongodb://127.0.0.1:{port}/?serverSelectionTimeoutMS=500"
-        ));
-        c.mongodb_db = "down".into();
-    })
+    let app = TestApp::spawn_on_mongodb_at(
+        format!("mongodb://127.0.0.1:{port}/?serverSelectionTimeoutMS=500"),
+        "down",
+    )
     .await;
     let started = std::time::Instant::now();
     expect_problem(

@@ -10,6 +10,14 @@ use tokio::{sync::oneshot, task::JoinHandle};
 
 use super::{mongodb_uri, unique_db_name, Kind};
 
+/// Which database a test server uses.
+enum Storage {
+    /// One of the shared kinds.
+    Kind(Kind),
+    /// A MongoDB server of the test's own (one it stops, or one that is not there).
+    MongoAt { uri: String, db: String },
+}
+
 /// A running server. Dropping it stops the server; [`TestApp::restart`] reuses its data.
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -28,6 +36,10 @@ struct DataHolder(std::sync::Arc<tempfile::TempDir>);
 
 /// Fast settings for tests: cheap Argon2 and a short minimum length.
 pub fn test_config(kind: Kind, data_dir: PathBuf) -> Config {
+    config_for(Storage::Kind(kind), data_dir)
+}
+
+fn config_for(storage: Storage, data_dir: PathBuf) -> Config {
     let mut config = Config::try_parse_from([
         "accounts-server",
         "--listen",
@@ -54,11 +66,15 @@ pub fn test_config(kind: Kind, data_dir: PathBuf) -> Config {
     .expect("test config parses");
     config.data_dir = data_dir;
     config.cookie_secure = false;
-    match kind {
-        Kind::Sqlite => config.mongodb_uri = None,
-        Kind::Mongo => {
+    match storage {
+        Storage::Kind(Kind::Sqlite) => config.mongodb_uri = None,
+        Storage::Kind(Kind::Mongo) => {
             config.mongodb_uri = Some(mongodb_uri());
             config.mongodb_db = unique_db_name();
+        }
+        Storage::MongoAt { uri, db } => {
+            config.mongodb_uri = Some(uri);
+            config.mongodb_db = db;
         }
     }
     config
@@ -67,6 +83,19 @@ pub fn test_config(kind: Kind, data_dir: PathBuf) -> Config {
 impl TestApp {
     pub async fn spawn(kind: Kind) -> Self {
         Self::spawn_with(kind, |_| {}).await
+    }
+
+    /// A server on the MongoDB server at `uri` (not the shared test server), database `db`.
+    pub async fn spawn_on_mongodb_at(uri: String, db: &str) -> Self {
+        let dir = DataHolder(std::sync::Arc::new(tempfile::tempdir().expect("temp dir")));
+        let config = config_for(
+            Storage::MongoAt {
+                uri,
+                db: db.to_owned(),
+            },
+            dir.0.path().to_owned(),
+        );
+        Self::start(config, dir).await
     }
 
     /// Starts a server after `adjust` has changed the test config.
@@ -78,7 +107,9 @@ impl TestApp {
     }
 
     async fn start(config: Config, data: DataHolder) -> Self {
-        accounts_server::telemetry::init(accounts_server::telemetry::LogFormat::Text);
+        if super::test_log() {
+            accounts_server::telemetry::init(accounts_server::telemetry::LogFormat::Text);
+        }
         let app = App::build(config.clone()).await.expect("app builds");
         let addr = app.local_addr().expect("bound");
         let metrics_addr = app.metrics_addr();

@@ -12,16 +12,26 @@ use std::sync::{
 
 use accounts_server::store::{mongo::MongoStore, sqlite::SqliteStore, Store};
 
-/// Every route that takes a JSON body, the original's included.
-pub const JSON_BODY_ROUTES: [&str; 7] = [
-    "/api/user/add",
-    "/user/add",
-    "/api/login",
-    "/login",
-    "/api/user/update",
-    "/user/update",
-    "/api/user/delete",
-];
+/// Every route that takes a JSON body, the original's included: read from the server's own
+/// OpenAPI document, which is built from the same list as its router.
+pub fn json_body_routes() -> Vec<String> {
+    let doc = serde_json::to_value(accounts_server::http::document()).expect("document");
+    let routes: Vec<String> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .filter(|(_, item)| item["post"].get("requestBody").is_some())
+        .map(|(path, _)| path.clone())
+        .collect();
+    assert!(routes.len() >= 7, "{routes:?}");
+    routes
+}
+
+/// Set `TEST_LOG=1` to see the servers' logs (in-process and child processes); by default the
+/// tests keep quiet. `RUST_LOG` still picks the level.
+pub fn test_log() -> bool {
+    std::env::var_os("TEST_LOG").is_some()
+}
 
 /// Where the MongoDB wire-protocol server for tests listens. `scripts/test.sh` starts one and sets
 /// this; without it the MongoDB tests fail (they never silently skip).

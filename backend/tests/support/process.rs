@@ -39,9 +39,10 @@ pub fn server_command(port: u16, data: &Path) -> Command {
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(["--static-dir", "/nonexistent", "--password-min-length", "8"])
         .env("ACCOUNTS_DATA_DIR", data)
-        .env_remove("MONGODB_URI")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .env_remove("MONGODB_URI");
+    if !super::test_log() {
+        command.stdout(Stdio::null()).stderr(Stdio::null());
+    }
     command
 }
 

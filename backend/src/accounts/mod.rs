@@ -1,8 +1,15 @@
 //! The use cases: register, log in, change password, delete, log out, look up a session.
 //!
 //! No HTTP here: each function takes plain inputs and returns a result or an [`AccountError`],
-//! so the rules are testable with a store and a hasher alone. The HTTP layer maps errors to
-//! status codes in one place (`crate::error`).
+//! so the rules are testable with a store, a hasher and a clock alone (`tests.rs`, against a
+//! temporary SQLite store and a [`crate::clock::ManualClock`]). The HTTP layer maps errors to
+//! status codes in one place (`crate::http::error`).
+
+mod error;
+#[cfg(test)]
+mod tests;
+
+pub use error::{AccountError, AccountResult};
 
 use std::{net::IpAddr, sync::Arc, time::Duration};
 
@@ -10,57 +17,32 @@ use accounts_api::{ErrorCode, FieldError, Password, PasswordPolicy, PolicyInfo, 
 use time::OffsetDateTime;
 
 use crate::{
-    clock, common_passwords,
-    password::{HashError, Hasher, Verified},
+    clock::Clock,
+    common_passwords, ids,
+    password::{Hasher, Verified},
     store::{SessionRecord, Store, StoreError, UserRecord},
-    throttle::{Attempt, Limited, Throttle, ThrottlePolicy},
-    token::{self, SessionToken},
+    throttle::{Attempt, Throttle, ThrottlePolicy},
+    token::SessionToken,
 };
 
-/// Every way a use case can fail. Unknown user and wrong password are deliberately one variant.
-#[derive(Debug, thiserror::Error)]
-pub enum AccountError {
-    #[error("invalid input")]
-    Invalid(Vec<FieldError>),
-    #[error("user name is taken")]
-    UserExists,
-    #[error("wrong user name or password")]
-    InvalidCredentials,
-    #[error("password expired")]
-    PasswordExpired,
-    #[error("no valid session")]
-    Unauthenticated,
-    /// Too many attempts (from this IP, or on this account name).
-    #[error("rate limited")]
-    RateLimited { retry_after: Duration },
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Hash(#[from] HashError),
-}
-
-pub type AccountResult<T> = Result<T, AccountError>;
-
-/// A signed-in session as the API describes it.
+/// A valid session and the account it belongs to.
 #[derive(Debug, Clone)]
-pub struct Session {
+pub struct SignedIn {
+    /// The account.
     pub user: UserRecord,
+    /// The session.
     pub session: SessionRecord,
 }
 
-/// A login's result: the token for the cookie, and the session it opened.
+/// A login's result: the token for the cookie, the account and the session it opened.
 #[derive(Debug)]
 pub struct LoggedIn {
+    /// The secret for the client's cookie; the store keeps only its hash.
     pub token: SessionToken,
-    pub session: Session,
-}
-
-impl From<Limited> for AccountError {
-    fn from(l: Limited) -> Self {
-        Self::RateLimited {
-            retry_after: l.retry_after,
-        }
-    }
+    /// The account.
+    pub user: UserRecord,
+    /// The new session.
+    pub session: SessionRecord,
 }
 
 /// Who is asking, as far as the rules care.
@@ -73,18 +55,22 @@ pub struct Client {
 /// The rules' settings.
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
+    /// Rules for new passwords.
     pub policy: PasswordPolicy,
     /// `None`: passwords never expire.
     pub password_max_age: Option<Duration>,
+    /// How long a login lasts.
     pub session_ttl: Duration,
+    /// Lockout and per-IP limits.
     pub throttle: ThrottlePolicy,
 }
 
-/// The service's rules, bound to a store and a hasher.
+/// The service's rules, bound to a store, a hasher and a clock.
 #[derive(Clone)]
 pub struct Accounts {
     store: Arc<dyn Store>,
     hasher: Hasher,
+    clock: Arc<dyn Clock>,
     throttle: Throttle,
     policy: PasswordPolicy,
     password_max_age: Option<Duration>,
@@ -92,11 +78,18 @@ pub struct Accounts {
 }
 
 impl Accounts {
-    pub fn new(store: Arc<dyn Store>, hasher: Hasher, settings: Settings) -> Self {
+    /// The rules in `settings`, applied to `store` with `hasher`, at the times `clock` gives.
+    pub fn new(
+        store: Arc<dyn Store>,
+        hasher: Hasher,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+    ) -> Self {
         Self {
             throttle: Throttle::new(store.clone(), settings.throttle),
             store,
             hasher,
+            clock,
             policy: settings.policy,
             password_max_age: settings.password_max_age,
             session_ttl: settings.session_ttl,
@@ -128,7 +121,7 @@ impl Accounts {
         client: Client,
     ) -> AccountResult<UserRecord> {
         self.throttle
-            .spend_ip(Attempt::Registration, client.ip, clock::now())
+            .spend_ip(Attempt::Registration, client.ip, self.clock.now())
             .await??;
         let name = UserName::parse(user_name);
         let mut errors = Vec::new();
@@ -145,9 +138,9 @@ impl Accounts {
             return Err(AccountError::Invalid(errors));
         }
         let hash = self.hasher.hash(password.normalized()).await?;
-        let now = clock::now();
+        let now = self.clock.now();
         let user = UserRecord {
-            id: token::random_id(),
+            id: ids::account_id(),
             name: name.canonical().to_owned(),
             display_name: name.display().to_owned(),
             password_hash: hash,
@@ -200,7 +193,7 @@ impl Accounts {
     ) -> AccountResult<UserRecord> {
         let name = parse_name(user_name)?;
         require_password("password", password)?;
-        let now = clock::now();
+        let now = self.clock.now();
         if let Err(limited) = self
             .throttle
             .spend_ip(Attempt::Credentials, client.ip, now)
@@ -238,7 +231,7 @@ impl Accounts {
             }
             _ => {
                 self.throttle
-                    .record_failure(name.canonical(), clock::now())
+                    .record_failure(name.canonical(), self.clock.now())
                     .await?;
                 audit(action, "failed", name.canonical(), client);
                 Err(AccountError::InvalidCredentials)
@@ -283,7 +276,7 @@ impl Accounts {
         let user = self
             .authenticate("login", user_name, password, client)
             .await?;
-        if self.is_expired(&user, clock::now()) {
+        if self.is_expired(&user, self.clock.now()) {
             audit("login", "expired", &user.name, client);
             return Err(AccountError::PasswordExpired);
         }
@@ -291,7 +284,7 @@ impl Accounts {
             self.store.delete_session(&previous.store_key()).await?;
         }
         let token = SessionToken::generate();
-        let now = clock::now();
+        let now = self.clock.now();
         let session = SessionRecord {
             token_hash: token.store_key(),
             user_id: user.id.clone(),
@@ -303,7 +296,8 @@ impl Accounts {
         audit("login", "ok", &user.name, client);
         Ok(LoggedIn {
             token,
-            session: Session { user, session },
+            user,
+            session,
         })
     }
 
@@ -338,7 +332,7 @@ impl Accounts {
             .authenticate("password_change", user_name, current, client)
             .await?;
         let new_hash = self.hasher.hash(new.normalized()).await?;
-        let now = clock::now();
+        let now = self.clock.now();
         let swapped = self
             .store
             .replace_password_hash(&user.name, &user.password_hash, &new_hash, Some(now))
@@ -382,7 +376,7 @@ impl Accounts {
     /// Revokes one session. Idempotent; only a session that was still valid is audited.
     pub async fn logout(&self, token: &SessionToken, client: Client) -> AccountResult<()> {
         let revoked = self.store.delete_session(&token.store_key()).await?;
-        if let Some(session) = revoked.filter(|s| s.expires_at > clock::now()) {
+        if let Some(session) = revoked.filter(|s| s.expires_at > self.clock.now()) {
             audit("logout", "ok", &session.user_name, client);
         }
         Ok(())
@@ -390,8 +384,8 @@ impl Accounts {
 
     /// The session behind a token, if it is valid: not expired, its account still exists (the
     /// same registration, not a newer one under the same name) and no password change since.
-    pub async fn session(&self, token: &SessionToken) -> AccountResult<Session> {
-        let now = clock::now();
+    pub async fn session(&self, token: &SessionToken) -> AccountResult<SignedIn> {
+        let now = self.clock.now();
         let (session, user) = self
             .store
             .find_session_and_user(&token.store_key(), now)
@@ -400,7 +394,7 @@ impl Accounts {
                 s.expires_at > now && u.id == s.user_id && s.created_at >= u.password_changed_at
             })
             .ok_or(AccountError::Unauthenticated)?;
-        Ok(Session { user, session })
+        Ok(SignedIn { user, session })
     }
 }
 

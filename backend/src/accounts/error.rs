@@ -1,0 +1,50 @@
+//! Every way a use case can fail, in the use cases' own terms (no HTTP here).
+
+use std::time::Duration;
+
+use accounts_api::FieldError;
+
+use crate::{password::HashError, store::StoreError, throttle::Limited};
+
+/// Every way a use case can fail. Unknown user and wrong password are deliberately one variant.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// One or more fields break the rules; each says which and why.
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    /// The user name is taken (in any case or Unicode form).
+    #[error("user name is taken")]
+    UserExists,
+    /// Unknown user or wrong password: deliberately one case.
+    #[error("wrong user name or password")]
+    InvalidCredentials,
+    /// The password is right but older than the maximum age.
+    #[error("password expired")]
+    PasswordExpired,
+    /// No valid session.
+    #[error("no valid session")]
+    Unauthenticated,
+    /// Too many attempts (from this IP, or on this account name).
+    #[error("rate limited")]
+    RateLimited {
+        /// How long until an attempt may succeed.
+        retry_after: Duration,
+    },
+    /// The store failed.
+    #[error("store")]
+    Store(#[from] StoreError),
+    /// Hashing failed or is overloaded.
+    #[error("password hashing")]
+    Hash(#[from] HashError),
+}
+
+/// The result of every use case.
+pub type AccountResult<T> = Result<T, AccountError>;
+
+impl From<Limited> for AccountError {
+    fn from(l: Limited) -> Self {
+        Self::RateLimited {
+            retry_after: l.retry_after,
+        }
+    }
+}

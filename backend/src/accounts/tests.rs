@@ -1,0 +1,380 @@
+//! The use cases against a real (temporary) SQLite store, cheap Argon2 and a manual clock: time
+//! rules are tested by moving the clock, never by sleeping.
+
+use std::{
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use super::*;
+use crate::{
+    clock::ManualClock,
+    store::{sqlite::SqliteStore, Counter, CounterStore, SessionStore, StoreResult, UserStore},
+};
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+struct Fixture {
+    accounts: Accounts,
+    store: Arc<Interfering>,
+    clock: ManualClock,
+    _dir: tempfile::TempDir,
+}
+
+fn settings() -> Settings {
+    Settings {
+        policy: PasswordPolicy {
+            min_length: 8,
+            max_length: 256,
+        },
+        password_max_age: None,
+        session_ttl: Duration::from_secs(3600),
+        throttle: ThrottlePolicy {
+            lockout_threshold: 2,
+            lockout_duration: MINUTE,
+            ip_rate_limit: 0,
+        },
+    }
+}
+
+fn hasher(memory_kib: u32) -> Hasher {
+    let params = argon2::Params::new(memory_kib, 1, 1, None).unwrap();
+    Hasher::new(params, 2, 64).unwrap()
+}
+
+fn fixture(adjust: impl FnOnce(&mut Settings)) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Interfering {
+        inner: SqliteStore::open(dir.path()).unwrap(),
+        steal_next_swap: AtomicBool::new(false),
+    });
+    let clock = ManualClock::new();
+    let mut s = settings();
+    adjust(&mut s);
+    let accounts = Accounts::new(store.clone(), hasher(1024), Arc::new(clock.clone()), s);
+    Fixture {
+        accounts,
+        store,
+        clock,
+        _dir: dir,
+    }
+}
+
+fn pw(s: &str) -> Password {
+    s.into()
+}
+
+const CLIENT: Client = Client { ip: None };
+
+#[tokio::test]
+async fn a_password_expires_after_its_maximum_age_and_changing_it_is_the_way_out() {
+    let f = fixture(|s| s.password_max_age = Some(MINUTE));
+    f.accounts
+        .register("Ada", &pw("first pass phrase"), CLIENT)
+        .await
+        .unwrap();
+    f.clock.advance(MINUTE);
+    // Exactly the maximum age is still fine...
+    f.accounts
+        .login("ada", &pw("first pass phrase"), None, CLIENT)
+        .await
+        .unwrap();
+    // ...a millisecond more is not.
+    f.clock.advance(Duration::from_millis(1));
+    let e = f
+        .accounts
+        .login("ada", &pw("first pass phrase"), None, CLIENT)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AccountError::PasswordExpired), "{e:?}");
+    f.accounts
+        .change_password(
+            "ada",
+            &pw("first pass phrase"),
+            &pw("second pass phrase"),
+            CLIENT,
+        )
+        .await
+        .unwrap();
+    let logged_in = f
+        .accounts
+        .login("ada", &pw("second pass phrase"), None, CLIENT)
+        .await
+        .unwrap();
+    assert_eq!(logged_in.session.created_at, f.clock.now());
+    assert_eq!(
+        logged_in.session.expires_at,
+        f.clock.now() + Duration::from_secs(3600)
+    );
+}
+
+#[tokio::test]
+async fn locks_start_at_the_threshold_double_with_each_failure_and_end_by_themselves() {
+    let f = fixture(|_| {});
+    f.accounts
+        .register("bob", &pw("hunter pass phrase"), CLIENT)
+        .await
+        .unwrap();
+    let attempt = |password: &'static str| {
+        let accounts = f.accounts.clone();
+        async move { accounts.login("bob", &pw(password), None, CLIENT).await }
+    };
+    for _ in 0..2 {
+        assert!(matches!(
+            attempt("wrong").await,
+            Err(AccountError::InvalidCredentials)
+        ));
+    }
+    // Threshold reached: locked for the first lock duration, right password or not.
+    let locked = |r: AccountResult<LoggedIn>| match r {
+        Err(AccountError::RateLimited { retry_after }) => retry_after,
+        other => panic!("expected a lock, got {other:?}"),
+    };
+    assert_eq!(locked(attempt("hunter pass phrase").await), MINUTE);
+    f.clock.advance(MINUTE / 2);
+    assert_eq!(locked(attempt("wrong").await), MINUTE / 2);
+
+    // The lock ends by itself; one more failure locks again for twice as long.
+    f.clock.advance(MINUTE / 2);
+    assert!(matches!(
+        attempt("wrong").await,
+        Err(AccountError::InvalidCredentials)
+    ));
+    assert_eq!(locked(attempt("hunter pass phrase").await), 2 * MINUTE);
+    f.clock.advance(2 * MINUTE);
+    assert!(matches!(
+        attempt("wrong").await,
+        Err(AccountError::InvalidCredentials)
+    ));
+    assert_eq!(locked(attempt("wrong").await), 4 * MINUTE);
+
+    // After the lock, the right password works and forgets the failures.
+    f.clock.advance(4 * MINUTE);
+    attempt("hunter pass phrase").await.unwrap();
+    assert!(matches!(
+        attempt("wrong").await,
+        Err(AccountError::InvalidCredentials)
+    ));
+    assert!(matches!(
+        attempt("wrong").await,
+        Err(AccountError::InvalidCredentials)
+    ));
+    assert_eq!(locked(attempt("wrong").await), MINUTE);
+}
+
+#[tokio::test]
+async fn a_password_change_that_loses_the_compare_and_swap_changes_nothing() {
+    let f = fixture(|_| {});
+    f.accounts
+        .register("cyril", &pw("first pass phrase"), CLIENT)
+        .await
+        .unwrap();
+    let session = f
+        .accounts
+        .login("cyril", &pw("first pass phrase"), None, CLIENT)
+        .await
+        .unwrap();
+    // Another request replaces the hash between our check and our write.
+    f.store.steal_next_swap.store(true, Ordering::SeqCst);
+    let e = f
+        .accounts
+        .change_password(
+            "cyril",
+            &pw("first pass phrase"),
+            &pw("second pass phrase"),
+            CLIENT,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AccountError::InvalidCredentials), "{e:?}");
+    let stored = f.store.find_user("cyril").await.unwrap().unwrap();
+    assert_eq!(stored.password_hash, STOLEN);
+    // The loser revoked nothing: that is the winner's business.
+    f.accounts.session(&session.token).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_login_replaces_a_hash_made_with_older_parameters() {
+    let f = fixture(|_| {});
+    f.accounts
+        .register("deirdre", &pw("a long pass phrase"), CLIENT)
+        .await
+        .unwrap();
+    let old = f
+        .store
+        .find_user("deirdre")
+        .await
+        .unwrap()
+        .unwrap()
+        .password_hash;
+    assert!(old.contains("m=1024"), "{old}");
+    let upgraded = Accounts::new(
+        f.store.clone(),
+        hasher(2048),
+        Arc::new(f.clock.clone()),
+        settings(),
+    );
+    upgraded
+        .login("deirdre", &pw("a long pass phrase"), None, CLIENT)
+        .await
+        .unwrap();
+    let new = f.store.find_user("deirdre").await.unwrap().unwrap();
+    assert!(
+        new.password_hash.contains("m=2048"),
+        "{}",
+        new.password_hash
+    );
+    // A rehash is not a password change.
+    assert_eq!(new.password_changed_at, new.created_at);
+    upgraded
+        .login("deirdre", &pw("a long pass phrase"), None, CLIENT)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store
+            .find_user("deirdre")
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash,
+        new.password_hash,
+        "an up-to-date hash is left alone"
+    );
+}
+
+#[tokio::test]
+async fn a_session_ends_at_its_expiry_and_with_a_password_change() {
+    let f = fixture(|_| {});
+    f.accounts
+        .register("evelyn", &pw("a long pass phrase"), CLIENT)
+        .await
+        .unwrap();
+    let a = f
+        .accounts
+        .login("evelyn", &pw("a long pass phrase"), None, CLIENT)
+        .await
+        .unwrap();
+    f.clock.advance(Duration::from_secs(3599));
+    f.accounts.session(&a.token).await.unwrap();
+    f.clock.advance(Duration::from_secs(1));
+    assert!(matches!(
+        f.accounts.session(&a.token).await,
+        Err(AccountError::Unauthenticated)
+    ));
+    let b = f
+        .accounts
+        .login("evelyn", &pw("a long pass phrase"), None, CLIENT)
+        .await
+        .unwrap();
+    f.accounts
+        .change_password(
+            "evelyn",
+            &pw("a long pass phrase"),
+            &pw("another pass phrase"),
+            CLIENT,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        f.accounts.session(&b.token).await,
+        Err(AccountError::Unauthenticated)
+    ));
+}
+
+/// What the interfering store writes when it steals a compare-and-swap.
+const STOLEN: &str = "stolen";
+
+/// The SQLite store, except that it can let "another request" win the next password swap.
+struct Interfering {
+    inner: SqliteStore,
+    steal_next_swap: AtomicBool,
+}
+
+#[async_trait]
+impl UserStore for Interfering {
+    async fn insert_user(&self, user: &UserRecord) -> StoreResult<()> {
+        self.inner.insert_user(user).await
+    }
+    async fn find_user(&self, name: &str) -> StoreResult<Option<UserRecord>> {
+        self.inner.find_user(name).await
+    }
+    async fn replace_password_hash(
+        &self,
+        name: &str,
+        expected: &str,
+        new_hash: &str,
+        changed_at: Option<OffsetDateTime>,
+    ) -> StoreResult<bool> {
+        if self.steal_next_swap.swap(false, Ordering::SeqCst) {
+            let stolen = self
+                .inner
+                .replace_password_hash(name, expected, STOLEN, changed_at)
+                .await?;
+            assert!(stolen, "the interfering write must win");
+        }
+        self.inner
+            .replace_password_hash(name, expected, new_hash, changed_at)
+            .await
+    }
+    async fn delete_user(&self, name: &str, expected: &str) -> StoreResult<bool> {
+        self.inner.delete_user(name, expected).await
+    }
+}
+
+#[async_trait]
+impl SessionStore for Interfering {
+    async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()> {
+        self.inner.insert_session(session).await
+    }
+    async fn find_session(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<SessionRecord>> {
+        self.inner.find_session(token_hash, now).await
+    }
+    async fn find_session_and_user(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<(SessionRecord, UserRecord)>> {
+        self.inner.find_session_and_user(token_hash, now).await
+    }
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
+        self.inner.delete_session(token_hash).await
+    }
+    async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64> {
+        self.inner.delete_user_sessions(user_id).await
+    }
+}
+
+#[async_trait]
+impl CounterStore for Interfering {
+    async fn bump_counter(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+        ttl: Duration,
+    ) -> StoreResult<Counter> {
+        self.inner.bump_counter(key, now, ttl).await
+    }
+    async fn get_counter(&self, key: &str, now: OffsetDateTime) -> StoreResult<Option<Counter>> {
+        self.inner.get_counter(key, now).await
+    }
+    async fn delete_counter(&self, key: &str) -> StoreResult<()> {
+        self.inner.delete_counter(key).await
+    }
+}
+
+#[async_trait]
+impl Store for Interfering {
+    async fn ping(&self) -> StoreResult<()> {
+        self.inner.ping().await
+    }
+}

@@ -1,0 +1,328 @@
+//! `ApiError`: every failure the API can report, and the one place where failures become HTTP
+//! responses: RFC 9457 `application/problem+json` with a stable `code`.
+//!
+//! [`ApiError::reply`] is the whole classification: for each case, once, its code (and so its
+//! status), its detail, its field errors, its `Retry-After` and how the server should treat it.
+//! The response carries the error in an extension, and the `observe` middleware logs and counts
+//! it there, with its whole `source` chain. The client gets a generic detail, never internals,
+//! passwords or hashes.
+
+use std::sync::Arc;
+
+use accounts_api::{ErrorCode, FieldError, Problem};
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+
+use super::BODY_LIMIT;
+use crate::{accounts::AccountError, password::HashError, store::StoreError};
+
+/// Media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Everything the API can answer with instead of a success.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body is not JSON of the route's shape; says why, never echoing a value.
+    #[error("{0}")]
+    MalformedJson(String),
+    /// A required key is absent.
+    #[error("missing field `{0}`")]
+    MissingField(String),
+    /// The body is not `application/json`.
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// The body is over [`BODY_LIMIT`].
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// No such route.
+    #[error("not found")]
+    NotFound,
+    /// The route exists, the method does not.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// A cookie-carrying write from another site.
+    #[error("cross-origin request with a session cookie")]
+    CrossOrigin,
+    /// The body did not arrive in time.
+    #[error("request body too slow")]
+    RequestTimeout,
+    /// A use case refused or failed.
+    #[error("use case")]
+    Account(#[from] AccountError),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        Self::Account(e.into())
+    }
+}
+
+/// How the server treats an error it answers with (the client's view is the code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The client's request was refused: nothing to log beyond the access line.
+    Client,
+    /// Shed under load: a warning.
+    Shed,
+    /// The database is unreachable: a warning and a count.
+    StoreUnavailable,
+    /// A bug or corrupt data: an error and a count.
+    Internal,
+}
+
+/// The classification of one error.
+pub struct Reply {
+    /// The machine code; the status follows from it.
+    pub code: ErrorCode,
+    /// One safe sentence for people.
+    pub detail: String,
+    /// The invalid fields, for validation failures.
+    pub errors: Vec<FieldError>,
+    /// Seconds for `Retry-After`, when waiting helps.
+    pub retry_after: Option<u64>,
+    /// Whose fault it is, for logs and metrics.
+    pub fault: Fault,
+}
+
+impl Reply {
+    fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self {
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after: None,
+            fault: Fault::Client,
+        }
+    }
+
+    fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs.max(1));
+        self
+    }
+
+    fn fault(mut self, fault: Fault) -> Self {
+        self.fault = fault;
+        self
+    }
+}
+
+impl ApiError {
+    /// The one classification of every error.
+    pub fn reply(&self) -> Reply {
+        use ErrorCode as C;
+        match self {
+            Self::MalformedJson(why) => Reply::new(
+                C::MalformedJson,
+                format!("The request body is not valid JSON for this route: {why}."),
+            ),
+            Self::MissingField(field) => Reply {
+                errors: vec![FieldError {
+                    field: field.clone(),
+                    code: C::MissingField,
+                    message: format!("{field} is required"),
+                }],
+                ..Reply::new(C::MissingField, format!("The field `{field}` is required."))
+            },
+            Self::UnsupportedMediaType => Reply::new(
+                C::UnsupportedMediaType,
+                "Send the body as JSON with `Content-Type: application/json`.",
+            ),
+            Self::PayloadTooLarge => Reply::new(
+                C::PayloadTooLarge,
+                format!("The request body is larger than {} KiB.", BODY_LIMIT / 1024),
+            ),
+            Self::NotFound => Reply::new(C::NotFound, "There is nothing at this address."),
+            Self::MethodNotAllowed => Reply::new(
+                C::MethodNotAllowed,
+                "This route does not accept that HTTP method.",
+            ),
+            Self::CrossOrigin => Reply::new(
+                C::CrossOrigin,
+                "This request came from another site with your session cookie; it was refused.",
+            ),
+            Self::RequestTimeout => Reply::new(
+                C::RequestTimeout,
+                "The request body took too long to arrive.",
+            ),
+            Self::Account(e) => account_reply(e),
+        }
+    }
+
+    /// The machine code of this error.
+    pub fn code(&self) -> ErrorCode {
+        self.reply().code
+    }
+
+    /// The HTTP status of this error.
+    pub fn status_code(&self) -> StatusCode {
+        status(self.code())
+    }
+
+    /// The problem body the client gets.
+    pub fn problem(&self) -> Problem {
+        let reply = self.reply();
+        Problem::new(reply.code, reply.detail).with_errors(reply.errors)
+    }
+}
+
+fn account_reply(e: &AccountError) -> Reply {
+    use ErrorCode as C;
+    match e {
+        AccountError::Invalid(errors) => Reply {
+            errors: errors.clone(),
+            ..Reply::new(
+                errors.first().map_or(C::MalformedJson, |e| e.code),
+                errors
+                    .iter()
+                    .map(|e| e.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        },
+        AccountError::UserExists => Reply::new(C::UserExists, "That user name is already taken."),
+        AccountError::InvalidCredentials => {
+            Reply::new(C::InvalidCredentials, "Wrong user name or password.")
+        }
+        AccountError::PasswordExpired => Reply::new(
+            C::PasswordExpired,
+            "Your password has expired. Set a new one with POST /api/user/update \
+             (or /user/update), giving your current password.",
+        ),
+        AccountError::Unauthenticated => Reply::new(C::Unauthenticated, "Sign in first."),
+        AccountError::RateLimited { retry_after } => {
+            let secs = retry_after.as_secs().max(1);
+            Reply::new(
+                C::RateLimited,
+                format!("Too many attempts. Try again in {secs} seconds."),
+            )
+            .retry_after(secs)
+        }
+        AccountError::Store(StoreError::Unavailable(_)) => Reply::new(
+            C::StoreUnavailable,
+            "The database cannot be reached right now. Please try again shortly.",
+        )
+        .fault(Fault::StoreUnavailable),
+        AccountError::Hash(HashError::Overloaded) => Reply::new(
+            C::Overloaded,
+            "The server is busy checking other passwords. Please retry in a moment.",
+        )
+        .retry_after(1)
+        .fault(Fault::Shed),
+        AccountError::Store(StoreError::Duplicate | StoreError::Internal(_))
+        | AccountError::Hash(_) => {
+            Reply::new(C::Internal, "Something went wrong on our side.").fault(Fault::Internal)
+        }
+    }
+}
+
+fn status(code: ErrorCode) -> StatusCode {
+    StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// The error a response was made from, for the `observe` middleware to log and count.
+#[derive(Clone)]
+pub struct Failure {
+    /// The error, with its source chain.
+    pub error: Arc<ApiError>,
+    /// Whose fault it is.
+    pub fault: Fault,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let reply = self.reply();
+        let problem = Problem::new(reply.code, reply.detail).with_errors(reply.errors);
+        let mut response = problem_response(&problem);
+        if let Some(secs) = reply.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response.extensions_mut().insert(Failure {
+            error: Arc::new(self),
+            fault: reply.fault,
+        });
+        response
+    }
+}
+
+/// Serialises a problem with its status and media type, and the id of the request it answers.
+pub fn problem_response(problem: &Problem) -> Response {
+    let problem = Problem {
+        request_id: super::observe::current_request_id(),
+        ..problem.clone()
+    };
+    let body = serde_json::to_vec(&problem).unwrap_or_else(|_| b"{}".to_vec());
+    let mut response = (status(problem.code), body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unavailable(why: &'static str) -> ApiError {
+        StoreError::Unavailable(why.into()).into()
+    }
+
+    #[test]
+    fn statuses_follow_codes() {
+        assert_eq!(
+            ApiError::PayloadTooLarge.status_code(),
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
+        assert_eq!(
+            ApiError::from(AccountError::UserExists).status_code(),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            unavailable("down").status_code(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            ApiError::from(StoreError::Internal("x".into())).status_code(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+
+    #[test]
+    fn internal_causes_never_reach_the_client_but_stay_in_the_chain() {
+        let e = unavailable("mongodb://admin:s3cret@db");
+        let p = e.problem();
+        assert_eq!(p.code, ErrorCode::StoreUnavailable);
+        assert!(!p.detail.contains("s3cret"));
+        assert_eq!(e.reply().fault, Fault::StoreUnavailable);
+        let chain = crate::telemetry::chain(&e);
+        assert!(
+            chain.ends_with("store unavailable: mongodb://admin:s3cret@db"),
+            "{chain}"
+        );
+    }
+
+    #[test]
+    fn waiting_helps_only_where_retry_after_is_set() {
+        let limited = ApiError::from(AccountError::RateLimited {
+            retry_after: std::time::Duration::from_millis(10),
+        });
+        assert_eq!(limited.reply().retry_after, Some(1));
+        let shed = ApiError::from(AccountError::Hash(HashError::Overloaded));
+        assert_eq!(
+            (shed.reply().retry_after, shed.reply().fault),
+            (Some(1), Fault::Shed)
+        );
+        assert_eq!(ApiError::NotFound.reply().retry_after, None);
+    }
+
+    #[test]
+    fn the_size_limit_is_stated_from_the_constant() {
+        assert!(ApiError::PayloadTooLarge
+            .reply()
+            .detail
+            .contains(&format!("{} KiB", BODY_LIMIT / 1024)));
+    }
+}

@@ -1,0 +1,230 @@
+//! Start-up and shutdown: validate the configuration, open the store, start the hashing
+//! threads, bind the listeners ([`App::build`]); serve until a signal, then drain in-flight
+//! requests and release the store ([`App::serve`]).
+
+use std::{
+    future::Future,
+    io,
+    net::SocketAddr,
+    sync::{Arc, Weak},
+    time::Duration,
+};
+
+use tokio::net::TcpListener;
+
+use crate::{
+    accounts::{Accounts, Settings},
+    clock::SystemClock,
+    config::{Config, ConfigError},
+    http::{self, cookies::CookieSettings, AppState},
+    password::{HashError, Hasher},
+    store::{mongo::MongoStore, sqlite::SqliteStore, Store, StoreError},
+    telemetry,
+};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// A setting is wrong.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The store cannot be opened (the data folder, or the MongoDB URI).
+    #[error("cannot open the store")]
+    Store(#[from] StoreError),
+    /// The hashing threads or the dummy hash could not be made.
+    #[error("cannot prepare password hashing")]
+    Hash(#[from] HashError),
+    /// The port is taken or not ours to use.
+    #[error("cannot listen on {addr}")]
+    Bind {
+        /// The address that was asked for.
+        addr: SocketAddr,
+        /// Why it failed.
+        source: io::Error,
+    },
+}
+
+/// A bound, ready-to-serve server.
+pub struct App {
+    listener: TcpListener,
+    router: axum::Router,
+    /// The Prometheus listener, when enabled.
+    metrics: Option<(TcpListener, axum::Router)>,
+    store_name: &'static str,
+    shutdown_grace: Duration,
+    /// To tell when the last request task has let go of the store (see [`App::serve`]).
+    accounts: Weak<Accounts>,
+}
+
+impl App {
+    /// Validates the config, opens the store, binds the port. Nothing is served yet, so a test
+    /// can read [`App::local_addr`] (port 0 picks a free one) before calling [`App::serve`].
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        config.validate()?;
+        let (store, store_name) = open_store(&config).await?;
+        let hasher = Hasher::new(
+            config.argon2_params()?,
+            config.hash_threads(),
+            config.hash_queue(),
+        )?;
+        let session_ttl = Duration::from_secs(config.session_ttl);
+        let accounts = Accounts::new(
+            store,
+            hasher,
+            Arc::new(SystemClock),
+            Settings {
+                policy: config.password_policy(),
+                password_max_age: config.password_max_age(),
+                session_ttl,
+                throttle: config.throttle_policy(),
+            },
+        );
+        let static_app = http::static_files::StaticApp::load(&config.static_dir);
+        if static_app.is_none() {
+            tracing::warn!(
+                dir = %config.static_dir.display(),
+                "no built browser app found; serving the API only (build it with `trunk build --release`)"
+            );
+        }
+        let accounts = Arc::new(accounts);
+        let weak_accounts = Arc::downgrade(&accounts);
+        let router = http::router(AppState {
+            accounts,
+            cookies: CookieSettings::new(config.cookie_secure, session_ttl),
+            static_app: static_app.map(Arc::new),
+            trusted_proxies: Arc::from(config.trusted_proxies.clone()),
+            cors_origins: Arc::from(config.cors_origins.clone()),
+            body_timeout: Duration::from_secs(config.body_timeout),
+        });
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let metrics = match config.metrics_listen {
+            Some(addr) => Some(metrics_endpoint(addr).await?),
+            None => None,
+        };
+        Ok(Self {
+            listener,
+            router,
+            metrics,
+            store_name,
+            shutdown_grace: Duration::from_secs(config.shutdown_grace),
+            accounts: weak_accounts,
+        })
+    }
+
+    /// Where the API listens.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Where `GET /metrics` is served, if enabled.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|(l, _)| l.local_addr().ok())
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests finish
+    /// (for at most the configured grace period) and returns once the store is closed, so the
+    /// same data folder can be opened again at once.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> io::Result<()> {
+        tracing::info!(addr = %self.local_addr()?, store = self.store_name, "accounts-server listening");
+        if let Some((listener, router)) = self.metrics {
+            tracing::info!(addr = %listener.local_addr()?, "metrics at /metrics");
+            tokio::spawn(async move { axum::serve(listener, router).await });
+        }
+        // The peer address feeds the per-IP limits.
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let signalled = Arc::new(tokio::sync::Notify::new());
+        let notify = signalled.clone();
+        let serve = axum::serve(self.listener, service).with_graceful_shutdown(async move {
+            shutdown.await;
+            notify.notify_one();
+        });
+        let grace = self.shutdown_grace;
+        let accounts = self.accounts;
+        tokio::select! {
+            result = async {
+                serve.await?;
+                // Connection tasks drop their handle on the router a moment after they report
+                // closed.
+                while accounts.strong_count() > 0 {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Ok(())
+            } => result,
+            () = async {
+                signalled.notified().await;
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!(?grace, "in-flight requests did not finish in time; exiting anyway");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The separate metrics listener: Prometheus text at `GET /metrics`.
+async fn metrics_endpoint(addr: SocketAddr) -> Result<(TcpListener, axum::Router), StartupError> {
+    let handle = telemetry::prometheus().ok_or_else(|| {
+        StartupError::Config(ConfigError("cannot install the metrics recorder".into()))
+    })?;
+    let router = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let handle = handle.clone();
+            async move { handle.render() }
+        }),
+    );
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartupError::Bind { addr, source })?;
+    Ok((listener, router))
+}
+
+async fn open_store(config: &Config) -> Result<(Arc<dyn Store>, &'static str), StoreError> {
+    match config.mongodb_uri() {
+        Some(uri) => {
+            let store = MongoStore::connect(uri, &config.mongodb_db).await?;
+            // Not fatal: the server starts unready and recovers once MongoDB answers.
+            if let Err(e) = store.ping().await {
+                tracing::warn!(error = %e, "MongoDB is not reachable yet; /health/ready will say so");
+            }
+            Ok((Arc::new(store), "mongodb"))
+        }
+        None => Ok((Arc::new(SqliteStore::open(&config.data_dir)?), "embedded")),
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

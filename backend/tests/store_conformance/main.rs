@@ -1,0 +1,72 @@
+//! One conformance suite per store role (users, sessions, counters), each test run against the
+//! embedded SQLite store and against a real MongoDB wire-protocol server.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod counters;
+mod sessions;
+mod users;
+
+use std::time::Duration;
+
+use accounts_server::{
+    clock,
+    store::{sqlite::SqliteStore, SessionRecord, StoreError, UserRecord},
+};
+use support::{store, Kind};
+
+fn user(name: &str, hash: &str) -> UserRecord {
+    let now = clock::now();
+    UserRecord {
+        id: accounts_server::ids::account_id(),
+        name: name.to_owned(),
+        display_name: name.to_uppercase(),
+        password_hash: hash.to_owned(),
+        created_at: now,
+        password_changed_at: now,
+    }
+}
+
+fn session(token_hash: &str, user: &UserRecord, ttl: Duration) -> SessionRecord {
+    let now = clock::now();
+    SessionRecord {
+        token_hash: token_hash.to_owned(),
+        user_id: user.id.clone(),
+        user_name: user.name.clone(),
+        created_at: now,
+        expires_at: now + ttl,
+    }
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+async fn ping_answers(kind: Kind) {
+    let f = store(kind).await;
+    f.store.ping().await.unwrap();
+}
+
+/// The embedded store's folder belongs to one process: a second opener is refused until the
+/// first is closed, so no process can cache a session another has revoked.
+#[tokio::test]
+async fn the_embedded_store_admits_one_opener_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = SqliteStore::open(dir.path()).unwrap();
+    let clone = first.clone();
+    match SqliteStore::open(dir.path()) {
+        Err(e @ StoreError::Unavailable(_)) => {
+            let why = accounts_server::telemetry::chain(&e);
+            assert!(why.contains("in use"), "{why}");
+        }
+        other => panic!("a second opener got {:?}", other.map(|_| ())),
+    }
+    drop(first);
+    assert!(
+        SqliteStore::open(dir.path()).is_err(),
+        "a clone still holds it"
+    );
+    drop(clone);
+    SqliteStore::open(dir.path()).unwrap();
+}
+
+for_each_store!(ping_answers);

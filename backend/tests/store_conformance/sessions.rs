@@ -1,0 +1,228 @@
+//! The `SessionStore` role: sessions found until they expire or are revoked, looked up with
+//! their account, and never brought back by a lookup that raced with a revocation.
+
+use std::{sync::Arc, time::Duration};
+
+use accounts_server::clock;
+
+use super::{session, user, HOUR};
+use crate::support::{store, Kind};
+
+async fn sessions_are_found_until_they_expire(kind: Kind) {
+    let f = store(kind).await;
+    let u = user("frank", "h");
+    f.store.insert_user(&u).await.unwrap();
+    let s = session("t1", &u, HOUR);
+    f.store.insert_session(&s).await.unwrap();
+    let now = clock::now();
+    assert_eq!(
+        f.store.find_session("t1", now).await.unwrap(),
+        Some(s.clone())
+    );
+    assert_eq!(f.store.find_session("t2", now).await.unwrap(), None);
+    // Expired as of a later `now`, whether or not any sweep has run.
+    assert_eq!(
+        f.store
+            .find_session("t1", s.expires_at + Duration::from_millis(1))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        f.store.find_session("t1", s.expires_at).await.unwrap(),
+        None
+    );
+    // A session stored already expired is never returned.
+    let mut old = session("t3", &u, HOUR);
+    old.expires_at = clock::now() - Duration::from_secs(1);
+    f.store.insert_session(&old).await.unwrap();
+    assert_eq!(
+        f.store.find_session("t3", clock::now()).await.unwrap(),
+        None
+    );
+}
+
+async fn a_session_can_be_revoked(kind: Kind) {
+    let f = store(kind).await;
+    let u = user("gina", "h");
+    f.store.insert_user(&u).await.unwrap();
+    f.store
+        .insert_session(&session("t1", &u, HOUR))
+        .await
+        .unwrap();
+    let revoked = f.store.delete_session("t1").await.unwrap();
+    assert_eq!(revoked.map(|s| s.user_name), Some("gina".to_owned()));
+    assert_eq!(
+        f.store.find_session("t1", clock::now()).await.unwrap(),
+        None
+    );
+    // Idempotent.
+    assert_eq!(f.store.delete_session("t1").await.unwrap(), None);
+}
+
+async fn revoke_all_sessions_of_one_user(kind: Kind) {
+    let f = store(kind).await;
+    let a = user("hank", "h");
+    let b = user("ivan", "h");
+    f.store.insert_user(&a).await.unwrap();
+    f.store.insert_user(&b).await.unwrap();
+    for t in ["a1", "a2", "a3"] {
+        f.store.insert_session(&session(t, &a, HOUR)).await.unwrap();
+    }
+    f.store
+        .insert_session(&session("b1", &b, HOUR))
+        .await
+        .unwrap();
+    assert_eq!(f.store.delete_user_sessions(&a.id).await.unwrap(), 3);
+    let now = clock::now();
+    for t in ["a1", "a2", "a3"] {
+        assert_eq!(f.store.find_session(t, now).await.unwrap(), None);
+    }
+    assert!(f.store.find_session("b1", now).await.unwrap().is_some());
+    assert_eq!(f.store.delete_user_sessions(&a.id).await.unwrap(), 0);
+}
+
+async fn a_session_is_found_with_its_user(kind: Kind) {
+    let f = store(kind).await;
+    let u = user("otto", "h");
+    f.store.insert_user(&u).await.unwrap();
+    let s = session("o1", &u, HOUR);
+    f.store.insert_session(&s).await.unwrap();
+    let now = clock::now();
+    assert_eq!(
+        f.store.find_session_and_user("o1", now).await.unwrap(),
+        Some((s.clone(), u.clone()))
+    );
+    assert_eq!(
+        f.store.find_session_and_user("nope", now).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        f.store
+            .find_session_and_user("o1", s.expires_at)
+            .await
+            .unwrap(),
+        None
+    );
+    // A session whose user is gone (deleted without the store's help) is not returned.
+    let orphan_owner = user("pam", "h");
+    let orphan = session("p1", &orphan_owner, HOUR);
+    f.store.insert_session(&orphan).await.unwrap();
+    assert_eq!(
+        f.store.find_session_and_user("p1", now).await.unwrap(),
+        None
+    );
+}
+
+/// The embedded store answers repeated lookups from memory; every later write must still show.
+async fn a_looked_up_session_reflects_every_later_write(kind: Kind) {
+    let f = store(kind).await;
+    let u = user("quin", "h1");
+    f.store.insert_user(&u).await.unwrap();
+    for t in ["q1", "q2", "q3"] {
+        f.store.insert_session(&session(t, &u, HOUR)).await.unwrap();
+    }
+    let lookup = |t: &'static str| {
+        let store = f.store.clone();
+        async move {
+            store
+                .find_session_and_user(t, clock::now())
+                .await
+                .unwrap()
+                .map(|(_, user)| user)
+        }
+    };
+    for t in ["q1", "q2", "q3"] {
+        assert_eq!(lookup(t).await, Some(u.clone()));
+    }
+
+    let later = u.password_changed_at + Duration::from_secs(60);
+    assert!(f
+        .store
+        .replace_password_hash("quin", "h1", "h2", Some(later))
+        .await
+        .unwrap());
+    let changed = lookup("q1").await.unwrap();
+    assert_eq!(
+        (changed.password_hash.as_str(), changed.password_changed_at),
+        ("h2", later)
+    );
+    assert!(f
+        .store
+        .replace_password_hash("quin", "h2", "h3", None)
+        .await
+        .unwrap());
+    assert_eq!(lookup("q1").await.unwrap().password_hash, "h3");
+
+    f.store.delete_session("q1").await.unwrap();
+    assert_eq!(lookup("q1").await, None);
+    assert!(lookup("q2").await.is_some());
+
+    assert_eq!(f.store.delete_user_sessions(&u.id).await.unwrap(), 2);
+    assert_eq!(lookup("q2").await, None);
+    assert_eq!(lookup("q3").await, None);
+
+    f.store
+        .insert_session(&session("q4", &u, HOUR))
+        .await
+        .unwrap();
+    assert!(lookup("q4").await.is_some());
+    assert!(f.store.delete_user("quin", "h3").await.unwrap());
+    assert_eq!(lookup("q4").await, None);
+}
+
+/// Lookups racing with a revocation must not bring the revoked session back.
+async fn a_revocation_holds_against_concurrent_lookups(kind: Kind) {
+    let f = store(kind).await;
+    let u = user("rita", "h");
+    f.store.insert_user(&u).await.unwrap();
+    for round in 0..100 {
+        let token = format!("r{round}");
+        f.store
+            .insert_session(&session(&token, &u, HOUR))
+            .await
+            .unwrap();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let readers: Vec<_> = (0..4)
+            .map(|_| {
+                let (store, token, stop) = (f.store.clone(), token.clone(), stop.clone());
+                tokio::spawn(async move {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        store
+                            .find_session_and_user(&token, clock::now())
+                            .await
+                            .unwrap();
+                        // A lookup served from memory does not yield by itself.
+                        tokio::task::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        let found = || f.store.find_session_and_user(&token, clock::now());
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        f.store.delete_session(&token).await.unwrap();
+        let right_after = found().await.unwrap();
+        assert_eq!(
+            right_after, None,
+            "round {round}: found right after revoking"
+        );
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for r in readers {
+            r.await.unwrap();
+        }
+        let later = found().await.unwrap();
+        assert_eq!(
+            later, None,
+            "round {round}: a racing lookup brought it back"
+        );
+    }
+}
+
+crate::for_each_store!(
+    sessions_are_found_until_they_expire,
+    a_session_can_be_revoked,
+    revoke_all_sessions_of_one_user,
+    a_session_is_found_with_its_user,
+    a_looked_up_session_reflects_every_later_write,
+    a_revocation_holds_against_concurrent_lookups,
+);
