@@ -33,33 +33,92 @@ function withoutMongo() {
   return env;
 }
 
-/** Starts accounts-server on a free port with a fresh embedded store. */
-export async function startServer(extraArgs = []) {
-  const port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), 'accounts-e2e-'));
-  const child = spawn(SERVER, [
-    '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--static-dir', DIST,
-    '--password-min-length', String(MIN_LENGTH), '--ip-rate-limit', '1000', ...extraArgs,
-  ], { stdio: ['ignore', 'pipe', 'pipe'], env: withoutMongo() });
+/** Runs `command` with its output collected, for error messages (and shown with TEST_LOG). */
+function startProcess(command, args, options) {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
   let log = '';
-  child.stdout.on('data', (d) => { log += d; });
-  child.stderr.on('data', (d) => { log += d; });
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
-    try {
-      const r = await fetch(`${base}/health/ready`);
-      if (r.ok) break;
-    } catch { /* not up yet */ }
-    if (child.exitCode !== null) throw new Error(`server exited:\n${log}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const collect = (d) => { log += d; if (process.env.TEST_LOG) process.stderr.write(d); };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
   return {
-    base,
+    child,
     log: () => log,
     async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+      if (child.exitCode === null && child.signalCode === null) {
+        if (options.detached) process.kill(-child.pid, 'SIGTERM');
+        else child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+    },
+  };
+}
+
+/**
+ * Polls `url` until it answers 200, for at most `seconds`; fails with the process's output if
+ * it exits first or the time runs out (never gives up silently).
+ */
+async function waitUntilServed(url, proc, seconds, what) {
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
+    try {
+      const r = await fetch(url);
+      if (r.ok) return;
+    } catch { /* not up yet */ }
+    if (proc.child.exitCode !== null) throw new Error(`${what} exited:\n${proc.log()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} did not answer ${url} within ${seconds} s:\n${proc.log()}`);
+}
+
+/** Starts accounts-server with a fresh embedded store, on `port` (default: a free one). */
+export async function startServer(extraArgs = [], { port } = {}) {
+  port ??= await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'accounts-e2e-'));
+  const proc = startProcess(SERVER, [
+    '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--static-dir', DIST,
+    '--password-min-length', String(MIN_LENGTH), '--ip-rate-limit', '1000', ...extraArgs,
+  ], { env: withoutMongo() });
+  const base = `http://127.0.0.1:${port}`;
+  await waitUntilServed(`${base}/health/ready`, proc, 20, 'accounts-server');
+  return {
+    base,
+    log: proc.log,
+    async stop() {
+      await proc.stop();
       rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Fails clearly if something already listens on `port` (a leftover server, say). */
+export async function requireFreePort(port) {
+  await new Promise((ok, fail) => {
+    const s = createServer();
+    s.once('error', () => fail(new Error(`port ${port} is in use; the development flow needs it`)));
+    s.listen(port, '127.0.0.1', () => s.close(ok));
+  });
+}
+
+/**
+ * The README's development app server, `scripts/dev-app.sh` (Trunk.toml: the app on
+ * 127.0.0.1:8080, the API proxied to 127.0.0.1:5000), writing into its own folder so dist/
+ * keeps the release build. Resolves once the app's page is served.
+ */
+export async function startTrunkServe() {
+  const distDir = mkdtempSync(join(tmpdir(), 'accounts-trunk-serve-'));
+  const proc = startProcess(join(ROOT, 'scripts', 'dev-app.sh'), ['--dist', distDir], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: 'true' },
+    // Its own process group, so stopping it stops trunk and the builds it started.
+    detached: true,
+  });
+  // A cold development build of the app can take minutes on two cores.
+  await waitUntilServed('http://127.0.0.1:8080/', proc, 600, 'trunk serve');
+  return {
+    base: 'http://127.0.0.1:8080',
+    async stop() {
+      await proc.stop();
+      rmSync(distDir, { recursive: true, force: true });
     },
   };
 }

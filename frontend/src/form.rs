@@ -1,49 +1,131 @@
-//! Form state and validation display, free of the DOM so it is unit-tested on the host.
+//! Form state: one submission model for every form, and validation display free of the DOM,
+//! so it is unit-tested on the host.
 //!
 //! A field shows its client-side message only after the user has left it once (blur) or tried to
 //! submit; a server message for the field shows until the user edits the value.
 
+use std::{cell::RefCell, future::Future, pin::Pin, rc::Rc};
+
 use accounts_api::{ErrorCode, PasswordPolicy, Problem, UserName};
 use leptos::prelude::*;
 
-/// What every form shares: whether the user has tried to submit, whether a request is in
-/// flight, and the message for the top of the form.
-#[derive(Clone, Copy)]
-pub struct FormState {
+use crate::api::ApiError;
+
+type LocalBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// One form's submission: a local [`Action`] whose `pending()` is the busy state (no double
+/// submits), the flag that reveals field messages, and the message for the top of the form.
+///
+/// A page gives its fields (by JSON key, so server messages land next to them), the request to
+/// send and the step to take on success; failures are placed here. Every form shares one
+/// action type (it runs a prepared [`Job`]), so each new form adds its own code only, not
+/// another copy of the action machinery in the download.
+pub struct Submission<Req: 'static> {
+    action: Action<Job, ()>,
+    run: StoredValue<Rc<dyn Fn(Req) -> LocalBoxFuture<'static, ()>>, LocalStorage>,
+    /// Whether the user has tried to submit (client messages then show on every field).
     pub submitted: RwSignal<bool>,
-    pub busy: RwSignal<bool>,
+    /// The message for the top of the form.
     pub top_error: RwSignal<Option<String>>,
 }
 
-impl FormState {
-    pub fn new() -> Self {
-        Self {
-            submitted: RwSignal::new(false),
-            busy: RwSignal::new(false),
-            top_error: RwSignal::new(None),
-        }
-    }
+/// A submission's work, handed to the shared action type once.
+#[derive(Clone)]
+pub struct Job(Rc<RefCell<Option<LocalBoxFuture<'static, ()>>>>);
 
-    /// Starts a submission, or says not to: never while a request is in flight (no double
-    /// submits), nor while a field shows a message (which the attempt itself reveals).
-    pub fn begin(self, fields: &[Signal<Option<String>>]) -> bool {
-        if self.busy.get_untracked() {
-            return false;
-        }
-        self.submitted.set(true);
-        self.top_error.set(None);
-        if fields.iter().any(|e| e.get_untracked().is_some()) {
-            return false;
-        }
-        self.busy.set(true);
-        true
+impl<Req: 'static> Clone for Submission<Req> {
+    fn clone(&self) -> Self {
+        *self
     }
 }
 
-impl Default for FormState {
-    fn default() -> Self {
-        Self::new()
+impl<Req: 'static> Copy for Submission<Req> {}
+
+impl<Req: Clone + 'static> Submission<Req> {
+    /// `call` sends the request; `on_success` takes the reply (and the request it answered).
+    pub fn new<Resp, Fut>(
+        fields: &[(&'static str, FieldState)],
+        call: impl Fn(Req) -> Fut + 'static,
+        on_success: impl Fn(Resp, Req) + 'static,
+    ) -> Self
+    where
+        Resp: 'static,
+        Fut: Future<Output = Result<Resp, ApiError>> + 'static,
+    {
+        let top_error = RwSignal::new(None);
+        let fields: Rc<[(&'static str, FieldState)]> = fields.into();
+        let on_success = Rc::new(on_success);
+        let run: Rc<dyn Fn(Req) -> LocalBoxFuture<'static, ()>> = Rc::new(move |req: Req| {
+            let (fields, on_success) = (fields.clone(), on_success.clone());
+            let reply = call(req.clone());
+            Box::pin(async move {
+                match reply.await {
+                    Ok(reply) => on_success(reply, req),
+                    Err(e) => place_errors(top_error, &e, &fields),
+                }
+            })
+        });
+        Self {
+            action: job_action(),
+            run: StoredValue::new_local(run),
+            submitted: RwSignal::new(false),
+            top_error,
+        }
     }
+
+    /// Whether a request is in flight.
+    pub fn busy(self) -> Signal<bool> {
+        self.action.pending().into()
+    }
+
+    /// Sends `request()`, unless a request is in flight or a field shows a message (which the
+    /// attempt itself reveals).
+    pub fn submit(self, checks: &[Signal<Option<String>>], request: impl FnOnce() -> Req) {
+        if self.action.pending().get_untracked() {
+            return;
+        }
+        self.submitted.set(true);
+        self.top_error.set(None);
+        if checks.iter().any(|e| e.get_untracked().is_some()) {
+            return;
+        }
+        let work = self.run.with_value(|run| run(request()));
+        self.action
+            .dispatch_local(Job(Rc::new(RefCell::new(Some(work)))));
+    }
+}
+
+/// The one action type every form shares: it runs the job it is given.
+fn job_action() -> Action<Job, ()> {
+    Action::new_local(|job: &Job| {
+        let work = job.0.borrow_mut().take();
+        async move {
+            if let Some(work) = work {
+                work.await;
+            }
+        }
+    })
+}
+
+/// Puts a failed call's messages where they belong: next to `fields` (by JSON key) or on top.
+fn place_errors(
+    top: RwSignal<Option<String>>,
+    error: &ApiError,
+    fields: &[(&'static str, FieldState)],
+) {
+    let ApiError::Problem(problem) = error else {
+        top.set(Some(error.message()));
+        return;
+    };
+    let (message, field_messages) = split_problem(problem);
+    let mut unplaced = message;
+    for (key, text) in field_messages {
+        match fields.iter().find(|(k, _)| *k == key) {
+            Some((_, field)) => field.server_error.set(Some(text)),
+            None => unplaced = Some(unplaced.map_or(text.clone(), |m| format!("{m} {text}"))),
+        }
+    }
+    top.set(unplaced);
 }
 
 /// The reactive state of one input.

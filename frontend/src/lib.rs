@@ -1,8 +1,11 @@
 //! Accounts browser app: client-side rendered Leptos, talking to the API on the same origin.
 //!
 //! - [`api`]: the only module that calls the server (gloo-net), returning shared DTOs.
-//! - [`form`], [`when`]: pure logic (validation display, wording), unit-tested on the host.
+//! - [`state`]: the session (one local resource), the policy, the message for the next page.
+//! - [`form`]: one submission model for every form (a Leptos action), and validation display.
+//! - [`router`]: real URLs, and who may see which page; [`App`] holds the one guard.
 //! - [`components`]: fields, buttons, notices. [`pages`]: one module per route.
+//! - [`relative_time`]: "3 minutes ago".
 //!
 //! Validation rules come from the shared `accounts-api` crate and the server's `GET /api/policy`,
 //! so the app and the server cannot disagree.
@@ -11,14 +14,14 @@ pub mod api;
 pub mod components;
 pub mod form;
 pub mod pages;
+pub mod relative_time;
 pub mod router;
 pub mod state;
-pub mod when;
 
 use leptos::prelude::*;
 
 use pages::{AccountPage, ChangePasswordPage, LoginPage, NotFoundPage, RegisterPage};
-use router::{Link, Route, Router};
+use router::{redirect_for, Link, Route, Router};
 use state::AppState;
 
 /// The whole app: shared state, the layout and the page for the current URL.
@@ -26,17 +29,19 @@ use state::AppState;
 pub fn App() -> impl IntoView {
     let state = AppState::new();
     provide_context(state);
-    state.load();
     let router = Router::start();
     provide_context(router);
     let route = Memo::new(move |_| router.route());
-    // `/` is the account page, which sends signed-out users to log in.
+    // The one guard: once the session is known, a page someone may not see sends them on.
     Effect::new(move |_| {
-        if route.get() == Route::Home {
-            router.replace("/account");
+        let Some(session) = state.session.known() else {
+            return;
+        };
+        if let Some(target) = redirect_for(route.get(), session.is_some()) {
+            router.replace(target);
         }
     });
-    let signed_in = move || state.session.with(Option::is_some);
+    let signed_in = move || state.session.user().is_some();
     view! {
         <a class="skip" href="#main">"Skip to content"</a>
         <header class="top">

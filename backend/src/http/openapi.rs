@@ -45,7 +45,11 @@ impl Modify for SessionCookie {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "session",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("session"))),
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "session",
+                "Set by a login. Named `__Host-session` (and `Secure`) when the server runs \
+                 with --cookie-secure.",
+            ))),
         );
     }
 }

@@ -4,12 +4,13 @@
 use leptos::{ev::SubmitEvent, prelude::*};
 
 use super::{ErrorBanner, Notice};
-use crate::router::Link;
+use crate::{router::Link, state::Flash};
 
+/// A card with one form; see the module documentation.
 #[component]
 pub fn FormCard(
     title: &'static str,
-    notice: RwSignal<Option<String>>,
+    notice: RwSignal<Option<Flash>>,
     error: RwSignal<Option<String>>,
     on_submit: impl FnMut(SubmitEvent) + 'static,
     /// Text, link target and link label of the line under the form.

@@ -3,15 +3,21 @@
 
 use leptos::prelude::*;
 
+use crate::state::{Flash, Tone};
+
+/// A result or a heads-up for the whole page, styled by its tone.
 #[component]
-pub fn Notice(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
+pub fn Notice(#[prop(into)] message: Signal<Option<Flash>>) -> impl IntoView {
     view! {
-        <p class="notice" role="status" aria-live="polite" class:hidden=move || message.get().is_none()>
-            {move || message.get()}
+        <p class="notice" role="status" aria-live="polite"
+            class:hidden=move || message.get().is_none()
+            class:warning=move || message.with(|m| m.as_ref().is_some_and(|m| m.tone == Tone::Warning))>
+            {move || message.get().map(|m| m.text)}
         </p>
     }
 }
 
+/// A failure of the form it sits in.
 #[component]
 pub fn ErrorBanner(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
     view! {

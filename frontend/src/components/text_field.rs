@@ -15,7 +15,7 @@ pub fn TextField(
     /// The message to show, if any (already filtered by touched/submitted).
     #[prop(into)]
     error: Signal<Option<String>>,
-    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(optional)] hint: Option<String>,
 ) -> impl IntoView {
     let message_id = format!("{id}-message");
     let hint_id = format!("{id}-hint");

@@ -2,17 +2,18 @@
 //! page sends the user here with the name filled in.
 
 use accounts_api::ChangePasswordRequest;
-use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
+use leptos::{ev::SubmitEvent, prelude::*};
 
-use super::{encode, failed, set_title};
+use super::{encode, set_title};
 use crate::{
     api,
     components::{FormCard, PasswordField, SubmitButton, TextField},
-    form::{check_new_password, required, FieldState, FormState},
+    form::{check_new_password, required, FieldState, Submission},
     router::Router,
-    state::AppState,
+    state::{AppState, Flash},
 };
 
+/// The change-password page (signed in or not).
 #[component]
 pub fn ChangePasswordPage() -> impl IntoView {
     set_title("Change password");
@@ -20,84 +21,64 @@ pub fn ChangePasswordPage() -> impl IntoView {
     let router = expect_context::<Router>();
     let prefill = router
         .query("user")
-        .or_else(|| {
-            state
-                .session
-                .with_untracked(|s| s.as_ref().map(|s| s.user_name.clone()))
-        })
+        .or_else(|| state.session.user_name_untracked())
         .unwrap_or_default();
     let name = FieldState::new(prefill);
     let current = FieldState::new("");
     let new = FieldState::new("");
-    let form = FormState::new();
-    let FormState {
-        submitted,
-        busy,
-        top_error,
-    } = form;
     let notice = RwSignal::new(state.take_flash());
 
     // Fill the name once the session lookup answers, unless the user typed one.
     Effect::new(move |_| {
-        if let Some(s) = state.session.get() {
+        if let Some(s) = state.session.user() {
             if name.value.get_untracked().is_empty() {
                 name.value.set(s.user_name);
             }
         }
     });
 
-    let name_error = name.message(submitted, move |v| required("User name", v));
-    let current_error = current.message(submitted, move |v| required("Current password", v));
-    let new_error = new.message(submitted, move |v| {
+    let form = Submission::new(
+        &[
+            ("user_name", name),
+            ("password", current),
+            ("newpassword", new),
+        ],
+        |req: ChangePasswordRequest| async move { api::change_password(&req).await },
+        move |_, req| {
+            // The server revoked every session of the account, this one included.
+            state.flash.set(Some(Flash::success(
+                "Password changed. Log in with your new password.",
+            )));
+            state.session.changed();
+            router.navigate(&format!("/login?user={}", encode(&req.user_name)));
+        },
+    );
+    let name_error = name.message(form.submitted, move |v| required("User name", v));
+    let current_error = current.message(form.submitted, move |v| required("Current password", v));
+    let new_error = new.message(form.submitted, move |v| {
         check_new_password(v, &name.value.get(), state.password_policy()).or_else(|| {
             (!v.is_empty() && current.value.with(|c| c == v))
                 .then(|| "New password must differ from the current one".to_string())
         })
     });
-
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         notice.set(None);
-        if !form.begin(&[name_error, current_error, new_error]) {
-            return;
-        }
-        let req = ChangePasswordRequest {
-            user_name: name.value.get_untracked(),
-            password: current.value.get_untracked().into(),
-            newpassword: new.value.get_untracked().into(),
-        };
-        spawn_local(async move {
-            match api::change_password(&req).await {
-                Ok(_) => {
-                    // The server revoked every session of the account, this one included.
-                    state.session.set(None);
-                    state.flash.set(Some(
-                        "Password changed. Log in with your new password.".into(),
-                    ));
-                    busy.set(false);
-                    router.navigate(&format!("/login?user={}", encode(&req.user_name)));
-                }
-                Err(e) => {
-                    failed(
-                        form,
-                        &e,
-                        &[
-                            ("user_name", name),
-                            ("password", current),
-                            ("newpassword", new),
-                        ],
-                    );
-                }
+        form.submit(&[name_error, current_error, new_error], || {
+            ChangePasswordRequest {
+                user_name: name.value.get_untracked(),
+                password: current.value.get_untracked().into(),
+                newpassword: new.value.get_untracked().into(),
             }
         });
     };
 
     view! {
-        <FormCard title="Change password" notice=notice error=top_error on_submit=on_submit>
+        <FormCard title="Change password" notice=notice error=form.top_error on_submit=on_submit>
             <TextField id="user_name" label="User name" autocomplete="username" field=name error=name_error/>
             <PasswordField id="password" label="Current password" autocomplete="current-password" field=current error=current_error/>
             <PasswordField id="newpassword" label="New password" autocomplete="new-password" field=new error=new_error/>
-            <SubmitButton label="Change password" busy_label="Changing password…" busy=busy/>
+            <SubmitButton label="Change password" busy_label="Changing password…" busy=form.busy()/>
         </FormCard>
     }
 }

@@ -1,17 +1,18 @@
 //! Register, then sign in straight away.
 
 use accounts_api::Credentials;
-use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
+use leptos::{ev::SubmitEvent, prelude::*};
 
-use super::{failed, set_title};
+use super::set_title;
 use crate::{
     api,
     components::{FormCard, PasswordField, SubmitButton, TextField},
-    form::{check_new_password, check_new_user_name, FieldState, FormState},
+    form::{check_new_password, check_new_user_name, FieldState, Submission},
     router::Router,
-    state::AppState,
+    state::{AppState, Flash},
 };
 
+/// The registration page.
 #[component]
 pub fn RegisterPage() -> impl IntoView {
     set_title("Register");
@@ -19,16 +20,26 @@ pub fn RegisterPage() -> impl IntoView {
     let router = expect_context::<Router>();
     let name = FieldState::new("");
     let password = FieldState::new("");
-    let form = FormState::new();
-    let FormState {
-        submitted,
-        busy,
-        top_error,
-    } = form;
     let notice = RwSignal::new(state.take_flash());
 
-    let name_error = name.message(submitted, check_new_user_name);
-    let password_error = password.message(submitted, move |v| {
+    let form = Submission::new(
+        &[("user_name", name), ("password", password)],
+        |req: Credentials| async move {
+            let reply = api::register(&req).await?;
+            api::login(&req).await?;
+            Ok(reply)
+        },
+        move |reply, _| {
+            state.flash.set(Some(Flash::success(format!(
+                "Welcome, {}! Your account is ready.",
+                reply.user_name
+            ))));
+            state.session.changed();
+            router.navigate("/account");
+        },
+    );
+    let name_error = name.message(form.submitted, check_new_user_name);
+    let password_error = password.message(form.submitted, move |v| {
         check_new_password(v, &name.value.get(), state.password_policy())
     });
     let password_hint = Signal::derive(move || {
@@ -39,50 +50,26 @@ pub fn RegisterPage() -> impl IntoView {
             )
         })
     });
-
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        if !form.begin(&[name_error, password_error]) {
-            return;
-        }
-        let req = Credentials {
+        form.submit(&[name_error, password_error], || Credentials {
             user_name: name.value.get_untracked(),
             password: password.value.get_untracked().into(),
-        };
-        spawn_local(async move {
-            let result = match api::register(&req).await {
-                Ok(reply) => api::login(&req).await.map(|_| reply),
-                Err(e) => Err(e),
-            };
-            match result {
-                Ok(reply) => {
-                    state.refresh_session().await;
-                    state.flash.set(Some(format!(
-                        "Welcome, {}! Your account is ready.",
-                        reply.user_name
-                    )));
-                    busy.set(false);
-                    router.navigate("/account");
-                }
-                Err(e) => {
-                    failed(form, &e, &[("user_name", name), ("password", password)]);
-                }
-            }
         });
     };
 
     view! {
-        <FormCard title="Create an account" notice=notice error=top_error on_submit=on_submit
+        <FormCard title="Create an account" notice=notice error=form.top_error on_submit=on_submit
             alt=("Already registered? ", "/login", "Log in")>
             <TextField
                 id="user_name" label="User name" autocomplete="username" field=name error=name_error
-                hint="3 to 32 letters, digits, dots, dashes or underscores."
+                hint=accounts_api::user_name::rules_hint()
             />
             <PasswordField
                 id="password" label="Password" autocomplete="new-password" field=password error=password_error
                 hint=password_hint
             />
-            <SubmitButton label="Create account" busy_label="Creating account…" busy=busy/>
+            <SubmitButton label="Create account" busy_label="Creating account…" busy=form.busy()/>
         </FormCard>
     }
 }
