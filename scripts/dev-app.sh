@@ -9,6 +9,6 @@ cd "$(dirname "$0")/.."
 
 scripts/install-web-tools.sh
 cargo fetch --locked --quiet
-export PATH="$PWD/e2e/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+export PATH="$PWD/e2e/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 export TRUNK_SKIP_VERSION_CHECK=true
 exec trunk serve "$@"
