@@ -11,11 +11,14 @@ use serde::{de::DeserializeOwned, Serialize};
 /// What a failed call tells the UI: the server's problem, or that the server was not reached.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApiError {
+    /// The server answered with a problem.
     Problem(Problem),
+    /// No usable answer (offline, or the reply was not ours).
     Network,
 }
 
 impl ApiError {
+    /// The server's machine code, if it answered.
     pub fn code(&self) -> Option<ErrorCode> {
         match self {
             Self::Problem(p) => Some(p.code),
@@ -76,34 +79,41 @@ async fn post<Req: Serialize, Resp: DeserializeOwned>(
         .ok_or(ApiError::Network)
 }
 
+/// `GET /api/policy`: the rules in force.
 pub async fn policy() -> Result<PolicyInfo, ApiError> {
     call::<(), _>(Method::GET, "/api/policy", None)
         .await?
         .ok_or(ApiError::Network)
 }
 
+/// `GET /api/session`: who is signed in.
 pub async fn session() -> Result<SessionInfo, ApiError> {
     call::<(), _>(Method::GET, "/api/session", None)
         .await?
         .ok_or(ApiError::Network)
 }
 
+/// `POST /api/user/add`.
 pub async fn register(req: &Credentials) -> Result<AccountReply, ApiError> {
     post("/api/user/add", req).await
 }
 
+/// `POST /api/login`: sets the session cookie.
 pub async fn login(req: &Credentials) -> Result<LoginReply, ApiError> {
     post("/api/login", req).await
 }
 
+/// `POST /api/user/update`: signs the account out everywhere.
 pub async fn change_password(req: &ChangePasswordRequest) -> Result<AccountReply, ApiError> {
     post("/api/user/update", req).await
 }
 
+/// `POST /api/user/delete`.
 pub async fn delete_account(req: &Credentials) -> Result<AccountReply, ApiError> {
     post("/api/user/delete", req).await
 }
 
+/// `POST /api/logout`.
 pub async fn logout() -> Result<(), ApiError> {
     call::<(), ()>(Method::POST, "/api/logout", None)
         .await

@@ -131,12 +131,16 @@ fn place_errors(
 /// The reactive state of one input.
 #[derive(Clone, Copy)]
 pub struct FieldState {
+    /// What is typed.
     pub value: RwSignal<String>,
+    /// Whether the user has left the field once.
     pub touched: RwSignal<bool>,
+    /// The server's message about the current value, until it is edited.
     pub server_error: RwSignal<Option<String>>,
 }
 
 impl FieldState {
+    /// A field holding `initial`.
     pub fn new(initial: impl Into<String>) -> Self {
         Self {
             value: RwSignal::new(initial.into()),
@@ -179,6 +183,7 @@ pub fn visible_error(
     server.or(if touched || submitted { client } else { None })
 }
 
+/// "`label` is required" for an empty (or blank) value.
 pub fn required(label: &str, value: &str) -> Option<String> {
     value
         .trim()

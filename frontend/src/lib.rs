@@ -10,6 +10,8 @@
 //! Validation rules come from the shared `accounts-api` crate and the server's `GET /api/policy`,
 //! so the app and the server cannot disagree.
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod components;
 pub mod form;

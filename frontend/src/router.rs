@@ -8,11 +8,17 @@ use wasm_bindgen::JsCast;
 /// The app's pages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route {
+    /// `/`: sends on to the account or to log in.
     Home,
+    /// `/login`.
     Login,
+    /// `/register`.
     Register,
+    /// `/password`.
     ChangePassword,
+    /// `/account`.
     Account,
+    /// Anything else.
     NotFound,
 }
 
@@ -109,6 +115,7 @@ impl Router {
         self.query.set(location.search().unwrap_or_default());
     }
 
+    /// The page for the current URL (tracked).
     pub fn route(self) -> Route {
         self.path.with(|p| Route::parse(p))
     }
@@ -150,9 +157,13 @@ impl Router {
 /// An in-app link: a real `<a href>` (open in new tab works) that navigates without a reload.
 #[component]
 pub fn Link(
+    /// Where to go.
     href: &'static str,
+    /// The link's content.
     children: Children,
-    #[prop(optional)] class: &'static str,
+    /// CSS classes.
+    #[prop(optional)]
+    class: &'static str,
 ) -> impl IntoView {
     let router = expect_context::<Router>();
     let current = move || Route::parse(href) == router.route();

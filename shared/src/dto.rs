@@ -9,11 +9,13 @@ use crate::password::{Password, PasswordPolicy};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Credentials {
+    /// The user name, in any case or Unicode form.
     #[cfg_attr(
         feature = "openapi",
         schema(min_length = 3, max_length = 32, example = "Ada")
     )]
     pub user_name: String,
+    /// The password (new, when registering).
     #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 1, max_length = 256, example = "correct horse battery"))]
     pub password: Password,
 }
@@ -22,6 +24,7 @@ pub struct Credentials {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangePasswordRequest {
+    /// The user name, in any case or Unicode form.
     #[cfg_attr(
         feature = "openapi",
         schema(min_length = 3, max_length = 32, example = "Ada")
@@ -45,6 +48,7 @@ pub type DeleteAccountRequest = Credentials;
 pub struct AccountReply {
     /// The user name as the user typed it at registration.
     pub user_name: String,
+    /// What happened, in words.
     pub message: String,
 }
 
@@ -52,7 +56,9 @@ pub struct AccountReply {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginReply {
+    /// The user name as the user typed it at registration.
     pub user_name: String,
+    /// What happened, in words.
     pub message: String,
     /// When the session ends.
     pub expires_at: String,
@@ -62,9 +68,11 @@ pub struct LoginReply {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionInfo {
+    /// The user name as the user typed it at registration.
     pub user_name: String,
     /// When the account was created.
     pub created_at: String,
+    /// When the password was last changed.
     pub password_changed_at: String,
     /// When this session ends.
     pub expires_at: String,
@@ -74,8 +82,11 @@ pub struct SessionInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyInfo {
+    /// The rules for new passwords.
     pub password: PasswordPolicy,
+    /// Shortest user name, in characters.
     pub user_name_min_length: usize,
+    /// Longest user name, in characters.
     pub user_name_max_length: usize,
     /// The allowed characters, in words.
     pub user_name_allowed: String,

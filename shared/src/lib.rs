@@ -9,6 +9,8 @@
 //! - [`password`]: the password newtype (redacted `Debug`) and the policy for new passwords.
 //! - [`problem`]: RFC 9457 problem details and the stable machine codes.
 
+#![warn(missing_docs)]
+
 pub mod dto;
 mod normalize;
 pub mod password;

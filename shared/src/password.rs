@@ -25,6 +25,7 @@ pub const DEFAULT_MIN_LEN: usize = 15;
 pub struct Password(String);
 
 impl Password {
+    /// Wraps typed text.
     pub fn new(s: impl Into<String>) -> Self {
         Self(s.into())
     }
@@ -39,6 +40,7 @@ impl Password {
         nfkc(&self.0)
     }
 
+    /// Whether nothing was typed.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -65,8 +67,17 @@ impl From<String> for Password {
 /// Why a new password was refused. The `Display` text is meant for end users.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PasswordError {
-    TooShort { min: usize },
-    TooLong { max: usize },
+    /// Fewer characters than the policy's minimum.
+    TooShort {
+        /// The minimum.
+        min: usize,
+    },
+    /// More characters than the policy's maximum.
+    TooLong {
+        /// The maximum.
+        max: usize,
+    },
+    /// The user name appears in it.
     ContainsUserName,
 }
 
@@ -86,7 +97,9 @@ impl std::error::Error for PasswordError {}
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordPolicy {
+    /// Fewest characters a new password may have.
     pub min_length: usize,
+    /// Most characters a password may have.
     pub max_length: usize,
 }
 

@@ -54,23 +54,41 @@ macro_rules! error_codes {
 }
 
 error_codes! {
+    /// The body is not JSON of the route's shape.
     MalformedJson = "malformed_json", 400, "Malformed JSON body";
+    /// A required key is absent.
     MissingField = "missing_field", 400, "Missing field";
+    /// The user name breaks the rules.
     InvalidUserName = "invalid_user_name", 400, "Invalid user name";
+    /// A new password breaks the policy (or a password is empty).
     InvalidPassword = "invalid_password", 400, "Invalid password";
+    /// The body is not `application/json`.
     UnsupportedMediaType = "unsupported_media_type", 415, "Unsupported media type";
+    /// The body is over the size limit.
     PayloadTooLarge = "payload_too_large", 413, "Payload too large";
+    /// The name is taken, in any case or Unicode form.
     UserExists = "user_exists", 409, "User name taken";
+    /// Unknown user or wrong password: one answer for both.
     InvalidCredentials = "invalid_credentials", 401, "Invalid credentials";
+    /// The password is right but older than the maximum age.
     PasswordExpired = "password_expired", 401, "Password expired";
+    /// No valid session.
     Unauthenticated = "unauthenticated", 401, "Not signed in";
+    /// No such route.
     NotFound = "not_found", 404, "Not found";
+    /// The route exists; the method does not.
     MethodNotAllowed = "method_not_allowed", 405, "Method not allowed";
+    /// The database cannot be reached.
     StoreUnavailable = "store_unavailable", 503, "Service temporarily unavailable";
+    /// Too many attempts; see `Retry-After`.
     RateLimited = "rate_limited", 429, "Too many attempts";
+    /// A cookie-carrying write from another site.
     CrossOrigin = "cross_origin", 403, "Cross-origin request refused";
+    /// The body did not arrive in time.
     RequestTimeout = "request_timeout", 408, "Request timeout";
+    /// Too many password checks waiting; see `Retry-After`.
     Overloaded = "overloaded", 503, "Server busy";
+    /// A bug; details only in the server log.
     Internal = "internal", 500, "Internal error";
 }
 
@@ -86,7 +104,9 @@ impl fmt::Display for ErrorCode {
 pub struct FieldError {
     /// The JSON key, e.g. `user_name` or `newpassword`.
     pub field: String,
+    /// What is wrong with it.
     pub code: ErrorCode,
+    /// The same, for people.
     pub message: String,
 }
 
@@ -94,12 +114,18 @@ pub struct FieldError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
+    /// A relative URI naming the kind of problem: `/problems/<code>`.
     #[serde(rename = "type")]
     pub type_uri: String,
+    /// A fixed summary of the code.
     pub title: String,
+    /// The HTTP status.
     pub status: u16,
+    /// What went wrong this time, for people.
     pub detail: String,
+    /// The stable machine code clients branch on.
     pub code: ErrorCode,
+    /// Each invalid field, for validation failures.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
     /// The server's id for the request (also in the `x-request-id` header and its logs).
@@ -108,6 +134,7 @@ pub struct Problem {
 }
 
 impl Problem {
+    /// A problem of kind `code`, its title and status from the code's table.
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self {
             type_uri: format!("/problems/{code}"),
@@ -120,6 +147,7 @@ impl Problem {
         }
     }
 
+    /// The same problem, listing `errors`.
     pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
         self.errors = errors;
         self

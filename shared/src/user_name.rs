@@ -29,8 +29,11 @@ pub struct UserName {
 /// Why a user name was refused. The `Display` text is meant for end users.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserNameError {
+    /// Nothing but white space.
     Empty,
+    /// Fewer than [`MIN_LEN`] characters.
     TooShort,
+    /// More than [`MAX_LEN`] characters.
     TooLong,
     /// A control, bidirectional-override or zero-width character: invisible, so never allowed.
     InvisibleCharacter,

@@ -155,8 +155,33 @@ mod tests {
     use axum::{body::Body, http::Request};
     use tower::ServiceExt;
 
-    /// Every operation in the document is served (the reverse holds by construction: routes
-    /// are only added through `routes!`, which documents them).
+    /// Routes are added only through `routes!`, which documents them: a plain axum `.route(`
+    /// anywhere in the HTTP layer would serve something the document does not list.
+    #[test]
+    fn no_route_is_added_without_its_document_entry() {
+        let sources = [
+            ("mod.rs", include_str!("mod.rs")),
+            ("users.rs", include_str!("users.rs")),
+            ("sessions.rs", include_str!("sessions.rs")),
+            ("policy.rs", include_str!("policy.rs")),
+            ("health.rs", include_str!("health.rs")),
+            ("openapi.rs", include_str!("openapi.rs")),
+            ("static_files.rs", include_str!("static_files.rs")),
+            ("cross_origin.rs", include_str!("cross_origin.rs")),
+        ];
+        for (file, source) in sources {
+            let code = source.split("#[cfg(test)]").next().unwrap_or(source);
+            for marker in [".route(", ".route_service(", ".nest("] {
+                assert!(
+                    !code.contains(marker),
+                    "http/{file} adds a route with `{marker}`, which skips the OpenAPI document; \
+                     use `routes!` on an annotated handler"
+                );
+            }
+        }
+    }
+
+    /// Every operation in the document is served.
     #[tokio::test]
     async fn every_documented_operation_is_routed() {
         let (router, doc, _dir) = super::super::tests::router_and_document().await;

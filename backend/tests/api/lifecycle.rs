@@ -165,34 +165,31 @@ fn binary() -> Command {
 }
 
 #[test]
-fn help_documents_every_setting() {
+fn help_and_readme_document_every_setting() {
+    use clap::CommandFactory;
     let out = binary().arg("--help").output().unwrap();
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
-    for flag in [
-        "--listen",
-        "ACCOUNTS_LISTEN",
-        "--mongodb-uri",
-        "MONGODB_URI",
-        "--mongodb-db",
-        "MONGODB_DB",
-        "--data-dir",
-        "ACCOUNTS_DATA_DIR",
-        "--static-dir",
-        "ACCOUNTS_STATIC_DIR",
-        "--password-max-age",
-        "PASSWORD_MAX_AGE",
-        "--password-min-length",
-        "PASSWORD_MIN_LENGTH",
-        "--argon2-memory-kib",
-        "ARGON2_MEMORY_KIB",
-        "--argon2-iterations",
-        "ARGON2_ITERATIONS",
-        "--argon2-parallelism",
-        "ARGON2_PARALLELISM",
-        "--cookie-secure",
-    ] {
-        assert!(help.contains(flag), "--help lacks {flag}");
+    let readme = include_str!("../../../README.md");
+    let command = accounts_server::config::Config::command();
+    let settings: Vec<_> = command
+        .get_arguments()
+        .filter(|a| !matches!(a.get_id().as_str(), "help" | "version"))
+        .collect();
+    assert!(settings.len() >= 23, "only {} settings?", settings.len());
+    for arg in settings {
+        let flag = format!("--{}", arg.get_long().expect("every setting is a flag"));
+        let env = arg
+            .get_env()
+            .unwrap_or_else(|| panic!("{flag} has no environment variable"))
+            .to_str()
+            .unwrap();
+        assert!(help.contains(&flag), "--help lacks {flag}");
+        assert!(help.contains(env), "--help lacks {env}");
+        assert!(
+            readme.contains(&format!("| `{flag}` | `{env}` |")),
+            "README's configuration table lacks {flag} / {env}"
+        );
     }
 }
 

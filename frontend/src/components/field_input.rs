@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::form::FieldState;
 
+/// The wired `<input>` of a field.
 #[component]
 pub fn FieldInput(
     id: &'static str,

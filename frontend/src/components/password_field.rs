@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use super::FieldInput;
 use crate::form::FieldState;
 
+/// A labelled password input with a show/hide toggle and its message.
 #[component]
 pub fn PasswordField(
     id: &'static str,

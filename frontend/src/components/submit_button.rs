@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+/// A submit button that shows `busy_label` (and is disabled) while `busy`.
 #[component]
 pub fn SubmitButton(
     label: &'static str,

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use super::FieldInput;
 use crate::form::FieldState;
 
+/// A labelled text input with an optional hint and its message.
 #[component]
 pub fn TextField(
     /// The element id, also used to tie the label and the message to the input.

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::router::Link;
 
+/// Any URL the app does not know.
 #[component]
 pub fn NotFoundPage() -> impl IntoView {
     super::set_title("Not found");
