@@ -62,10 +62,10 @@ pub struct Config {
     #[arg(long, env = "ACCOUNTS_HASH_THREADS", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub hash_threads: Option<u16>,
 
-    /// Password checks that may wait for a hashing thread; beyond that, requests get `503
-    /// overloaded` at once. Default: as many as hashing threads.
-    #[arg(long, env = "ACCOUNTS_HASH_QUEUE", value_parser = clap::value_parser!(u16).range(0..=10_000))]
-    pub hash_queue: Option<u16>,
+    /// Seconds a password check may expect to wait for a hashing thread (checks ahead of it x
+    /// the measured hash time / threads); beyond that, requests get `503 overloaded` at once.
+    #[arg(long, env = "ACCOUNTS_HASH_MAX_WAIT", default_value_t = 1.0, value_parser = parse_max_wait)]
+    pub hash_max_wait: f64,
 
     /// Lifetime of a login session, in seconds.
     #[arg(long, env = "ACCOUNTS_SESSION_TTL", default_value_t = 12 * 3600,
@@ -95,6 +95,12 @@ pub struct Config {
     #[arg(long, env = "ACCOUNTS_IP_RATE_LIMIT", default_value_t = 30)]
     pub ip_rate_limit: u32,
 
+    /// Prefix length of the IPv6 networks that per-IP limits count as one client (a host
+    /// usually holds a whole /64).
+    #[arg(long, env = "ACCOUNTS_IPV6_PREFIX", default_value_t = 64,
+          value_parser = clap::value_parser!(u8).range(1..=128))]
+    pub ipv6_prefix: u8,
+
     /// Proxies (IP addresses or CIDR networks, comma-separated) whose `X-Forwarded-For` is
     /// believed. From anyone else the header is ignored.
     #[arg(
@@ -123,6 +129,18 @@ pub struct Config {
     #[arg(long, env = "ACCOUNTS_SHUTDOWN_GRACE", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub shutdown_grace: u64,
+
+    /// Seconds a connection may take to send a request's headers, counted from when the server
+    /// starts waiting for them (so idle keep-alive connections close after this too).
+    #[arg(long, env = "ACCOUNTS_HEADER_TIMEOUT", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub header_timeout: u64,
+
+    /// Connections open at once; past this, new ones are closed at once. Keep it below the
+    /// process's file limit (`ulimit -n`).
+    #[arg(long, env = "ACCOUNTS_MAX_CONNECTIONS", default_value_t = 512,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub max_connections: usize,
 
     /// Seconds a client may take to send a request body before getting `408`.
     #[arg(long, env = "ACCOUNTS_BODY_TIMEOUT", default_value_t = 10,
@@ -185,14 +203,13 @@ impl Config {
             lockout_threshold: self.lockout_threshold,
             lockout_duration: Duration::from_secs(self.lockout_duration),
             ip_rate_limit: self.ip_rate_limit,
+            ipv6_prefix: self.ipv6_prefix,
         }
     }
 
-    /// Password checks that may wait for a hashing thread.
-    pub fn hash_queue(&self) -> usize {
-        self.hash_queue
-            .map(usize::from)
-            .unwrap_or_else(|| self.hash_threads())
+    /// The longest expected wait for a hashing thread at which a check is admitted.
+    pub fn hash_max_wait(&self) -> Duration {
+        Duration::from_secs_f64(self.hash_max_wait)
     }
 
     /// Threads that hash at once (default: the number of cores).
@@ -218,6 +235,15 @@ fn parse_origin(s: &str) -> Result<String, String> {
         ));
     }
     Ok(s.to_ascii_lowercase())
+}
+
+fn parse_max_wait(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(secs) if (0.001..=600.0).contains(&secs) => Ok(secs),
+        _ => Err(format!(
+            "`{s}` is not a number of seconds from 0.001 to 600"
+        )),
+    }
 }
 
 fn parse_min_length(s: &str) -> Result<usize, String> {

@@ -2,7 +2,8 @@
 //!
 //! Data flows one way: `http` → `accounts` → `password` / `throttle` / `store`.
 //!
-//! - [`startup`]: [`App`] wires the parts together, serves, and shuts down cleanly.
+//! - [`startup`]: [`App`] wires the parts together, serves, and shuts down cleanly;
+//!   [`server`] is its connection loop (header timeout, connection cap).
 //! - [`config`]: typed flags and environment, checked at start-up.
 //! - [`http`]: one module per resource, merged into one documented router; the JSON extractor,
 //!   the error replies (RFC 9457 problem+json) and the middleware that logs and counts them.
@@ -28,6 +29,7 @@ pub mod config;
 pub mod http;
 pub mod ids;
 pub mod password;
+pub mod server;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

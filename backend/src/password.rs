@@ -2,30 +2,35 @@
 //!
 //! Hashing is deliberately slow (tens of milliseconds of CPU and ~19 MiB of memory), so it never
 //! runs on the async runtime. `threads` dedicated OS threads do all hashing, and each owns one
-//! Argon2 memory block that it reuses for every hash: memory stays at exactly threads x Argon2
-//! memory (the allocator never sees the 19 MiB buffers come and go, so it cannot fragment or
-//! hoard them), and hashes skip the page faults of fresh memory.
+//! Argon2 memory block while it is busy, reusing it for every hash: memory stays at most
+//! threads x Argon2 memory (the allocator never sees the 19 MiB buffers come and go under
+//! load, so it cannot fragment or hoard them), and hashes skip the page faults of fresh
+//! memory. A thread idle for [`IDLE_RELEASE`] gives its block back, so an idle server holds
+//! none.
 //!
-//! In front of the pool is an admission queue of bounded length: when it is full a request is
-//! refused at once ([`HashError::Overloaded`], a `503`) instead of waiting, so an overload costs
-//! clients a retry, not minutes of latency.
+//! In front of the pool is admission by expected wait: a check is accepted while the checks
+//! ahead of it x the hash time (measured here, a moving average) / threads stay within a bound
+//! (`--hash-max-wait`, default 1 s). Beyond it a request is refused at once
+//! ([`HashError::Overloaded`], a `503`) instead of waiting, so an overload costs clients a
+//! retry, not minutes of latency, while a burst that the threads clear within the bound is
+//! served whole.
 //!
 //! Verifying an unknown user runs against a dummy hash with the same parameters, so a login costs
 //! the same whether or not the account exists.
 
 use std::{
     sync::{
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
         mpsc, Arc, Mutex,
     },
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 use argon2::{
     password_hash::{rand_core::OsRng, Output, ParamsString, SaltString},
     Algorithm, Argon2, Block, Params, PasswordHash, Version,
 };
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::oneshot;
 
 /// Why hashing failed. None of these carry the password.
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +44,7 @@ pub enum HashError {
     /// A hashing thread is gone.
     #[error("hashing worker stopped unexpectedly")]
     Worker,
-    /// The admission queue is full.
+    /// The expected wait is over the bound.
     #[error("too many password checks waiting")]
     Overloaded,
 }
@@ -69,53 +74,69 @@ pub struct Hasher {
 struct Inner {
     params: Params,
     jobs: Mutex<mpsc::Sender<Job>>,
-    /// Running plus waiting hashes.
-    admission: Arc<Semaphore>,
+    threads: usize,
+    /// The longest expected wait at which a check is still admitted.
+    max_wait: Duration,
+    /// Admitted checks not finished yet (running or waiting).
+    in_flight: AtomicUsize,
+    /// Checks waiting for a thread (for the queue-length gauge).
     waiting: AtomicUsize,
+    /// A moving average of one hash's duration, in nanoseconds, as this machine runs them
+    /// (starting with the dummy hash's).
+    hash_nanos: AtomicU64,
     dummy: String,
 }
 
 impl Hasher {
-    /// Starts `threads` hashing threads and makes the dummy hash: `threads` hashes run at once
-    /// and at most `queue` more wait.
-    pub fn new(params: Params, threads: usize, queue: usize) -> Result<Self, HashError> {
+    /// Starts `threads` hashing threads and makes the dummy hash: `threads` hashes run at once,
+    /// and a check is admitted while its expected wait is at most `max_wait`.
+    pub fn new(params: Params, threads: usize, max_wait: Duration) -> Result<Self, HashError> {
         let threads = threads.max(1);
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..threads {
             let rx = rx.clone();
-            let blocks = params.block_count();
             std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
-                .spawn(move || {
-                    let mut memory = vec![Block::new(); blocks];
-                    loop {
-                        // The lock is held only while waiting for the next job.
-                        let job = match rx.lock() {
-                            Ok(rx) => rx.recv(),
-                            Err(_) => return,
-                        };
-                        match job {
-                            Ok(job) => job(&mut memory),
-                            Err(_) => return, // the hasher is gone
-                        }
-                    }
-                })
+                .spawn(move || hashing_thread(&rx))
                 .map_err(|_| HashError::Worker)?;
         }
         let mut random = [0u8; 32];
         argon2::password_hash::rand_core::RngCore::fill_bytes(&mut OsRng, &mut random);
         let mut memory = vec![Block::new(); params.block_count()];
+        let started = Instant::now();
         let dummy = hash_with(&params, &random, &mut memory)?;
+        let first_hash = started.elapsed();
         Ok(Self {
             inner: Arc::new(Inner {
                 params,
                 jobs: Mutex::new(tx),
-                admission: Arc::new(Semaphore::new(threads + queue)),
+                threads,
+                max_wait,
+                in_flight: AtomicUsize::new(0),
                 waiting: AtomicUsize::new(0),
+                hash_nanos: AtomicU64::new(nanos(first_hash)),
                 dummy,
             }),
         })
+    }
+
+    /// How long one hash takes here, as measured by the server (a moving average).
+    pub fn hash_time(&self) -> Duration {
+        Duration::from_nanos(self.inner.hash_nanos.load(Ordering::Relaxed))
+    }
+
+    /// Admits a check if its expected wait (checks ahead of it x hash time / threads) is
+    /// within the bound; the returned guard holds its place until the check has run.
+    fn admit(&self) -> Result<Admitted, HashError> {
+        let inner = &self.inner;
+        let ahead = inner.in_flight.fetch_add(1, Ordering::Relaxed);
+        let admitted = Admitted(self.inner.clone());
+        let expected = self.hash_time().saturating_mul(ahead as u32) / inner.threads as u32;
+        if expected > inner.max_wait {
+            return Err(HashError::Overloaded);
+        }
+        Ok(admitted)
     }
 
     /// Hashes `password` (already normalised) into a PHC string.
@@ -148,18 +169,14 @@ impl Hasher {
         .await
     }
 
-    /// Queues `job` for a hashing thread, if the admission queue has room. The admission permit
-    /// is held until the job has run, even if the request is cancelled meanwhile.
+    /// Queues `job` for a hashing thread, if it is admitted. Its place is held until the job
+    /// has run, even if the request is cancelled meanwhile.
     async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce(&mut Vec<Block>) -> Result<T, HashError> + Send + 'static,
     ) -> Result<T, HashError> {
         let inner = &self.inner;
-        let admitted = inner
-            .admission
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| HashError::Overloaded)?;
+        let admitted = self.admit()?;
         let queued = Instant::now();
         let waiting = inner.waiting.fetch_add(1, Ordering::Relaxed) + 1;
         metrics::gauge!("hash_queue_length").set(waiting as f64);
@@ -171,7 +188,9 @@ impl Hasher {
             metrics::histogram!("hash_wait_seconds").record(queued.elapsed().as_secs_f64());
             let started = Instant::now();
             let result = job(memory);
-            metrics::histogram!("hash_duration_seconds").record(started.elapsed().as_secs_f64());
+            let took = started.elapsed();
+            metrics::histogram!("hash_duration_seconds").record(took.as_secs_f64());
+            hasher.record_hash_time(took);
             drop(admitted);
             let _ = tx.send(result);
         });
@@ -182,6 +201,70 @@ impl Hasher {
             .send(work)
             .map_err(|_| HashError::Worker)?;
         rx.await.map_err(|_| HashError::Worker)?
+    }
+}
+
+/// A check's place among the admitted ones, given back when dropped.
+struct Admitted(Arc<Inner>);
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Inner {
+    /// Folds one hash's duration into the moving average (weight 1/8).
+    fn record_hash_time(&self, took: Duration) {
+        let took = nanos(took);
+        let _ = self
+            .hash_nanos
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |avg| {
+                Some(avg - avg / 8 + took / 8)
+            });
+    }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// How long a hashing thread keeps its Argon2 memory without work before giving it back.
+const IDLE_RELEASE: Duration = Duration::from_secs(10);
+
+/// A hashing thread: runs jobs in its own Argon2 memory, allocated on the first job (sized by
+/// [`blocks`]) and released after [`IDLE_RELEASE`] without work, so an idle server holds none.
+fn hashing_thread(jobs: &Mutex<mpsc::Receiver<Job>>) {
+    let mut memory: Vec<Block> = Vec::new();
+    loop {
+        // The lock is held only while waiting for the next job.
+        let job = match jobs.lock() {
+            Ok(jobs) if memory.is_empty() => jobs.recv().map_err(|_| ()),
+            Ok(jobs) => match jobs.recv_timeout(IDLE_RELEASE) {
+                Ok(job) => Ok(job),
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    memory = Vec::new();
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => Err(()),
+            },
+            Err(_) => return,
+        };
+        match job {
+            Ok(job) => job(&mut memory),
+            Err(()) => return, // the hasher is gone
+        }
+    }
+}
+
+/// Makes glibc serve every allocation of 4 MiB or more (the Argon2 memory blocks) with its own
+/// `mmap`, so freeing one returns it to the system. By default glibc raises that threshold
+/// each time such a block is freed, and later blocks then come from heaps it keeps.
+pub fn return_large_blocks_to_the_system() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tuning; called once at start-up.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20);
     }
 }
 
@@ -275,13 +358,15 @@ fn needs_rehash(hash: &PasswordHash<'_>, params: &Params) -> bool {
 mod tests {
     use super::*;
 
+    const LONG_WAIT: Duration = Duration::from_secs(60);
+
     fn small(m: u32) -> Params {
         Params::new(m, 1, 1, None).unwrap()
     }
 
     #[tokio::test]
     async fn hash_then_verify() {
-        let h = Hasher::new(small(64), 2, 2).unwrap();
+        let h = Hasher::new(small(64), 2, LONG_WAIT).unwrap();
         let phc = h.hash("correct horse".into()).await.unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{phc}");
         assert!(!phc.contains("correct horse"));
@@ -301,7 +386,7 @@ mod tests {
 
     #[tokio::test]
     async fn same_password_gets_a_fresh_salt() {
-        let h = Hasher::new(small(64), 1, 1).unwrap();
+        let h = Hasher::new(small(64), 1, LONG_WAIT).unwrap();
         let a = h.hash("pw".into()).await.unwrap();
         let b = h.hash("pw".into()).await.unwrap();
         assert_ne!(a, b);
@@ -309,7 +394,7 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_user_never_matches_even_the_dummy_password() {
-        let h = Hasher::new(small(64), 1, 1).unwrap();
+        let h = Hasher::new(small(64), 1, LONG_WAIT).unwrap();
         assert_eq!(
             h.verify(String::new(), None).await.unwrap(),
             Verified::Mismatch
@@ -318,9 +403,9 @@ mod tests {
 
     #[tokio::test]
     async fn old_parameters_ask_for_a_rehash() {
-        let old = Hasher::new(small(64), 1, 1).unwrap();
+        let old = Hasher::new(small(64), 1, LONG_WAIT).unwrap();
         let phc = old.hash("pw".into()).await.unwrap();
-        let new = Hasher::new(small(128), 1, 1).unwrap();
+        let new = Hasher::new(small(128), 1, LONG_WAIT).unwrap();
         assert_eq!(
             new.verify("pw".into(), Some(phc)).await.unwrap(),
             Verified::Match { needs_rehash: true }
@@ -328,9 +413,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_full_queue_refuses_at_once() {
-        // One running, one waiting; a third is refused without waiting.
-        let h = Hasher::new(Params::new(32 * 1024, 8, 1, None).unwrap(), 1, 1).unwrap();
+    async fn a_check_is_refused_at_once_when_its_expected_wait_is_over_the_bound() {
+        // One thread and a bound of 1.5 hash times: one running, one waiting (expected wait
+        // one hash time); a third would wait two, so it is refused without waiting.
+        let params = Params::new(32 * 1024, 8, 1, None).unwrap();
+        let measured = Hasher::new(params.clone(), 1, LONG_WAIT)
+            .unwrap()
+            .hash_time();
+        let h = Hasher::new(params, 1, measured * 3 / 2).unwrap();
+        h.inner.hash_nanos.store(nanos(measured), Ordering::Relaxed);
         let (a, b) = (h.clone(), h.clone());
         let first = tokio::spawn(async move { a.hash("one".into()).await });
         tokio::task::yield_now().await;
@@ -350,7 +441,7 @@ mod tests {
     #[tokio::test]
     async fn hashes_verify_with_the_standard_argon2_api_and_back() {
         use argon2::{PasswordHasher as _, PasswordVerifier as _};
-        let h = Hasher::new(small(64), 1, 1).unwrap();
+        let h = Hasher::new(small(64), 1, LONG_WAIT).unwrap();
         // Ours verifies with the crate's own verifier...
         let ours = h.hash("pw".into()).await.unwrap();
         let parsed = PasswordHash::new(&ours).unwrap();
@@ -375,7 +466,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_corrupt_stored_hash_is_an_error_not_a_match() {
-        let h = Hasher::new(small(64), 1, 1).unwrap();
+        let h = Hasher::new(small(64), 1, LONG_WAIT).unwrap();
         assert!(matches!(
             h.verify("pw".into(), Some("not-a-phc".into())).await,
             Err(HashError::CorruptHash)

@@ -18,6 +18,7 @@ use crate::{
     config::{Config, ConfigError},
     http::{self, cookies::CookieSettings, AppState},
     password::{HashError, Hasher},
+    server,
     store::{mongo::MongoStore, sqlite::SqliteStore, Store, StoreError},
     telemetry,
 };
@@ -51,6 +52,7 @@ pub struct App {
     /// The Prometheus listener, when enabled.
     metrics: Option<(TcpListener, axum::Router)>,
     store_name: &'static str,
+    limits: server::Limits,
     shutdown_grace: Duration,
     /// To tell when the last request task has let go of the store (see [`App::serve`]).
     accounts: Weak<Accounts>,
@@ -61,11 +63,12 @@ impl App {
     /// can read [`App::local_addr`] (port 0 picks a free one) before calling [`App::serve`].
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         config.validate()?;
+        crate::password::return_large_blocks_to_the_system();
         let (store, store_name) = open_store(&config).await?;
         let hasher = Hasher::new(
             config.argon2_params()?,
             config.hash_threads(),
-            config.hash_queue(),
+            config.hash_max_wait(),
         )?;
         let session_ttl = Duration::from_secs(config.session_ttl);
         let accounts = Accounts::new(
@@ -112,6 +115,10 @@ impl App {
             router,
             metrics,
             store_name,
+            limits: server::Limits {
+                header_timeout: Duration::from_secs(config.header_timeout),
+                max_connections: config.max_connections,
+            },
             shutdown_grace: Duration::from_secs(config.shutdown_grace),
             accounts: weak_accounts,
         })
@@ -139,13 +146,9 @@ impl App {
             tracing::info!(addr = %listener.local_addr()?, "metrics at /metrics");
             tokio::spawn(async move { axum::serve(listener, router).await });
         }
-        // The peer address feeds the per-IP limits.
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
         let signalled = Arc::new(tokio::sync::Notify::new());
         let notify = signalled.clone();
-        let serve = axum::serve(self.listener, service).with_graceful_shutdown(async move {
+        let serve = server::serve(self.listener, self.router, self.limits, async move {
             shutdown.await;
             notify.notify_one();
         });

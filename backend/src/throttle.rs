@@ -5,7 +5,12 @@
 //! name is refused before its password is checked, so neither the reply nor its timing tells
 //! whether an account exists.
 
-use std::{net::IpAddr, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    net::IpAddr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use time::OffsetDateTime;
 
@@ -27,6 +32,9 @@ pub struct ThrottlePolicy {
     pub lockout_duration: Duration,
     /// Attempts per client IP per minute (per kind of attempt); 0 = no IP limit.
     pub ip_rate_limit: u32,
+    /// IPv6 clients are counted per network of this prefix length: one host usually holds a
+    /// whole /64, so counting single addresses would give it 2^64 budgets.
+    pub ipv6_prefix: u8,
 }
 
 /// Which per-IP budget an attempt spends.
@@ -45,22 +53,50 @@ pub struct Limited {
     pub retry_after: Duration,
 }
 
-/// The account-name failure counter, read before a credential check.
-#[derive(Debug, Clone, Copy)]
-pub struct FailureState(Option<Counter>);
-
 /// The limits, applied to counters in the store. Time comes from the caller (`now`), so the
 /// rules are testable with a manual clock.
 #[derive(Clone)]
 pub struct Throttle {
     store: Arc<dyn CounterStore>,
     policy: ThrottlePolicy,
+    over_limit: Arc<OverLimit>,
+}
+
+/// Which clients this process has seen go over their per-IP limit, until their window ends.
+/// The store stays the source of truth across instances; this only spares it the writes of a
+/// flood that is already refused (each instance counts at most one attempt past the limit).
+#[derive(Default)]
+struct OverLimit(Mutex<HashMap<String, i64>>);
+
+/// Clients remembered at most; past this, entries of ended windows are dropped.
+const OVER_LIMIT_CAPACITY: usize = 10_000;
+
+impl OverLimit {
+    /// When the window of `key` ends, if it is known to be over its limit at `now`.
+    fn until(&self, key: &str, now: i64) -> Option<i64> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key).copied().filter(|&end| end > now)
+    }
+
+    fn insert(&self, key: String, window_end: i64, now: i64) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= OVER_LIMIT_CAPACITY {
+            map.retain(|_, &mut end| end > now);
+        }
+        if map.len() < OVER_LIMIT_CAPACITY {
+            map.insert(key, window_end);
+        }
+    }
 }
 
 impl Throttle {
     /// Applies `policy` to the counters in `store`.
     pub fn new(store: Arc<dyn CounterStore>, policy: ThrottlePolicy) -> Self {
-        Self { store, policy }
+        Self {
+            store,
+            policy,
+            over_limit: Arc::default(),
+        }
     }
 
     /// Counts an attempt from `ip`; `Err(Limited)` when it is over the per-minute limit.
@@ -81,46 +117,89 @@ impl Throttle {
             Attempt::Credentials => "cred",
             Attempt::Registration => "reg",
         };
-        let key = format!("ip:{kind}:{ip}:{window}");
+        let key = format!(
+            "ip:{kind}:{}:{window}",
+            client_key(ip, self.policy.ipv6_prefix)
+        );
+        let window_end = (window + 1) * WINDOW.as_secs() as i64;
+        let limited = || Limited {
+            retry_after: Duration::from_secs((window_end - now.unix_timestamp()).max(1) as u64),
+        };
+        // Already over: refuse without counting (no store write per refused attempt).
+        if self.over_limit.until(&key, now.unix_timestamp()).is_some() {
+            return Ok(Err(limited()));
+        }
         let counter = self.store.bump_counter(&key, now, WINDOW).await?;
         if counter.count <= limit {
             return Ok(Ok(()));
         }
-        let window_end = (window + 1) * WINDOW.as_secs() as i64;
-        let wait = (window_end - now.unix_timestamp()).max(1) as u64;
-        Ok(Err(Limited {
-            retry_after: Duration::from_secs(wait),
-        }))
+        self.over_limit
+            .insert(key, window_end, now.unix_timestamp());
+        Ok(Err(limited()))
     }
 
-    /// The failure state of an account name; `Err(Limited)` while it is locked.
+    /// The failures counted so far on the account name; `Err(Limited)` while it is locked.
     pub async fn check_account(
         &self,
         name: &str,
         now: OffsetDateTime,
-    ) -> StoreResult<Result<FailureState, Limited>> {
+    ) -> StoreResult<Result<u32, Limited>> {
         let counter = self.store.get_counter(&account_key(name), now).await?;
-        Ok(match counter.and_then(|c| lock_end(&c, &self.policy)) {
+        Ok(self
+            .locked(counter.as_ref(), now)
+            .map(|()| counter.map_or(0, |c| c.count)))
+    }
+
+    /// Counts this attempt as a failure before its password is checked; `seen` is what
+    /// [`Throttle::check_account`] counted. The count is atomic, so of guesses sent at once
+    /// no more get checked than the threshold allows, and once it is reached (between locks)
+    /// only the one attempt that follows `seen` directly: the rest get `Err(Limited)`. A
+    /// success gives the reservation back ([`Throttle::record_success`]).
+    pub async fn reserve_attempt(
+        &self,
+        name: &str,
+        seen: u32,
+        now: OffsetDateTime,
+    ) -> StoreResult<Result<(), Limited>> {
+        let counter = self
+            .store
+            .bump_counter(&account_key(name), now, FAILURE_MEMORY)
+            .await?;
+        if counter.count <= self.policy.lockout_threshold || counter.count == seen + 1 {
+            return Ok(Ok(()));
+        }
+        Ok(Err(self.locked(Some(&counter), now).err().unwrap_or(
+            Limited {
+                retry_after: Duration::from_secs(1),
+            },
+        )))
+    }
+
+    /// A correct password: forget the failures, this attempt's reservation included.
+    pub async fn record_success(&self, name: &str) -> StoreResult<()> {
+        self.store.delete_counter(&account_key(name)).await
+    }
+
+    fn locked(&self, counter: Option<&Counter>, now: OffsetDateTime) -> Result<(), Limited> {
+        match counter.and_then(|c| lock_end(c, &self.policy)) {
             Some(end) if end > now => Err(Limited {
                 retry_after: round_up(end - now),
             }),
-            _ => Ok(FailureState(counter)),
-        })
+            _ => Ok(()),
+        }
     }
+}
 
-    /// A wrong password (or unknown name).
-    pub async fn record_failure(&self, name: &str, now: OffsetDateTime) -> StoreResult<()> {
-        self.store
-            .bump_counter(&account_key(name), now, FAILURE_MEMORY)
-            .await
-            .map(drop)
-    }
-
-    /// A correct password: forget earlier failures (a write only if there were any).
-    pub async fn record_success(&self, name: &str, state: FailureState) -> StoreResult<()> {
-        match state.0 {
-            Some(_) => self.store.delete_counter(&account_key(name)).await,
-            None => Ok(()),
+/// Whose budget an address spends: an IPv4 address itself (also when IPv4-mapped), an IPv6
+/// address's network of `prefix` bits.
+fn client_key(ip: IpAddr, prefix: u8) -> String {
+    match crate::client::canonical(ip) {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let prefix = prefix.min(128);
+            let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+            let network = std::net::Ipv6Addr::from(u128::from(v6) & mask);
+            format!("{network}/{prefix}")
         }
     }
 }
@@ -163,6 +242,7 @@ mod tests {
             lockout_threshold: 3,
             lockout_duration: Duration::from_secs(60),
             ip_rate_limit: 0,
+            ipv6_prefix: 64,
         };
         let t = clock::now();
         assert_eq!(lock_end(&counter(2, t), &p), None);
@@ -180,6 +260,18 @@ mod tests {
         );
         // Never longer than a day, never permanent.
         assert_eq!(lock_end(&counter(500, t), &p), Some(t + MAX_LOCK));
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_per_network() {
+        let key = |ip: &str, prefix| client_key(ip.parse().unwrap(), prefix);
+        assert_eq!(key("2001:db8::1", 64), key("2001:db8::ffff:1", 64));
+        assert_eq!(key("2001:db8::1", 64), "2001:db8::/64");
+        assert_ne!(key("2001:db8::1", 64), key("2001:db8:0:1::1", 64));
+        assert_ne!(key("2001:db8::1", 128), key("2001:db8::2", 128));
+        assert_eq!(key("2001:db8:0:1::1", 48), key("2001:db8::1", 48));
+        assert_eq!(key("203.0.113.7", 64), "203.0.113.7");
+        assert_eq!(key("::ffff:203.0.113.7", 64), "203.0.113.7");
     }
 
     #[test]

@@ -114,8 +114,8 @@ fn spawn_server(port: u16, data: &Path) -> Child {
             "0",
             "--lockout-threshold",
             "10000",
-            "--hash-queue",
-            "1000",
+            "--hash-max-wait",
+            "600",
         ])
         .spawn()
         .expect("start accounts-server")

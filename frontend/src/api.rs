@@ -37,37 +37,86 @@ impl ApiError {
     }
 }
 
+/// One call. A `503 overloaded` reply (the server sheds password checks it could not start
+/// soon) is retried once after its `Retry-After`; if the server is still busy, the problem says
+/// so in plain words.
 async fn call<Req: Serialize, Resp: DeserializeOwned>(
     method: Method,
     path: &str,
     body: Option<&Req>,
 ) -> Result<Option<Resp>, ApiError> {
+    match send(method.clone(), path, body).await {
+        Err(Busy(wait_secs)) => {
+            sleep_ms(wait_secs.clamp(1, 5) * 1000).await;
+            match send(method, path, body).await {
+                Err(Busy(_)) => Err(ApiError::Problem(Problem::new(
+                    ErrorCode::Overloaded,
+                    "The service is busy right now. Please try again in a moment.",
+                ))),
+                Ok(result) => result,
+            }
+        }
+        Ok(result) => result,
+    }
+}
+
+/// The server shed the request; retry after this many seconds.
+struct Busy(i32);
+
+async fn send<Req: Serialize, Resp: DeserializeOwned>(
+    method: Method,
+    path: &str,
+    body: Option<&Req>,
+) -> Result<Result<Option<Resp>, ApiError>, Busy> {
     let builder = RequestBuilder::new(path)
         .method(method)
         .header("Accept", "application/json");
     let request = match body {
-        Some(body) => builder.json(body).map_err(|_| ApiError::Network)?,
-        None => builder.build().map_err(|_| ApiError::Network)?,
+        Some(body) => builder.json(body),
+        None => builder.build(),
     };
-    let response = request.send().await.map_err(|_| ApiError::Network)?;
+    let Ok(request) = request else {
+        return Ok(Err(ApiError::Network));
+    };
+    let Ok(response) = request.send().await else {
+        return Ok(Err(ApiError::Network));
+    };
     let status = response.status();
     if response.ok() {
         if status == 204 {
-            return Ok(None);
+            return Ok(Ok(None));
         }
-        return response
+        return Ok(response
             .json()
             .await
             .map(Some)
-            .map_err(|_| ApiError::Network);
+            .map_err(|_| ApiError::Network));
     }
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(1);
     let problem = response.json::<Problem>().await.unwrap_or_else(|_| {
         Problem::new(
             ErrorCode::Internal,
             format!("The server answered {status}."),
         )
     });
-    Err(ApiError::Problem(problem))
+    if problem.code == ErrorCode::Overloaded {
+        return Err(Busy(retry_after));
+    }
+    Ok(Err(ApiError::Problem(problem)))
+}
+
+/// Waits `ms` milliseconds (the browser's timer).
+async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 async fn post<Req: Serialize, Resp: DeserializeOwned>(

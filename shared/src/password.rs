@@ -114,9 +114,11 @@ impl Default for PasswordPolicy {
 
 impl PasswordPolicy {
     /// Checks a new password for `user`. Returns the first rule it breaks.
+    ///
+    /// Length is counted as typed: NFKC can turn one character into many (U+FDFA becomes 18),
+    /// which must not make a one-character password long enough.
     pub fn check(&self, password: &Password, user: Option<&UserName>) -> Result<(), PasswordError> {
-        let normalized = password.normalized();
-        let len = normalized.chars().count();
+        let len = password.expose().chars().count();
         if len < self.min_length {
             return Err(PasswordError::TooShort {
                 min: self.min_length,
@@ -128,7 +130,11 @@ impl PasswordPolicy {
             });
         }
         if let Some(user) = user {
-            if normalized.to_lowercase().contains(user.canonical()) {
+            if password
+                .normalized()
+                .to_lowercase()
+                .contains(user.canonical())
+            {
                 return Err(PasswordError::ContainsUserName);
             }
         }
@@ -177,6 +183,20 @@ mod tests {
             Err(PasswordError::TooLong { max: 256 })
         );
         assert!(p.check(&"a".repeat(256).as_str().into(), None).is_ok());
+    }
+
+    #[test]
+    fn length_is_counted_as_typed_not_after_normalisation() {
+        // U+FDFA is one character that NFKC expands to 18.
+        let one = "\u{FDFA}";
+        assert_eq!(Password::from(one).normalized().chars().count(), 18);
+        assert_eq!(
+            policy(15).check(&one.into(), None),
+            Err(PasswordError::TooShort { min: 15 })
+        );
+        assert!(policy(15)
+            .check(&one.repeat(15).as_str().into(), None)
+            .is_ok());
     }
 
     #[test]

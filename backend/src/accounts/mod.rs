@@ -181,6 +181,8 @@ impl Accounts {
     /// Attempts count against the client's IP budget, and failures against the account name
     /// (existing or not); a locked name is refused before any password check, with the same
     /// reply whether the password is right or wrong and whether the account exists or not.
+    /// Each attempt is counted as a failure before its password is checked, and given back by
+    /// a success, so guesses sent in parallel cannot all be checked before the lock applies.
     ///
     /// The password is never checked against the policy here: tightening the policy must not
     /// lock anyone out.
@@ -202,13 +204,18 @@ impl Accounts {
             audit(action, "ip_rate_limited", name.canonical(), client);
             return Err(limited.into());
         }
-        let failures = match self.throttle.check_account(name.canonical(), now).await? {
-            Ok(failures) => failures,
-            Err(limited) => {
-                audit(action, "locked", name.canonical(), client);
-                return Err(limited.into());
+        let reserved = match self.throttle.check_account(name.canonical(), now).await? {
+            Ok(seen) => {
+                self.throttle
+                    .reserve_attempt(name.canonical(), seen, now)
+                    .await?
             }
+            Err(limited) => Err(limited),
         };
+        if let Err(limited) = reserved {
+            audit(action, "locked", name.canonical(), client);
+            return Err(limited.into());
+        }
         let user = self.store.find_user(name.canonical()).await?;
         let verified = self
             .hasher
@@ -219,9 +226,7 @@ impl Accounts {
             .await?;
         match (verified, user) {
             (Verified::Match { needs_rehash }, Some(mut user)) => {
-                self.throttle
-                    .record_success(name.canonical(), failures)
-                    .await?;
+                self.throttle.record_success(name.canonical()).await?;
                 if needs_rehash {
                     if let Some(new_hash) = self.rehash(&user, password).await {
                         user.password_hash = new_hash;
@@ -230,9 +235,7 @@ impl Accounts {
                 Ok(user)
             }
             _ => {
-                self.throttle
-                    .record_failure(name.canonical(), self.clock.now())
-                    .await?;
+                // Already counted by the reservation.
                 audit(action, "failed", name.canonical(), client);
                 Err(AccountError::InvalidCredentials)
             }
@@ -292,7 +295,15 @@ impl Accounts {
             created_at: now,
             expires_at: now + self.session_ttl,
         };
-        self.store.insert_session(&session).await?;
+        if !self
+            .store
+            .insert_session_for_hash(&session, &user.password_hash)
+            .await?
+        {
+            // The password was changed while we were checking it.
+            audit("login", "raced_password_change", &user.name, client);
+            return Err(AccountError::InvalidCredentials);
+        }
         audit("login", "ok", &user.name, client);
         Ok(LoggedIn {
             token,

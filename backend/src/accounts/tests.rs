@@ -39,13 +39,14 @@ fn settings() -> Settings {
             lockout_threshold: 2,
             lockout_duration: MINUTE,
             ip_rate_limit: 0,
+            ipv6_prefix: 64,
         },
     }
 }
 
 fn hasher(memory_kib: u32) -> Hasher {
     let params = argon2::Params::new(memory_kib, 1, 1, None).unwrap();
-    Hasher::new(params, 2, 64).unwrap()
+    Hasher::new(params, 2, Duration::from_secs(60)).unwrap()
 }
 
 fn fixture(adjust: impl FnOnce(&mut Settings)) -> Fixture {
@@ -166,6 +167,34 @@ async fn locks_start_at_the_threshold_double_with_each_failure_and_end_by_themse
         Err(AccountError::InvalidCredentials)
     ));
     assert_eq!(locked(attempt("wrong").await), MINUTE);
+}
+
+#[tokio::test]
+async fn guesses_sent_at_once_are_checked_only_up_to_the_threshold() {
+    let f = fixture(|_| {});
+    f.accounts
+        .register("gus", &pw("hunter pass phrase"), CLIENT)
+        .await
+        .unwrap();
+    let guesses: Vec<_> = (0..8)
+        .map(|_| {
+            let accounts = f.accounts.clone();
+            tokio::spawn(async move {
+                accounts
+                    .login("gus", &pw("wrong pass phrase"), None, CLIENT)
+                    .await
+            })
+        })
+        .collect();
+    let (mut checked, mut refused) = (0, 0);
+    for guess in guesses {
+        match guess.await.unwrap() {
+            Err(AccountError::InvalidCredentials) => checked += 1,
+            Err(AccountError::RateLimited { .. }) => refused += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((checked, refused), (2, 6), "threshold 2");
 }
 
 #[tokio::test]
@@ -331,6 +360,15 @@ impl UserStore for Interfering {
 impl SessionStore for Interfering {
     async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()> {
         self.inner.insert_session(session).await
+    }
+    async fn insert_session_for_hash(
+        &self,
+        session: &SessionRecord,
+        password_hash: &str,
+    ) -> StoreResult<bool> {
+        self.inner
+            .insert_session_for_hash(session, password_hash)
+            .await
     }
     async fn find_session(
         &self,

@@ -28,6 +28,11 @@ impl CookieSettings {
         }
     }
 
+    /// Whether the service is reached over HTTPS (`--cookie-secure`).
+    pub fn secure(&self) -> bool {
+        self.secure
+    }
+
     /// The session token in the request's cookies, if one of the right shape is there.
     pub fn read(&self, headers: &HeaderMap) -> Option<SessionToken> {
         headers

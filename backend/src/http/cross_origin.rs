@@ -1,9 +1,10 @@
 //! Cross-site request defences for state-changing routes.
 //!
-//! Browsers send `Origin` on cross-site POSTs. A request that carries a session cookie and an
-//! `Origin` that is neither this server's own nor a configured CORS origin is refused with
-//! `403 cross_origin`, on top of the `SameSite=Strict` cookie and the JSON-only bodies (which a
-//! plain HTML form cannot send).
+//! A state-changing request that carries a session cookie is refused with `403 cross_origin`
+//! unless it comes from this service's own origin or a configured CORS origin: its `Origin`
+//! must match in scheme, host and port (the scheme is `https` with `--cookie-secure`, else
+//! `http`), and a browser's `Sec-Fetch-Site: cross-site` is refused outright. This is on top of
+//! the `SameSite=Strict` cookie and the JSON-only bodies (which a plain HTML form cannot send).
 
 use axum::{
     extract::{Request, State},
@@ -19,30 +20,40 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe
         && state.cookies.read(req.headers()).is_some()
-        && !origin_allowed(req.headers(), &state.cors_origins)
+        && !origin_allowed(req.headers(), &state.cors_origins, state.cookies.secure())
     {
         return ApiError::CrossOrigin.into_response();
     }
     next.run(req).await
 }
 
-/// No `Origin` (not a browser, or a same-origin navigation), our own origin, or a listed one.
-fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return headers.get(header::ORIGIN).is_none();
+/// A listed origin; else not a browser's cross-site request, and either no `Origin` (not a
+/// browser, or a same-origin request of an older one) or exactly our own.
+fn origin_allowed(headers: &HeaderMap, allowed: &[String], secure: bool) -> bool {
+    let origin = match headers.get(header::ORIGIN) {
+        None => None,
+        Some(v) => match v.to_str() {
+            Ok(v) => Some(v.trim().to_ascii_lowercase()),
+            Err(_) => return false,
+        },
     };
-    let origin = origin.trim().to_ascii_lowercase();
-    if allowed.contains(&origin) {
+    if origin.as_ref().is_some_and(|o| allowed.contains(o)) {
         return true;
     }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_ascii_lowercase);
-    let origin_host = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"));
-    matches!((origin_host, host), (Some(o), Some(h)) if o == h)
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
+    if cross_site {
+        return false;
+    }
+    let Some(origin) = origin else {
+        return true;
+    };
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let scheme = if secure { "https" } else { "http" };
+    origin == format!("{scheme}://{}", host.to_ascii_lowercase())
 }
 
 #[cfg(test)]
@@ -61,21 +72,18 @@ mod tests {
     #[test]
     fn same_origin_listed_or_absent_origins_pass() {
         let allowed = vec!["https://app.example.com".to_string()];
-        assert!(origin_allowed(
-            &headers(None, "accounts.example.com"),
-            &allowed
+        let ok = |origin, host, secure| origin_allowed(&headers(origin, host), &allowed, secure);
+        assert!(ok(None, "accounts.example.com", true));
+        assert!(ok(
+            Some("https://accounts.example.com"),
+            "accounts.example.com",
+            true
         ));
-        assert!(origin_allowed(
-            &headers(Some("https://accounts.example.com"), "accounts.example.com"),
-            &allowed
-        ));
-        assert!(origin_allowed(
-            &headers(Some("http://127.0.0.1:5000"), "127.0.0.1:5000"),
-            &allowed
-        ));
-        assert!(origin_allowed(
-            &headers(Some("https://APP.example.com"), "accounts.example.com"),
-            &allowed
+        assert!(ok(Some("http://127.0.0.1:5000"), "127.0.0.1:5000", false));
+        assert!(ok(
+            Some("https://APP.example.com"),
+            "accounts.example.com",
+            false
         ));
     }
 
@@ -88,13 +96,47 @@ mod tests {
             "https://accounts.example.com.evil",
         ] {
             assert!(
-                !origin_allowed(&headers(Some(o), "accounts.example.com"), &allowed),
+                !origin_allowed(&headers(Some(o), "accounts.example.com"), &allowed, true),
                 "{o}"
             );
         }
         assert!(!origin_allowed(
             &headers(Some("http://127.0.0.1:6000"), "127.0.0.1:5000"),
-            &allowed
+            &allowed,
+            false
         ));
+    }
+
+    #[test]
+    fn the_scheme_must_match_too() {
+        let allowed = vec![];
+        assert!(!origin_allowed(
+            &headers(Some("https://127.0.0.1:5000"), "127.0.0.1:5000"),
+            &allowed,
+            false
+        ));
+        assert!(!origin_allowed(
+            &headers(Some("http://accounts.example.com"), "accounts.example.com"),
+            &allowed,
+            true
+        ));
+    }
+
+    #[test]
+    fn a_browser_saying_cross_site_is_refused_unless_listed() {
+        let mut h = headers(None, "accounts.example.com");
+        h.insert("sec-fetch-site", "cross-site".parse().unwrap());
+        assert!(!origin_allowed(&h, &[], true));
+        h.insert(header::ORIGIN, "https://app.example.com".parse().unwrap());
+        assert!(origin_allowed(
+            &h,
+            &["https://app.example.com".into()],
+            true
+        ));
+        for site in ["same-origin", "same-site", "none"] {
+            let mut h = headers(Some("https://accounts.example.com"), "accounts.example.com");
+            h.insert("sec-fetch-site", site.parse().unwrap());
+            assert!(origin_allowed(&h, &[], true), "{site}");
+        }
     }
 }

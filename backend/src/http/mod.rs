@@ -96,7 +96,10 @@ pub fn router(state: AppState) -> Router {
                 .with_state(state.clone()),
         )
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn(observe::observe))
+        .layer(middleware::from_fn_with_state(
+            state.cookies.secure(),
+            observe::observe,
+        ))
         .with_state(state);
     // Outermost, so it answers preflights before routing.
     match cors {
@@ -133,7 +136,12 @@ pub(crate) mod tests {
     pub async fn router_and_document() -> (Router, OpenApiDoc, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
-        let hasher = Hasher::new(argon2::Params::new(1024, 1, 1, None).unwrap(), 1, 8).unwrap();
+        let hasher = Hasher::new(
+            argon2::Params::new(1024, 1, 1, None).unwrap(),
+            1,
+            Duration::from_secs(60),
+        )
+        .unwrap();
         let accounts = Accounts::new(
             store,
             hasher,
@@ -149,6 +157,7 @@ pub(crate) mod tests {
                     lockout_threshold: 5,
                     lockout_duration: Duration::from_secs(60),
                     ip_rate_limit: 0,
+                    ipv6_prefix: 64,
                 },
             },
         );

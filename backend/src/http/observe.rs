@@ -12,8 +12,8 @@
 use std::time::Instant;
 
 use axum::{
-    extract::{MatchedPath, Request},
-    http::{header, HeaderMap, HeaderName, HeaderValue},
+    extract::{MatchedPath, Request, State},
+    http::{header, HeaderMap, HeaderName, HeaderValue, Method},
     middleware::Next,
     response::Response,
 };
@@ -53,8 +53,13 @@ const SECURITY_HEADERS: [(HeaderName, HeaderValue); 5] = [
     (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
 ];
 
-/// The middleware; see the module documentation.
-pub async fn observe(req: Request, next: Next) -> Response {
+/// With `--cookie-secure` the service is reached over HTTPS only: browsers are told to keep it
+/// that way for a year.
+const HSTS: HeaderValue = HeaderValue::from_static("max-age=31536000");
+
+/// The middleware; see the module documentation. `https` says whether clients reach the
+/// service over HTTPS (then every reply carries `Strict-Transport-Security`).
+pub async fn observe(State(https): State<bool>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request_id(req.headers());
     let id_header = HeaderValue::from_str(&id).ok();
@@ -70,7 +75,7 @@ pub async fn observe(req: Request, next: Next) -> Response {
             .extensions()
             .get::<MatchedPath>()
             .map_or("unmatched", MatchedPath::as_str);
-        (req.method().to_string(), route.to_owned())
+        (method_label(req.method()), route.to_owned())
     });
 
     let mut response = REQUEST_ID
@@ -86,11 +91,14 @@ pub async fn observe(req: Request, next: Next) -> Response {
     if let Some(id) = id_header {
         headers.insert(X_REQUEST_ID, id);
     }
+    if https {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HSTS);
+    }
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
     if let Some((method, route)) = metrics {
         let labels = [
-            ("method", method),
+            ("method", method.to_owned()),
             ("route", route),
             ("status", status.to_string()),
         ];
@@ -123,6 +131,23 @@ fn report(failure: &Failure) {
     }
 }
 
+/// The method as a metric label: the standard ones by name, anything else as `other`, so a
+/// client inventing methods cannot create label sets without bound.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::HEAD => "HEAD",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
+    }
+}
+
 /// A proxy's well-formed `x-request-id`, or a new one.
 fn request_id(headers: &HeaderMap) -> String {
     headers
@@ -134,4 +159,20 @@ fn request_id(headers: &HeaderMap) -> String {
                     .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
         })
         .map_or_else(crate::ids::request_id, str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn made_up_methods_share_one_label() {
+        assert_eq!(method_label(&Method::POST), "POST");
+        for m in ["FOO", "BREW", "X1"] {
+            assert_eq!(
+                method_label(&Method::from_bytes(m.as_bytes()).unwrap()),
+                "other"
+            );
+        }
+    }
 }

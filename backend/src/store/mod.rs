@@ -150,6 +150,16 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Stores a new session.
     async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()>;
 
+    /// Stores a login's session only if its account (by id) still holds `password_hash`, the
+    /// hash the login verified; returns whether it did. A password change that lands while the
+    /// login is verifying must not leave it a session: either this sees the new hash and
+    /// stores nothing, or the session is in place before the change revokes every session.
+    async fn insert_session_for_hash(
+        &self,
+        session: &SessionRecord,
+        password_hash: &str,
+    ) -> StoreResult<bool>;
+
     /// The session, if it exists and has not expired at `now` (whether or not a sweep has
     /// removed it yet).
     async fn find_session(

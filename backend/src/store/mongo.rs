@@ -287,6 +287,29 @@ impl SessionStore for MongoStore {
         c.sessions.insert_one(d).await.map_err(classify).map(drop)
     }
 
+    /// Insert, then check: MongoDB has no conditional insert across collections (and no
+    /// transactions on a standalone server). If the account no longer holds the hash, the
+    /// session is removed again. If it still does, any password change after this read has
+    /// not yet revoked its sessions (it swaps the hash first), so it will remove this one.
+    async fn insert_session_for_hash(
+        &self,
+        s: &SessionRecord,
+        password_hash: &str,
+    ) -> StoreResult<bool> {
+        self.insert_session(s).await?;
+        let c = self.collections().await?;
+        let still = c
+            .users
+            .find_one(doc! { "_id": &s.user_id, "password_hash": password_hash })
+            .await
+            .map_err(classify)?
+            .is_some();
+        if !still {
+            self.delete_session(&s.token_hash).await?;
+        }
+        Ok(still)
+    }
+
     async fn find_session(
         &self,
         token_hash: &str,

@@ -138,6 +138,40 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Inserts a session, if `password_hash` is given only while its account holds that hash:
+    /// one statement on the one writing connection, so no password change can come between
+    /// the check and the insert.
+    async fn insert_session_where(
+        &self,
+        s: &SessionRecord,
+        password_hash: Option<String>,
+    ) -> StoreResult<bool> {
+        let s = s.clone();
+        self.write(move |c| {
+            // Sweep expired sessions while we are writing anyway (indexed, so cheap).
+            c.prepare_cached("DELETE FROM sessions WHERE expires_at <= ?1")?
+                .execute([to_millis(s.created_at)])?;
+            c.prepare_cached(
+                "INSERT INTO sessions (token_hash, user_id, user_name, created_at, expires_at)
+                 SELECT ?1, ?2, ?3, ?4, ?5
+                 WHERE ?6 IS NULL
+                    OR EXISTS (SELECT 1 FROM users WHERE id = ?2 AND password_hash = ?6)",
+            )?
+            .execute(params![
+                s.token_hash,
+                s.user_id,
+                s.user_name,
+                to_millis(s.created_at),
+                to_millis(s.expires_at),
+                password_hash
+            ])
+            .map(|n| n == 1)
+        })
+        .await
+    }
+}
+
 /// Two processes on one data folder would each cache sessions the other can revoke; the second
 /// is refused at start-up instead.
 fn lock_data_dir(dir: &Path) -> StoreResult<File> {
@@ -310,25 +344,16 @@ impl UserStore for SqliteStore {
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn insert_session(&self, s: &SessionRecord) -> StoreResult<()> {
-        let s = s.clone();
-        self.write(move |c| {
-            // Sweep expired sessions while we are writing anyway (indexed, so cheap).
-            c.prepare_cached("DELETE FROM sessions WHERE expires_at <= ?1")?
-                .execute([to_millis(s.created_at)])?;
-            c.prepare_cached(
-                "INSERT INTO sessions (token_hash, user_id, user_name, created_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![
-                s.token_hash,
-                s.user_id,
-                s.user_name,
-                to_millis(s.created_at),
-                to_millis(s.expires_at)
-            ])
-            .map(drop)
-        })
-        .await
+        self.insert_session_where(s, None).await.map(drop)
+    }
+
+    async fn insert_session_for_hash(
+        &self,
+        s: &SessionRecord,
+        password_hash: &str,
+    ) -> StoreResult<bool> {
+        self.insert_session_where(s, Some(password_hash.to_owned()))
+            .await
     }
 
     async fn find_session(

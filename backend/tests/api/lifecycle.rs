@@ -6,7 +6,6 @@ use std::{
     time::Duration,
 };
 
-use accounts_server::store::{mongo::MongoStore, sqlite::SqliteStore, Store};
 use serde_json::Value;
 
 use crate::for_each_store;
@@ -42,19 +41,7 @@ async fn a_login_upgrades_an_old_hash(kind: Kind) {
     app.register("rosa", "asor password").await;
     let mut app = app.restart_with(|c| c.argon2_memory_kib = 2048).await;
     assert_eq!(app.login("rosa", "asor password").await.status(), 200);
-    // The embedded store admits one process (or server) at a time.
-    app.stop().await;
-    let store: Box<dyn Store> = match kind {
-        Kind::Sqlite => Box::new(SqliteStore::open(&app.config.data_dir).unwrap()),
-        Kind::Mongo => Box::new(
-            MongoStore::connect(
-                app.config.mongodb_uri.as_deref().unwrap(),
-                &app.config.mongodb_db,
-            )
-            .await
-            .unwrap(),
-        ),
-    };
+    let store = app.stop_and_open_store().await;
     let user = store.find_user("rosa").await.unwrap().unwrap();
     assert!(
         user.password_hash

@@ -5,6 +5,7 @@ mod support;
 
 mod abuse;
 mod errors;
+mod hardening;
 mod lifecycle;
 mod load;
 mod observability;

@@ -218,7 +218,71 @@ async fn a_revocation_holds_against_concurrent_lookups(kind: Kind) {
     }
 }
 
+/// A login stores its session only while the account holds the hash it verified, so a
+/// password change racing the login never leaves it a session.
+async fn a_session_for_a_replaced_hash_never_survives_the_change(kind: Kind) {
+    let f = store(kind).await;
+    let u = user("rita", "h1");
+    f.store.insert_user(&u).await.unwrap();
+    assert!(f
+        .store
+        .insert_session_for_hash(&session("fresh", &u, HOUR), "h1")
+        .await
+        .unwrap());
+    assert!(!f
+        .store
+        .insert_session_for_hash(&session("stale", &u, HOUR), "h0")
+        .await
+        .unwrap());
+    assert!(f
+        .store
+        .find_session("stale", clock::now())
+        .await
+        .unwrap()
+        .is_none());
+
+    for round in 0..8 {
+        let u = user(&format!("racer{round}"), "h1");
+        f.store.insert_user(&u).await.unwrap();
+        let logins: Vec<_> = (0..16)
+            .map(|i| {
+                let (store, u) = (f.store.clone(), u.clone());
+                tokio::spawn(async move {
+                    for _ in 0..(i % 4) {
+                        tokio::task::yield_now().await;
+                    }
+                    let token = format!("r{round}-{i}");
+                    store
+                        .insert_session_for_hash(&session(&token, &u, HOUR), "h1")
+                        .await
+                        .unwrap();
+                    token
+                })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        assert!(f
+            .store
+            .replace_password_hash(&u.name, "h1", "h2", Some(clock::now()))
+            .await
+            .unwrap());
+        f.store.delete_user_sessions(&u.id).await.unwrap();
+        for login in logins {
+            let token = login.await.unwrap();
+            assert!(
+                f.store
+                    .find_session(&token, clock::now())
+                    .await
+                    .unwrap()
+                    .is_none(),
+                "round {round}: {token} outlived the password change"
+            );
+        }
+    }
+}
+
 crate::for_each_store!(
+    a_session_for_a_replaced_hash_never_survives_the_change,
     sessions_are_found_until_they_expire,
     a_session_can_be_revoked,
     revoke_all_sessions_of_one_user,

@@ -60,8 +60,8 @@ fn config_for(storage: Storage, data_dir: PathBuf) -> Config {
         "--ip-rate-limit",
         "0",
         // Tests fire many concurrent logins; shedding has its own test.
-        "--hash-queue",
-        "10000",
+        "--hash-max-wait",
+        "600",
     ])
     .expect("test config parses");
     config.data_dir = data_dir;
@@ -142,6 +142,22 @@ impl TestApp {
         Self::start(config, self.data.clone()).await
     }
 
+    /// Stops the server and opens its store directly (the embedded store admits one process
+    /// at a time), to look at what the server left there.
+    pub async fn stop_and_open_store(&mut self) -> Box<dyn accounts_server::store::Store> {
+        use accounts_server::store::{mongo::MongoStore, sqlite::SqliteStore};
+        self.stop().await;
+        match self.config.mongodb_uri.as_deref() {
+            None => Box::new(SqliteStore::open(&self.config.data_dir).expect("open store")),
+            Some(uri) => Box::new(
+                MongoStore::connect(uri, &self.config.mongodb_db)
+                    .await
+                    .expect("connect to MongoDB"),
+            ),
+        }
+    }
+
+    /// Stops the server gracefully.
     pub async fn stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
