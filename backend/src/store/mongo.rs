@@ -37,6 +37,8 @@ use crate::clock::{from_millis, to_millis};
 const SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a majority write may wait for replication before failing.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often a count is tried again when its counter is deleted under it.
+const BUMP_ATTEMPTS: usize = 5;
 /// MongoDB's duplicate-key error code.
 const DUPLICATE_KEY: i32 = 11000;
 
@@ -376,32 +378,38 @@ impl CounterStore for MongoStore {
             .map_err(classify)?;
         // Create the counter at zero if absent (a concurrent creator's duplicate is fine), then
         // increment it: a plain `$inc` on an existing document is atomic on every server, where
-        // concurrent upserts are not reliably so.
-        let fresh = CounterDoc {
-            key: key.to_owned(),
-            count: 0,
-            last_at: bson_time(now),
-            expires_at: bson_time(now + ttl),
-        };
-        match c.counters.insert_one(fresh).await.map_err(classify) {
-            Ok(_) | Err(StoreError::Duplicate) => {}
-            Err(e) => return Err(e),
+        // concurrent upserts are not reliably so. A concurrent delete (a successful login
+        // forgetting its failures) can remove it in between: then start again.
+        for _ in 0..BUMP_ATTEMPTS {
+            let fresh = CounterDoc {
+                key: key.to_owned(),
+                count: 0,
+                last_at: bson_time(now),
+                expires_at: bson_time(now + ttl),
+            };
+            match c.counters.insert_one(fresh).await.map_err(classify) {
+                Ok(_) | Err(StoreError::Duplicate) => {}
+                Err(e) => return Err(e),
+            }
+            let updated = c
+                .counters
+                .find_one_and_update(
+                    doc! { "_id": key },
+                    doc! {
+                        "$inc": { "count": 1_i64 },
+                        "$set": { "last_at": bson_time(now), "expires_at": bson_time(now + ttl) },
+                    },
+                )
+                .return_document(ReturnDocument::After)
+                .await
+                .map_err(classify)?;
+            if let Some(d) = updated {
+                return Ok(counter_from_doc(&d));
+            }
         }
-        let updated = c
-            .counters
-            .find_one_and_update(
-                doc! { "_id": key },
-                doc! {
-                    "$inc": { "count": 1_i64 },
-                    "$set": { "last_at": bson_time(now), "expires_at": bson_time(now + ttl) },
-                },
-            )
-            .return_document(ReturnDocument::After)
-            .await
-            .map_err(classify)?;
-        updated.map(|d| counter_from_doc(&d)).ok_or_else(|| {
-            StoreError::Internal(format!("counter {key} vanished while counting").into())
-        })
+        Err(StoreError::Internal(
+            format!("counter {key} kept vanishing while counting").into(),
+        ))
     }
 
     async fn get_counter(&self, key: &str, now: OffsetDateTime) -> StoreResult<Option<Counter>> {

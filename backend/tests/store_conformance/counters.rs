@@ -86,7 +86,32 @@ async fn concurrent_bumps_lose_no_count(kind: Kind) {
     assert_eq!(c.count, 50);
 }
 
+/// A successful login forgets its counter while other attempts count on it: every count
+/// still succeeds.
+async fn counts_racing_deletes_never_fail(kind: Kind) {
+    let f = store(kind).await;
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let store = f.store.clone();
+            tokio::spawn(async move {
+                if i % 2 == 0 {
+                    store
+                        .bump_counter("race", clock::now(), Duration::from_secs(60))
+                        .await
+                        .map(drop)
+                } else {
+                    store.delete_counter("race").await
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+}
+
 crate::for_each_store!(
+    counts_racing_deletes_never_fail,
     counters_count_expire_and_reset,
     concurrent_bumps_lose_no_count,
 );
