@@ -81,6 +81,10 @@ struct Inner {
     in_flight: AtomicUsize,
     /// Checks waiting for a thread (for the queue-length gauge).
     waiting: AtomicUsize,
+    /// Each thread's Argon2 memory (the threads and the reaper hold it; kept here so tests
+    /// can see what is allocated).
+    #[cfg_attr(not(test), allow(dead_code))]
+    slots: Arc<[Slot]>,
     /// A moving average of one hash's duration, in nanoseconds, as this machine runs them
     /// (starting with the dummy hash's).
     hash_nanos: AtomicU64,
@@ -91,16 +95,32 @@ impl Hasher {
     /// Starts `threads` hashing threads and makes the dummy hash: `threads` hashes run at once,
     /// and a check is admitted while its expected wait is at most `max_wait`.
     pub fn new(params: Params, threads: usize, max_wait: Duration) -> Result<Self, HashError> {
+        Self::with_idle_release(params, threads, max_wait, IDLE_RELEASE)
+    }
+
+    fn with_idle_release(
+        params: Params,
+        threads: usize,
+        max_wait: Duration,
+        idle_release: Duration,
+    ) -> Result<Self, HashError> {
         let threads = threads.max(1);
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
+        let clock = Instant::now();
+        let slots: Arc<[Slot]> = (0..threads).map(|_| Slot::default()).collect();
         for i in 0..threads {
-            let rx = rx.clone();
+            let (rx, slots) = (rx.clone(), slots.clone());
             std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
-                .spawn(move || hashing_thread(&rx))
+                .spawn(move || hashing_thread(&rx, &slots[i], clock))
                 .map_err(|_| HashError::Worker)?;
         }
+        let weak = Arc::downgrade(&slots);
+        std::thread::Builder::new()
+            .name("argon2-reaper".into())
+            .spawn(move || reaper(weak, clock, idle_release))
+            .map_err(|_| HashError::Worker)?;
         let mut random = [0u8; 32];
         argon2::password_hash::rand_core::RngCore::fill_bytes(&mut OsRng, &mut random);
         let mut memory = vec![Block::new(); params.block_count()];
@@ -115,6 +135,7 @@ impl Hasher {
                 max_wait,
                 in_flight: AtomicUsize::new(0),
                 waiting: AtomicUsize::new(0),
+                slots,
                 hash_nanos: AtomicU64::new(nanos(first_hash)),
                 dummy,
             }),
@@ -232,29 +253,59 @@ fn nanos(d: Duration) -> u64 {
 /// How long a hashing thread keeps its Argon2 memory without work before giving it back.
 const IDLE_RELEASE: Duration = Duration::from_secs(10);
 
-/// A hashing thread: runs jobs in its own Argon2 memory, allocated on the first job (sized by
-/// [`blocks`]) and released after [`IDLE_RELEASE`] without work, so an idle server holds none.
-fn hashing_thread(jobs: &Mutex<mpsc::Receiver<Job>>) {
-    let mut memory: Vec<Block> = Vec::new();
+/// One hashing thread's Argon2 memory: allocated on its first job (sized by [`blocks`]) and
+/// released by the reaper after [`IDLE_RELEASE`] without work, so an idle server holds none.
+#[derive(Default)]
+struct Slot {
+    memory: Mutex<Vec<Block>>,
+    /// When the last job ended (milliseconds since the slot's clock started).
+    last_used_ms: AtomicU64,
+}
+
+/// A hashing thread: runs each job in its slot's memory.
+fn hashing_thread(jobs: &Mutex<mpsc::Receiver<Job>>, slot: &Slot, clock: Instant) {
     loop {
         // The lock is held only while waiting for the next job.
         let job = match jobs.lock() {
-            Ok(jobs) if memory.is_empty() => jobs.recv().map_err(|_| ()),
-            Ok(jobs) => match jobs.recv_timeout(IDLE_RELEASE) {
-                Ok(job) => Ok(job),
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    memory = Vec::new();
-                    continue;
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => Err(()),
-            },
+            Ok(jobs) => jobs.recv(),
             Err(_) => return,
         };
-        match job {
-            Ok(job) => job(&mut memory),
-            Err(()) => return, // the hasher is gone
+        let Ok(job) = job else {
+            return; // the hasher is gone
+        };
+        let mut memory = slot.memory.lock().unwrap_or_else(|p| p.into_inner());
+        job(&mut memory);
+        drop(memory);
+        slot.last_used_ms
+            .store(millis_since(clock), Ordering::Relaxed);
+    }
+}
+
+/// Releases the memory of slots idle for [`IDLE_RELEASE`] (a slot in use is skipped); ends
+/// when the hasher is gone.
+fn reaper(slots: std::sync::Weak<[Slot]>, clock: Instant, idle_release: Duration) {
+    loop {
+        std::thread::sleep(idle_release / 4);
+        let Some(slots) = slots.upgrade() else {
+            return;
+        };
+        let now = millis_since(clock);
+        let idle = u64::try_from(idle_release.as_millis()).unwrap_or(u64::MAX);
+        for slot in slots.iter() {
+            if now.saturating_sub(slot.last_used_ms.load(Ordering::Relaxed)) < idle {
+                continue;
+            }
+            if let Ok(mut memory) = slot.memory.try_lock() {
+                if !memory.is_empty() {
+                    *memory = Vec::new();
+                }
+            }
         }
     }
+}
+
+fn millis_since(clock: Instant) -> u64 {
+    u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Makes glibc serve every allocation of 4 MiB or more (the Argon2 memory blocks) with its own
@@ -382,6 +433,28 @@ mod tests {
             h.verify("wrong".into(), Some(phc)).await.unwrap(),
             Verified::Mismatch
         );
+    }
+
+    #[tokio::test]
+    async fn idle_threads_give_their_memory_back() {
+        let h =
+            Hasher::with_idle_release(small(64), 2, LONG_WAIT, Duration::from_millis(200)).unwrap();
+        let held = |h: &Hasher| {
+            h.inner
+                .slots
+                .iter()
+                .filter(|s| !s.memory.lock().unwrap().is_empty())
+                .count()
+        };
+        assert_eq!(held(&h), 0, "nothing is allocated before the first job");
+        let (a, b) = (h.clone(), h.clone());
+        let (x, y) = tokio::join!(a.hash("one".into()), b.hash("two".into()));
+        assert!(x.is_ok() && y.is_ok());
+        assert!(held(&h) >= 1);
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(held(&h), 0, "idle threads keep their memory");
+        h.hash("three".into()).await.unwrap();
+        assert_eq!(held(&h), 1, "a new job allocates again");
     }
 
     #[tokio::test]
