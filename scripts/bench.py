@@ -217,7 +217,8 @@ def main():
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [RELEASE / "accounts-server", "--listen", f"127.0.0.1:{port}", "--data-dir", data,
-         "--static-dir", "/nonexistent", "--ip-rate-limit", "0", "--lockout-threshold", "10000"],
+         "--static-dir", "/nonexistent", "--ip-rate-limit", "0", "--lockout-threshold", "10000",
+         "--max-connections", "4096"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env={k: v for k, v in os.environ.items() if k != "MONGODB_URI"})
     hello = None
@@ -267,7 +268,9 @@ def main():
 
         # 3. Overload: offered at 4x the limit, open loop.
         db = os.path.join(data, "overload.db")
-        oha(f"{base}/api/login", secs, 64, "POST", creds, rate=round(4 * limit), db=db)
+        # One connection per request a second offered: with fewer, each waiting one would hold
+        # a connection and oha could not offer 4x at all.
+        oha(f"{base}/api/login", secs, round(4 * limit), "POST", creds, rate=round(4 * limit), db=db)
         over_rss = rss.phase()
         with sqlite3.connect(db) as con:
             rows_db = con.execute("SELECT status, duration FROM oha").fetchall()

@@ -147,17 +147,23 @@ impl Hasher {
         Duration::from_nanos(self.inner.hash_nanos.load(Ordering::Relaxed))
     }
 
-    /// Admits a check if its expected wait (checks ahead of it x hash time / threads) is
-    /// within the bound; the returned guard holds its place until the check has run.
-    fn admit(&self) -> Result<Admitted, HashError> {
+    /// Admits a check if a thread is free, or if it can expect to be done within the bound: the
+    /// checks ahead of it and itself x hash time / threads. The returned place is held until the check has run (or is
+    /// dropped unused). Taking it first lets a caller refuse before doing anything else.
+    pub fn admit(&self) -> Result<Place, HashError> {
         let inner = &self.inner;
         let ahead = inner.in_flight.fetch_add(1, Ordering::Relaxed);
         let admitted = Admitted(self.inner.clone());
-        let expected = self.hash_time().saturating_mul(ahead as u32) / inner.threads as u32;
-        if expected > inner.max_wait {
+        let expected = self
+            .hash_time()
+            .saturating_mul(u32::try_from(ahead + 1).unwrap_or(u32::MAX))
+            / u32::try_from(inner.threads).unwrap_or(u32::MAX);
+        // With a thread free, a check waits for nothing: always admitted (a hash slower than
+        // the bound must not refuse every login).
+        if ahead >= inner.threads && expected > inner.max_wait {
             return Err(HashError::Overloaded);
         }
-        Ok(admitted)
+        Ok(Place(admitted))
     }
 
     /// Hashes `password` (already normalised) into a PHC string.
@@ -173,10 +179,21 @@ impl Hasher {
         password: String,
         stored: Option<String>,
     ) -> Result<Verified, HashError> {
+        let place = self.admit()?;
+        self.verify_in(place, password, stored).await
+    }
+
+    /// [`Hasher::verify`] in a place taken earlier with [`Hasher::admit`].
+    pub async fn verify_in(
+        &self,
+        place: Place,
+        password: String,
+        stored: Option<String>,
+    ) -> Result<Verified, HashError> {
         let params = self.inner.params.clone();
         let real = stored.is_some();
         let phc = stored.unwrap_or_else(|| self.inner.dummy.clone());
-        self.run(move |memory| {
+        self.run_in(place, move |memory| {
             let parsed = PasswordHash::new(&phc).map_err(|_| HashError::CorruptHash)?;
             let ok = verify_with(&parsed, password.as_bytes(), memory)?;
             Ok(if ok && real {
@@ -190,14 +207,23 @@ impl Hasher {
         .await
     }
 
-    /// Queues `job` for a hashing thread, if it is admitted. Its place is held until the job
-    /// has run, even if the request is cancelled meanwhile.
+    /// Queues `job` for a hashing thread, if it is admitted.
     async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce(&mut Vec<Block>) -> Result<T, HashError> + Send + 'static,
     ) -> Result<T, HashError> {
+        let place = self.admit()?;
+        self.run_in(place, job).await
+    }
+
+    /// Queues `job` for a hashing thread in `place`, which is held until the job has run, even
+    /// if the request is cancelled meanwhile.
+    async fn run_in<T: Send + 'static>(
+        &self,
+        Place(admitted): Place,
+        job: impl FnOnce(&mut Vec<Block>) -> Result<T, HashError> + Send + 'static,
+    ) -> Result<T, HashError> {
         let inner = &self.inner;
-        let admitted = self.admit()?;
         let queued = Instant::now();
         let waiting = inner.waiting.fetch_add(1, Ordering::Relaxed) + 1;
         metrics::gauge!("hash_queue_length").set(waiting as f64);
@@ -225,7 +251,9 @@ impl Hasher {
     }
 }
 
-/// A check's place among the admitted ones, given back when dropped.
+/// A check's place among the admitted ones (see [`Hasher::admit`]), given back when dropped.
+pub struct Place(Admitted);
+
 struct Admitted(Arc<Inner>);
 
 impl Drop for Admitted {
@@ -291,6 +319,7 @@ fn reaper(slots: std::sync::Weak<[Slot]>, clock: Instant, idle_release: Duration
         };
         let now = millis_since(clock);
         let idle = u64::try_from(idle_release.as_millis()).unwrap_or(u64::MAX);
+        let mut released = false;
         for slot in slots.iter() {
             if now.saturating_sub(slot.last_used_ms.load(Ordering::Relaxed)) < idle {
                 continue;
@@ -298,9 +327,23 @@ fn reaper(slots: std::sync::Weak<[Slot]>, clock: Instant, idle_release: Duration
             if let Ok(mut memory) = slot.memory.try_lock() {
                 if !memory.is_empty() {
                     *memory = Vec::new();
+                    released = true;
                 }
             }
         }
+        if released {
+            // The load is over: hand back what its connections and requests left free too.
+            trim_heap();
+        }
+    }
+}
+
+/// Returns freed heap memory to the system (glibc keeps it otherwise).
+fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory; it is safe to call at any time.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
@@ -487,13 +530,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_check_is_refused_at_once_when_its_expected_wait_is_over_the_bound() {
-        // One thread and a bound of 1.5 hash times: one running, one waiting (expected wait
-        // one hash time); a third would wait two, so it is refused without waiting.
+        // One thread and a bound of 2.5 hash times: one running (done after one hash time),
+        // one waiting (done after two); a third would be done after three, so it is refused
+        // without waiting.
         let params = Params::new(32 * 1024, 8, 1, None).unwrap();
         let measured = Hasher::new(params.clone(), 1, LONG_WAIT)
             .unwrap()
             .hash_time();
-        let h = Hasher::new(params, 1, measured * 3 / 2).unwrap();
+        let h = Hasher::new(params, 1, measured * 5 / 2).unwrap();
         h.inner.hash_nanos.store(nanos(measured), Ordering::Relaxed);
         let (a, b) = (h.clone(), h.clone());
         let first = tokio::spawn(async move { a.hash("one".into()).await });

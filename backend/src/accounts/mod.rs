@@ -204,22 +204,29 @@ impl Accounts {
             audit(action, "ip_rate_limited", name.canonical(), client);
             return Err(limited.into());
         }
-        let reserved = match self.throttle.check_account(name.canonical(), now).await? {
-            Ok(seen) => {
-                self.throttle
-                    .reserve_attempt(name.canonical(), seen, now)
-                    .await?
+        let seen = match self.throttle.check_account(name.canonical(), now).await? {
+            Ok(seen) => seen,
+            Err(limited) => {
+                audit(action, "locked", name.canonical(), client);
+                return Err(limited.into());
             }
-            Err(limited) => Err(limited),
         };
-        if let Err(limited) = reserved {
+        // A place for the password check first: a request shed for load must not have
+        // counted as a failed attempt.
+        let place = self.hasher.admit()?;
+        if let Err(limited) = self
+            .throttle
+            .reserve_attempt(name.canonical(), seen, now)
+            .await?
+        {
             audit(action, "locked", name.canonical(), client);
             return Err(limited.into());
         }
         let user = self.store.find_user(name.canonical()).await?;
         let verified = self
             .hasher
-            .verify(
+            .verify_in(
+                place,
                 password.normalized(),
                 user.as_ref().map(|u| u.password_hash.clone()),
             )

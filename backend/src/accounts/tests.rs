@@ -198,6 +198,51 @@ async fn guesses_sent_at_once_are_checked_only_up_to_the_threshold() {
 }
 
 #[tokio::test]
+async fn a_login_shed_for_load_does_not_count_as_a_failed_attempt() {
+    let f = fixture(|_| {});
+    // One thread, a slow dummy hash (unknown names are checked against it) and a bound no
+    // waiting check meets: while one check runs, every other is shed.
+    let params = argon2::Params::new(64 * 1024, 3, 1, None).unwrap();
+    let shedding = Accounts::new(
+        f.store.clone(),
+        Hasher::new(params, 1, Duration::from_nanos(1)).unwrap(),
+        Arc::new(f.clock.clone()),
+        settings(),
+    );
+    let wrong = pw("wrong pass phrase");
+    let attempts = (0..5).map(|_| shedding.login("nobody", &wrong, None, CLIENT));
+    let results = futures::future::join_all(attempts).await;
+    let checked = results
+        .iter()
+        .filter(|r| matches!(r, Err(AccountError::InvalidCredentials)))
+        .count();
+    let shed = results
+        .iter()
+        .filter(|r| {
+            matches!(
+                r,
+                Err(AccountError::Hash(crate::password::HashError::Overloaded))
+            )
+        })
+        .count();
+    assert_eq!((checked, shed), (1, 4), "{results:?}");
+    // Threshold 2: one failure so far, so one more is checked. Had the four shed attempts
+    // counted, the name would be locked now.
+    assert!(matches!(
+        f.accounts
+            .login("nobody", &pw("wrong pass phrase"), None, CLIENT)
+            .await,
+        Err(AccountError::InvalidCredentials)
+    ));
+    assert!(matches!(
+        f.accounts
+            .login("nobody", &pw("wrong pass phrase"), None, CLIENT)
+            .await,
+        Err(AccountError::RateLimited { .. })
+    ));
+}
+
+#[tokio::test]
 async fn a_password_change_that_loses_the_compare_and_swap_changes_nothing() {
     let f = fixture(|_| {});
     f.accounts
