@@ -88,6 +88,13 @@ struct Inner {
     /// A moving average of one hash's duration, in nanoseconds, as this machine runs them
     /// (starting with the dummy hash's).
     hash_nanos: AtomicU64,
+    /// A moving average of the time per check the pool delivers, in nanoseconds: under load
+    /// the interval between completions (the threads share the cores with everything else),
+    /// otherwise a hash's duration / threads.
+    check_nanos: AtomicU64,
+    /// When the last check finished, in nanoseconds since `clock`.
+    last_done: AtomicU64,
+    clock: Instant,
     dummy: String,
 }
 
@@ -137,6 +144,9 @@ impl Hasher {
                 waiting: AtomicUsize::new(0),
                 slots,
                 hash_nanos: AtomicU64::new(nanos(first_hash)),
+                check_nanos: AtomicU64::new(nanos(first_hash) / threads as u64),
+                last_done: AtomicU64::new(0),
+                clock,
                 dummy,
             }),
         })
@@ -148,16 +158,15 @@ impl Hasher {
     }
 
     /// Admits a check if a thread is free, or if it can expect to be done within the bound: the
-    /// checks ahead of it and itself x hash time / threads. The returned place is held until the check has run (or is
+    /// checks ahead of it and itself x the time per check the pool delivers (hash time /
+    /// threads, as measured). The returned place is held until the check has run (or is
     /// dropped unused). Taking it first lets a caller refuse before doing anything else.
     pub fn admit(&self) -> Result<Place, HashError> {
         let inner = &self.inner;
         let ahead = inner.in_flight.fetch_add(1, Ordering::Relaxed);
         let admitted = Admitted(self.inner.clone());
-        let expected = self
-            .hash_time()
-            .saturating_mul(u32::try_from(ahead + 1).unwrap_or(u32::MAX))
-            / u32::try_from(inner.threads).unwrap_or(u32::MAX);
+        let per_check = Duration::from_nanos(inner.check_nanos.load(Ordering::Relaxed));
+        let expected = per_check.saturating_mul(u32::try_from(ahead + 1).unwrap_or(u32::MAX));
         // With a thread free, a check waits for nothing: always admitted (a hash slower than
         // the bound must not refuse every login).
         if ahead >= inner.threads && expected > inner.max_wait {
@@ -238,6 +247,7 @@ impl Hasher {
             let took = started.elapsed();
             metrics::histogram!("hash_duration_seconds").record(took.as_secs_f64());
             hasher.record_hash_time(took);
+            hasher.record_check_done(took);
             drop(admitted);
             let _ = tx.send(result);
         });
@@ -263,6 +273,23 @@ impl Drop for Admitted {
 }
 
 impl Inner {
+    /// Folds a finished check into the time per check: while others wait, the interval since
+    /// the previous finish; otherwise its hash time / threads.
+    fn record_check_done(&self, took: Duration) {
+        let done = nanos(self.clock.elapsed());
+        let previous = self.last_done.swap(done, Ordering::Relaxed);
+        let sample = if self.waiting.load(Ordering::Relaxed) > 0 && previous > 0 {
+            done.saturating_sub(previous)
+        } else {
+            nanos(took) / self.threads as u64
+        };
+        let _ = self
+            .check_nanos
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |avg| {
+                Some(avg - avg / 8 + sample / 8)
+            });
+    }
+
     /// Folds one hash's duration into the moving average (weight 1/8).
     fn record_hash_time(&self, took: Duration) {
         let took = nanos(took);
@@ -538,7 +565,9 @@ mod tests {
             .unwrap()
             .hash_time();
         let h = Hasher::new(params, 1, measured * 5 / 2).unwrap();
-        h.inner.hash_nanos.store(nanos(measured), Ordering::Relaxed);
+        h.inner
+            .check_nanos
+            .store(nanos(measured), Ordering::Relaxed);
         let (a, b) = (h.clone(), h.clone());
         let first = tokio::spawn(async move { a.hash("one".into()).await });
         tokio::task::yield_now().await;
