@@ -153,19 +153,24 @@ def burst(url, creds, count):
     return statuses
 
 
+def start_server(data, *flags):
+    """The release server on a free port with its embedded store in `data` (never MongoDB),
+    lockout out of the way; returns the process and its base URL."""
+    port = free_port()
+    server = subprocess.Popen(
+        [RELEASE / "accounts-server", "--listen", f"127.0.0.1:{port}", "--data-dir", data,
+         "--static-dir", "/nonexistent", "--lockout-threshold", "10000", *flags],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={k: v for k, v in os.environ.items() if k != "MONGODB_URI"})
+    return server, f"http://127.0.0.1:{port}"
+
+
 def flood_figures(secs, creds):
     """Another client's login latency (p50, p99 ms) without and during a flood from one
     address past its per-IP limit, on a server with the limit on (behind a trusted proxy, so
     the two clients are told apart by X-Forwarded-For)."""
     data = tempfile.mkdtemp(prefix="accounts-bench-flood-")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [RELEASE / "accounts-server", "--listen", f"127.0.0.1:{port}", "--data-dir", data,
-         "--static-dir", "/nonexistent", "--ip-rate-limit", "50", "--trusted-proxy", "127.0.0.1",
-         "--lockout-threshold", "10000"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={k: v for k, v in os.environ.items() if k != "MONGODB_URI"})
+    server, base = start_server(data, "--ip-rate-limit", "50", "--trusted-proxy", "127.0.0.1")
     try:
         wait_ready(f"{base}/health/ready")
         honest = {"X-Forwarded-For": "198.51.100.2"}
@@ -213,14 +218,7 @@ def main():
 
     rounds = "5" if args.quick else "21"
     data = tempfile.mkdtemp(prefix="accounts-bench-")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [RELEASE / "accounts-server", "--listen", f"127.0.0.1:{port}", "--data-dir", data,
-         "--static-dir", "/nonexistent", "--ip-rate-limit", "0", "--lockout-threshold", "10000",
-         "--max-connections", "4096"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={k: v for k, v in os.environ.items() if k != "MONGODB_URI"})
+    server, base = start_server(data, "--ip-rate-limit", "0", "--max-connections", "4096")
     hello = None
     try:
         startup = wait_ready(f"{base}/health/ready")

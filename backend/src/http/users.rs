@@ -77,12 +77,12 @@ async fn change_password(
         .accounts
         .change_password(&req.user_name, &req.password, &req.newpassword, client)
         .await?;
-    Ok((
-        [(header::SET_COOKIE, state.cookies.clear())],
-        axum::Json(AccountReply {
+    Ok(signed_out(
+        &state,
+        AccountReply {
             user_name: user.display_name,
             message: "User details updated".into(),
-        }),
+        },
     ))
 }
 
@@ -105,11 +105,19 @@ async fn delete_account(
         .accounts
         .delete(&req.user_name, &req.password, client)
         .await?;
-    Ok((
-        [(header::SET_COOKIE, state.cookies.clear())],
-        axum::Json(AccountReply {
+    Ok(signed_out(
+        &state,
+        AccountReply {
             message: format!("Deleted user {}", user.display_name),
             user_name: user.display_name,
-        }),
+        },
     ))
+}
+
+/// `reply`, clearing the session cookie: the account's sessions were all revoked.
+fn signed_out(state: &AppState, reply: AccountReply) -> impl IntoResponse {
+    (
+        [(header::SET_COOKIE, state.cookies.clear())],
+        axum::Json(reply),
+    )
 }
