@@ -89,6 +89,20 @@ impl App {
                 "no built browser app found; serving the API only (build it with `trunk build --release`)"
             );
         }
+        // Not fatal: with MongoDB down at start-up it runs again at the next start.
+        match accounts.migrate_user_names().await {
+            Ok(m) if m.renamed + m.kept > 0 => {
+                tracing::info!(
+                    renamed = m.renamed,
+                    kept = m.kept,
+                    "user names moved to case folding"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %telemetry::chain(&e), "user name migration did not run")
+            }
+        }
         let accounts = Arc::new(accounts);
         let weak_accounts = Arc::downgrade(&accounts);
         let router = http::router(AppState {

@@ -1,7 +1,13 @@
 //! User names: what may be typed, and the canonical form that makes them unique.
 //!
-//! The canonical form is trimmed, NFKC-normalised and lower-cased, so `Alice`, `ALICE` and
-//! `Ａｌｉｃｅ` (full-width) are one account. The display form the user typed is kept for replies.
+//! The canonical form is trimmed, NFKC-normalised and case-folded (Unicode caseless matching,
+//! so `σας`, `σασ` and `ΣΑΣ` are one name, and so are `Straße` and `STRASSE`), so `Alice`,
+//! `ALICE` and `Ａｌｉｃｅ` (full-width) are one account. The display form the user typed is
+//! kept for replies. A new name must not mix scripts (a Cyrillic `а` among Latin letters).
+//!
+//! In the browser the canonical form lower-cases instead of case-folding (the folding tables
+//! are too big for the download); it is only used there to check that a password does not
+//! contain the name, and the server decides.
 
 use std::fmt;
 
@@ -39,6 +45,8 @@ pub enum UserNameError {
     InvisibleCharacter,
     /// Any other character outside [`ALLOWED`].
     DisallowedCharacter(char),
+    /// Letters of more than one script (UTS #39), as in a look-alike of another name.
+    MixedScripts,
 }
 
 impl fmt::Display for UserNameError {
@@ -56,6 +64,10 @@ impl fmt::Display for UserNameError {
             Self::DisallowedCharacter(c) => {
                 write!(f, "user name may only contain {ALLOWED}, not '{c}'")
             }
+            Self::MixedScripts => write!(
+                f,
+                "user name must not mix letters of different scripts (such as Latin and Cyrillic)"
+            ),
         }
     }
 }
@@ -91,12 +103,28 @@ impl UserName {
         }
     }
 
+    /// Validates a name for a new account: [`UserName::parse`], and its letters must all be of
+    /// one script. (Only for new names: existing ones keep logging in.)
+    pub fn parse_new(raw: &str) -> Result<Self, UserNameError> {
+        let name = Self::parse(raw)?;
+        if !single_script(&name.canonical) {
+            return Err(UserNameError::MixedScripts);
+        }
+        Ok(name)
+    }
+
+    /// The canonical form this name had before case folding (trimmed, NFKC, lower case), under
+    /// which an account registered then may still be stored.
+    pub fn legacy_canonical(&self) -> String {
+        nfkc(&nfkc(&self.display).to_lowercase())
+    }
+
     /// The name as the user typed it (trimmed): what replies show.
     pub fn display(&self) -> &str {
         &self.display
     }
 
-    /// The unique key: trimmed, NFKC, lower case.
+    /// The unique key: trimmed, NFKC, case-folded.
     pub fn canonical(&self) -> &str {
         &self.canonical
     }
@@ -114,9 +142,27 @@ impl fmt::Display for UserName {
     }
 }
 
-/// NFKC, then lower case, then NFKC again (lower-casing can leave a string unnormalised).
+/// NFKC, then case folding, then NFKC again (folding can leave a string unnormalised).
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+fn canonicalize(s: &str) -> String {
+    nfkc(&caseless::default_case_fold_str(&nfkc(s)))
+}
+
+/// In the browser: lower case instead of case folding (see the module documentation).
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 fn canonicalize(s: &str) -> String {
     nfkc(&nfkc(s).to_lowercase())
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+fn single_script(s: &str) -> bool {
+    unicode_security::MixedScript::is_single_script(s)
+}
+
+/// In the browser every name passes; the server refuses mixed scripts.
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+fn single_script(_: &str) -> bool {
+    true
 }
 
 fn is_allowed(c: char) -> bool {
@@ -141,6 +187,34 @@ fn is_invisible(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_matched_caselessly_not_just_lower_cased() {
+        let key = |s: &str| UserName::parse(s).unwrap().canonical().to_owned();
+        // Final and medial sigma, and capital sigma, are one letter.
+        assert_eq!(key("σας"), key("σασ"));
+        assert_eq!(key("ΣΑΣ"), key("σας"));
+        // Sharp s folds to ss.
+        assert_eq!(key("Straße"), key("STRASSE"));
+        assert_eq!(key("Ａｌｉｃｅ"), "alice");
+        // What lower-casing alone gave, for accounts registered before.
+        assert_eq!(UserName::parse("Σας").unwrap().legacy_canonical(), "σας");
+        assert_eq!(UserName::parse("Σας").unwrap().canonical(), "σασ");
+    }
+
+    #[test]
+    fn a_new_name_must_not_mix_scripts_but_an_existing_one_still_parses() {
+        // "pаypal" with a Cyrillic а (U+0430).
+        let spoof = "p\u{430}ypal";
+        assert_eq!(UserName::parse_new(spoof), Err(UserNameError::MixedScripts));
+        assert!(
+            UserName::parse(spoof).is_ok(),
+            "logins are never refused for it"
+        );
+        for ok in ["paypal", "пайпал", "ΣΑΣ", "ada_99", "jo.smith-2"] {
+            assert!(UserName::parse_new(ok).is_ok(), "{ok}");
+        }
+    }
 
     #[test]
     fn canonical_form_is_trimmed_nfkc_lowercase() {

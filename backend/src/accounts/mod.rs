@@ -45,6 +45,15 @@ pub struct LoggedIn {
     pub session: SessionRecord,
 }
 
+/// What [`Accounts::migrate_user_names`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NameMigration {
+    /// Accounts moved to the current canonical form.
+    pub renamed: usize,
+    /// Accounts left under their old name because the new one was taken.
+    pub kept: usize,
+}
+
 /// Who is asking, as far as the rules care.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Client {
@@ -123,7 +132,7 @@ impl Accounts {
         self.throttle
             .spend_ip(Attempt::Registration, client.ip, self.clock.now())
             .await??;
-        let name = UserName::parse(user_name);
+        let name = UserName::parse_new(user_name);
         let mut errors = Vec::new();
         if let Err(e) = &name {
             errors.push(field_error("user_name", ErrorCode::InvalidUserName, e));
@@ -222,7 +231,7 @@ impl Accounts {
             audit(action, "locked", name.canonical(), client);
             return Err(limited.into());
         }
-        let user = self.store.find_user(name.canonical()).await?;
+        let user = self.find_account(&name).await?;
         let verified = self
             .hasher
             .verify_in(
@@ -247,6 +256,51 @@ impl Accounts {
                 Err(AccountError::InvalidCredentials)
             }
         }
+    }
+
+    /// The account a name refers to. An account whose name collided when names moved from
+    /// lower case to case folding kept its old key; the name as typed then means what it
+    /// meant under the old rules, so that key is looked up first (only for the few names
+    /// whose two forms differ).
+    async fn find_account(&self, name: &UserName) -> AccountResult<Option<UserRecord>> {
+        let legacy = name.legacy_canonical();
+        if legacy != name.canonical() {
+            if let Some(user) = self.store.find_user(&legacy).await? {
+                return Ok(Some(user));
+            }
+        }
+        Ok(self.store.find_user(name.canonical()).await?)
+    }
+
+    /// Moves stored names to the current canonical form (case folding since part 6; before,
+    /// lower case), so existing accounts keep logging in. Idempotent; run at start-up. Where
+    /// two accounts would get the same name, the one that already has it keeps it and the
+    /// other keeps its old name (found by [`Accounts::find_account`]); each is logged.
+    /// Renamed accounts' sessions are revoked.
+    pub async fn migrate_user_names(&self) -> AccountResult<NameMigration> {
+        let mut report = NameMigration::default();
+        for user in self.store.all_users().await? {
+            let Ok(name) = UserName::parse(&user.display_name) else {
+                continue;
+            };
+            if name.canonical() == user.name {
+                continue;
+            }
+            match self.store.rename_user(&user.id, name.canonical()).await {
+                Ok(true) => report.renamed += 1,
+                Ok(false) => {}
+                Err(StoreError::Duplicate) => {
+                    report.kept += 1;
+                    tracing::warn!(
+                        user = %user.name,
+                        taken = %name.canonical(),
+                        "user name migration: the new form is another account's; this one keeps its old name"
+                    );
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(report)
     }
 
     /// Replaces a hash made with older Argon2 parameters. Best effort: a failure only means we

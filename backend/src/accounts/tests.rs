@@ -399,6 +399,12 @@ impl UserStore for Interfering {
     async fn delete_user(&self, name: &str, expected: &str) -> StoreResult<bool> {
         self.inner.delete_user(name, expected).await
     }
+    async fn all_users(&self) -> StoreResult<Vec<UserRecord>> {
+        self.inner.all_users().await
+    }
+    async fn rename_user(&self, id: &str, new_name: &str) -> StoreResult<bool> {
+        self.inner.rename_user(id, new_name).await
+    }
 }
 
 #[async_trait]

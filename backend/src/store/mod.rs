@@ -142,6 +142,14 @@ pub trait UserStore: Send + Sync + 'static {
     /// Deletes the user if its hash is still `expected`, with all its sessions. Returns whether
     /// it did.
     async fn delete_user(&self, name: &str, expected: &str) -> StoreResult<bool>;
+
+    /// Every account (for migrations at start-up).
+    async fn all_users(&self) -> StoreResult<Vec<UserRecord>>;
+
+    /// Gives the account `id` the canonical name `new_name` and revokes its sessions (they
+    /// name the account by its old name). [`StoreError::Duplicate`] if the name is taken;
+    /// `false` if there is no such account.
+    async fn rename_user(&self, id: &str, new_name: &str) -> StoreResult<bool>;
 }
 
 /// Login sessions, keyed by the SHA-256 of their token.

@@ -256,6 +256,36 @@ impl UserStore for MongoStore {
         Ok(r.matched_count == 1)
     }
 
+    async fn all_users(&self) -> StoreResult<Vec<UserRecord>> {
+        let c = self.collections().await?;
+        let mut cursor = c
+            .users
+            .find(doc! {})
+            .sort(doc! { "created_at": 1 })
+            .await
+            .map_err(classify)?;
+        let mut users = Vec::new();
+        while cursor.advance().await.map_err(classify)? {
+            users.push(user_from_doc(
+                cursor.deserialize_current().map_err(classify)?,
+            ));
+        }
+        Ok(users)
+    }
+
+    /// Two writes: the name (the unique index refuses a taken one), then the sessions. A
+    /// session left by a failure in between names the old name and is found by nobody.
+    async fn rename_user(&self, id: &str, new_name: &str) -> StoreResult<bool> {
+        let c = self.collections().await?;
+        let r = c
+            .users
+            .update_one(doc! { "_id": id }, doc! { "$set": { "name": new_name } })
+            .await
+            .map_err(classify)?;
+        self.delete_user_sessions(id).await?;
+        Ok(r.matched_count == 1)
+    }
+
     /// Two writes, not a transaction (a standalone MongoDB has none): the user first, then its
     /// sessions. Safe in between and if the second write fails: a session counts only while an
     /// account with its `user_id` exists (see `Accounts::session`), a new

@@ -339,6 +339,34 @@ impl UserStore for SqliteStore {
         .await
     }
 
+    async fn all_users(&self) -> StoreResult<Vec<UserRecord>> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT id, name, display_name, password_hash, created_at, password_changed_at
+                 FROM users ORDER BY created_at",
+            )?
+            .query_map([], user_from_row)?
+            .collect()
+        })
+        .await
+    }
+
+    async fn rename_user(&self, id: &str, new_name: &str) -> StoreResult<bool> {
+        let (id, new_name) = (id.to_owned(), new_name.to_owned());
+        let sessions = self.sessions.clone();
+        self.write(move |c| {
+            let _forget = defer(|| sessions.forget_user_id(&id));
+            let tx = c.transaction()?;
+            let renamed =
+                tx.execute("UPDATE users SET name = ?2 WHERE id = ?1", [&id, &new_name])?;
+            tx.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
+                .execute([&id])?;
+            tx.commit()?;
+            Ok(renamed == 1)
+        })
+        .await
+    }
+
     async fn delete_user(&self, name: &str, expected: &str) -> StoreResult<bool> {
         let (name, expected) = (name.to_owned(), expected.to_owned());
         let sessions = self.sessions.clone();

@@ -172,7 +172,61 @@ async fn a_flood_past_the_ip_limit_stops_counting(kind: Kind) {
     );
 }
 
+/// Names moved from lower case to case folding: an account stored under its old key is moved
+/// at start-up and keeps logging in (now in any case); where two old accounts would merge, the
+/// one holding the new key keeps it and the other is still found by the name as typed.
+async fn existing_accounts_keep_logging_in_after_the_move_to_case_folding(kind: Kind) {
+    use accounts_server::store::UserRecord;
+    let mut app = TestApp::spawn(kind).await;
+    assert_eq!(
+        app.register("Straße", "dees long phrase").await.status(),
+        201
+    );
+    assert_eq!(app.register("σασ", "bees long phrase").await.status(), 201);
+    assert_eq!(
+        app.register("Kappa", "as long a phrase").await.status(),
+        201
+    );
+    // A new name may not mix scripts (a Cyrillic а among Latin letters).
+    expect_problem(
+        app.register("p\u{430}ypal", "pauls long phrase").await,
+        400,
+        "invalid_user_name",
+    )
+    .await;
+    // Make the store look as the old rules left it: "Straße" under "straße", and an account
+    // "Σας" (registered back then, with Kappa's password) under "σας", which case folding
+    // would merge with "σασ".
+    let store = app.stop_and_open_store().await;
+    let strasse = store.find_user("strasse").await.unwrap().unwrap();
+    assert!(store.rename_user(&strasse.id, "straße").await.unwrap());
+    let kappa = store.find_user("kappa").await.unwrap().unwrap();
+    let now = accounts_server::clock::now();
+    store
+        .insert_user(&UserRecord {
+            id: accounts_server::ids::account_id(),
+            name: "σας".into(),
+            display_name: "Σας".into(),
+            password_hash: kappa.password_hash.clone(),
+            created_at: now,
+            password_changed_at: now,
+        })
+        .await
+        .unwrap();
+    drop(store);
+
+    let app = app.restart_with(|_| {}).await;
+    // Moved: found in any case now (under the old rules "STRASSE" was another name).
+    assert_eq!(app.login("STRASSE", "dees long phrase").await.status(), 200);
+    assert_eq!(app.login("straße", "dees long phrase").await.status(), 200);
+    // The collision: both keep logging in, each by the name it had.
+    assert_eq!(app.login("σασ", "bees long phrase").await.status(), 200);
+    assert_eq!(app.login("Σας", "as long a phrase").await.status(), 200);
+    assert_eq!(app.login("Σας", "bees long phrase").await.status(), 401);
+}
+
 for_each_store!(
+    existing_accounts_keep_logging_in_after_the_move_to_case_folding,
     ipv6_clients_share_a_budget_per_network,
     a_write_must_come_from_our_own_scheme_and_not_cross_site,
     parallel_guesses_do_not_get_past_the_threshold,

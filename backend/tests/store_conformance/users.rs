@@ -146,7 +146,44 @@ async fn delete_user_needs_the_current_hash_and_takes_its_sessions(kind: Kind) {
     f.store.insert_user(&user("jane", "h2")).await.unwrap();
 }
 
+/// Renaming (for name migrations) moves the unique key, refuses a taken one and revokes the
+/// account's sessions; every account is listed.
+async fn accounts_can_be_listed_and_renamed(kind: Kind) {
+    let f = store(kind).await;
+    let (a, b) = (user("alpha", "h1"), user("beta", "h2"));
+    f.store.insert_user(&a).await.unwrap();
+    f.store.insert_user(&b).await.unwrap();
+    f.store
+        .insert_session(&session("a1", &a, HOUR))
+        .await
+        .unwrap();
+    let mut names: Vec<String> = f
+        .store
+        .all_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.name)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["alpha", "beta"]);
+    assert!(f.store.rename_user(&a.id, "alef").await.unwrap());
+    assert_eq!(f.store.find_user("alpha").await.unwrap(), None);
+    assert_eq!(f.store.find_user("alef").await.unwrap().unwrap().id, a.id);
+    assert!(f
+        .store
+        .find_session("a1", clock::now())
+        .await
+        .unwrap()
+        .is_none());
+    let taken = f.store.rename_user(&a.id, "beta").await.unwrap_err();
+    assert!(matches!(taken, StoreError::Duplicate), "{taken:?}");
+    assert_eq!(f.store.find_user("beta").await.unwrap().unwrap().id, b.id);
+    assert!(!f.store.rename_user("no-such-id", "gamma").await.unwrap());
+}
+
 crate::for_each_store!(
+    accounts_can_be_listed_and_renamed,
     create_then_find_by_canonical_name,
     duplicate_name_is_refused,
     fifty_concurrent_registrations_of_one_name_have_one_winner,
