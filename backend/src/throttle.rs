@@ -138,13 +138,14 @@ impl Throttle {
         Ok(Err(limited()))
     }
 
-    /// The failures counted so far on the account name; `Err(Limited)` while it is locked.
+    /// The failures counted so far under `key` (see [`failure_key`]); `Err(Limited)` while it
+    /// is locked.
     pub async fn check_account(
         &self,
-        name: &str,
+        key: &str,
         now: OffsetDateTime,
     ) -> StoreResult<Result<u32, Limited>> {
-        let counter = self.store.get_counter(&account_key(name), now).await?;
+        let counter = self.store.get_counter(key, now).await?;
         Ok(self
             .locked(counter.as_ref(), now)
             .map(|()| counter.map_or(0, |c| c.count)))
@@ -157,14 +158,11 @@ impl Throttle {
     /// success gives the reservation back ([`Throttle::record_success`]).
     pub async fn reserve_attempt(
         &self,
-        name: &str,
+        key: &str,
         seen: u32,
         now: OffsetDateTime,
     ) -> StoreResult<Result<(), Limited>> {
-        let counter = self
-            .store
-            .bump_counter(&account_key(name), now, FAILURE_MEMORY)
-            .await?;
+        let counter = self.store.bump_counter(key, now, FAILURE_MEMORY).await?;
         if counter.count <= self.policy.lockout_threshold || counter.count == seen + 1 {
             return Ok(Ok(()));
         }
@@ -176,8 +174,8 @@ impl Throttle {
     }
 
     /// A correct password: forget the failures, this attempt's reservation included.
-    pub async fn record_success(&self, name: &str) -> StoreResult<()> {
-        self.store.delete_counter(&account_key(name)).await
+    pub async fn record_success(&self, key: &str) -> StoreResult<()> {
+        self.store.delete_counter(key).await
     }
 
     fn locked(&self, counter: Option<&Counter>, now: OffsetDateTime) -> Result<(), Limited> {
@@ -204,8 +202,15 @@ fn client_key(ip: IpAddr, prefix: u8) -> String {
     }
 }
 
-fn account_key(name: &str) -> String {
-    format!("fail:{name}")
+/// Whose failures an attempt on account `name` counts against: browsers not known to the
+/// account share one budget (a guesser, or a new browser of the owner's), while each browser
+/// known to it (by the hash of its device token) has its own. So a guesser can lock out every
+/// unknown browser, but not the owner's.
+pub fn failure_key(name: &str, known_device: Option<&str>) -> String {
+    match known_device {
+        None => format!("fail:{name}"),
+        Some(device) => format!("fail:{name}:device:{device}"),
+    }
 }
 
 /// When the lock implied by `c` ends, if `c` has reached the threshold: the first lock lasts

@@ -33,6 +33,29 @@ impl SessionToken {
     }
 }
 
+/// What identifies a device token in the store and in failure counters: its SHA-256. `Copy`,
+/// so it travels with the [`crate::accounts::Client`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct DeviceKey([u8; 32]);
+
+impl DeviceKey {
+    /// The key of the device token a browser sent.
+    pub fn of(token: &SessionToken) -> Self {
+        Self(Sha256::digest(token.0.as_bytes()).into())
+    }
+
+    /// As the store keeps it: the same hex as [`SessionToken::store_key`].
+    pub fn hex(&self) -> String {
+        hex(&self.0)
+    }
+}
+
+impl fmt::Debug for DeviceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DeviceKey(***)")
+    }
+}
+
 impl fmt::Debug for SessionToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SessionToken(***)")

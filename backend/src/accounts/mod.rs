@@ -20,9 +20,11 @@ use crate::{
     clock::Clock,
     common_passwords, ids,
     password::{Hasher, Verified},
+    store::DeviceRecord,
     store::{SessionRecord, Store, StoreError, UserRecord},
+    throttle::failure_key,
     throttle::{Attempt, Throttle, ThrottlePolicy},
-    token::SessionToken,
+    token::{DeviceKey, SessionToken},
 };
 
 /// A valid session and the account it belongs to.
@@ -43,6 +45,15 @@ pub struct LoggedIn {
     pub user: UserRecord,
     /// The new session.
     pub session: SessionRecord,
+    /// A device token for this browser's cookie, if the browser was not yet known to the
+    /// account.
+    pub new_device: Option<SessionToken>,
+}
+
+/// A correct password: the account, and whether the browser was already known to it.
+struct Authenticated {
+    user: UserRecord,
+    known_device: bool,
 }
 
 /// What [`Accounts::migrate_user_names`] did.
@@ -59,7 +70,13 @@ pub struct NameMigration {
 pub struct Client {
     /// `None` when unknown (then no per-IP limit applies).
     pub ip: Option<IpAddr>,
+    /// The browser's device token, if it sent one: a browser known to the account it logs in
+    /// to has a failure budget of its own.
+    pub device: Option<DeviceKey>,
 }
+
+/// How long a browser stays known to an account after its first login there.
+pub const DEVICE_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// The rules' settings.
 #[derive(Debug, Clone, Copy)]
@@ -201,7 +218,7 @@ impl Accounts {
         user_name: &str,
         password: &Password,
         client: Client,
-    ) -> AccountResult<UserRecord> {
+    ) -> AccountResult<Authenticated> {
         let name = parse_name(user_name)?;
         require_password("password", password)?;
         let now = self.clock.now();
@@ -213,7 +230,9 @@ impl Accounts {
             audit(action, "ip_rate_limited", name.canonical(), client);
             return Err(limited.into());
         }
-        let seen = match self.throttle.check_account(name.canonical(), now).await? {
+        let known_device = self.known_device(client.device, &name, now).await?;
+        let key = failure_key(name.canonical(), known_device.as_deref());
+        let seen = match self.throttle.check_account(&key, now).await? {
             Ok(seen) => seen,
             Err(limited) => {
                 audit(action, "locked", name.canonical(), client);
@@ -223,11 +242,7 @@ impl Accounts {
         // A place for the password check first: a request shed for load must not have
         // counted as a failed attempt.
         let place = self.hasher.admit()?;
-        if let Err(limited) = self
-            .throttle
-            .reserve_attempt(name.canonical(), seen, now)
-            .await?
-        {
+        if let Err(limited) = self.throttle.reserve_attempt(&key, seen, now).await? {
             audit(action, "locked", name.canonical(), client);
             return Err(limited.into());
         }
@@ -242,13 +257,16 @@ impl Accounts {
             .await?;
         match (verified, user) {
             (Verified::Match { needs_rehash }, Some(mut user)) => {
-                self.throttle.record_success(name.canonical()).await?;
+                self.throttle.record_success(&key).await?;
                 if needs_rehash {
                     if let Some(new_hash) = self.rehash(&user, password).await {
                         user.password_hash = new_hash;
                     }
                 }
-                Ok(user)
+                Ok(Authenticated {
+                    user,
+                    known_device: known_device.is_some(),
+                })
             }
             _ => {
                 // Already counted by the reservation.
@@ -256,6 +274,24 @@ impl Accounts {
                 Err(AccountError::InvalidCredentials)
             }
         }
+    }
+
+    /// The hex key of the browser's device token if the browser is known to the account named
+    /// (a guesser's browser never is; an unknown name never matches, as for any stranger).
+    async fn known_device(
+        &self,
+        device: Option<DeviceKey>,
+        name: &UserName,
+        now: OffsetDateTime,
+    ) -> AccountResult<Option<String>> {
+        let Some(device) = device else {
+            return Ok(None);
+        };
+        let key = device.hex();
+        let found = self.store.find_device(&key, now).await?;
+        Ok(found
+            .filter(|d| d.user_name == name.canonical())
+            .map(|_| key))
     }
 
     /// The account a name refers to. An account whose name collided when names moved from
@@ -337,7 +373,7 @@ impl Accounts {
         previous: Option<&SessionToken>,
         client: Client,
     ) -> AccountResult<LoggedIn> {
-        let user = self
+        let Authenticated { user, known_device } = self
             .authenticate("login", user_name, password, client)
             .await?;
         if self.is_expired(&user, self.clock.now()) {
@@ -365,11 +401,27 @@ impl Accounts {
             audit("login", "raced_password_change", &user.name, client);
             return Err(AccountError::InvalidCredentials);
         }
+        // From now on this browser is known to the account (OWASP "device cookies").
+        let new_device = if known_device {
+            None
+        } else {
+            let device = SessionToken::generate();
+            self.store
+                .insert_device(&DeviceRecord {
+                    token_hash: device.store_key(),
+                    user_id: user.id.clone(),
+                    user_name: user.name.clone(),
+                    expires_at: now + DEVICE_LIFETIME,
+                })
+                .await?;
+            Some(device)
+        };
         audit("login", "ok", &user.name, client);
         Ok(LoggedIn {
             token,
             user,
             session,
+            new_device,
         })
     }
 
@@ -402,7 +454,8 @@ impl Accounts {
         }
         let user = self
             .authenticate("password_change", user_name, current, client)
-            .await?;
+            .await?
+            .user;
         let new_hash = self.hasher.hash(new.normalized()).await?;
         let now = self.clock.now();
         let swapped = self
@@ -432,12 +485,14 @@ impl Accounts {
     ) -> AccountResult<UserRecord> {
         let user = self
             .authenticate("delete", user_name, password, client)
-            .await?;
+            .await?
+            .user;
         if self
             .store
             .delete_user(&user.name, &user.password_hash)
             .await?
         {
+            self.store.delete_user_devices(&user.id).await?;
             audit("delete", "ok", &user.name, client);
             Ok(user)
         } else {

@@ -15,7 +15,10 @@ use time::OffsetDateTime;
 use super::*;
 use crate::{
     clock::ManualClock,
-    store::{sqlite::SqliteStore, Counter, CounterStore, SessionStore, StoreResult, UserStore},
+    store::{
+        sqlite::SqliteStore, Counter, CounterStore, DeviceRecord, DeviceStore, SessionStore,
+        StoreResult, UserStore,
+    },
 };
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -71,7 +74,10 @@ fn pw(s: &str) -> Password {
     s.into()
 }
 
-const CLIENT: Client = Client { ip: None };
+const CLIENT: Client = Client {
+    ip: None,
+    device: None,
+};
 
 #[tokio::test]
 async fn a_password_expires_after_its_maximum_age_and_changing_it_is_the_way_out() {
@@ -458,6 +464,23 @@ impl CounterStore for Interfering {
     }
     async fn delete_counter(&self, key: &str) -> StoreResult<()> {
         self.inner.delete_counter(key).await
+    }
+}
+
+#[async_trait]
+impl DeviceStore for Interfering {
+    async fn insert_device(&self, device: &DeviceRecord) -> StoreResult<()> {
+        self.inner.insert_device(device).await
+    }
+    async fn find_device(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<DeviceRecord>> {
+        self.inner.find_device(token_hash, now).await
+    }
+    async fn delete_user_devices(&self, user_id: &str) -> StoreResult<u64> {
+        self.inner.delete_user_devices(user_id).await
     }
 }
 

@@ -8,7 +8,7 @@ use axum::{
 };
 
 use super::AppState;
-use crate::{accounts::Client, client::client_ip};
+use crate::{accounts::Client, client::client_ip, token::DeviceKey};
 
 pub struct ClientAddr(pub Client);
 
@@ -27,6 +27,10 @@ impl FromRequestParts<AppState> for ClientAddr {
             .filter_map(|v| v.to_str().ok())
             .collect();
         let ip = peer.map(|peer| client_ip(peer, &forwarded, &state.trusted_proxies));
-        Ok(Self(Client { ip }))
+        let device = state
+            .cookies
+            .read_device(&parts.headers)
+            .map(|token| DeviceKey::of(&token));
+        Ok(Self(Client { ip, device }))
     }
 }

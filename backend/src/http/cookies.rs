@@ -14,6 +14,7 @@ use crate::token::SessionToken;
 #[derive(Debug, Clone)]
 pub struct CookieSettings {
     name: &'static str,
+    device_name: &'static str,
     secure: bool,
     max_age_secs: u64,
 }
@@ -23,6 +24,7 @@ impl CookieSettings {
     pub fn new(secure: bool, ttl: Duration) -> Self {
         Self {
             name: if secure { "__Host-session" } else { "session" },
+            device_name: if secure { "__Host-device" } else { "device" },
             secure,
             max_age_secs: ttl.as_secs(),
         }
@@ -35,14 +37,21 @@ impl CookieSettings {
 
     /// The session token in the request's cookies, if one of the right shape is there.
     pub fn read(&self, headers: &HeaderMap) -> Option<SessionToken> {
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == self.name)
-            .and_then(|(_, value)| SessionToken::parse(value.trim()))
+        read_cookie(headers, self.name)
+    }
+
+    /// The device token (a browser known to an account) in the request's cookies, if any.
+    pub fn read_device(&self, headers: &HeaderMap) -> Option<SessionToken> {
+        read_cookie(headers, self.device_name)
+    }
+
+    /// The `Set-Cookie` value that marks this browser as known (kept across logouts).
+    pub fn set_device(&self, token: &SessionToken) -> HeaderValue {
+        self.header_for(
+            self.device_name,
+            token.as_str(),
+            crate::accounts::DEVICE_LIFETIME.as_secs(),
+        )
     }
 
     /// The `Set-Cookie` value that hands the client `token`.
@@ -56,14 +65,28 @@ impl CookieSettings {
     }
 
     fn header(&self, value: &str, max_age: u64) -> HeaderValue {
+        self.header_for(self.name, value, max_age)
+    }
+
+    fn header_for(&self, name: &str, value: &str, max_age: u64) -> HeaderValue {
         let secure = if self.secure { "; Secure" } else { "" };
-        let cookie = format!(
-            "{}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Strict{secure}",
-            self.name
-        );
+        let cookie =
+            format!("{name}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Strict{secure}");
         // Built only from a fixed name, hex digits and numbers: always a valid header value.
         HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
+}
+
+/// The token in the cookie called `name`, if one of the right shape is there.
+fn read_cookie(headers: &HeaderMap, name: &str) -> Option<SessionToken> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .and_then(|(_, value)| SessionToken::parse(value.trim()))
 }
 
 /// The caller's session token, if any (not yet checked against the store).

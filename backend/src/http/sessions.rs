@@ -4,7 +4,7 @@ use accounts_api::{Credentials, LoginReply, Problem, SessionInfo};
 use axum::{
     extract::State,
     http::{header, StatusCode},
-    response::IntoResponse,
+    response::{AppendHeaders, IntoResponse},
 };
 use utoipa_axum::routes;
 
@@ -32,7 +32,7 @@ pub fn routes() -> ApiRouter {
     request_body = Credentials,
     responses(
         (status = 200, description = "Logged in", body = LoginReply,
-            headers(("Set-Cookie" = String, description = "The session cookie"))),
+            headers(("Set-Cookie" = String, description = "The session cookie; on a browser's first login to the account also the device cookie that keeps it known (and outside lockouts caused by others) for a year"))),
         (status = 400, description = "Invalid JSON, missing field or invalid user name", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong user name or password, or password expired", body = Problem, content_type = "application/problem+json"),
         BodyErrors,
@@ -49,8 +49,12 @@ async fn login(
         .login(&req.user_name, &req.password, previous.as_ref(), client)
         .await?;
     let name = &logged_in.user.display_name;
+    let mut cookies = vec![(header::SET_COOKIE, state.cookies.set(&logged_in.token))];
+    if let Some(device) = &logged_in.new_device {
+        cookies.push((header::SET_COOKIE, state.cookies.set_device(device)));
+    }
     Ok((
-        [(header::SET_COOKIE, state.cookies.set(&logged_in.token))],
+        AppendHeaders(cookies),
         axum::Json(LoginReply {
             user_name: name.clone(),
             message: format!("User {name} logged in"),

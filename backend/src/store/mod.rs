@@ -192,6 +192,37 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64>;
 }
 
+/// A browser known to an account (OWASP "device cookies"): a successful login there gave it a
+/// long-lived cookie; only the SHA-256 of the cookie's token is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRecord {
+    /// Hex SHA-256 of the token the browser holds.
+    pub token_hash: String,
+    /// The account it is known to.
+    pub user_id: String,
+    /// That account's canonical name, to match a login attempt before any account lookup.
+    pub user_name: String,
+    /// When it stops counting as known.
+    pub expires_at: OffsetDateTime,
+}
+
+/// Browsers known to accounts.
+#[async_trait]
+pub trait DeviceStore: Send + Sync + 'static {
+    /// Remembers a browser (replacing a record with the same token hash).
+    async fn insert_device(&self, device: &DeviceRecord) -> StoreResult<()>;
+
+    /// The device record, unless absent or expired at `now`.
+    async fn find_device(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<DeviceRecord>>;
+
+    /// Forgets every browser known to the account (when it is deleted).
+    async fn delete_user_devices(&self, user_id: &str) -> StoreResult<u64>;
+}
+
 /// Counters of events that expire by themselves (failed logins, requests per IP and minute).
 #[async_trait]
 pub trait CounterStore: Send + Sync + 'static {
@@ -214,7 +245,7 @@ pub trait CounterStore: Send + Sync + 'static {
 
 /// Everything the service stores, in one database.
 #[async_trait]
-pub trait Store: UserStore + SessionStore + CounterStore {
+pub trait Store: UserStore + SessionStore + CounterStore + DeviceStore {
     /// Cheap round trip, for readiness.
     async fn ping(&self) -> StoreResult<()>;
 }

@@ -28,8 +28,8 @@ use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
 use super::{
-    Counter, CounterStore, SessionRecord, SessionStore, Store, StoreError, StoreResult, UserRecord,
-    UserStore,
+    Counter, CounterStore, DeviceRecord, DeviceStore, SessionRecord, SessionStore, Store,
+    StoreError, StoreResult, UserRecord, UserStore,
 };
 use crate::clock::{from_millis, to_millis};
 
@@ -84,6 +84,16 @@ struct Collections {
     users: Collection<UserDoc>,
     sessions: Collection<SessionDoc>,
     counters: Collection<CounterDoc>,
+    devices: Collection<DeviceDoc>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct DeviceDoc {
+    #[serde(rename = "_id")]
+    token_hash: String,
+    user_id: String,
+    user_name: String,
+    expires_at: DateTime,
 }
 
 impl MongoStore {
@@ -128,6 +138,7 @@ impl MongoStore {
                     users: self.db.collection("users"),
                     sessions: self.db.collection("sessions"),
                     counters: self.db.collection("counters"),
+                    devices: self.db.collection("devices"),
                 };
                 let expiry = || {
                     index(doc! { "expires_at": 1 }, "expires_ttl", |o| {
@@ -141,6 +152,12 @@ impl MongoStore {
                 c.sessions.create_index(expiry()).await.map_err(classify)?;
                 c.sessions.create_index(by_user).await.map_err(classify)?;
                 c.counters.create_index(expiry()).await.map_err(classify)?;
+                c.devices.create_index(expiry()).await.map_err(classify)?;
+                let devices_by_user = index(doc! { "user_id": 1 }, "by_user", |_| {});
+                c.devices
+                    .create_index(devices_by_user)
+                    .await
+                    .map_err(classify)?;
                 Ok(c)
             })
             .await
@@ -385,6 +402,54 @@ impl SessionStore for MongoStore {
         let c = self.collections().await?;
         let r = c
             .sessions
+            .delete_many(doc! { "user_id": user_id })
+            .await
+            .map_err(classify)?;
+        Ok(r.deleted_count)
+    }
+}
+
+#[async_trait]
+impl DeviceStore for MongoStore {
+    async fn insert_device(&self, d: &DeviceRecord) -> StoreResult<()> {
+        let c = self.collections().await?;
+        let doc = DeviceDoc {
+            token_hash: d.token_hash.clone(),
+            user_id: d.user_id.clone(),
+            user_name: d.user_name.clone(),
+            expires_at: bson_time(d.expires_at),
+        };
+        c.devices
+            .replace_one(doc! { "_id": &d.token_hash }, doc)
+            .upsert(true)
+            .await
+            .map_err(classify)
+            .map(drop)
+    }
+
+    async fn find_device(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<DeviceRecord>> {
+        let c = self.collections().await?;
+        let found = c
+            .devices
+            .find_one(doc! { "_id": token_hash, "expires_at": { "$gt": bson_time(now) } })
+            .await
+            .map_err(classify)?;
+        Ok(found.map(|d| DeviceRecord {
+            token_hash: d.token_hash,
+            user_id: d.user_id,
+            user_name: d.user_name,
+            expires_at: from_millis(d.expires_at.timestamp_millis()),
+        }))
+    }
+
+    async fn delete_user_devices(&self, user_id: &str) -> StoreResult<u64> {
+        let c = self.collections().await?;
+        let r = c
+            .devices
             .delete_many(doc! { "user_id": user_id })
             .await
             .map_err(classify)?;

@@ -19,8 +19,8 @@ use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
 use time::OffsetDateTime;
 
 use super::{
-    session_cache::SessionCache, Counter, CounterStore, SessionRecord, SessionStore, Store,
-    StoreError, StoreResult, UserRecord, UserStore,
+    session_cache::SessionCache, Counter, CounterStore, DeviceRecord, DeviceStore, SessionRecord,
+    SessionStore, Store, StoreError, StoreResult, UserRecord, UserStore,
 };
 use crate::clock::{from_millis, to_millis};
 
@@ -58,6 +58,13 @@ CREATE TABLE IF NOT EXISTS counters (
     expires_at INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS counters_by_expiry ON counters(expires_at);
+CREATE TABLE IF NOT EXISTS devices (
+    token_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS devices_by_user ON devices(user_id);
 ";
 
 /// One connection writes; a second one reads, so lookups (sessions, users, counters) never queue
@@ -477,6 +484,63 @@ impl SessionStore for SqliteStore {
         self.write(move |c| {
             let _forget = defer(|| sessions.forget_user_id(&user_id));
             c.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
+                .execute([&user_id])
+                .map(|n| n as u64)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl DeviceStore for SqliteStore {
+    async fn insert_device(&self, d: &DeviceRecord) -> StoreResult<()> {
+        let d = d.clone();
+        self.write(move |c| {
+            c.prepare_cached("DELETE FROM devices WHERE expires_at <= ?1")?
+                .execute([to_millis(time::OffsetDateTime::now_utc())])?;
+            c.prepare_cached(
+                "INSERT OR REPLACE INTO devices (token_hash, user_id, user_name, expires_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                d.token_hash,
+                d.user_id,
+                d.user_name,
+                to_millis(d.expires_at)
+            ])
+            .map(drop)
+        })
+        .await
+    }
+
+    async fn find_device(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<DeviceRecord>> {
+        let token_hash = token_hash.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT token_hash, user_id, user_name, expires_at FROM devices
+                 WHERE token_hash = ?1 AND expires_at > ?2",
+            )?
+            .query_row(params![token_hash, to_millis(now)], |r| {
+                Ok(DeviceRecord {
+                    token_hash: r.get(0)?,
+                    user_id: r.get(1)?,
+                    user_name: r.get(2)?,
+                    expires_at: from_millis(r.get(3)?),
+                })
+            })
+            .optional()
+        })
+        .await
+    }
+
+    async fn delete_user_devices(&self, user_id: &str) -> StoreResult<u64> {
+        let user_id = user_id.to_owned();
+        self.write(move |c| {
+            c.prepare_cached("DELETE FROM devices WHERE user_id = ?1")?
                 .execute([&user_id])
                 .map(|n| n as u64)
         })

@@ -225,7 +225,96 @@ async fn existing_accounts_keep_logging_in_after_the_move_to_case_folding(kind: 
     assert_eq!(app.login("Σας", "bees long phrase").await.status(), 401);
 }
 
+/// Device cookies: a guesser locks the account for browsers it does not know, not for the
+/// owner's browser, which has a failure budget of its own; unknown names get the same replies
+/// as ever.
+async fn a_known_browser_still_logs_in_while_guessers_are_locked_out(kind: Kind) {
+    let app = TestApp::spawn_with(kind, |c| c.lockout_threshold = 3).await;
+    app.register("owen", "a secret long phrase").await;
+    // The owner's browser (cookies kept) logs in once: it gets a long-lived device cookie.
+    let owner = app.new_client();
+    let login = |client: &reqwest::Client, name: &'static str, password: &'static str| {
+        client
+            .post(app.url("/api/login"))
+            .json(&json!({"user_name": name, "password": password}))
+            .send()
+    };
+    let first = login(&owner, "owen", "a secret long phrase").await.unwrap();
+    assert_eq!(first.status(), 200);
+    let set_cookies: Vec<String> = first
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        set_cookies.iter().any(|c| c.starts_with("device=")
+            && c.contains("HttpOnly")
+            && c.contains("Max-Age=31536000")),
+        "{set_cookies:?}"
+    );
+    // Logging out keeps it.
+    let out = owner.post(app.url("/api/logout")).send().await.unwrap();
+    assert_eq!(out.status(), 204);
+
+    // A guesser (no cookies) locks the account for unknown browsers, right password or not.
+    let guesser = app.new_client();
+    for _ in 0..3 {
+        let r = login(&guesser, "owen", "wrong pass phrase").await.unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    expect_problem(
+        login(&guesser, "owen", "a secret long phrase")
+            .await
+            .unwrap(),
+        429,
+        "rate_limited",
+    )
+    .await;
+    // ...and a stranger's name behaves exactly the same.
+    for _ in 0..3 {
+        let r = login(&guesser, "nobody", "wrong pass phrase")
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    expect_problem(
+        login(&guesser, "nobody", "wrong pass phrase")
+            .await
+            .unwrap(),
+        429,
+        "rate_limited",
+    )
+    .await;
+
+    // The owner's browser is not locked out.
+    assert_eq!(
+        login(&owner, "owen", "a secret long phrase")
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // It has its own small budget: typos there lock only that browser.
+    for _ in 0..3 {
+        assert_eq!(
+            login(&owner, "owen", "typo pass phrase")
+                .await
+                .unwrap()
+                .status(),
+            401
+        );
+    }
+    expect_problem(
+        login(&owner, "owen", "a secret long phrase").await.unwrap(),
+        429,
+        "rate_limited",
+    )
+    .await;
+}
+
 for_each_store!(
+    a_known_browser_still_logs_in_while_guessers_are_locked_out,
     existing_accounts_keep_logging_in_after_the_move_to_case_folding,
     ipv6_clients_share_a_budget_per_network,
     a_write_must_come_from_our_own_scheme_and_not_cross_site,

@@ -5,6 +5,7 @@
 mod support;
 
 mod counters;
+mod devices;
 mod sessions;
 mod users;
 
