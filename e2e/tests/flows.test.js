@@ -198,7 +198,7 @@ describe('with password expiry', () => {
 
   test('an expired password moves the user to Change password with the name filled in', async () => {
     const name = unique('Eve');
-    const p = await openPage(browser, 'expired-password');
+    const p = await openPage(browser, 'expired-password', { colorScheme: 'dark' });
     try {
       await register(p, expiring.base, name, 'eves pass phrase');
       await heading(p.page, 'Your account');
