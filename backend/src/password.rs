@@ -85,9 +85,6 @@ struct Inner {
     /// can see what is allocated).
     #[cfg_attr(not(test), allow(dead_code))]
     slots: Arc<[Slot]>,
-    /// A moving average of one hash's duration, in nanoseconds, as this machine runs them
-    /// (starting with the dummy hash's).
-    hash_nanos: AtomicU64,
     /// A moving average of the time per check the pool delivers, in nanoseconds: under load
     /// the interval between completions (the threads share the cores with everything else),
     /// otherwise a hash's duration / threads.
@@ -148,7 +145,6 @@ impl Hasher {
                 in_flight: AtomicUsize::new(0),
                 waiting: AtomicUsize::new(0),
                 slots,
-                hash_nanos: AtomicU64::new(nanos(first_hash)),
                 check_nanos: AtomicU64::new(nanos(first_hash) / threads as u64),
                 last_done: AtomicU64::new(0),
                 overrun_permille: AtomicU64::new(1000),
@@ -158,9 +154,9 @@ impl Hasher {
         })
     }
 
-    /// How long one hash takes here, as measured by the server (a moving average).
-    pub fn hash_time(&self) -> Duration {
-        Duration::from_nanos(self.inner.hash_nanos.load(Ordering::Relaxed))
+    /// The time per check the pool delivers, as measured (a moving average; see `check_nanos`).
+    pub fn time_per_check(&self) -> Duration {
+        Duration::from_nanos(self.inner.check_nanos.load(Ordering::Relaxed))
     }
 
     /// Admits a check if a thread is free, or if it can expect to be done within the bound: the
@@ -171,7 +167,7 @@ impl Hasher {
         let inner = &self.inner;
         let ahead = inner.in_flight.fetch_add(1, Ordering::Relaxed);
         let admitted = Admitted(self.inner.clone());
-        let per_check = Duration::from_nanos(inner.check_nanos.load(Ordering::Relaxed));
+        let per_check = self.time_per_check();
         let predicted = per_check.saturating_mul(u32::try_from(ahead + 1).unwrap_or(u32::MAX));
         let overrun = inner.overrun_permille.load(Ordering::Relaxed);
         let expected = predicted.saturating_mul(u32::try_from(overrun).unwrap_or(u32::MAX)) / 1000;
@@ -256,7 +252,6 @@ impl Hasher {
             let result = job(memory);
             let took = started.elapsed();
             metrics::histogram!("hash_duration_seconds").record(took.as_secs_f64());
-            hasher.record_hash_time(took);
             hasher.record_check_done(took);
             if let Some((since, predicted)) = queued_at {
                 hasher.record_overrun(since.elapsed(), predicted);
@@ -319,16 +314,6 @@ impl Inner {
                 } else {
                     avg - (avg - sample) / 512
                 })
-            });
-    }
-
-    /// Folds one hash's duration into the moving average (weight 1/8).
-    fn record_hash_time(&self, took: Duration) {
-        let took = nanos(took);
-        let _ = self
-            .hash_nanos
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |avg| {
-                Some(avg - avg / 8 + took / 8)
             });
     }
 }
@@ -593,9 +578,10 @@ mod tests {
         // one waiting (done after two); a third would be done after three, so it is refused
         // without waiting.
         let params = Params::new(32 * 1024, 8, 1, None).unwrap();
+        // With one thread the time per check starts as the measured hash time.
         let measured = Hasher::new(params.clone(), 1, LONG_WAIT)
             .unwrap()
-            .hash_time();
+            .time_per_check();
         let h = Hasher::new(params, 1, measured * 5 / 2).unwrap();
         h.inner
             .check_nanos
