@@ -407,12 +407,15 @@ impl Accounts {
         } else {
             let device = SessionToken::generate();
             self.store
-                .insert_device(&DeviceRecord {
-                    token_hash: device.store_key(),
-                    user_id: user.id.clone(),
-                    user_name: user.name.clone(),
-                    expires_at: now + DEVICE_LIFETIME,
-                })
+                .insert_device(
+                    &DeviceRecord {
+                        token_hash: device.store_key(),
+                        user_id: user.id.clone(),
+                        user_name: user.name.clone(),
+                        expires_at: now + DEVICE_LIFETIME,
+                    },
+                    now,
+                )
                 .await?;
             Some(device)
         };

@@ -469,8 +469,8 @@ impl CounterStore for Interfering {
 
 #[async_trait]
 impl DeviceStore for Interfering {
-    async fn insert_device(&self, device: &DeviceRecord) -> StoreResult<()> {
-        self.inner.insert_device(device).await
+    async fn insert_device(&self, device: &DeviceRecord, now: OffsetDateTime) -> StoreResult<()> {
+        self.inner.insert_device(device, now).await
     }
     async fn find_device(
         &self,

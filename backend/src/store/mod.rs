@@ -209,8 +209,9 @@ pub struct DeviceRecord {
 /// Browsers known to accounts.
 #[async_trait]
 pub trait DeviceStore: Send + Sync + 'static {
-    /// Remembers a browser (replacing a record with the same token hash).
-    async fn insert_device(&self, device: &DeviceRecord) -> StoreResult<()>;
+    /// Remembers a browser (replacing a record with the same token hash); records expired at
+    /// `now` may be swept meanwhile.
+    async fn insert_device(&self, device: &DeviceRecord, now: OffsetDateTime) -> StoreResult<()>;
 
     /// The device record, unless absent or expired at `now`.
     async fn find_device(

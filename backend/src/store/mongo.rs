@@ -411,7 +411,8 @@ impl SessionStore for MongoStore {
 
 #[async_trait]
 impl DeviceStore for MongoStore {
-    async fn insert_device(&self, d: &DeviceRecord) -> StoreResult<()> {
+    /// MongoDB's TTL index sweeps expired records; `now` is not needed.
+    async fn insert_device(&self, d: &DeviceRecord, _now: OffsetDateTime) -> StoreResult<()> {
         let c = self.collections().await?;
         let doc = DeviceDoc {
             token_hash: d.token_hash.clone(),

@@ -493,11 +493,11 @@ impl SessionStore for SqliteStore {
 
 #[async_trait]
 impl DeviceStore for SqliteStore {
-    async fn insert_device(&self, d: &DeviceRecord) -> StoreResult<()> {
+    async fn insert_device(&self, d: &DeviceRecord, now: OffsetDateTime) -> StoreResult<()> {
         let d = d.clone();
         self.write(move |c| {
             c.prepare_cached("DELETE FROM devices WHERE expires_at <= ?1")?
-                .execute([to_millis(time::OffsetDateTime::now_utc())])?;
+                .execute([to_millis(now)])?;
             c.prepare_cached(
                 "INSERT OR REPLACE INTO devices (token_hash, user_id, user_name, expires_at)
                  VALUES (?1, ?2, ?3, ?4)",

@@ -25,13 +25,13 @@ async fn devices_are_found_until_they_expire_and_go_with_their_account(kind: Kin
     let f = store(kind).await;
     let (u, other) = (user("dana", "h"), user("otto", "h"));
     let known = device("d1", &u, HOUR);
-    f.store.insert_device(&known).await.unwrap();
+    f.store.insert_device(&known, clock::now()).await.unwrap();
     f.store
-        .insert_device(&device("d2", &u, HOUR))
+        .insert_device(&device("d2", &u, HOUR), clock::now())
         .await
         .unwrap();
     f.store
-        .insert_device(&device("o1", &other, HOUR))
+        .insert_device(&device("o1", &other, HOUR), clock::now())
         .await
         .unwrap();
     let now = clock::now();
@@ -50,7 +50,7 @@ async fn devices_are_found_until_they_expire_and_go_with_their_account(kind: Kin
     );
     // Remembering the same browser again replaces the record.
     let renewed = device("d1", &u, 2 * HOUR);
-    f.store.insert_device(&renewed).await.unwrap();
+    f.store.insert_device(&renewed, clock::now()).await.unwrap();
     assert_eq!(f.store.find_device("d1", now).await.unwrap(), Some(renewed));
     assert_eq!(f.store.delete_user_devices(&u.id).await.unwrap(), 2);
     assert_eq!(f.store.find_device("d1", now).await.unwrap(), None);
