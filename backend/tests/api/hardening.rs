@@ -357,13 +357,7 @@ async fn invented_methods_do_not_grow_the_metrics() {
             .unwrap();
         assert_eq!(r.status(), 405);
     }
-    let metrics_addr = app.metrics_addr.expect("metrics enabled");
-    let text = reqwest::get(format!("http://{metrics_addr}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics_text().await;
     assert!(
         !text.contains("INVENTED"),
         "an invented method became a label"

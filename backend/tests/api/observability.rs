@@ -48,14 +48,8 @@ async fn prometheus_metrics_on_their_own_listener() {
     app.register("mira", "secret phrase four").await;
     app.login("mira", "secret phrase four").await;
     app.login("mira", "wrong phrase four").await;
-    let metrics_addr = app.metrics_addr.expect("metrics enabled");
-    assert_ne!(metrics_addr, app.addr);
-    let text = reqwest::get(format!("http://{metrics_addr}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    assert_ne!(app.metrics_addr.expect("metrics enabled"), app.addr);
+    let text = app.metrics_text().await;
     for needle in [
         r#"http_requests_total{method="POST",route="/api/login",status="401"}"#,
         r#"http_requests_total{method="POST",route="/api/user/add",status="201"}"#,

@@ -157,6 +157,17 @@ impl TestApp {
         }
     }
 
+    /// The Prometheus text of the metrics listener (the config must enable it).
+    pub async fn metrics_text(&self) -> String {
+        let addr = self.metrics_addr.expect("metrics enabled");
+        reqwest::get(format!("http://{addr}/metrics"))
+            .await
+            .expect("metrics answer")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     /// Stops the server gracefully.
     pub async fn stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
