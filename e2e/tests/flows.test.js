@@ -2,21 +2,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  MIN_LENGTH, fillField, fitsWidth, heading, launchBrowser, openPage, startServer,
+  MIN_LENGTH, fillField, fitsWidth, heading, openPage, startServer, withBrowserAndServer,
 } from './harness.js';
 
-let browser;
-let server;
-
-before(async () => {
-  browser = await launchBrowser();
-  server = await startServer();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = withBrowserAndServer();
 
 const unique = (prefix) => `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
 
@@ -37,19 +26,19 @@ async function logIn(p, name, password) {
 
 describe('browser app', () => {
   test('register, account, change password, log out (360 px phone)', async () => {
-    const p = await openPage(browser, 'main-flow');
+    const p = await openPage(env.browser, 'main-flow');
     const name = unique('Ada');
     const first = 'first pass phrase';
     const second = 'second pass phrase';
     try {
       // Signed out: the account page sends us to log in.
-      await p.page.goto(`${server.base}/account`);
+      await p.page.goto(`${env.server.base}/account`);
       await heading(p.page, 'Log in');
       assert.match(p.page.url(), /\/login$/);
       await p.shot('signed-out-redirect');
 
       // Inline validation appears after leaving a field, with the server's policy.
-      await p.page.goto(`${server.base}/register`);
+      await p.page.goto(`${env.server.base}/register`);
       await heading(p.page, 'Create an account');
       await fillField(p.page, 'Password', 'short');
       const pwMessage = p.page.locator('#password-message');
@@ -58,7 +47,7 @@ describe('browser app', () => {
       await p.shot('inline-validation');
 
       // Register: signed in straight away, the account page shows the user.
-      await register(p, server.base, name, first);
+      await register(p, env.server.base, name, first);
       await heading(p.page, 'Your account');
       await p.page.locator('.user-name').getByText(name).waitFor();
       assert.match(await p.page.getByRole('status').textContent(), /Welcome/);
@@ -68,7 +57,7 @@ describe('browser app', () => {
       // Reload keeps the session and the URL; a signed-in user opening Log in goes to Account.
       await p.page.reload();
       await heading(p.page, 'Your account');
-      await p.page.goto(`${server.base}/login`);
+      await p.page.goto(`${env.server.base}/login`);
       await heading(p.page, 'Your account');
       assert.match(p.page.url(), /\/account$/);
 
@@ -105,7 +94,7 @@ describe('browser app', () => {
       await heading(p.page, 'Log in');
       await p.page.getByText('You are logged out').waitFor();
       await p.shot('logged-out');
-      await p.page.goto(`${server.base}/account`);
+      await p.page.goto(`${env.server.base}/account`);
       await heading(p.page, 'Log in');
       assert.ok(await fitsWidth(p.page), 'login page fits 360 px');
       assert.deepEqual(p.problems, []);
@@ -116,14 +105,14 @@ describe('browser app', () => {
 
   test('a taken user name shows the server message next to the field', async () => {
     const name = unique('Bob');
-    const a = await openPage(browser, 'duplicate-first', { width: 1280 });
-    await register(a, server.base, name, 'bobs pass phrase');
+    const a = await openPage(env.browser, 'duplicate-first', { width: 1280 });
+    await register(a, env.server.base, name, 'bobs pass phrase');
     await heading(a.page, 'Your account');
     await a.close();
 
-    const p = await openPage(browser, 'duplicate-name', { width: 1280 });
+    const p = await openPage(env.browser, 'duplicate-name', { width: 1280 });
     try {
-      await register(p, server.base, name.toUpperCase(), 'another pass phrase');
+      await register(p, env.server.base, name.toUpperCase(), 'another pass phrase');
       const message = p.page.locator('#user_name-message');
       await message.getByText('already taken').waitFor();
       assert.equal(await p.page.getByLabel('User name').getAttribute('aria-invalid'), 'true');
@@ -137,9 +126,9 @@ describe('browser app', () => {
 
   test('a wrong password shows the generic message', async () => {
     const name = unique('Cy');
-    const p = await openPage(browser, 'wrong-password', { width: 1280, colorScheme: 'dark' });
+    const p = await openPage(env.browser, 'wrong-password', { width: 1280, colorScheme: 'dark' });
     try {
-      await register(p, server.base, name, 'cys pass phrase');
+      await register(p, env.server.base, name, 'cys pass phrase');
       await heading(p.page, 'Your account');
       await p.page.getByRole('button', { name: 'Log out' }).click();
       await heading(p.page, 'Log in');
@@ -162,9 +151,9 @@ describe('browser app', () => {
   test('delete account, with confirmation', async () => {
     const name = unique('Dee');
     const password = 'dees pass phrase';
-    const p = await openPage(browser, 'delete-account', { width: 1280 });
+    const p = await openPage(env.browser, 'delete-account', { width: 1280 });
     try {
-      await register(p, server.base, name, password);
+      await register(p, env.server.base, name, password);
       await heading(p.page, 'Your account');
       await p.page.getByRole('button', { name: 'Delete account…' }).click();
       await p.page.getByRole('heading', { name: 'Delete your account?' }).waitFor();
@@ -180,7 +169,7 @@ describe('browser app', () => {
       await heading(p.page, 'Create an account');
       await p.page.getByText('Your account was deleted').waitFor();
       await p.shot('deleted');
-      await p.page.goto(`${server.base}/login`);
+      await p.page.goto(`${env.server.base}/login`);
       await heading(p.page, 'Log in');
       await logIn(p, name, password);
       await p.page.getByRole('alert').getByText('Wrong user name or password.').waitFor();
@@ -198,7 +187,7 @@ describe('with password expiry', () => {
 
   test('an expired password moves the user to Change password with the name filled in', async () => {
     const name = unique('Eve');
-    const p = await openPage(browser, 'expired-password', { colorScheme: 'dark' });
+    const p = await openPage(env.browser, 'expired-password', { colorScheme: 'dark' });
     try {
       await register(p, expiring.base, name, 'eves pass phrase');
       await heading(p.page, 'Your account');

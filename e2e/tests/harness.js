@@ -5,6 +5,7 @@ import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -121,6 +122,23 @@ export async function startTrunkServe() {
       rmSync(distDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Registers `before`/`after` hooks of the calling test file that start Chromium and a server
+ * (with `serverArgs`) and stop them; their handles are on the returned object once running.
+ */
+export function withBrowserAndServer(serverArgs = []) {
+  const env = {};
+  before(async () => {
+    env.browser = await launchBrowser();
+    env.server = await startServer(serverArgs);
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.stop();
+  });
+  return env;
 }
 
 export async function launchBrowser() {

@@ -2,21 +2,10 @@
 // if the server is still busy, the app says so in plain words instead of failing silently.
 // The replies are shaped by Playwright's request interception in front of the real server.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { fillField, heading, launchBrowser, openPage, startServer } from './harness.js';
+import { describe, test } from 'node:test';
+import { fillField, heading, openPage, withBrowserAndServer } from './harness.js';
 
-let browser;
-let server;
-
-before(async () => {
-  browser = await launchBrowser();
-  server = await startServer();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = withBrowserAndServer();
 
 const overloaded = {
   status: 503,
@@ -28,7 +17,7 @@ const overloaded = {
 };
 
 async function registerThenLogOut(p, name, password) {
-  await p.page.goto(`${server.base}/register`);
+  await p.page.goto(`${env.server.base}/register`);
   await heading(p.page, 'Create an account');
   await fillField(p.page, 'User name', name);
   await fillField(p.page, 'Password', password);
@@ -40,7 +29,7 @@ async function registerThenLogOut(p, name, password) {
 
 describe('under load', () => {
   test('one overloaded reply is retried after Retry-After and the login goes through', async () => {
-    const p = await openPage(browser, 'overload-retry', { width: 1280 });
+    const p = await openPage(env.browser, 'overload-retry', { width: 1280 });
     const name = `Ola${Date.now().toString(36)}`;
     try {
       await registerThenLogOut(p, name, 'olas long pass phrase');
@@ -64,7 +53,7 @@ describe('under load', () => {
   });
 
   test('a server that stays busy gets a plain message, and the form is usable again', async () => {
-    const p = await openPage(browser, 'overload-busy');
+    const p = await openPage(env.browser, 'overload-busy');
     const name = `Obi${Date.now().toString(36)}`;
     try {
       await registerThenLogOut(p, name, 'obis long pass phrase');
