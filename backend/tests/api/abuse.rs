@@ -7,7 +7,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::for_each_store;
 use crate::support::{
-    app::{expect_problem, session_cookie, TestApp},
+    app::{expect_problem, production_argon2, session_cookie, TestApp},
     Kind,
 };
 
@@ -312,8 +312,7 @@ for_each_store!(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_user_and_wrong_password_take_the_same_time() {
     let app = TestApp::spawn_with(Kind::Sqlite, |c| {
-        c.argon2_memory_kib = 19456;
-        c.argon2_iterations = 2;
+        production_argon2(c);
         c.lockout_threshold = 10_000;
     })
     .await;

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::for_each_store;
 use crate::support::{
-    app::{expect_problem, session_cookie, TestApp},
+    app::{expect_problem, production_argon2, session_cookie, TestApp},
     Kind,
 };
 
@@ -90,8 +90,7 @@ async fn parallel_guesses_do_not_get_past_the_threshold(kind: Kind) {
 /// reading the old hash and storing its session): none may keep a session afterwards.
 async fn a_login_racing_a_password_change_keeps_no_session(kind: Kind) {
     let app = TestApp::spawn_with(kind, |c| {
-        c.argon2_memory_kib = 19456;
-        c.argon2_iterations = 2;
+        production_argon2(c);
         c.lockout_threshold = 1000;
     })
     .await;

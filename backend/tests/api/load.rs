@@ -8,7 +8,7 @@ use futures::future::join_all;
 use serde_json::json;
 
 use crate::support::{
-    app::{session_cookie, TestApp},
+    app::{production_argon2, session_cookie, TestApp},
     Kind,
 };
 
@@ -87,8 +87,7 @@ async fn a_full_hash_queue_sheds_at_once_and_cheap_routes_do_not_wait() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_burst_of_thirty_logins_is_served_whole() {
     let app = TestApp::spawn_with(Kind::Sqlite, |c| {
-        c.argon2_memory_kib = 19456;
-        c.argon2_iterations = 2;
+        production_argon2(c);
         c.hash_max_wait = 1.0;
         c.hash_threads = Some(2);
         c.lockout_threshold = 10_000;

@@ -34,6 +34,14 @@ pub struct TestApp {
 #[derive(Clone)]
 struct DataHolder(std::sync::Arc<tempfile::TempDir>);
 
+/// The server's default (production) Argon2 costs, for tests whose point is real hash times.
+pub fn production_argon2(config: &mut Config) {
+    let defaults = Config::try_parse_from(["accounts-server"]).expect("defaults parse");
+    config.argon2_memory_kib = defaults.argon2_memory_kib;
+    config.argon2_iterations = defaults.argon2_iterations;
+    config.argon2_parallelism = defaults.argon2_parallelism;
+}
+
 /// Fast settings for tests: cheap Argon2 and a short minimum length.
 pub fn test_config(kind: Kind, data_dir: PathBuf) -> Config {
     config_for(Storage::Kind(kind), data_dir)
