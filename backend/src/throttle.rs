@@ -3,7 +3,9 @@
 //! The counters live in the store, so they hold across restarts and are shared by every server
 //! instance on one database. Unknown user names are counted exactly like real ones, and a locked
 //! name is refused before its password is checked, so neither the reply nor its timing tells
-//! whether an account exists.
+//! whether an account exists. Each attempt is counted before its check ([`Throttle::reserve_attempt`]),
+//! browsers known to an account count apart from the rest ([`failure_key`]), and a client over
+//! its per-IP limit is refused from memory without a store write.
 
 use std::{
     collections::HashMap,
