@@ -5,7 +5,7 @@
 //! Argon2 memory block while it is busy, reusing it for every hash: memory stays at most
 //! threads x Argon2 memory (the allocator never sees the 19 MiB buffers come and go under
 //! load, so it cannot fragment or hoard them), and hashes skip the page faults of fresh
-//! memory. A thread idle for [`IDLE_RELEASE`] gives its block back, so an idle server holds
+//! memory. A thread idle for `IDLE_RELEASE` gives its block back, so an idle server holds
 //! none.
 //!
 //! In front of the pool is admission by expected wait: a check is accepted while the checks

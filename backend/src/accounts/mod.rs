@@ -311,7 +311,7 @@ impl Accounts {
     /// Moves stored names to the current canonical form (case folding since part 6; before,
     /// lower case), so existing accounts keep logging in. Idempotent; run at start-up. Where
     /// two accounts would get the same name, the one that already has it keeps it and the
-    /// other keeps its old name (found by [`Accounts::find_account`]); each is logged.
+    /// other keeps its old name (found by `Accounts::find_account`); each is logged.
     /// Renamed accounts' sessions are revoked.
     pub async fn migrate_user_names(&self) -> AccountResult<NameMigration> {
         let mut report = NameMigration::default();

@@ -7,7 +7,7 @@
 //!   failover. Server selection is short, so a down database gives a quick `503`, and the
 //!   driver reconnects by itself when it comes back.
 //! - Indexes are created idempotently before the first operation: every operation reaches the
-//!   collections through [`MongoStore::collections`], which waits for them. If MongoDB is down
+//!   collections through `MongoStore::collections`, which waits for them. If MongoDB is down
 //!   at start-up the server still starts (not ready) and creates them once the database answers.
 //! - Deleting a user and its sessions is two writes, not one transaction (see
 //!   [`UserStore::delete_user`] below for why that is safe).

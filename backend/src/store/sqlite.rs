@@ -1,12 +1,12 @@
 //! The embedded store: SQLite (bundled) in WAL mode with full sync, so an acknowledged write
 //! survives a crash or power loss.
 //!
-//! rusqlite is blocking, so every call runs on tokio's blocking pool ([`SqliteStore::write`]
-//! and [`SqliteStore::read`]). One connection serialises writes, which is plenty for the
+//! rusqlite is blocking, so every call runs on tokio's blocking pool (`SqliteStore::write`
+//! and `SqliteStore::read`). One connection serialises writes, which is plenty for the
 //! single-process deployments this store is for; a second one reads, so lookups never wait
 //! behind a write's fsync. One process only is enforced: the store holds an exclusive lock on `accounts.lock` in
 //! the data folder for as long as it is open. That also makes the session cache
-//! ([`SessionCache`]) exact, since every write goes through this process.
+//! (`SessionCache`) exact, since every write goes through this process.
 
 use std::{
     fs::{File, TryLockError},
