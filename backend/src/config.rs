@@ -14,6 +14,10 @@ use clap::Parser;
 #[derive(Debug, Clone, Parser)]
 #[command(name = "accounts-server", version, about, long_about = None)]
 pub struct Config {
+    /// Without a command, the server runs.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Address and port to listen on.
     #[arg(long, env = "ACCOUNTS_LISTEN", default_value = "127.0.0.1:5000")]
     pub listen: SocketAddr,
@@ -142,10 +146,29 @@ pub struct Config {
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub max_connections: usize,
 
+    /// Unix socket for operator commands (`accounts-server admin`), created with mode 0600.
+    /// Default: admin.sock in --data-dir.
+    #[arg(long, env = "ACCOUNTS_ADMIN_SOCKET", value_name = "PATH")]
+    pub admin_socket: Option<PathBuf>,
+
+    /// Where users reach the service (e.g. https://accounts.example.com), for the links the
+    /// server makes. Default: http:// and the listen address (localhost when it listens on
+    /// every interface).
+    #[arg(long, env = "ACCOUNTS_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
+
     /// Seconds a client may take to send a request body before getting `408`.
     #[arg(long, env = "ACCOUNTS_BODY_TIMEOUT", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=600))]
     pub body_timeout: u64,
+}
+
+/// What to do instead of serving.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Operator commands, sent to the running server over its admin socket (run
+    /// `accounts-server admin --help`).
+    Admin(crate::admin::cli::AdminArgs),
 }
 
 /// A setting that parsed but makes no sense.
@@ -182,6 +205,27 @@ impl Config {
     /// The MongoDB URI, if one is set; an empty value (`MONGODB_URI=`) means none.
     pub fn mongodb_uri(&self) -> Option<&str> {
         self.mongodb_uri.as_deref().filter(|u| !u.trim().is_empty())
+    }
+
+    /// The admin socket's path: --admin-socket, else admin.sock in the data folder.
+    pub fn admin_socket(&self) -> PathBuf {
+        self.admin_socket
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("admin.sock"))
+    }
+
+    /// Where users reach the service: --public-url, else from the address the server is
+    /// bound to (`bound`: the port may have been chosen by the system).
+    pub fn public_url(&self, bound: SocketAddr) -> String {
+        if let Some(url) = &self.public_url {
+            return url.clone();
+        }
+        let host = match bound.ip() {
+            ip if ip.is_unspecified() => "localhost".to_owned(),
+            std::net::IpAddr::V4(ip) => ip.to_string(),
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        };
+        format!("http://{host}:{}", bound.port())
     }
 
     /// The rules for new passwords.
@@ -235,6 +279,22 @@ fn parse_origin(s: &str) -> Result<String, String> {
         ));
     }
     Ok(s.to_ascii_lowercase())
+}
+
+/// An http(s) URL with a host and perhaps a path, no query or fragment; kept without a
+/// trailing slash.
+fn parse_public_url(s: &str) -> Result<String, String> {
+    let s = s.trim().trim_end_matches('/');
+    let bad = || format!("`{s}` is not a URL like https://accounts.example.com");
+    let uri: axum::http::Uri = s.parse().map_err(|_| bad())?;
+    match (uri.scheme_str(), uri.host()) {
+        (Some("http" | "https"), Some(host)) if !host.is_empty() => {}
+        _ => return Err(bad()),
+    }
+    if uri.query().is_some() || s.contains('#') {
+        return Err(format!("`{s}` must not have a query or fragment"));
+    }
+    Ok(s.to_owned())
 }
 
 fn parse_max_wait(s: &str) -> Result<f64, String> {
@@ -305,6 +365,36 @@ mod tests {
         assert!(parse(&["--trusted-proxy", "proxy.local"]).is_err());
         assert!(parse(&["--cors-origin", "app.example.com"]).is_err());
         assert!(parse(&["--lockout-threshold", "0"]).is_err());
+    }
+
+    #[test]
+    fn public_url_and_admin_socket() {
+        let c = parse(&["--data-dir", "/srv/acc"]).unwrap();
+        assert_eq!(c.admin_socket(), PathBuf::from("/srv/acc/admin.sock"));
+        let bound: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        assert_eq!(c.public_url(bound), "http://localhost:8080");
+        assert_eq!(
+            c.public_url("127.0.0.1:5000".parse().unwrap()),
+            "http://127.0.0.1:5000"
+        );
+        assert_eq!(
+            c.public_url("[::1]:5000".parse().unwrap()),
+            "http://[::1]:5000"
+        );
+        let c = parse(&["--public-url", "https://example.com/accounts/"]).unwrap();
+        assert_eq!(c.public_url(bound), "https://example.com/accounts");
+        for bad in [
+            "example.com",
+            "ftp://example.com",
+            "https://",
+            "https://x.com/?a=1",
+        ] {
+            assert!(parse(&["--public-url", bad]).is_err(), "{bad}");
+        }
+        let c = parse(&["admin", "--socket", "/tmp/a.sock", "reset-link", "Ada"]).unwrap();
+        assert!(matches!(c.command, Some(Command::Admin(_))));
+        assert!(parse(&["admin", "reset-link", "Ada", "--ttl", "5"]).is_err());
+        assert!(parse(&["admin", "frobnicate"]).is_err());
     }
 
     #[test]

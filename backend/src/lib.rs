@@ -15,13 +15,15 @@
 //! - [`store`]: the role traits (users, sessions, counters) with MongoDB and embedded SQLite
 //!   implementations.
 //! - [`token`], [`ids`], [`clock`]: session tokens, random and request ids, and time.
+//! - [`admin`]: the operator's Unix socket and the `accounts-server admin` client that uses it.
 //! - [`telemetry`]: logs (text or JSON, `audit` events) and the Prometheus recorder.
 //!
-//! `main.rs` only parses the config and calls [`App`].
+//! `main.rs` only parses the config and calls [`App`] (or, for `admin`, the client).
 
 #![warn(missing_docs)]
 
 pub mod accounts;
+pub mod admin;
 pub mod client;
 pub mod clock;
 pub mod common_passwords;

@@ -1,13 +1,21 @@
-//! Entry point: parse the configuration, build the app, serve until a shutdown signal.
+//! Entry point: parse the configuration; then either serve until a shutdown signal, or (for
+//! `accounts-server admin …`) send one command to a running server.
 
 use std::process::ExitCode;
 
-use accounts_server::{config::Config, shutdown_signal, telemetry, App};
+use accounts_server::{
+    admin,
+    config::{Command, Config},
+    shutdown_signal, telemetry, App,
+};
 use clap::Parser;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
+    if let Some(Command::Admin(args)) = &config.command {
+        return admin::cli::run(args, &config.admin_socket()).await;
+    }
     telemetry::init(config.log_format);
     let app = match App::build(config).await {
         Ok(app) => app,

@@ -1,6 +1,7 @@
 //! Start-up and shutdown: validate the configuration, open the store, start the hashing
-//! threads, bind the listeners ([`App::build`]); serve until a signal, then drain in-flight
-//! requests and release the store ([`App::serve`]).
+//! threads, bind the listeners and the admin socket ([`App::build`]); serve until a signal,
+//! then drain in-flight requests, remove the admin socket and release the store
+//! ([`App::serve`]).
 
 use std::{
     future::Future,
@@ -14,6 +15,7 @@ use tokio::net::TcpListener;
 
 use crate::{
     accounts::{Accounts, Settings},
+    admin::{AdminSocket, AdminSocketError, Commands},
     clock::SystemClock,
     config::{Config, ConfigError},
     http::{self, cookies::CookieSettings, AppState},
@@ -35,6 +37,9 @@ pub enum StartupError {
     /// The hashing threads or the dummy hash could not be made.
     #[error("cannot prepare password hashing")]
     Hash(#[from] HashError),
+    /// The admin socket cannot be set up.
+    #[error(transparent)]
+    AdminSocket(#[from] AdminSocketError),
     /// The port is taken or not ours to use.
     #[error("cannot listen on {addr}")]
     Bind {
@@ -51,6 +56,8 @@ pub struct App {
     router: axum::Router,
     /// The Prometheus listener, when enabled.
     metrics: Option<(TcpListener, axum::Router)>,
+    /// The operator's socket and what its commands act on.
+    admin: (AdminSocket, Commands),
     store_name: &'static str,
     limits: server::Limits,
     shutdown_grace: Duration,
@@ -106,7 +113,7 @@ impl App {
         let accounts = Arc::new(accounts);
         let weak_accounts = Arc::downgrade(&accounts);
         let router = http::router(AppState {
-            accounts,
+            accounts: accounts.clone(),
             cookies: CookieSettings::new(config.cookie_secure, session_ttl),
             static_app: static_app.map(Arc::new),
             trusted_proxies: Arc::from(config.trusted_proxies.clone()),
@@ -124,10 +131,19 @@ impl App {
             Some(addr) => Some(metrics_endpoint(addr).await?),
             None => None,
         };
+        let bound = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let admin = (
+            AdminSocket::bind(&config.admin_socket())?,
+            Commands::new(accounts, config.public_url(bound)),
+        );
         Ok(Self {
             listener,
             router,
             metrics,
+            admin,
             store_name,
             limits: server::Limits {
                 header_timeout: Duration::from_secs(config.header_timeout),
@@ -160,11 +176,15 @@ impl App {
             tracing::info!(addr = %listener.local_addr()?, "metrics at /metrics");
             tokio::spawn(async move { axum::serve(listener, router).await });
         }
-        let signalled = Arc::new(tokio::sync::Notify::new());
-        let notify = signalled.clone();
+        let (signal, signalled) = tokio::sync::watch::channel(false);
+        let stopped = |mut signalled: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = signalled.wait_for(|&stop| stop).await;
+        };
+        let (socket, commands) = self.admin;
+        tokio::spawn(socket.serve(commands, stopped(signalled.clone())));
         let serve = server::serve(self.listener, self.router, self.limits, async move {
             shutdown.await;
-            notify.notify_one();
+            let _ = signal.send(true);
         });
         let grace = self.shutdown_grace;
         let accounts = self.accounts;
@@ -179,7 +199,7 @@ impl App {
                 Ok(())
             } => result,
             () = async {
-                signalled.notified().await;
+                stopped(signalled).await;
                 tokio::time::sleep(grace).await;
             } => {
                 tracing::warn!(?grace, "in-flight requests did not finish in time; exiting anyway");

@@ -175,6 +175,18 @@ impl Throttle {
         )))
     }
 
+    /// When the lock under `key` ends, if it is locked at `now` (for operators).
+    pub async fn locked_until(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<OffsetDateTime>> {
+        let counter = self.store.get_counter(key, now).await?;
+        Ok(counter
+            .and_then(|c| lock_end(&c, &self.policy))
+            .filter(|end| *end > now))
+    }
+
     /// A correct password: forget the failures, this attempt's reservation included.
     pub async fn record_success(&self, key: &str) -> StoreResult<()> {
         self.store.delete_counter(key).await

@@ -1,4 +1,5 @@
-//! Session tokens: 256 random bits for the client, only their SHA-256 for the store.
+//! Session, device and reset tokens: 256 random bits for the client, only their SHA-256 for
+//! the store.
 
 use std::fmt;
 
@@ -32,6 +33,9 @@ impl SessionToken {
         hex(&Sha256::digest(self.0.as_bytes()))
     }
 }
+
+/// A password-reset token: the same shape and the same hashed storage as a session token.
+pub type ResetToken = SessionToken;
 
 /// What identifies a device token in the store and in failure counters: its SHA-256. `Copy`,
 /// so it travels with the [`crate::accounts::Client`].

@@ -39,6 +39,32 @@ pub struct ChangePasswordRequest {
     pub newpassword: Password,
 }
 
+/// `POST /api/password/reset`: a new password, with the token of an operator's reset link.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ResetPasswordRequest {
+    /// The token from the link's `#token=` fragment (64 hexadecimal digits).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "3f7a0c9e5b1d2f4a6c8e0b2d4f6a8c0e3f7a0c9e5b1d2f4a6c8e0b2d4f6a8c0e")
+    )]
+    pub token: String,
+    /// The new password: at least the configured minimum length (8 or more), at most 256
+    /// characters, not the user name, not a commonly used password.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 8, max_length = 256, example = "staple orbit lantern"))]
+    pub newpassword: Password,
+}
+
+/// The token is a credential: never in logs.
+impl std::fmt::Debug for ResetPasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResetPasswordRequest")
+            .field("token", &"***")
+            .field("newpassword", &self.newpassword)
+            .finish()
+    }
+}
+
 /// `POST /api/user/delete`.
 pub type DeleteAccountRequest = Credentials;
 

@@ -72,6 +72,10 @@ error_codes! {
     InvalidCredentials = "invalid_credentials", 401, "Invalid credentials";
     /// The password is right but older than the maximum age.
     PasswordExpired = "password_expired", 401, "Password expired";
+    /// The password is right but an operator has disabled the account.
+    AccountDisabled = "account_disabled", 403, "Account disabled";
+    /// A password-reset token that is wrong, used or expired: one answer for each.
+    InvalidResetToken = "invalid_reset_token", 400, "Invalid or expired reset link";
     /// No valid session.
     Unauthenticated = "unauthenticated", 401, "Not signed in";
     /// No such route.
@@ -180,7 +184,7 @@ mod tests {
 
     #[test]
     fn every_code_round_trips_with_its_own_wire_name_and_an_error_status() {
-        assert_eq!(ErrorCode::ALL.len(), 18);
+        assert_eq!(ErrorCode::ALL.len(), 20);
         let mut seen = std::collections::HashSet::new();
         for &code in ErrorCode::ALL {
             let s = serde_json::to_string(&code).unwrap();

@@ -21,6 +21,16 @@ pub enum AccountError {
     /// The password is right but older than the maximum age.
     #[error("password expired")]
     PasswordExpired,
+    /// The password is right but an operator has disabled the account.
+    #[error("account disabled")]
+    AccountDisabled,
+    /// A password-reset token that is wrong, used or expired: deliberately one case.
+    #[error("invalid reset token")]
+    InvalidResetToken,
+    /// An operator named an account that does not exist (never an HTTP reply: logins keep
+    /// unknown names and wrong passwords one case).
+    #[error("no account named `{0}`")]
+    NoSuchAccount(String),
     /// No valid session.
     #[error("no valid session")]
     Unauthenticated,

@@ -5,9 +5,14 @@
 //! temporary SQLite store and a [`crate::clock::ManualClock`]). The HTTP layer maps errors to
 //! status codes in one place (`crate::http::error`).
 
+mod admin;
 mod error;
+mod reset;
 #[cfg(test)]
 mod tests;
+
+pub use admin::AccountStatus;
+pub use reset::IssuedReset;
 
 pub use error::{AccountError, AccountResult};
 
@@ -172,6 +177,9 @@ impl Accounts {
             password_hash: hash,
             created_at: now,
             password_changed_at: now,
+            disabled: false,
+            password_expired: false,
+            reset_expires_at: None,
         };
         match self.store.insert_user(&user).await {
             Ok(()) => {
@@ -258,6 +266,11 @@ impl Accounts {
         match (verified, user) {
             (Verified::Match { needs_rehash }, Some(mut user)) => {
                 self.throttle.record_success(&key).await?;
+                if user.disabled {
+                    // Only a caller who knows the password learns this.
+                    audit(action, "disabled", &user.name, client);
+                    return Err(AccountError::AccountDisabled);
+                }
                 if needs_rehash {
                     if let Some(new_hash) = self.rehash(&user, password).await {
                         user.password_hash = new_hash;
@@ -428,9 +441,12 @@ impl Accounts {
         })
     }
 
+    /// Expired by an operator, or older than the maximum age.
     fn is_expired(&self, user: &UserRecord, now: OffsetDateTime) -> bool {
-        self.password_max_age
-            .is_some_and(|max| now - user.password_changed_at > max)
+        user.password_expired
+            || self
+                .password_max_age
+                .is_some_and(|max| now - user.password_changed_at > max)
     }
 
     /// Changes a password given the current one (an expired password may be changed: that is
@@ -475,6 +491,8 @@ impl Accounts {
         Ok(UserRecord {
             password_hash: new_hash,
             password_changed_at: now,
+            password_expired: false,
+            reset_expires_at: None,
             ..user
         })
     }
@@ -513,7 +531,8 @@ impl Accounts {
     }
 
     /// The session behind a token, if it is valid: not expired, its account still exists (the
-    /// same registration, not a newer one under the same name) and no password change since.
+    /// same registration, not a newer one under the same name), is not disabled, and no
+    /// password change since.
     pub async fn session(&self, token: &SessionToken) -> AccountResult<SignedIn> {
         let now = self.clock.now();
         let (session, user) = self
@@ -521,7 +540,10 @@ impl Accounts {
             .find_session_and_user(&token.store_key(), now)
             .await?
             .filter(|(s, u)| {
-                s.expires_at > now && u.id == s.user_id && s.created_at >= u.password_changed_at
+                s.expires_at > now
+                    && u.id == s.user_id
+                    && !u.disabled
+                    && s.created_at >= u.password_changed_at
             })
             .ok_or(AccountError::Unauthenticated)?;
         Ok(SignedIn { user, session })

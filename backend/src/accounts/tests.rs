@@ -367,6 +367,233 @@ async fn a_session_ends_at_its_expiry_and_with_a_password_change() {
     ));
 }
 
+#[tokio::test]
+async fn a_reset_link_works_once_until_it_expires_or_a_newer_one_replaces_it() {
+    let f = fixture(|_| {});
+    f.accounts
+        .register("Ada", &pw("first pass phrase"), CLIENT)
+        .await
+        .unwrap();
+    let reset = |token: String, password: &'static str| {
+        let accounts = f.accounts.clone();
+        async move { accounts.reset_password(&token, &pw(password), CLIENT).await }
+    };
+    let invalid = |r: AccountResult<UserRecord>| {
+        assert!(
+            matches!(r, Err(AccountError::InvalidResetToken)),
+            "{:?}",
+            r.map(|u| u.name)
+        )
+    };
+
+    // Expired: a millisecond past its lifetime.
+    let old = f.accounts.issue_reset_token("ADA", MINUTE).await.unwrap();
+    f.clock.advance(MINUTE + Duration::from_millis(1));
+    invalid(reset(old.token.as_str().to_owned(), "second pass phrase").await);
+
+    // Replaced by a newer link.
+    let older = f.accounts.issue_reset_token("ada", MINUTE).await.unwrap();
+    let newer = f.accounts.issue_reset_token("ada", MINUTE).await.unwrap();
+    invalid(reset(older.token.as_str().to_owned(), "second pass phrase").await);
+
+    // The policy applies, and a refused password leaves the link usable.
+    let e = reset(newer.token.as_str().to_owned(), "ada-ada-ada")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, AccountError::Invalid(ref v) if v[0].field == "newpassword"),
+        "{e:?}"
+    );
+
+    // Works once, in its last millisecond.
+    f.clock.advance(MINUTE - Duration::from_millis(1));
+    let user = reset(newer.token.as_str().to_owned(), "second pass phrase")
+        .await
+        .unwrap();
+    assert_eq!(user.password_changed_at, f.clock.now());
+    invalid(reset(newer.token.as_str().to_owned(), "third pass phrase").await);
+    invalid(reset("not a token".into(), "third pass phrase").await);
+    f.accounts
+        .login("ada", &pw("second pass phrase"), None, CLIENT)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_reset_revokes_sessions_clears_the_lock_and_the_operators_expiry() {
+    let f = fixture(|_| {});
+    f.accounts
+        .register("Ada", &pw("first pass phrase"), CLIENT)
+        .await
+        .unwrap();
+    let session = f
+        .accounts
+        .login("ada", &pw("first pass phrase"), None, CLIENT)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        let _ = f.accounts.login("ada", &pw("wrong"), None, CLIENT).await;
+    }
+    assert!(f
+        .accounts
+        .account_status("ada")
+        .await
+        .unwrap()
+        .locked_until
+        .is_some());
+    f.accounts.expire_password("ada").await.unwrap();
+    let issued = f.accounts.issue_reset_token("ada", MINUTE).await.unwrap();
+    f.clock.advance(Duration::from_secs(1));
+    f.accounts
+        .reset_password(issued.token.as_str(), &pw("second pass phrase"), CLIENT)
+        .await
+        .unwrap();
+    assert!(matches!(
+        f.accounts.session(&session.token).await,
+        Err(AccountError::Unauthenticated)
+    ));
+    let status = f.accounts.account_status("ada").await.unwrap();
+    assert_eq!(
+        (
+            status.locked_until,
+            status.password_expired,
+            status.reset_link_expires_at
+        ),
+        (None, false, None)
+    );
+    f.accounts
+        .login("ada", &pw("second pass phrase"), None, CLIENT)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_password_change_voids_a_pending_reset_link() {
+    let f = fixture(|_| {});
+    f.accounts
+        .register("Ada", &pw("first pass phrase"), CLIENT)
+        .await
+        .unwrap();
+    let issued = f.accounts.issue_reset_token("ada", MINUTE).await.unwrap();
+    f.accounts
+        .change_password(
+            "ada",
+            &pw("first pass phrase"),
+            &pw("second pass phrase"),
+            CLIENT,
+        )
+        .await
+        .unwrap();
+    let r = f
+        .accounts
+        .reset_password(issued.token.as_str(), &pw("third pass phrase"), CLIENT)
+        .await;
+    assert!(matches!(r, Err(AccountError::InvalidResetToken)));
+}
+
+#[tokio::test]
+async fn a_disabled_account_tells_only_the_right_password_and_loses_its_sessions() {
+    let f = fixture(|_| {});
+    f.accounts
+        .register("Ada", &pw("first pass phrase"), CLIENT)
+        .await
+        .unwrap();
+    let session = f
+        .accounts
+        .login("ada", &pw("first pass phrase"), None, CLIENT)
+        .await
+        .unwrap();
+    let (_, revoked) = f.accounts.set_disabled("ADA", true).await.unwrap();
+    assert_eq!(revoked, 1);
+    assert!(matches!(
+        f.accounts.session(&session.token).await,
+        Err(AccountError::Unauthenticated)
+    ));
+    let login = |password: &'static str| {
+        let accounts = f.accounts.clone();
+        async move { accounts.login("ada", &pw(password), None, CLIENT).await }
+    };
+    assert!(matches!(
+        login("first pass phrase").await,
+        Err(AccountError::AccountDisabled)
+    ));
+    assert!(matches!(
+        login("wrong").await,
+        Err(AccountError::InvalidCredentials)
+    ));
+    f.accounts.set_disabled("ada", false).await.unwrap();
+    login("first pass phrase").await.unwrap();
+}
+
+#[tokio::test]
+async fn operators_name_accounts_like_logins_and_unknown_names_are_said_to_be_unknown() {
+    let f = fixture(|_| {});
+    f.accounts
+        .register("Straße", &pw("first pass phrase"), CLIENT)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.accounts
+            .account_status("STRASSE")
+            .await
+            .unwrap()
+            .user_name,
+        "Straße"
+    );
+    let (_, was_locked) = f.accounts.unlock("strasse").await.unwrap();
+    assert_eq!(was_locked, None);
+    for name in ["nobody", "x", ""] {
+        assert!(
+            matches!(
+                f.accounts.account_status(name).await,
+                Err(AccountError::NoSuchAccount(_))
+            ),
+            "{name}"
+        );
+    }
+    f.accounts.remove_account("STRASSE").await.unwrap();
+    assert!(f.accounts.account_statuses().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn unlock_ends_a_lock_and_expire_password_asks_for_a_new_one() {
+    let f = fixture(|_| {});
+    f.accounts
+        .register("Ada", &pw("first pass phrase"), CLIENT)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        let _ = f.accounts.login("ada", &pw("wrong"), None, CLIENT).await;
+    }
+    // Two failures reach the threshold; the third is refused by the lock, uncounted.
+    let (_, was_locked) = f.accounts.unlock("ada").await.unwrap();
+    assert_eq!(was_locked, Some(f.clock.now() + MINUTE));
+    f.accounts
+        .login("ada", &pw("first pass phrase"), None, CLIENT)
+        .await
+        .unwrap();
+    f.accounts.expire_password("ada").await.unwrap();
+    assert!(matches!(
+        f.accounts
+            .login("ada", &pw("first pass phrase"), None, CLIENT)
+            .await,
+        Err(AccountError::PasswordExpired)
+    ));
+    f.accounts
+        .change_password(
+            "ada",
+            &pw("first pass phrase"),
+            &pw("second pass phrase"),
+            CLIENT,
+        )
+        .await
+        .unwrap();
+    f.accounts
+        .login("ada", &pw("second pass phrase"), None, CLIENT)
+        .await
+        .unwrap();
+}
+
 /// What the interfering store writes when it steals a compare-and-swap.
 const STOLEN: &str = "stolen";
 
@@ -411,6 +638,37 @@ impl UserStore for Interfering {
     async fn rename_user(&self, id: &str, new_name: &str) -> StoreResult<bool> {
         self.inner.rename_user(id, new_name).await
     }
+    async fn set_disabled(&self, name: &str, disabled: bool) -> StoreResult<bool> {
+        self.inner.set_disabled(name, disabled).await
+    }
+    async fn expire_password(&self, name: &str) -> StoreResult<bool> {
+        self.inner.expire_password(name).await
+    }
+    async fn set_reset_token(
+        &self,
+        name: &str,
+        token_hash: &str,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        self.inner
+            .set_reset_token(name, token_hash, expires_at)
+            .await
+    }
+    async fn find_user_by_reset_token(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<UserRecord>> {
+        self.inner.find_user_by_reset_token(token_hash, now).await
+    }
+    async fn reset_password(
+        &self,
+        token_hash: &str,
+        new_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<UserRecord>> {
+        self.inner.reset_password(token_hash, new_hash, now).await
+    }
 }
 
 #[async_trait]
@@ -447,6 +705,9 @@ impl SessionStore for Interfering {
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64> {
         self.inner.delete_user_sessions(user_id).await
     }
+    async fn count_user_sessions(&self, user_id: &str, now: OffsetDateTime) -> StoreResult<u64> {
+        self.inner.count_user_sessions(user_id, now).await
+    }
 }
 
 #[async_trait]
@@ -464,6 +725,9 @@ impl CounterStore for Interfering {
     }
     async fn delete_counter(&self, key: &str) -> StoreResult<()> {
         self.inner.delete_counter(key).await
+    }
+    async fn delete_counters_with_prefix(&self, prefix: &str) -> StoreResult<u64> {
+        self.inner.delete_counters_with_prefix(prefix).await
     }
 }
 

@@ -190,6 +190,17 @@ fn account_reply(e: &AccountError) -> Reply {
             "Your password has expired. Set a new one with POST /api/user/update \
              (or /user/update), giving your current password.",
         ),
+        AccountError::AccountDisabled => Reply::new(
+            C::AccountDisabled,
+            "This account has been disabled. Ask the administrator of this service.",
+        ),
+        AccountError::InvalidResetToken => Reply::new(
+            C::InvalidResetToken,
+            "This reset link is not valid: it may have been used already, have expired, or \
+             been replaced by a newer one. Ask the administrator for a new link.",
+        ),
+        // Operators only; never reached over HTTP, but answered like any unknown thing.
+        AccountError::NoSuchAccount(_) => Reply::new(C::NotFound, "No such account."),
         AccountError::Unauthenticated => Reply::new(C::Unauthenticated, "Sign in first."),
         AccountError::RateLimited { retry_after } => {
             let secs = retry_after.as_secs().max(1);

@@ -14,6 +14,7 @@ pub mod extract;
 mod health;
 pub mod observe;
 pub mod openapi;
+mod password_reset;
 mod policy;
 mod sessions;
 pub mod static_files;
@@ -65,6 +66,7 @@ fn documented() -> (Router<AppState>, OpenApiDoc) {
     let api = ApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(users::routes())
         .merge(sessions::routes())
+        .merge(password_reset::routes())
         .merge(policy::routes())
         .merge(openapi::routes());
     let (api, doc) = api.merge(health::routes()).split_for_parts();

@@ -8,7 +8,7 @@
 
 use accounts_api::{
     AccountReply, ChangePasswordRequest, Credentials, ErrorCode, FieldError, LoginReply, Password,
-    PasswordPolicy, PolicyInfo, Problem, SessionInfo,
+    PasswordPolicy, PolicyInfo, Problem, ResetPasswordRequest, SessionInfo,
 };
 use axum::{body::Bytes, http::header, response::IntoResponse, Extension};
 use utoipa::{
@@ -31,7 +31,7 @@ use super::{ApiRouter, AppState};
                        application/problem+json with a stable `code`."
     ),
     components(schemas(
-        Credentials, ChangePasswordRequest, AccountReply, LoginReply, SessionInfo, PolicyInfo,
+        Credentials, ChangePasswordRequest, ResetPasswordRequest, AccountReply, LoginReply, SessionInfo, PolicyInfo,
         PasswordPolicy, Password, Problem, FieldError, ErrorCode
     )),
     modifiers(&SessionCookie)
@@ -141,7 +141,7 @@ pub enum BodyErrors {
 pub enum CredentialErrors {
     #[response(
         status = 403,
-        description = "Session cookie sent from another origin",
+        description = "Session cookie sent from another origin (`cross_origin`), or the password is right but an operator disabled the account (`account_disabled`)",
         content_type = "application/problem+json"
     )]
     CrossOrigin(Problem),

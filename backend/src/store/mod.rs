@@ -38,6 +38,14 @@ pub struct UserRecord {
     pub created_at: OffsetDateTime,
     /// When the password was last set (a rehash does not count).
     pub password_changed_at: OffsetDateTime,
+    /// Turned off by an operator: a login with the right password is refused.
+    pub disabled: bool,
+    /// Expired by an operator: the next login must change the password first. Any new
+    /// password clears it.
+    pub password_expired: bool,
+    /// When the pending password-reset link ends, if one was issued (its token's hash stays
+    /// inside the store: it is a credential).
+    pub reset_expires_at: Option<OffsetDateTime>,
 }
 
 impl fmt::Debug for UserRecord {
@@ -49,6 +57,9 @@ impl fmt::Debug for UserRecord {
             .field("password_hash", &"***")
             .field("created_at", &self.created_at)
             .field("password_changed_at", &self.password_changed_at)
+            .field("disabled", &self.disabled)
+            .field("password_expired", &self.password_expired)
+            .field("reset_expires_at", &self.reset_expires_at)
             .finish()
     }
 }
@@ -130,7 +141,8 @@ pub trait UserStore: Send + Sync + 'static {
     async fn find_user(&self, name: &str) -> StoreResult<Option<UserRecord>>;
 
     /// Compare-and-swap: replaces the hash only if it is still `expected`. Returns whether it
-    /// did. `changed_at` is `None` for a rehash, which is not a password change.
+    /// did. `changed_at` is `None` for a rehash, which is not a password change; a change
+    /// (`Some`) also clears an operator's expiry and voids a pending reset link.
     async fn replace_password_hash(
         &self,
         name: &str,
@@ -150,6 +162,40 @@ pub trait UserStore: Send + Sync + 'static {
     /// name the account by its old name). [`StoreError::Duplicate`] if the name is taken;
     /// `false` if there is no such account.
     async fn rename_user(&self, id: &str, new_name: &str) -> StoreResult<bool>;
+
+    /// Sets whether the account is disabled. Returns whether the account exists.
+    async fn set_disabled(&self, name: &str, disabled: bool) -> StoreResult<bool>;
+
+    /// Marks the password expired until it is next changed. Returns whether the account
+    /// exists.
+    async fn expire_password(&self, name: &str) -> StoreResult<bool>;
+
+    /// Stores the hash of a new reset token and its expiry, replacing any earlier one (so an
+    /// older link stops working). Returns whether the account exists.
+    async fn set_reset_token(
+        &self,
+        name: &str,
+        token_hash: &str,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<bool>;
+
+    /// The account holding this reset token, unless there is none or it has expired at `now`.
+    async fn find_user_by_reset_token(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<UserRecord>>;
+
+    /// Uses a reset token up: in one conditional write, only while the account still holds
+    /// the token unexpired at `now`, sets the password (`new_hash`, changed at `now`), clears
+    /// any expiry and forgets the token. Returns the updated account, or `None` if the token
+    /// was not (or no longer) valid; so of two uses at once exactly one wins.
+    async fn reset_password(
+        &self,
+        token_hash: &str,
+        new_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<UserRecord>>;
 }
 
 /// Login sessions, keyed by the SHA-256 of their token.
@@ -190,6 +236,9 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// Revokes every session of one account. Returns how many there were.
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64>;
+
+    /// How many sessions of one account are valid at `now` (for operators).
+    async fn count_user_sessions(&self, user_id: &str, now: OffsetDateTime) -> StoreResult<u64>;
 }
 
 /// A browser known to an account (OWASP "device cookies"): a successful login there gave it a
@@ -242,6 +291,15 @@ pub trait CounterStore: Send + Sync + 'static {
 
     /// Forgets the counter under `key`.
     async fn delete_counter(&self, key: &str) -> StoreResult<()>;
+
+    /// Forgets every counter whose key starts with `prefix`. Returns how many there were.
+    async fn delete_counters_with_prefix(&self, prefix: &str) -> StoreResult<u64>;
+}
+
+/// The end of the key range that starts with a prefix: `prefix` followed by the greatest
+/// character sorts after every key with that prefix, in UTF-8 byte order as both stores compare.
+pub fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}{}", char::MAX)
 }
 
 /// Everything the service stores, in one database.

@@ -51,6 +51,15 @@ struct UserDoc {
     password_hash: String,
     created_at: DateTime,
     password_changed_at: DateTime,
+    // Fields added in part 7: absent in older documents.
+    #[serde(default)]
+    disabled: bool,
+    #[serde(default)]
+    password_expired: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reset_token_hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reset_expires_at: Option<DateTime>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -148,7 +157,14 @@ impl MongoStore {
                 let unique_name =
                     index(doc! { "name": 1 }, "name_unique", |o| o.unique = Some(true));
                 let by_user = index(doc! { "user_id": 1 }, "by_user", |_| {});
+                let by_reset_token = index(doc! { "reset_token_hash": 1 }, "by_reset_token", |o| {
+                    o.sparse = Some(true)
+                });
                 c.users.create_index(unique_name).await.map_err(classify)?;
+                c.users
+                    .create_index(by_reset_token)
+                    .await
+                    .map_err(classify)?;
                 c.sessions.create_index(expiry()).await.map_err(classify)?;
                 c.sessions.create_index(by_user).await.map_err(classify)?;
                 c.counters.create_index(expiry()).await.map_err(classify)?;
@@ -211,6 +227,11 @@ fn user_from_doc(d: UserDoc) -> UserRecord {
         password_hash: d.password_hash,
         created_at: from_millis(d.created_at.timestamp_millis()),
         password_changed_at: from_millis(d.password_changed_at.timestamp_millis()),
+        disabled: d.disabled,
+        password_expired: d.password_expired,
+        reset_expires_at: d
+            .reset_expires_at
+            .map(|t| from_millis(t.timestamp_millis())),
     }
 }
 
@@ -236,6 +257,10 @@ impl UserStore for MongoStore {
             password_hash: u.password_hash.clone(),
             created_at: bson_time(u.created_at),
             password_changed_at: bson_time(u.password_changed_at),
+            disabled: u.disabled,
+            password_expired: u.password_expired,
+            reset_token_hash: None,
+            reset_expires_at: None,
         };
         c.users.insert_one(d).await.map_err(classify).map(drop)
     }
@@ -258,16 +283,20 @@ impl UserStore for MongoStore {
         changed_at: Option<OffsetDateTime>,
     ) -> StoreResult<bool> {
         let c = self.collections().await?;
-        let mut set = doc! { "password_hash": new_hash };
+        let mut update = doc! { "$set": { "password_hash": new_hash } };
         if let Some(t) = changed_at {
-            set.insert("password_changed_at", bson_time(t));
+            update = doc! {
+                "$set": {
+                    "password_hash": new_hash,
+                    "password_changed_at": bson_time(t),
+                    "password_expired": false,
+                },
+                "$unset": { "reset_token_hash": "", "reset_expires_at": "" },
+            };
         }
         let r = c
             .users
-            .update_one(
-                doc! { "name": name, "password_hash": expected },
-                doc! { "$set": set },
-            )
+            .update_one(doc! { "name": name, "password_hash": expected }, update)
             .await
             .map_err(classify)?;
         Ok(r.matched_count == 1)
@@ -319,6 +348,92 @@ impl UserStore for MongoStore {
         };
         self.delete_user_sessions(&user.id).await?;
         Ok(true)
+    }
+
+    async fn set_disabled(&self, name: &str, disabled: bool) -> StoreResult<bool> {
+        self.set_user_fields(name, doc! { "disabled": disabled })
+            .await
+    }
+
+    async fn expire_password(&self, name: &str) -> StoreResult<bool> {
+        self.set_user_fields(name, doc! { "password_expired": true })
+            .await
+    }
+
+    async fn set_reset_token(
+        &self,
+        name: &str,
+        token_hash: &str,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        self.set_user_fields(
+            name,
+            doc! { "reset_token_hash": token_hash, "reset_expires_at": bson_time(expires_at) },
+        )
+        .await
+    }
+
+    async fn find_user_by_reset_token(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<UserRecord>> {
+        let c = self.collections().await?;
+        let found = c
+            .users
+            .find_one(doc! {
+                "reset_token_hash": token_hash,
+                "reset_expires_at": { "$gt": bson_time(now) },
+            })
+            .await
+            .map_err(classify)?;
+        Ok(found.map(user_from_doc))
+    }
+
+    async fn reset_password(
+        &self,
+        token_hash: &str,
+        new_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<UserRecord>> {
+        let c = self.collections().await?;
+        let updated = c
+            .users
+            .find_one_and_update(
+                doc! {
+                    "reset_token_hash": token_hash,
+                    "reset_expires_at": { "$gt": bson_time(now) },
+                },
+                doc! {
+                    "$set": {
+                        "password_hash": new_hash,
+                        "password_changed_at": bson_time(now),
+                        "password_expired": false,
+                    },
+                    "$unset": { "reset_token_hash": "", "reset_expires_at": "" },
+                },
+            )
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(classify)?;
+        Ok(updated.map(user_from_doc))
+    }
+}
+
+impl MongoStore {
+    /// Sets `fields` on the account named `name`; whether it exists.
+    async fn set_user_fields(
+        &self,
+        name: &str,
+        fields: mongodb::bson::Document,
+    ) -> StoreResult<bool> {
+        let c = self.collections().await?;
+        let r = c
+            .users
+            .update_one(doc! { "name": name }, doc! { "$set": fields })
+            .await
+            .map_err(classify)?;
+        Ok(r.matched_count == 1)
     }
 }
 
@@ -406,6 +521,14 @@ impl SessionStore for MongoStore {
             .await
             .map_err(classify)?;
         Ok(r.deleted_count)
+    }
+
+    async fn count_user_sessions(&self, user_id: &str, now: OffsetDateTime) -> StoreResult<u64> {
+        let c = self.collections().await?;
+        c.sessions
+            .count_documents(doc! { "user_id": user_id, "expires_at": { "$gt": bson_time(now) } })
+            .await
+            .map_err(classify)
     }
 }
 
@@ -525,6 +648,16 @@ impl CounterStore for MongoStore {
             .await
             .map_err(classify)
             .map(drop)
+    }
+
+    async fn delete_counters_with_prefix(&self, prefix: &str) -> StoreResult<u64> {
+        let c = self.collections().await?;
+        let r = c
+            .counters
+            .delete_many(doc! { "_id": { "$gte": prefix, "$lt": super::prefix_end(prefix) } })
+            .await
+            .map_err(classify)?;
+        Ok(r.deleted_count)
     }
 }
 

@@ -134,6 +134,9 @@ mod tests {
             password_hash: "$argon2id$test".into(),
             created_at: now,
             password_changed_at: now,
+            disabled: false,
+            password_expired: false,
+            reset_expires_at: None,
         };
         (session, user)
     }

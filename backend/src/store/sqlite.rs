@@ -67,6 +67,21 @@ CREATE TABLE IF NOT EXISTS devices (
 CREATE INDEX IF NOT EXISTS devices_by_user ON devices(user_id);
 ";
 
+/// Changes to [`SCHEMA`] since the first release, in order; `PRAGMA user_version` counts how
+/// many a database has had. Never edit one: add the next.
+const MIGRATIONS: &[&str] = &[
+    // Part 7: operator flags and password-reset links.
+    "ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE users ADD COLUMN password_expired INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE users ADD COLUMN reset_token_hash TEXT;
+     ALTER TABLE users ADD COLUMN reset_expires_at INTEGER;
+     CREATE UNIQUE INDEX users_by_reset_token ON users(reset_token_hash);",
+];
+
+/// The columns of a [`UserRecord`], in the order [`user_from_row`] reads them.
+const USER_COLUMNS: &str = "id, name, display_name, password_hash, created_at, \
+     password_changed_at, disabled, password_expired, reset_expires_at";
+
 /// One connection writes; a second one reads, so lookups (sessions, users, counters) never queue
 /// behind a write that is waiting for its fsync. WAL lets the reader see every committed write.
 #[derive(Clone)]
@@ -94,7 +109,7 @@ impl SqliteStore {
                 .map_err(classify)?;
             Ok::<_, StoreError>(conn)
         };
-        let writer = open()?;
+        let mut writer = open()?;
         writer
             .pragma_update(None, "journal_mode", "WAL")
             .map_err(classify)?;
@@ -102,6 +117,7 @@ impl SqliteStore {
             .pragma_update(None, "synchronous", "FULL")
             .map_err(classify)?;
         writer.execute_batch(SCHEMA).map_err(classify)?;
+        migrate(&mut writer).map_err(classify)?;
         let reader = open()?;
         reader
             .pragma_update(None, "query_only", "ON")
@@ -177,6 +193,18 @@ impl SqliteStore {
         })
         .await
     }
+}
+
+/// Applies the [`MIGRATIONS`] this database has not had yet, each in its own transaction.
+fn migrate(c: &mut Connection) -> rusqlite::Result<()> {
+    let done: usize = c.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    for (i, step) in MIGRATIONS.iter().enumerate().skip(done) {
+        let tx = c.transaction()?;
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", i + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
 }
 
 /// Two processes on one data folder would each cache sessions the other can revoke; the second
@@ -269,6 +297,7 @@ fn session_from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Ses
     })
 }
 
+/// A user from the [`USER_COLUMNS`], starting at the first column.
 fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<UserRecord> {
     Ok(UserRecord {
         id: row.get(0)?,
@@ -277,6 +306,9 @@ fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<UserRecord> {
         password_hash: row.get(3)?,
         created_at: from_millis(row.get(4)?),
         password_changed_at: from_millis(row.get(5)?),
+        disabled: row.get(6)?,
+        password_expired: row.get(7)?,
+        reset_expires_at: row.get::<_, Option<i64>>(8)?.map(from_millis),
     })
 }
 
@@ -312,12 +344,9 @@ impl UserStore for SqliteStore {
     async fn find_user(&self, name: &str) -> StoreResult<Option<UserRecord>> {
         let name = name.to_owned();
         self.read(move |c| {
-            c.prepare_cached(
-                "SELECT id, name, display_name, password_hash, created_at, password_changed_at
-                 FROM users WHERE name = ?1",
-            )?
-            .query_row([name], user_from_row)
-            .optional()
+            c.prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE name = ?1"))?
+                .query_row([name], user_from_row)
+                .optional()
         })
         .await
     }
@@ -337,7 +366,10 @@ impl UserStore for SqliteStore {
             let _forget = defer(|| sessions.forget_user_name(&name));
             c.prepare_cached(
                 "UPDATE users SET password_hash = ?3,
-                        password_changed_at = COALESCE(?4, password_changed_at)
+                        password_changed_at = COALESCE(?4, password_changed_at),
+                        password_expired = IIF(?4 IS NULL, password_expired, 0),
+                        reset_token_hash = IIF(?4 IS NULL, reset_token_hash, NULL),
+                        reset_expires_at = IIF(?4 IS NULL, reset_expires_at, NULL)
                  WHERE name = ?1 AND password_hash = ?2",
             )?
             .execute(params![name, expected, new_hash, changed_at])
@@ -348,10 +380,9 @@ impl UserStore for SqliteStore {
 
     async fn all_users(&self) -> StoreResult<Vec<UserRecord>> {
         self.read(|c| {
-            c.prepare_cached(
-                "SELECT id, name, display_name, password_hash, created_at, password_changed_at
-                 FROM users ORDER BY created_at",
-            )?
+            c.prepare_cached(&format!(
+                "SELECT {USER_COLUMNS} FROM users ORDER BY created_at"
+            ))?
             .query_map([], user_from_row)?
             .collect()
         })
@@ -393,6 +424,93 @@ impl UserStore for SqliteStore {
             }
             tx.commit()?;
             Ok(id.is_some())
+        })
+        .await
+    }
+
+    async fn set_disabled(&self, name: &str, disabled: bool) -> StoreResult<bool> {
+        let name = name.to_owned();
+        let sessions = self.sessions.clone();
+        self.write(move |c| {
+            let _forget = defer(|| sessions.forget_user_name(&name));
+            c.prepare_cached("UPDATE users SET disabled = ?2 WHERE name = ?1")?
+                .execute(params![name, disabled])
+                .map(|n| n == 1)
+        })
+        .await
+    }
+
+    async fn expire_password(&self, name: &str) -> StoreResult<bool> {
+        let name = name.to_owned();
+        let sessions = self.sessions.clone();
+        self.write(move |c| {
+            let _forget = defer(|| sessions.forget_user_name(&name));
+            c.prepare_cached("UPDATE users SET password_expired = 1 WHERE name = ?1")?
+                .execute([&name])
+                .map(|n| n == 1)
+        })
+        .await
+    }
+
+    async fn set_reset_token(
+        &self,
+        name: &str,
+        token_hash: &str,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let (name, token_hash) = (name.to_owned(), token_hash.to_owned());
+        let sessions = self.sessions.clone();
+        self.write(move |c| {
+            let _forget = defer(|| sessions.forget_user_name(&name));
+            c.prepare_cached(
+                "UPDATE users SET reset_token_hash = ?2, reset_expires_at = ?3 WHERE name = ?1",
+            )?
+            .execute(params![name, token_hash, to_millis(expires_at)])
+            .map(|n| n == 1)
+        })
+        .await
+    }
+
+    async fn find_user_by_reset_token(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<UserRecord>> {
+        let token_hash = token_hash.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(&format!(
+                "SELECT {USER_COLUMNS} FROM users
+                 WHERE reset_token_hash = ?1 AND reset_expires_at > ?2"
+            ))?
+            .query_row(params![token_hash, to_millis(now)], user_from_row)
+            .optional()
+        })
+        .await
+    }
+
+    async fn reset_password(
+        &self,
+        token_hash: &str,
+        new_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<UserRecord>> {
+        let (token_hash, new_hash) = (token_hash.to_owned(), new_hash.to_owned());
+        let sessions = self.sessions.clone();
+        self.write(move |c| {
+            let user = c
+                .prepare_cached(&format!(
+                    "UPDATE users SET password_hash = ?2, password_changed_at = ?3,
+                            password_expired = 0, reset_token_hash = NULL,
+                            reset_expires_at = NULL
+                     WHERE reset_token_hash = ?1 AND reset_expires_at > ?3
+                     RETURNING {USER_COLUMNS}"
+                ))?
+                .query_row(params![token_hash, new_hash, to_millis(now)], user_from_row)
+                .optional()?;
+            if let Some(user) = &user {
+                sessions.forget_user_id(&user.id);
+            }
+            Ok(user)
         })
         .await
     }
@@ -446,13 +564,14 @@ impl SessionStore for SqliteStore {
             .read(move |c| {
                 c.prepare_cached(
                     "SELECT u.id, u.name, u.display_name, u.password_hash, u.created_at,
-                        u.password_changed_at, s.token_hash, s.user_id, s.user_name,
+                        u.password_changed_at, u.disabled, u.password_expired,
+                        u.reset_expires_at, s.token_hash, s.user_id, s.user_name,
                         s.created_at, s.expires_at
                  FROM sessions s JOIN users u ON u.name = s.user_name
                  WHERE s.token_hash = ?1 AND s.expires_at > ?2",
                 )?
                 .query_row(params![token_hash, to_millis(now)], |r| {
-                    Ok((session_from_row(r, 6)?, user_from_row(r)?))
+                    Ok((session_from_row(r, 9)?, user_from_row(r)?))
                 })
                 .optional()
             })
@@ -486,6 +605,17 @@ impl SessionStore for SqliteStore {
             c.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
                 .execute([&user_id])
                 .map(|n| n as u64)
+        })
+        .await
+    }
+
+    async fn count_user_sessions(&self, user_id: &str, now: OffsetDateTime) -> StoreResult<u64> {
+        let user_id = user_id.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT COUNT(*) FROM sessions WHERE user_id = ?1 AND expires_at > ?2",
+            )?
+            .query_row(params![user_id, to_millis(now)], |r| r.get(0))
         })
         .await
     }
@@ -593,6 +723,18 @@ impl CounterStore for SqliteStore {
                 tx.prepare_cached("DELETE FROM counters WHERE key = ?1")?
                     .execute([key])
                     .map(drop)
+            })
+        })
+        .await
+    }
+
+    async fn delete_counters_with_prefix(&self, prefix: &str) -> StoreResult<u64> {
+        let (start, end) = (prefix.to_owned(), super::prefix_end(prefix));
+        self.write(move |c| {
+            without_fsync(c, |tx| {
+                tx.prepare_cached("DELETE FROM counters WHERE key >= ?1 AND key < ?2")?
+                    .execute([start, end])
+                    .map(|n| n as u64)
             })
         })
         .await

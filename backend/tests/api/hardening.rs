@@ -209,6 +209,9 @@ async fn existing_accounts_keep_logging_in_after_the_move_to_case_folding(kind: 
             password_hash: kappa.password_hash.clone(),
             created_at: now,
             password_changed_at: now,
+            disabled: false,
+            password_expired: false,
+            reset_expires_at: None,
         })
         .await
         .unwrap();

@@ -6,6 +6,7 @@ mod support;
 
 mod counters;
 mod devices;
+mod recovery;
 mod sessions;
 mod users;
 
@@ -13,7 +14,7 @@ use std::time::Duration;
 
 use accounts_server::{
     clock,
-    store::{sqlite::SqliteStore, SessionRecord, StoreError, UserRecord},
+    store::{sqlite::SqliteStore, SessionRecord, StoreError, UserRecord, UserStore},
 };
 use support::{store, Kind};
 
@@ -26,6 +27,9 @@ fn user(name: &str, hash: &str) -> UserRecord {
         password_hash: hash.to_owned(),
         created_at: now,
         password_changed_at: now,
+        disabled: false,
+        password_expired: false,
+        reset_expires_at: None,
     }
 }
 
@@ -71,3 +75,35 @@ async fn the_embedded_store_admits_one_opener_at_a_time() {
 }
 
 for_each_store!(ping_answers);
+
+/// A database made before part 7 (no operator or reset columns) opens, gains them, and its
+/// accounts keep every field.
+#[tokio::test]
+async fn an_older_embedded_database_is_migrated_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let c = rusqlite::Connection::open(dir.path().join("accounts.sqlite3")).unwrap();
+        c.execute_batch(
+            "CREATE TABLE users (
+                id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, display_name TEXT NOT NULL,
+                password_hash TEXT NOT NULL, created_at INTEGER NOT NULL,
+                password_changed_at INTEGER NOT NULL
+             ) STRICT;
+             INSERT INTO users VALUES ('id1', 'ada', 'Ada', 'h1', 1700000000000, 1700000000001);",
+        )
+        .unwrap();
+    }
+    for _ in 0..2 {
+        // Twice: the second open finds nothing left to do.
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let ada = store.find_user("ada").await.unwrap().unwrap();
+        assert_eq!((ada.id.as_str(), ada.display_name.as_str()), ("id1", "Ada"));
+        assert_eq!(
+            ada.password_changed_at,
+            clock::from_millis(1_700_000_000_001)
+        );
+        assert!(!ada.disabled && !ada.password_expired && ada.reset_expires_at.is_none());
+        assert!(store.set_disabled("ada", true).await.unwrap());
+        assert!(store.set_disabled("ada", false).await.unwrap());
+    }
+}

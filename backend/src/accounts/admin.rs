@@ -1,0 +1,189 @@
+//! Operator actions, as the admin socket offers them: look at accounts, unlock, disable and
+//! enable, revoke sessions, expire a password, delete.
+//!
+//! An operator names an account the way its user logs in (any case or Unicode form). Unlike a
+//! login, an unknown name is said to be unknown ([`AccountError::NoSuchAccount`]): only someone
+//! with access to the admin socket gets here. Each action is an audit event ("admin socket").
+
+use accounts_api::UserName;
+use time::OffsetDateTime;
+
+use super::{AccountError, AccountResult, Accounts};
+use crate::{store::UserRecord, throttle::failure_key};
+
+/// What an operator sees of one account (never its hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountStatus {
+    /// The user name as typed at registration.
+    pub user_name: String,
+    /// When the account was registered.
+    pub created_at: OffsetDateTime,
+    /// When its password was last set.
+    pub password_changed_at: OffsetDateTime,
+    /// When the lock on logins from browsers the account does not know ends, if it is locked.
+    pub locked_until: Option<OffsetDateTime>,
+    /// Turned off by an operator.
+    pub disabled: bool,
+    /// Expired by an operator: the next login must change the password.
+    pub password_expired: bool,
+    /// When the pending reset link ends, if there is one.
+    pub reset_link_expires_at: Option<OffsetDateTime>,
+    /// Sessions valid now.
+    pub sessions: u64,
+}
+
+impl Accounts {
+    /// Every account, oldest first.
+    pub async fn account_statuses(&self) -> AccountResult<Vec<AccountStatus>> {
+        let mut statuses = Vec::new();
+        for user in self.store.all_users().await? {
+            statuses.push(self.status_of(user).await?);
+        }
+        Ok(statuses)
+    }
+
+    /// One account.
+    pub async fn account_status(&self, name: &str) -> AccountResult<AccountStatus> {
+        let user = self.operator_find(name).await?;
+        self.status_of(user).await
+    }
+
+    /// Clears the account's failure counts, and so any lock. Returns the account and when the
+    /// lock would have ended, if there was one.
+    pub async fn unlock(&self, name: &str) -> AccountResult<(UserRecord, Option<OffsetDateTime>)> {
+        let user = self.operator_find(name).await?;
+        let was_locked = self.locked_until(&user).await?;
+        self.forget_failures(&user).await?;
+        operator_audit("unlock", &user.name);
+        Ok((user, was_locked))
+    }
+
+    /// Disables or enables the account. Disabling revokes its sessions; returns how many.
+    pub async fn set_disabled(
+        &self,
+        name: &str,
+        disabled: bool,
+    ) -> AccountResult<(UserRecord, u64)> {
+        let user = self.operator_find(name).await?;
+        if !self.store.set_disabled(&user.name, disabled).await? {
+            return Err(AccountError::NoSuchAccount(name.to_owned()));
+        }
+        let revoked = if disabled {
+            self.store.delete_user_sessions(&user.id).await?
+        } else {
+            0
+        };
+        operator_audit(if disabled { "disable" } else { "enable" }, &user.name);
+        Ok((UserRecord { disabled, ..user }, revoked))
+    }
+
+    /// Revokes every session of the account; returns how many there were.
+    pub async fn revoke_sessions(&self, name: &str) -> AccountResult<(UserRecord, u64)> {
+        let user = self.operator_find(name).await?;
+        let revoked = self.store.delete_user_sessions(&user.id).await?;
+        operator_audit("revoke_sessions", &user.name);
+        Ok((user, revoked))
+    }
+
+    /// Makes the next login answer "password expired" until the password is changed.
+    pub async fn expire_password(&self, name: &str) -> AccountResult<UserRecord> {
+        let user = self.operator_find(name).await?;
+        if !self.store.expire_password(&user.name).await? {
+            return Err(AccountError::NoSuchAccount(name.to_owned()));
+        }
+        operator_audit("expire_password", &user.name);
+        Ok(UserRecord {
+            password_expired: true,
+            ..user
+        })
+    }
+
+    /// Deletes the account, its sessions and the browsers known to it.
+    pub async fn remove_account(&self, name: &str) -> AccountResult<UserRecord> {
+        // The delete is conditional on the hash read; a password change in between (rare)
+        // only means reading again.
+        for _ in 0..3 {
+            let user = self.operator_find(name).await?;
+            if self
+                .store
+                .delete_user(&user.name, &user.password_hash)
+                .await?
+            {
+                self.store.delete_user_devices(&user.id).await?;
+                operator_audit("delete", &user.name);
+                return Ok(user);
+            }
+        }
+        Err(AccountError::Store(crate::store::StoreError::Internal(
+            "the account kept changing while it was being deleted".into(),
+        )))
+    }
+
+    /// The account an operator means by `name`: matched like a login; a name that no longer
+    /// parses under today's rules (an account from before a rule change) is matched as stored.
+    pub(super) async fn operator_find(&self, name: &str) -> AccountResult<UserRecord> {
+        let found = match UserName::parse(name) {
+            Ok(parsed) => self.find_account(&parsed).await?,
+            Err(_) => self.store.find_user(name.trim()).await?,
+        };
+        found.ok_or_else(|| AccountError::NoSuchAccount(name.to_owned()))
+    }
+
+    async fn status_of(&self, user: UserRecord) -> AccountResult<AccountStatus> {
+        let now = self.clock.now();
+        Ok(AccountStatus {
+            locked_until: self.locked_until(&user).await?,
+            sessions: self.store.count_user_sessions(&user.id, now).await?,
+            reset_link_expires_at: user.reset_expires_at.filter(|t| *t > now),
+            user_name: user.display_name,
+            created_at: user.created_at,
+            password_changed_at: user.password_changed_at,
+            disabled: user.disabled,
+            password_expired: user.password_expired,
+        })
+    }
+
+    /// When the lock on the account's shared failure budget ends, if it is locked now.
+    async fn locked_until(&self, user: &UserRecord) -> AccountResult<Option<OffsetDateTime>> {
+        let now = self.clock.now();
+        for name in failure_names(user) {
+            if let Some(end) = self
+                .throttle
+                .locked_until(&failure_key(&name, None), now)
+                .await?
+            {
+                return Ok(Some(end));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Forgets every failure count of the account: the shared one and each known browser's.
+    pub(super) async fn forget_failures(&self, user: &UserRecord) -> AccountResult<()> {
+        for name in failure_names(user) {
+            self.store.delete_counter(&failure_key(&name, None)).await?;
+            self.store
+                .delete_counters_with_prefix(&failure_key(&name, Some("")))
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The names failures of this account are counted under: logins count them under the
+/// canonical form of the name typed, which for an account that kept an older key (see
+/// `Accounts::find_account`) is not its stored name.
+fn failure_names(user: &UserRecord) -> Vec<String> {
+    let mut names = vec![user.name.clone()];
+    if let Ok(parsed) = UserName::parse(&user.display_name) {
+        if parsed.canonical() != user.name {
+            names.push(parsed.canonical().to_owned());
+        }
+    }
+    names
+}
+
+/// An operator's action on the `audit` log target.
+pub(super) fn operator_audit(action: &'static str, user: &str) {
+    tracing::info!(target: "audit", action, outcome = "ok", user, who = "admin socket", "audit");
+}

@@ -1,0 +1,144 @@
+//! What each admin request does: one call into [`Accounts`], and its reply in words. No socket
+//! here, so the whole command set is testable in-process.
+
+use std::{sync::Arc, time::Duration};
+
+use super::protocol::{AccountView, Reply, Request};
+use crate::{
+    accounts::{AccountError, AccountStatus, Accounts},
+    clock::rfc3339,
+    telemetry,
+};
+
+/// The admin commands, bound to the service's rules and its public address.
+#[derive(Clone)]
+pub struct Commands {
+    accounts: Arc<Accounts>,
+    /// Where users reach the service, without a trailing slash (reset links start with it).
+    public_url: String,
+}
+
+impl Commands {
+    /// Commands on `accounts`; reset links start with `public_url`.
+    pub fn new(accounts: Arc<Accounts>, public_url: String) -> Self {
+        Self {
+            accounts,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    /// Carries out one request.
+    pub async fn run(&self, request: Request) -> Reply {
+        match self.dispatch(request).await {
+            Ok(reply) => reply,
+            Err(AccountError::NoSuchAccount(name)) => Reply::NoSuchAccount {
+                message: format!("no account is named `{name}`"),
+            },
+            Err(e) => {
+                let why = telemetry::chain(&e);
+                tracing::warn!(error = %why, "admin command failed");
+                Reply::Failed { message: why }
+            }
+        }
+    }
+
+    async fn dispatch(&self, request: Request) -> Result<Reply, AccountError> {
+        let a = &self.accounts;
+        Ok(match request {
+            Request::List => Reply::Accounts {
+                accounts: a.account_statuses().await?.into_iter().map(view).collect(),
+            },
+            Request::Show { name } => Reply::Account {
+                account: view(a.account_status(&name).await?),
+            },
+            Request::Unlock { name } => {
+                let (user, was_locked) = a.unlock(&name).await?;
+                done(match was_locked {
+                    Some(until) => format!(
+                        "Unlocked {} (it was locked until {}).",
+                        user.display_name,
+                        rfc3339(until)
+                    ),
+                    None => format!(
+                        "{} was not locked; its failure counts are cleared.",
+                        user.display_name
+                    ),
+                })
+            }
+            Request::Disable { name } => {
+                let (user, revoked) = a.set_disabled(&name, true).await?;
+                done(format!(
+                    "Disabled {}; {} revoked.",
+                    user.display_name,
+                    sessions(revoked)
+                ))
+            }
+            Request::Enable { name } => {
+                let (user, _) = a.set_disabled(&name, false).await?;
+                done(format!("Enabled {}.", user.display_name))
+            }
+            Request::RevokeSessions { name } => {
+                let (user, revoked) = a.revoke_sessions(&name).await?;
+                done(format!(
+                    "Revoked {} of {}.",
+                    sessions(revoked),
+                    user.display_name
+                ))
+            }
+            Request::ExpirePassword { name } => {
+                let user = a.expire_password(&name).await?;
+                done(format!(
+                    "{}'s password is expired: the next login must change it.",
+                    user.display_name
+                ))
+            }
+            Request::ResetLink { name, ttl_secs } => {
+                let issued = a
+                    .issue_reset_token(&name, Duration::from_secs(ttl_secs))
+                    .await?;
+                let mut message = format!(
+                    "Reset link for {}: works once, until {}; any earlier link no longer works.",
+                    issued.user.display_name,
+                    rfc3339(issued.expires_at)
+                );
+                if issued.user.disabled {
+                    message.push_str(
+                        " The account is disabled: enable it too, or the new password will not log in.",
+                    );
+                }
+                Reply::ResetLink {
+                    link: format!("{}/reset#token={}", self.public_url, issued.token.as_str()),
+                    message,
+                }
+            }
+            Request::Delete { name } => {
+                let user = a.remove_account(&name).await?;
+                done(format!("Deleted {} and its sessions.", user.display_name))
+            }
+        })
+    }
+}
+
+fn done(message: String) -> Reply {
+    Reply::Done { message }
+}
+
+fn sessions(n: u64) -> String {
+    match n {
+        1 => "1 session".to_owned(),
+        n => format!("{n} sessions"),
+    }
+}
+
+fn view(s: AccountStatus) -> AccountView {
+    AccountView {
+        user_name: s.user_name,
+        created_at: rfc3339(s.created_at),
+        password_changed_at: rfc3339(s.password_changed_at),
+        locked_until: s.locked_until.map(rfc3339),
+        disabled: s.disabled,
+        password_expired: s.password_expired,
+        reset_link_expires_at: s.reset_link_expires_at.map(rfc3339),
+        sessions: s.sessions,
+    }
+}

@@ -1,0 +1,47 @@
+//! Password reset: a new password with the token of an operator's reset link (the browser
+//! app's `/reset` page sends it here).
+
+use accounts_api::{AccountReply, Problem, ResetPasswordRequest};
+use axum::{extract::State, http::header, response::IntoResponse};
+use utoipa_axum::routes;
+
+use super::{
+    client_addr::ClientAddr, error::ApiError, extract::Json, openapi::BodyErrors, ApiRouter,
+    AppState,
+};
+
+/// This resource's routes, each with its document entry.
+pub fn routes() -> ApiRouter {
+    ApiRouter::new().routes(routes!(reset_password))
+}
+
+/// Set a new password with a reset link's token. Revokes every session of the account, clears
+/// any lock, and uses the token up.
+#[utoipa::path(post, path = "/api/password/reset", operation_id = "reset_password", tag = "users",
+    request_body = ResetPasswordRequest,
+    responses(
+        (status = 200, description = "Password set; log in with it", body = AccountReply),
+        (status = 400, description = "Invalid JSON, missing field, new password breaks the policy (`invalid_password`), or the token is wrong, used or expired (`invalid_reset_token`, one reply for each)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Session cookie sent from another origin", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts from this address", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        BodyErrors,
+    ))]
+async fn reset_password(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    Json(req): Json<ResetPasswordRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let user = state
+        .accounts
+        .reset_password(&req.token, &req.newpassword, client)
+        .await?;
+    // Every session of the account was revoked; this browser's too, if it had one.
+    Ok((
+        [(header::SET_COOKIE, state.cookies.clear())],
+        axum::Json(AccountReply {
+            message: format!("Password set for {}. Log in with it.", user.display_name),
+            user_name: user.display_name,
+        }),
+    ))
+}
