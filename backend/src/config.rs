@@ -393,7 +393,7 @@ mod tests {
         }
         let c = parse(&["admin", "--socket", "/tmp/a.sock", "reset-link", "Ada"]).unwrap();
         assert!(matches!(c.command, Some(Command::Admin(_))));
-        assert!(parse(&["admin", "reset-link", "Ada", "--ttl", "5"]).is_err());
+        assert!(parse(&["admin", "reset-link", "Ada", "--ttl", "0"]).is_err());
         assert!(parse(&["admin", "frobnicate"]).is_err());
     }
 

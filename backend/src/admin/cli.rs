@@ -83,9 +83,9 @@ pub enum AdminCommand {
     ResetLink {
         /// The account's user name.
         name: String,
-        /// How long the link works, in seconds (60 to 604800, a week).
+        /// How long the link works, in seconds (at most 604800, a week).
         #[arg(long, value_name = "SECONDS", default_value_t = 3600,
-              value_parser = clap::value_parser!(u64).range(60..=604_800))]
+              value_parser = clap::value_parser!(u64).range(1..=604_800))]
         ttl: u64,
     },
     /// Delete the account and its sessions.

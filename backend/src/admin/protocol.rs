@@ -3,8 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Longest request line the server reads (requests are a command and a name).
-pub const MAX_REQUEST: usize = 4096;
+/// Longest request line the server reads: a command and a name are far shorter, but a long
+/// name typed by mistake should be "no such account", not a protocol error.
+pub const MAX_REQUEST: usize = 64 * 1024;
 
 /// A command, with the account it names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

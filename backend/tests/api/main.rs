@@ -4,6 +4,7 @@
 mod support;
 
 mod abuse;
+mod admin;
 mod errors;
 mod hardening;
 mod lifecycle;

@@ -56,3 +56,102 @@ pub async fn start_server(data: &Path) -> (std::process::Child, u16) {
     wait_for_port(port, Duration::from_secs(10)).await;
     (child, port)
 }
+
+/// The real binary as an operator meets it: its own process on a free port, its admin socket
+/// in its data folder, its log in a file there. Dropping it kills the process.
+pub struct Operated {
+    pub child: std::process::Child,
+    pub port: u16,
+    pub socket: std::path::PathBuf,
+    log: std::path::PathBuf,
+    pub dir: tempfile::TempDir,
+}
+
+impl Operated {
+    /// A server on `kind` (a fresh database), with cheap Argon2 and `extra` flags.
+    pub async fn start(kind: super::Kind, extra: &[&str]) -> Self {
+        let db = match kind {
+            super::Kind::Sqlite => None,
+            super::Kind::Mongo => Some(super::unique_db_name()),
+        };
+        Self::start_on(db.as_deref(), extra).await
+    }
+
+    /// A server on the test MongoDB's database `db` (several may share one), or on its own
+    /// embedded store when `db` is `None`.
+    pub async fn start_on(db: Option<&str>, extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let log = dir.path().join("server.log");
+        let mut command = server_command(port, dir.path());
+        command.args(CHEAP_ARGON2).args(extra);
+        if let Some(db) = db {
+            command
+                .env("MONGODB_URI", super::mongodb_uri())
+                .env("MONGODB_DB", db);
+        }
+        let file = std::fs::File::create(&log).expect("log file");
+        command
+            .stdout(file.try_clone().expect("log file"))
+            .stderr(file);
+        let child = command.spawn().expect("server starts");
+        wait_for_port(port, Duration::from_secs(20)).await;
+        Self {
+            child,
+            port,
+            socket: dir.path().join("admin.sock"),
+            log,
+            dir,
+        }
+    }
+
+    /// `accounts-server admin --socket <its socket> ARGS…`, run to completion.
+    pub fn admin(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_accounts-server"))
+            .arg("admin")
+            .arg("--socket")
+            .arg(&self.socket)
+            .args(args)
+            .env_remove("MONGODB_URI")
+            .output()
+            .expect("the admin client runs")
+    }
+
+    /// Like [`Operated::admin`], asserting exit code 0; its stdout.
+    pub fn admin_ok(&self, args: &[&str]) -> String {
+        let out = self.admin(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "admin {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("UTF-8 output")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Everything the server has logged so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGTERM, then its exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+        self.child.wait().expect("server exits")
+    }
+}
+
+impl Drop for Operated {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
