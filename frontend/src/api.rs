@@ -3,7 +3,7 @@
 
 use accounts_api::{
     AccountReply, ChangePasswordRequest, Credentials, ErrorCode, LoginReply, PolicyInfo, Problem,
-    SessionInfo,
+    ResetPasswordRequest, SessionInfo,
 };
 use gloo_net::http::{Method, RequestBuilder};
 use serde::{de::DeserializeOwned, Serialize};
@@ -37,15 +37,34 @@ impl ApiError {
     }
 }
 
-/// One call. A `503 overloaded` reply (the server sheds password checks it could not start
-/// soon) is retried once after its `Retry-After`; if the server is still busy, the problem says
-/// so in plain words.
+/// One call: the request's JSON in, the reply's JSON out. Only this thin layer is generic; the
+/// exchange itself ([`exchange`]) exists once in the download, not once per pair of types.
 async fn call<Req: Serialize, Resp: DeserializeOwned>(
     method: Method,
     path: &str,
     body: Option<&Req>,
 ) -> Result<Option<Resp>, ApiError> {
-    match send(method.clone(), path, body).await {
+    let body = match body {
+        Some(body) => Some(serde_json::to_string(body).map_err(|_| ApiError::Network)?),
+        None => None,
+    };
+    match exchange(method, path, body).await? {
+        Some(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|_| ApiError::Network),
+        None => Ok(None),
+    }
+}
+
+/// Sends a request and gives the body of a success (`None` for `204`). A `503 overloaded`
+/// reply (the server sheds password checks it could not start soon) is retried once after its
+/// `Retry-After`; if the server is still busy, the problem says so in plain words.
+async fn exchange(
+    method: Method,
+    path: &str,
+    body: Option<String>,
+) -> Result<Option<String>, ApiError> {
+    match send(method.clone(), path, body.clone()).await {
         Err(Busy(wait_secs)) => {
             sleep_ms(wait_secs.clamp(1, 5) * 1000).await;
             match send(method, path, body).await {
@@ -63,16 +82,18 @@ async fn call<Req: Serialize, Resp: DeserializeOwned>(
 /// The server shed the request; retry after this many seconds.
 struct Busy(i32);
 
-async fn send<Req: Serialize, Resp: DeserializeOwned>(
+async fn send(
     method: Method,
     path: &str,
-    body: Option<&Req>,
-) -> Result<Result<Option<Resp>, ApiError>, Busy> {
+    body: Option<String>,
+) -> Result<Result<Option<String>, ApiError>, Busy> {
     let builder = RequestBuilder::new(path)
         .method(method)
         .header("Accept", "application/json");
     let request = match body {
-        Some(body) => builder.json(body),
+        Some(body) => builder
+            .header("Content-Type", "application/json")
+            .body(body),
         None => builder.build(),
     };
     let Ok(request) = request else {
@@ -87,7 +108,7 @@ async fn send<Req: Serialize, Resp: DeserializeOwned>(
             return Ok(Ok(None));
         }
         return Ok(response
-            .json()
+            .text()
             .await
             .map(Some)
             .map_err(|_| ApiError::Network));
@@ -155,6 +176,11 @@ pub async fn login(req: &Credentials) -> Result<LoginReply, ApiError> {
 /// `POST /api/user/update`: signs the account out everywhere.
 pub async fn change_password(req: &ChangePasswordRequest) -> Result<AccountReply, ApiError> {
     post("/api/user/update", req).await
+}
+
+/// `POST /api/password/reset`: a new password with a reset link's token.
+pub async fn reset_password(req: &ResetPasswordRequest) -> Result<AccountReply, ApiError> {
+    post("/api/password/reset", req).await
 }
 
 /// `POST /api/user/delete`.

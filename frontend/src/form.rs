@@ -191,6 +191,19 @@ pub fn required(label: &str, value: &str) -> Option<String> {
         .then(|| format!("{label} is required"))
 }
 
+/// The rules for a new password, in words, once the server's policy has loaded.
+pub fn new_password_hint(state: crate::state::AppState) -> Signal<Option<String>> {
+    Signal::derive(move || {
+        state.password_policy().map(|p| {
+            format!(
+                "At least {} characters, not your user name, not a commonly used password. \
+                 A long phrase you can remember works well.",
+                p.min_length
+            )
+        })
+    })
+}
+
 /// Sign-up rules for a user name (the shared crate's, as the server applies them).
 pub fn check_new_user_name(value: &str) -> Option<String> {
     UserName::parse(value)

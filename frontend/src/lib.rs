@@ -22,7 +22,9 @@ pub mod state;
 
 use leptos::prelude::*;
 
-use pages::{AccountPage, ChangePasswordPage, LoginPage, NotFoundPage, RegisterPage};
+use pages::{
+    AccountPage, ChangePasswordPage, LoginPage, NotFoundPage, RegisterPage, ResetPasswordPage,
+};
 use router::{redirect_for, Link, Route, Router};
 use state::AppState;
 
@@ -67,6 +69,7 @@ pub fn App() -> impl IntoView {
                 Route::Register => view! { <RegisterPage/> }.into_any(),
                 Route::ChangePassword => view! { <ChangePasswordPage/> }.into_any(),
                 Route::Account => view! { <AccountPage/> }.into_any(),
+                Route::ResetPassword => view! { <ResetPasswordPage/> }.into_any(),
                 Route::NotFound => view! { <NotFoundPage/> }.into_any(),
                 Route::Home => ().into_any(),
             }}

@@ -1,4 +1,4 @@
-//! A minimal client-side router for the app's five fixed pages: real URLs with the History API,
+//! A minimal client-side router for the app's six fixed pages: real URLs with the History API,
 //! so reload and back/forward work. `leptos_router` added ~45 KiB (gzipped) to every download
 //! for features this app does not use.
 
@@ -18,6 +18,8 @@ pub enum Route {
     ChangePassword,
     /// `/account`.
     Account,
+    /// `/reset`, opened from an operator's reset link.
+    ResetPassword,
     /// Anything else.
     NotFound,
 }
@@ -32,6 +34,7 @@ impl Route {
             "/register" => Self::Register,
             "/password" => Self::ChangePassword,
             "/account" => Self::Account,
+            "/reset" => Self::ResetPassword,
             _ => Self::NotFound,
         }
     }
@@ -54,7 +57,9 @@ impl Route {
         match self {
             Self::Account => Access::SignedIn,
             Self::Login | Self::Register => Access::SignedOut,
-            Self::Home | Self::ChangePassword | Self::NotFound => Access::Anyone,
+            Self::Home | Self::ChangePassword | Self::ResetPassword | Self::NotFound => {
+                Access::Anyone
+            }
         }
     }
 }
@@ -197,6 +202,7 @@ mod tests {
         assert_eq!(Route::parse("/password?user=ada"), Route::ChangePassword);
         assert_eq!(Route::parse("/account#x"), Route::Account);
         assert_eq!(Route::parse("/register"), Route::Register);
+        assert_eq!(Route::parse("/reset#token=abc"), Route::ResetPassword);
         assert_eq!(Route::parse("/nope"), Route::NotFound);
         assert_eq!(Route::parse("/login/extra"), Route::NotFound);
     }
@@ -213,6 +219,9 @@ mod tests {
         assert_eq!(redirect_for(Route::Home, false), Some("/login"));
         assert_eq!(redirect_for(Route::Home, true), Some("/account"));
         assert_eq!(redirect_for(Route::NotFound, false), None);
+        // A reset link works whether or not someone is signed in on this browser.
+        assert_eq!(redirect_for(Route::ResetPassword, false), None);
+        assert_eq!(redirect_for(Route::ResetPassword, true), None);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The frame of a page that is one form: its title, the flash notice, the form's error banner,
-//! the form itself (fields as children), and an optional line pointing elsewhere.
+//! the form itself (fields as children), and optional lines pointing elsewhere or helping.
 
 use leptos::{ev::SubmitEvent, prelude::*};
 
@@ -16,6 +16,9 @@ pub fn FormCard(
     /// Text, link target and link label of the line under the form.
     #[prop(optional)]
     alt: Option<(&'static str, &'static str, &'static str)>,
+    /// A line of help under that.
+    #[prop(optional)]
+    help: Option<&'static str>,
     children: Children,
 ) -> impl IntoView {
     view! {
@@ -25,6 +28,7 @@ pub fn FormCard(
             <ErrorBanner message=error/>
             <form on:submit=on_submit novalidate>{children()}</form>
             {alt.map(|(text, href, label)| view! { <p class="alt">{text}<Link href=href>{label}</Link></p> })}
+            {help.map(|text| view! { <p class="alt">{text}</p> })}
         </section>
     }
 }

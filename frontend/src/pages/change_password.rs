@@ -8,7 +8,7 @@ use super::{encode, set_title};
 use crate::{
     api,
     components::{FormCard, PasswordField, SubmitButton, TextField},
-    form::{check_new_password, required, FieldState, Submission},
+    form::{check_new_password, new_password_hint, required, FieldState, Submission},
     router::Router,
     state::{AppState, Flash},
 };
@@ -77,7 +77,8 @@ pub fn ChangePasswordPage() -> impl IntoView {
         <FormCard title="Change password" notice=notice error=form.top_error on_submit=on_submit>
             <TextField id="user_name" label="User name" autocomplete="username" field=name error=name_error/>
             <PasswordField id="password" label="Current password" autocomplete="current-password" field=current error=current_error/>
-            <PasswordField id="newpassword" label="New password" autocomplete="new-password" field=new error=new_error/>
+            <PasswordField id="newpassword" label="New password" autocomplete="new-password" field=new error=new_error
+                hint=new_password_hint(state)/>
             <SubmitButton label="Change password" busy_label="Changing password…" busy=form.busy()/>
         </FormCard>
     }

@@ -66,7 +66,8 @@ pub fn LoginPage() -> impl IntoView {
 
     view! {
         <FormCard title="Log in" notice=notice error=form.top_error on_submit=on_submit
-            alt=("New here? ", "/register", "Create an account")>
+            alt=("New here? ", "/register", "Create an account")
+            help="Forgot your password? Ask the administrator of this service for a reset link.">
             <TextField id="user_name" label="User name" autocomplete="username" field=name error=name_error/>
             <PasswordField id="password" label="Password" autocomplete="current-password" field=password error=password_error/>
             <SubmitButton label="Log in" busy_label="Logging in…" busy=form.busy()/>

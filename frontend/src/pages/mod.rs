@@ -5,12 +5,14 @@ mod change_password;
 mod login;
 mod not_found;
 mod register;
+mod reset_password;
 
 pub use account::AccountPage;
 pub use change_password::ChangePasswordPage;
 pub use login::LoginPage;
 pub use not_found::NotFoundPage;
 pub use register::RegisterPage;
+pub use reset_password::ResetPasswordPage;
 
 use leptos::prelude::*;
 

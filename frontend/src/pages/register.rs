@@ -7,7 +7,7 @@ use super::set_title;
 use crate::{
     api,
     components::{FormCard, PasswordField, SubmitButton, TextField},
-    form::{check_new_password, check_new_user_name, FieldState, Submission},
+    form::{check_new_password, check_new_user_name, new_password_hint, FieldState, Submission},
     router::Router,
     state::{AppState, Flash},
 };
@@ -42,14 +42,7 @@ pub fn RegisterPage() -> impl IntoView {
     let password_error = password.message(form.submitted, move |v| {
         check_new_password(v, &name.value.get(), state.password_policy())
     });
-    let password_hint = Signal::derive(move || {
-        state.password_policy().map(|p| {
-            format!(
-                "At least {} characters. A long phrase you can remember works well.",
-                p.min_length
-            )
-        })
-    });
+    let password_hint = new_password_hint(state);
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         form.submit(&[name_error, password_error], || Credentials {
