@@ -1,6 +1,6 @@
 // Test harness: the real backend serving the built app (dist/), driven in headless Chromium.
 // Every page a test visits is saved as a PNG under target/e2e-screenshots/.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -84,6 +84,14 @@ export async function startServer(extraArgs = [], { port } = {}) {
   return {
     base,
     log: proc.log,
+    /** `accounts-server admin ARGS…` against this server's socket, as an operator runs it; its stdout. */
+    admin(...args) {
+      return execFileSync(SERVER, ['admin', '--socket', join(dataDir, 'admin.sock'), ...args], {
+        env: withoutMongo(),
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    },
     async stop() {
       await proc.stop();
       rmSync(dataDir, { recursive: true, force: true });

@@ -25,7 +25,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
                 <h1 id="title">"Reset password"</h1>
                 <p class="notice warning" role="status">
                     "This page needs the whole link your administrator gave you: it ends in "
-                    <code>"#token=…"</code>". Open that link again, or ask for a new one."
+                    <code>"#token="</code>" and a long code. Open that link again, or ask for a new one."
                 </p>
                 <p class="alt">"Remembered it? "<Link href="/login">"Log in"</Link></p>
             </section>
