@@ -128,31 +128,45 @@ pub async fn run(args: &AdminArgs, default_socket: &Path) -> ExitCode {
     let socket = args.socket.as_deref().unwrap_or(default_socket);
     let reply = match exchange(socket, &args.command.request()).await {
         Ok(reply) => reply,
-        Err(why) => {
+        Err(Unreachable { why, hint }) => {
             eprintln!(
                 "accounts-server admin: cannot reach the server at {}: {why}",
                 socket.display()
             );
-            eprintln!(
-                "Is accounts-server running, with this --data-dir (or --admin-socket)? Pass \
-                 --socket PATH to say where its socket is."
-            );
+            eprintln!("{hint}");
             return ExitCode::from(2);
         }
     };
     print(reply, args.command.json())
 }
 
+/// Why the server could not be asked, and what to try.
+struct Unreachable {
+    why: String,
+    hint: &'static str,
+}
+
+impl From<String> for Unreachable {
+    fn from(why: String) -> Self {
+        Self {
+            why,
+            hint: "Is accounts-server running, with this --data-dir (or --admin-socket)? Pass \
+                   --socket PATH to say where its socket is.",
+        }
+    }
+}
+
 /// Sends one request and reads the one reply.
-async fn exchange(socket: &Path, request: &Request) -> Result<Reply, String> {
+async fn exchange(socket: &Path, request: &Request) -> Result<Reply, Unreachable> {
     let stream = tokio::time::timeout(CONNECT_TIMEOUT, UnixStream::connect(socket))
         .await
         .map_err(|_| "it did not accept the connection in time".to_owned())?
         .map_err(|e| match e.kind() {
-            std::io::ErrorKind::PermissionDenied => {
-                format!("{e} (run this as the user the server runs as)")
-            }
-            _ => e.to_string(),
+            std::io::ErrorKind::PermissionDenied => Unreachable {
+                why: e.to_string(),
+                hint: "Only the user the server runs as (or root) may use its admin socket.",
+            },
+            _ => e.to_string().into(),
         })?;
     let (read, mut write) = stream.into_split();
     let mut line = serde_json::to_vec(request).map_err(|e| e.to_string())?;
@@ -167,7 +181,9 @@ async fn exchange(socket: &Path, request: &Request) -> Result<Reply, String> {
         .map_err(|_| "no answer in time".to_owned())?
         .map_err(|e| format!("reading the answer failed: {e}"))?;
     serde_json::from_str(&answer).map_err(|_| {
-        "it did not answer like an accounts-server admin socket (is the path right?)".to_owned()
+        "it did not answer like an accounts-server admin socket (is the path right?)"
+            .to_owned()
+            .into()
     })
 }
 
