@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The browser app's download budget: the release .wasm + JS glue + CSS, each gzip -9, at most
-# 160 KiB together. Prints each figure; fails over budget.
+# 180 KiB together (160 until part 8 added two-factor login). Prints each figure; fails over
+# budget.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BUDGET=$((160 * 1024))
+BUDGET=$((180 * 1024))
 total=0
 shopt -s nullglob
 files=(dist/*.wasm dist/*.js dist/*.css)

@@ -5,6 +5,13 @@ use std::fmt::Write as _;
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 
+/// `N` bytes from the operating system's CSPRNG.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    OsRng.fill_bytes(&mut bytes);
+    bytes
+}
+
 /// `n` bytes from the operating system's CSPRNG, as lowercase hex.
 pub fn random_hex(n: usize) -> String {
     let mut bytes = vec![0u8; n];

@@ -15,6 +15,7 @@
 //! - [`store`]: the role traits (users, sessions, counters) with MongoDB and embedded SQLite
 //!   implementations.
 //! - [`token`], [`ids`], [`clock`]: session tokens, random and request ids, and time.
+//! - [`totp`]: authenticator-app codes (RFC 6238) and recovery codes.
 //! - [`admin`]: the operator's Unix socket and the `accounts-server admin` client that uses it.
 //! - [`telemetry`]: logs (text or JSON, `audit` events) and the Prometheus recorder.
 //!
@@ -37,5 +38,6 @@ pub mod store;
 pub mod telemetry;
 pub mod throttle;
 pub mod token;
+pub mod totp;
 
 pub use startup::{shutdown_signal, App, StartupError};

@@ -3,7 +3,8 @@
 
 use accounts_api::{
     AccountReply, ChangePasswordRequest, Credentials, ErrorCode, LoginReply, PolicyInfo, Problem,
-    ResetPasswordRequest, SessionInfo,
+    RecoveryCodes, ResetPasswordRequest, SessionInfo, TotpConfirmRequest, TotpDisableRequest,
+    TotpSetup, TotpSetupRequest,
 };
 use gloo_net::http::{Method, RequestBuilder};
 use serde::{de::DeserializeOwned, Serialize};
@@ -186,6 +187,23 @@ pub async fn reset_password(req: &ResetPasswordRequest) -> Result<AccountReply, 
 /// `POST /api/user/delete`.
 pub async fn delete_account(req: &Credentials) -> Result<AccountReply, ApiError> {
     post("/api/user/delete", req).await
+}
+
+/// `POST /api/mfa/totp/setup`: a new authenticator secret, pending.
+pub async fn totp_setup(req: &TotpSetupRequest) -> Result<TotpSetup, ApiError> {
+    post("/api/mfa/totp/setup", req).await
+}
+
+/// `POST /api/mfa/totp/confirm`: on, with recovery codes.
+pub async fn totp_confirm(req: &TotpConfirmRequest) -> Result<RecoveryCodes, ApiError> {
+    post("/api/mfa/totp/confirm", req).await
+}
+
+/// `POST /api/mfa/totp/disable`.
+pub async fn totp_disable(req: &TotpDisableRequest) -> Result<(), ApiError> {
+    call(Method::POST, "/api/mfa/totp/disable", Some(req))
+        .await
+        .map(|_: Option<()>| ())
 }
 
 /// `POST /api/logout`.

@@ -256,7 +256,10 @@ pub fn split_problem(problem: &Problem) -> (Option<String>, Vec<(String, String)
 fn capitalize(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
+        // The messages are English: ASCII is enough, and spares the Unicode tables.
+        Some(first) => std::iter::once(first.to_ascii_uppercase())
+            .chain(chars)
+            .collect(),
         None => String::new(),
     }
 }

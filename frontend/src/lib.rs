@@ -24,6 +24,7 @@ use leptos::prelude::*;
 
 use pages::{
     AccountPage, ChangePasswordPage, LoginPage, NotFoundPage, RegisterPage, ResetPasswordPage,
+    SecurityPage,
 };
 use router::{redirect_for, Link, Route, Router};
 use state::AppState;
@@ -60,6 +61,7 @@ pub fn App() -> impl IntoView {
                 >
                     <Link href="/account">"Account"</Link>
                     <Link href="/password">"Change password"</Link>
+                    <Link href="/security">"Security"</Link>
                 </Show>
             </nav>
         </header>
@@ -70,6 +72,7 @@ pub fn App() -> impl IntoView {
                 Route::ChangePassword => view! { <ChangePasswordPage/> }.into_any(),
                 Route::Account => view! { <AccountPage/> }.into_any(),
                 Route::ResetPassword => view! { <ResetPasswordPage/> }.into_any(),
+                Route::Security => view! { <SecurityPage/> }.into_any(),
                 Route::NotFound => view! { <NotFoundPage/> }.into_any(),
                 Route::Home => ().into_any(),
             }}

@@ -1,4 +1,4 @@
-//! A minimal client-side router for the app's six fixed pages: real URLs with the History API,
+//! A minimal client-side router for the app's seven fixed pages: real URLs with the History API,
 //! so reload and back/forward work. `leptos_router` added ~45 KiB (gzipped) to every download
 //! for features this app does not use.
 
@@ -20,6 +20,8 @@ pub enum Route {
     Account,
     /// `/reset`, opened from an operator's reset link.
     ResetPassword,
+    /// `/security`: two-factor login.
+    Security,
     /// Anything else.
     NotFound,
 }
@@ -35,6 +37,7 @@ impl Route {
             "/password" => Self::ChangePassword,
             "/account" => Self::Account,
             "/reset" => Self::ResetPassword,
+            "/security" => Self::Security,
             _ => Self::NotFound,
         }
     }
@@ -55,7 +58,7 @@ impl Route {
     /// Who may see this page.
     pub fn access(self) -> Access {
         match self {
-            Self::Account => Access::SignedIn,
+            Self::Account | Self::Security => Access::SignedIn,
             Self::Login | Self::Register => Access::SignedOut,
             Self::Home | Self::ChangePassword | Self::ResetPassword | Self::NotFound => {
                 Access::Anyone
@@ -211,6 +214,8 @@ mod tests {
     fn the_guard_sends_each_page_to_the_right_place() {
         assert_eq!(redirect_for(Route::Account, false), Some("/login"));
         assert_eq!(redirect_for(Route::Account, true), None);
+        assert_eq!(redirect_for(Route::Security, false), Some("/login"));
+        assert_eq!(redirect_for(Route::Security, true), None);
         assert_eq!(redirect_for(Route::Login, true), Some("/account"));
         assert_eq!(redirect_for(Route::Register, true), Some("/account"));
         assert_eq!(redirect_for(Route::Login, false), None);

@@ -18,6 +18,11 @@ pub struct Credentials {
     /// The password (new, when registering).
     #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 1, max_length = 256, example = "correct horse battery"))]
     pub password: Password,
+    /// With two-factor login on: a current code from the authenticator app, or one of the
+    /// recovery codes. Ignored otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(example = "123456"))]
+    pub code: Option<String>,
 }
 
 /// `POST /api/user/update` (and the original `/user/update`).
@@ -37,6 +42,11 @@ pub struct ChangePasswordRequest {
     /// characters, not the user name, not a commonly used password.
     #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 8, max_length = 256, example = "staple orbit lantern"))]
     pub newpassword: Password,
+    /// With two-factor login on: a current code from the authenticator app, or one of the
+    /// recovery codes. Ignored otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(example = "123456"))]
+    pub code: Option<String>,
 }
 
 /// `POST /api/password/reset`: a new password, with the token of an operator's reset link.
@@ -102,6 +112,12 @@ pub struct SessionInfo {
     pub password_changed_at: String,
     /// When this session ends.
     pub expires_at: String,
+    /// Whether two-factor login (an authenticator app) is on.
+    #[serde(default)]
+    pub totp: bool,
+    /// Recovery codes left, when two-factor login is on.
+    #[serde(default)]
+    pub recovery_codes_left: u64,
 }
 
 /// `GET /api/policy`: the rules in force, so the browser app checks input before sending it.
@@ -118,4 +134,71 @@ pub struct PolicyInfo {
     pub user_name_allowed: String,
     /// Passwords older than this many seconds must be changed; `0` means never.
     pub password_max_age_secs: u64,
+}
+
+/// `POST /api/mfa/totp/setup`: the current password, checked again.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Debug)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TotpSetupRequest {
+    /// The account's current password.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 1, max_length = 256, example = "correct horse battery"))]
+    pub password: Password,
+}
+
+/// A new authenticator-app secret, not yet in force: enter it (or scan `otpauth_uri` as a QR
+/// code) in the app, then confirm a code from it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TotpSetup {
+    /// 160 random bits, base32 (RFC 4648, no padding).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
+    )]
+    pub secret: String,
+    /// `otpauth://totp/...` for a QR code.
+    pub otpauth_uri: String,
+}
+
+/// The secret is a credential: never in logs.
+impl std::fmt::Debug for TotpSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpSetup(***)")
+    }
+}
+
+/// `POST /api/mfa/totp/confirm`: a code from the new secret turns it on.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Debug)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TotpConfirmRequest {
+    /// Six digits from the authenticator app.
+    #[cfg_attr(feature = "openapi", schema(example = "123456"))]
+    pub code: String,
+}
+
+/// Two-factor login is on: these single-use recovery codes are shown once.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecoveryCodes {
+    /// Ten codes like `abcde-fghij`; each works once in place of an authenticator code.
+    pub recovery_codes: Vec<String>,
+}
+
+/// The codes are credentials: never in logs.
+impl std::fmt::Debug for RecoveryCodes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RecoveryCodes({} x ***)", self.recovery_codes.len())
+    }
+}
+
+/// `POST /api/mfa/totp/disable`: the password and a current code (or a recovery code).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Debug)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TotpDisableRequest {
+    /// The account's current password.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 1, max_length = 256, example = "correct horse battery"))]
+    pub password: Password,
+    /// A current code from the authenticator app, or a recovery code.
+    #[cfg_attr(feature = "openapi", schema(example = "123456"))]
+    pub code: String,
 }

@@ -130,11 +130,7 @@ impl PasswordPolicy {
             });
         }
         if let Some(user) = user {
-            if password
-                .normalized()
-                .to_lowercase()
-                .contains(user.canonical())
-            {
+            if crate::normalize::lowercase(&password.normalized()).contains(user.canonical()) {
                 return Err(PasswordError::ContainsUserName);
             }
         }

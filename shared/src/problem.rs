@@ -76,6 +76,13 @@ error_codes! {
     AccountDisabled = "account_disabled", 403, "Account disabled";
     /// A password-reset token that is wrong, used or expired: one answer for each.
     InvalidResetToken = "invalid_reset_token", 400, "Invalid or expired reset link";
+    /// The password is right; the account also needs a code from its authenticator app (or a
+    /// recovery code) in `code`.
+    MfaRequired = "mfa_required", 401, "Code required";
+    /// The authenticator or recovery code is wrong, or was used before.
+    InvalidCode = "invalid_code", 401, "Invalid code";
+    /// Two-factor login is already on (to set it up), or not on (to turn it off).
+    MfaConflict = "mfa_conflict", 409, "Two-factor login state conflict";
     /// No valid session.
     Unauthenticated = "unauthenticated", 401, "Not signed in";
     /// No such route.
@@ -184,7 +191,7 @@ mod tests {
 
     #[test]
     fn every_code_round_trips_with_its_own_wire_name_and_an_error_status() {
-        assert_eq!(ErrorCode::ALL.len(), 20);
+        assert_eq!(ErrorCode::ALL.len(), 23);
         let mut seen = std::collections::HashSet::new();
         for &code in ErrorCode::ALL {
             let s = serde_json::to_string(&code).unwrap();

@@ -11,7 +11,7 @@
 
 use std::fmt;
 
-use crate::normalize::nfkc;
+use crate::normalize::{lowercase, nfkc};
 
 /// Shortest allowed user name, in characters of the canonical form.
 pub const MIN_LEN: usize = 3;
@@ -116,7 +116,7 @@ impl UserName {
     /// The canonical form this name had before case folding (trimmed, NFKC, lower case), under
     /// which an account registered then may still be stored.
     pub fn legacy_canonical(&self) -> String {
-        nfkc(&nfkc(&self.display).to_lowercase())
+        nfkc(&lowercase(&nfkc(&self.display)))
     }
 
     /// The name as the user typed it (trimmed): what replies show.
@@ -151,7 +151,7 @@ fn canonicalize(s: &str) -> String {
 /// In the browser: lower case instead of case folding (see the module documentation).
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 fn canonicalize(s: &str) -> String {
-    nfkc(&nfkc(s).to_lowercase())
+    nfkc(&lowercase(&nfkc(s)))
 }
 
 #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
@@ -165,8 +165,23 @@ fn single_script(_: &str) -> bool {
     true
 }
 
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 fn is_allowed(c: char) -> bool {
     c.is_alphanumeric() || matches!(c, '.' | '_' | '-')
+}
+
+/// The same test with the JS engine's Unicode tables (`\p{Alphabetic}` and `\p{N}` are what
+/// `char::is_alphanumeric` means), so the download does not carry them.
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+fn is_allowed(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    }
+    thread_local! {
+        static LETTER_OR_DIGIT: js_sys::RegExp =
+            js_sys::RegExp::new(r"^[\p{Alphabetic}\p{N}]$", "u");
+    }
+    LETTER_OR_DIGIT.with(|re| re.test(&c.to_string()))
 }
 
 /// Control characters, bidi controls and zero-width characters.

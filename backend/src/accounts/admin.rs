@@ -30,6 +30,8 @@ pub struct AccountStatus {
     pub reset_link_expires_at: Option<OffsetDateTime>,
     /// Sessions valid now.
     pub sessions: u64,
+    /// Two-factor login (an authenticator app) is on.
+    pub totp: bool,
 }
 
 impl Accounts {
@@ -140,6 +142,7 @@ impl Accounts {
             password_changed_at: user.password_changed_at,
             disabled: user.disabled,
             password_expired: user.password_expired,
+            totp: user.totp_secret.is_some(),
         })
     }
 

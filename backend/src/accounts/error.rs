@@ -31,6 +31,15 @@ pub enum AccountError {
     /// unknown names and wrong passwords one case).
     #[error("no account named `{0}`")]
     NoSuchAccount(String),
+    /// The password is right, but the account needs its second factor too.
+    #[error("second factor required")]
+    MfaRequired,
+    /// The second factor is wrong or was used before.
+    #[error("invalid second factor")]
+    InvalidCode,
+    /// Two-factor login is already on, or not on; says which.
+    #[error("{0}")]
+    MfaConflict(&'static str),
     /// No valid session.
     #[error("no valid session")]
     Unauthenticated,

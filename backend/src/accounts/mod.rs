@@ -8,11 +8,13 @@
 mod admin;
 mod error;
 mod reset;
+mod second_factor;
 #[cfg(test)]
 mod tests;
 
 pub use admin::AccountStatus;
 pub use reset::IssuedReset;
+pub use second_factor::PendingTotp;
 
 pub use error::{AccountError, AccountResult};
 
@@ -53,6 +55,35 @@ pub struct LoggedIn {
     /// A device token for this browser's cookie, if the browser was not yet known to the
     /// account.
     pub new_device: Option<SessionToken>,
+}
+
+/// What a caller shows to prove it holds the account: the password and, for an account with
+/// two-factor login on, a code (authenticator or recovery). A bare `&Password` is a proof
+/// without a code.
+#[derive(Debug, Clone, Copy)]
+pub struct Proof<'a> {
+    /// The password.
+    pub password: &'a Password,
+    /// The second factor, if sent.
+    pub code: Option<&'a str>,
+}
+
+impl<'a> From<&'a Password> for Proof<'a> {
+    fn from(password: &'a Password) -> Self {
+        Self {
+            password,
+            code: None,
+        }
+    }
+}
+
+/// Whether an action asks for the second factor of an account that has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Factor {
+    /// Login, password change, deletion, turning two-factor login off.
+    Required,
+    /// Starting the set-up (the password alone is checked again).
+    NotAsked,
 }
 
 /// A correct password: the account, and whether the browser was already known to it.
@@ -180,6 +211,9 @@ impl Accounts {
             disabled: false,
             password_expired: false,
             reset_expires_at: None,
+            totp_secret: None,
+            totp_pending: None,
+            totp_last_step: 0,
         };
         match self.store.insert_user(&user).await {
             Ok(()) => {
@@ -224,9 +258,11 @@ impl Accounts {
         &self,
         action: &'static str,
         user_name: &str,
-        password: &Password,
+        proof: Proof<'_>,
+        factor: Factor,
         client: Client,
     ) -> AccountResult<Authenticated> {
+        let password = proof.password;
         let name = parse_name(user_name)?;
         require_password("password", password)?;
         let now = self.clock.now();
@@ -265,6 +301,11 @@ impl Accounts {
             .await?;
         match (verified, user) {
             (Verified::Match { needs_rehash }, Some(mut user)) => {
+                // A missing or wrong code leaves this attempt counted as a failure.
+                if factor == Factor::Required {
+                    self.check_second_factor(action, &user, proof.code, client)
+                        .await?;
+                }
                 self.throttle.record_success(&key).await?;
                 if user.disabled {
                     // Only a caller who knows the password learns this.
@@ -382,12 +423,12 @@ impl Accounts {
     pub async fn login(
         &self,
         user_name: &str,
-        password: &Password,
+        proof: impl Into<Proof<'_>>,
         previous: Option<&SessionToken>,
         client: Client,
     ) -> AccountResult<LoggedIn> {
         let Authenticated { user, known_device } = self
-            .authenticate("login", user_name, password, client)
+            .authenticate("login", user_name, proof.into(), Factor::Required, client)
             .await?;
         if self.is_expired(&user, self.clock.now()) {
             audit("login", "expired", &user.name, client);
@@ -455,10 +496,12 @@ impl Accounts {
     pub async fn change_password(
         &self,
         user_name: &str,
-        current: &Password,
+        proof: impl Into<Proof<'_>>,
         new: &Password,
         client: Client,
     ) -> AccountResult<UserRecord> {
+        let proof = proof.into();
+        let current = proof.password;
         let name = parse_name(user_name)?;
         require_password("password", current)?;
         if let Err(e) = self.check_new_password(new, Some(&name)) {
@@ -472,7 +515,13 @@ impl Accounts {
             }]));
         }
         let user = self
-            .authenticate("password_change", user_name, current, client)
+            .authenticate(
+                "password_change",
+                user_name,
+                proof,
+                Factor::Required,
+                client,
+            )
             .await?
             .user;
         let new_hash = self.hasher.hash(new.normalized()).await?;
@@ -501,11 +550,11 @@ impl Accounts {
     pub async fn delete(
         &self,
         user_name: &str,
-        password: &Password,
+        proof: impl Into<Proof<'_>>,
         client: Client,
     ) -> AccountResult<UserRecord> {
         let user = self
-            .authenticate("delete", user_name, password, client)
+            .authenticate("delete", user_name, proof.into(), Factor::Required, client)
             .await?
             .user;
         if self

@@ -16,8 +16,8 @@ use super::*;
 use crate::{
     clock::ManualClock,
     store::{
-        sqlite::SqliteStore, Counter, CounterStore, DeviceRecord, DeviceStore, SessionStore,
-        StoreResult, UserStore,
+        sqlite::SqliteStore, Counter, CounterStore, DeviceRecord, DeviceStore, SecondFactorStore,
+        SessionStore, StoreResult, UserStore,
     },
 };
 
@@ -594,6 +594,230 @@ async fn unlock_ends_a_lock_and_expire_password_asks_for_a_new_one() {
         .unwrap();
 }
 
+/// The current code of a base32 secret at the fixture clock's time, `steps` steps away.
+fn code_at(f: &Fixture, secret: &str, steps: i64) -> String {
+    let key = crate::totp::base32_decode(secret).unwrap();
+    let step = crate::totp::step_at(f.clock.now()) + steps;
+    format!("{:06}", crate::totp::hotp(&key, step as u64))
+}
+
+/// Ada, registered and signed in, with two-factor login on: her secret and recovery codes.
+async fn with_totp(f: &Fixture) -> (String, Vec<String>) {
+    f.accounts
+        .register("Ada", &pw("first pass phrase"), CLIENT)
+        .await
+        .unwrap();
+    let logged_in = f
+        .accounts
+        .login("ada", &pw("first pass phrase"), None, CLIENT)
+        .await
+        .unwrap();
+    let signed_in = f.accounts.session(&logged_in.token).await.unwrap();
+    let e = f
+        .accounts
+        .start_totp_setup(&signed_in, &pw("wrong"), CLIENT)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AccountError::InvalidCredentials), "{e:?}");
+    let pending = f
+        .accounts
+        .start_totp_setup(&signed_in, &pw("first pass phrase"), CLIENT)
+        .await
+        .unwrap();
+    assert!(pending.otpauth_uri.contains(&pending.secret));
+    // Not in force until confirmed: the password alone still logs in.
+    f.accounts
+        .login("ada", &pw("first pass phrase"), None, CLIENT)
+        .await
+        .unwrap();
+    let signed_in = f.accounts.session(&logged_in.token).await.unwrap();
+    let wrong = f.accounts.confirm_totp(&signed_in, "000000", CLIENT).await;
+    assert!(matches!(wrong, Err(AccountError::InvalidCode)));
+    let codes = f
+        .accounts
+        .confirm_totp(&signed_in, &code_at(f, &pending.secret, 0), CLIENT)
+        .await
+        .unwrap();
+    assert_eq!(codes.len(), 10);
+    (pending.secret, codes)
+}
+
+fn with_code<'a>(password: &'a Password, code: &'a str) -> Proof<'a> {
+    Proof {
+        password,
+        code: Some(code),
+    }
+}
+
+#[tokio::test]
+async fn totp_login_asks_for_a_code_once_the_password_is_right_and_takes_each_once() {
+    let f = fixture(|s| s.throttle.lockout_threshold = 10);
+    let (secret, _) = with_totp(&f).await;
+    let password = pw("first pass phrase");
+    let login = |proof: Proof<'static>| {
+        let accounts = f.accounts.clone();
+        async move { accounts.login("ada", proof, None, CLIENT).await }
+    };
+    let password: &'static Password = Box::leak(Box::new(password));
+    let wrong_password: &'static Password = Box::leak(Box::new(pw("wrong")));
+
+    assert!(matches!(
+        login(password.into()).await,
+        Err(AccountError::MfaRequired)
+    ));
+    assert!(matches!(
+        login(with_code(wrong_password, "123456")).await,
+        Err(AccountError::InvalidCredentials)
+    ));
+    // The confirming code's step is used; the next step's code works (drift), once.
+    f.clock.advance(Duration::from_secs(30));
+    let now: &'static str = Box::leak(code_at(&f, &secret, 0).into_boxed_str());
+    login(with_code(password, now)).await.unwrap();
+    assert!(matches!(
+        login(with_code(password, now)).await,
+        Err(AccountError::InvalidCode)
+    ));
+    // One step of drift either way is accepted; two are not.
+    f.clock.advance(Duration::from_secs(60));
+    let late: &'static str = Box::leak(code_at(&f, &secret, -1).into_boxed_str());
+    login(with_code(password, late)).await.unwrap();
+    f.clock.advance(Duration::from_secs(60));
+    let early: &'static str = Box::leak(code_at(&f, &secret, 1).into_boxed_str());
+    login(with_code(password, early)).await.unwrap();
+    f.clock.advance(Duration::from_secs(120));
+    for steps in [-2, 2] {
+        let far: &'static str = Box::leak(code_at(&f, &secret, steps).into_boxed_str());
+        assert!(
+            matches!(
+                login(with_code(password, far)).await,
+                Err(AccountError::InvalidCode)
+            ),
+            "{steps} steps away"
+        );
+    }
+}
+
+#[tokio::test]
+async fn wrong_codes_count_toward_the_lock_like_wrong_passwords() {
+    let f = fixture(|_| {});
+    let (secret, _) = with_totp(&f).await;
+    let password = pw("first pass phrase");
+    for _ in 0..2 {
+        let e = f
+            .accounts
+            .login("ada", with_code(&password, "000000"), None, CLIENT)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, AccountError::InvalidCode), "{e:?}");
+    }
+    f.clock.advance(Duration::from_secs(30));
+    let right = code_at(&f, &secret, 0);
+    let e = f
+        .accounts
+        .login("ada", with_code(&password, &right), None, CLIENT)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AccountError::RateLimited { .. }), "{e:?}");
+}
+
+#[tokio::test]
+async fn a_recovery_code_works_once_and_changing_or_deleting_needs_a_factor() {
+    let f = fixture(|s| s.throttle.lockout_threshold = 10);
+    let (secret, codes) = with_totp(&f).await;
+    let password = pw("first pass phrase");
+    let upper = codes[0].to_uppercase();
+    f.accounts
+        .login("ada", with_code(&password, &upper), None, CLIENT)
+        .await
+        .unwrap();
+    let again = f
+        .accounts
+        .login("ada", with_code(&password, &codes[0]), None, CLIENT)
+        .await;
+    assert!(matches!(again, Err(AccountError::InvalidCode)));
+    let user = f.store.find_user("ada").await.unwrap().unwrap();
+    assert_eq!(f.accounts.recovery_codes_left(&user).await.unwrap(), 9);
+
+    let new = pw("second pass phrase");
+    let e = f
+        .accounts
+        .change_password("ada", &password, &new, CLIENT)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AccountError::MfaRequired), "{e:?}");
+    f.accounts
+        .change_password("ada", with_code(&password, &codes[1]), &new, CLIENT)
+        .await
+        .unwrap();
+    let e = f.accounts.delete("ada", &new, CLIENT).await.unwrap_err();
+    assert!(matches!(e, AccountError::MfaRequired), "{e:?}");
+    f.clock.advance(Duration::from_secs(30));
+    f.accounts
+        .delete("ada", with_code(&new, &code_at(&f, &secret, 0)), CLIENT)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn turning_totp_off_needs_password_and_code_and_the_operator_can_reset_it() {
+    let f = fixture(|s| s.throttle.lockout_threshold = 10);
+    let (secret, codes) = with_totp(&f).await;
+    let password = pw("first pass phrase");
+    let session = f
+        .accounts
+        .login("ada", with_code(&password, &codes[0]), None, CLIENT)
+        .await
+        .unwrap();
+    let signed_in = f.accounts.session(&session.token).await.unwrap();
+    let e = f
+        .accounts
+        .disable_totp(&signed_in, with_code(&password, "000000"), CLIENT)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AccountError::InvalidCode), "{e:?}");
+    f.clock.advance(Duration::from_secs(30));
+    f.accounts
+        .disable_totp(
+            &signed_in,
+            with_code(&password, &code_at(&f, &secret, 0)),
+            CLIENT,
+        )
+        .await
+        .unwrap();
+    f.accounts
+        .login("ada", &password, None, CLIENT)
+        .await
+        .unwrap();
+
+    // On again, then the operator's reset: off, sessions revoked, recovery codes gone.
+    let signed_in = f.accounts.session(&session.token).await;
+    assert!(signed_in.is_ok());
+    let pending = f
+        .accounts
+        .start_totp_setup(&signed_in.unwrap(), &password, CLIENT)
+        .await
+        .unwrap();
+    let signed_in = f.accounts.session(&session.token).await.unwrap();
+    f.accounts
+        .confirm_totp(&signed_in, &code_at(&f, &pending.secret, 0), CLIENT)
+        .await
+        .unwrap();
+    let (_, was_on, revoked) = f.accounts.reset_second_factors("ADA").await.unwrap();
+    assert!(was_on);
+    assert!(revoked >= 1);
+    assert!(f.accounts.session(&session.token).await.is_err());
+    let user = f.store.find_user("ada").await.unwrap().unwrap();
+    assert_eq!(
+        (user.totp_secret.as_deref(), user.totp_pending.as_deref()),
+        (None, None)
+    );
+    assert_eq!(f.store.count_recovery_codes(&user.id).await.unwrap(), 0);
+    f.accounts
+        .login("ada", &password, None, CLIENT)
+        .await
+        .unwrap();
+}
+
 /// What the interfering store writes when it steals a compare-and-swap.
 const STOLEN: &str = "stolen";
 
@@ -745,6 +969,36 @@ impl DeviceStore for Interfering {
     }
     async fn delete_user_devices(&self, user_id: &str) -> StoreResult<u64> {
         self.inner.delete_user_devices(user_id).await
+    }
+}
+
+#[async_trait]
+impl SecondFactorStore for Interfering {
+    async fn set_pending_totp(&self, user_id: &str, secret: &str) -> StoreResult<bool> {
+        self.inner.set_pending_totp(user_id, secret).await
+    }
+    async fn enable_totp(
+        &self,
+        user_id: &str,
+        secret: &str,
+        step: i64,
+        recovery_hashes: &[String],
+    ) -> StoreResult<bool> {
+        self.inner
+            .enable_totp(user_id, secret, step, recovery_hashes)
+            .await
+    }
+    async fn disable_totp(&self, user_id: &str) -> StoreResult<bool> {
+        self.inner.disable_totp(user_id).await
+    }
+    async fn use_totp_step(&self, user_id: &str, step: i64) -> StoreResult<bool> {
+        self.inner.use_totp_step(user_id, step).await
+    }
+    async fn use_recovery_code(&self, user_id: &str, code_hash: &str) -> StoreResult<bool> {
+        self.inner.use_recovery_code(user_id, code_hash).await
+    }
+    async fn count_recovery_codes(&self, user_id: &str) -> StoreResult<u64> {
+        self.inner.count_recovery_codes(user_id).await
     }
 }
 

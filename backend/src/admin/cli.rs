@@ -88,6 +88,12 @@ pub enum AdminCommand {
               value_parser = clap::value_parser!(u64).range(1..=604_800))]
         ttl: u64,
     },
+    /// Remove two-factor login (authenticator app, recovery codes) from an account whose user
+    /// lost their device, and revoke its sessions.
+    ResetMfa {
+        /// The account's user name.
+        name: String,
+    },
     /// Delete the account and its sessions.
     Delete {
         /// The account's user name.
@@ -110,6 +116,7 @@ impl AdminCommand {
                 name: name(n),
                 ttl_secs: *ttl,
             },
+            Self::ResetMfa { name: n } => Request::ResetMfa { name: name(n) },
             Self::Delete { name: n } => Request::Delete { name: name(n) },
         }
     }
@@ -306,6 +313,7 @@ fn details(a: &AccountView) -> String {
          locked until:      {}\n\
          disabled:          {}\n\
          reset link until:  {}\n\
+         two-factor login:  {}\n\
          sessions:          {}\n",
         a.user_name,
         short_time(&a.created_at),
@@ -314,6 +322,7 @@ fn details(a: &AccountView) -> String {
         or_dash(&a.locked_until),
         yes_no(a.disabled),
         or_dash(&a.reset_link_expires_at),
+        if a.totp { "on" } else { "off" },
         a.sessions
     )
 }
@@ -331,6 +340,7 @@ mod tests {
             disabled: false,
             password_expired: true,
             reset_link_expires_at: None,
+            totp: false,
             sessions: 2,
         }
     }

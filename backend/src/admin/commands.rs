@@ -111,6 +111,23 @@ impl Commands {
                     message,
                 }
             }
+            Request::ResetMfa { name } => {
+                let (user, was_on, revoked) = a.reset_second_factors(&name).await?;
+                done(if was_on {
+                    format!(
+                        "Removed two-factor login from {}; {} revoked. They log in with their \
+                         password alone and may set it up again.",
+                        user.display_name,
+                        sessions(revoked)
+                    )
+                } else {
+                    format!(
+                        "{} had no two-factor login; {} revoked.",
+                        user.display_name,
+                        sessions(revoked)
+                    )
+                })
+            }
             Request::Delete { name } => {
                 let user = a.remove_account(&name).await?;
                 done(format!("Deleted {} and its sessions.", user.display_name))
@@ -139,6 +156,7 @@ fn view(s: AccountStatus) -> AccountView {
         disabled: s.disabled,
         password_expired: s.password_expired,
         reset_link_expires_at: s.reset_link_expires_at.map(rfc3339),
+        totp: s.totp,
         sessions: s.sessions,
     }
 }

@@ -50,6 +50,11 @@ pub enum Request {
         /// How long the link works, in seconds.
         ttl_secs: u64,
     },
+    /// Remove two-factor login (authenticator and recovery codes); revoke sessions.
+    ResetMfa {
+        /// As the user logs in with it.
+        name: String,
+    },
     /// Delete the account.
     Delete {
         /// As the user logs in with it.
@@ -112,6 +117,9 @@ pub struct AccountView {
     pub password_expired: bool,
     /// When the pending reset link ends; `null` when there is none.
     pub reset_link_expires_at: Option<String>,
+    /// Two-factor login (an authenticator app) is on.
+    #[serde(default)]
+    pub totp: bool,
     /// Sessions valid now.
     pub sessions: u64,
 }

@@ -201,6 +201,16 @@ fn account_reply(e: &AccountError) -> Reply {
         ),
         // Operators only; never reached over HTTP, but answered like any unknown thing.
         AccountError::NoSuchAccount(_) => Reply::new(C::NotFound, "No such account."),
+        AccountError::MfaRequired => Reply::new(
+            C::MfaRequired,
+            "Enter the code from your authenticator app, or one of your recovery codes.",
+        ),
+        AccountError::InvalidCode => Reply::new(
+            C::InvalidCode,
+            "That code is not right, or it was used already. Enter the current code from your \
+             authenticator app, or an unused recovery code.",
+        ),
+        AccountError::MfaConflict(why) => Reply::new(C::MfaConflict, *why),
         AccountError::Unauthenticated => Reply::new(C::Unauthenticated, "Sign in first."),
         AccountError::RateLimited { retry_after } => {
             let secs = retry_after.as_secs().max(1);

@@ -12,6 +12,7 @@ mod cross_origin;
 pub mod error;
 pub mod extract;
 mod health;
+mod mfa;
 pub mod observe;
 pub mod openapi;
 mod password_reset;
@@ -67,6 +68,7 @@ fn documented() -> (Router<AppState>, OpenApiDoc) {
         .merge(users::routes())
         .merge(sessions::routes())
         .merge(password_reset::routes())
+        .merge(mfa::routes())
         .merge(policy::routes())
         .merge(openapi::routes());
     let (api, doc) = api.merge(health::routes()).split_for_parts();

@@ -8,7 +8,8 @@
 
 use accounts_api::{
     AccountReply, ChangePasswordRequest, Credentials, ErrorCode, FieldError, LoginReply, Password,
-    PasswordPolicy, PolicyInfo, Problem, ResetPasswordRequest, SessionInfo,
+    PasswordPolicy, PolicyInfo, Problem, RecoveryCodes, ResetPasswordRequest, SessionInfo,
+    TotpConfirmRequest, TotpDisableRequest, TotpSetup, TotpSetupRequest,
 };
 use axum::{body::Bytes, http::header, response::IntoResponse, Extension};
 use utoipa::{
@@ -31,7 +32,8 @@ use super::{ApiRouter, AppState};
                        application/problem+json with a stable `code`."
     ),
     components(schemas(
-        Credentials, ChangePasswordRequest, ResetPasswordRequest, AccountReply, LoginReply, SessionInfo, PolicyInfo,
+        Credentials, ChangePasswordRequest, ResetPasswordRequest, AccountReply, TotpSetupRequest,
+        TotpSetup, TotpConfirmRequest, RecoveryCodes, TotpDisableRequest, LoginReply, SessionInfo, PolicyInfo,
         PasswordPolicy, Password, Problem, FieldError, ErrorCode
     )),
     modifiers(&SessionCookie)

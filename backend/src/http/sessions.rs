@@ -16,7 +16,10 @@ use super::{
     openapi::{original, BodyErrors, CredentialErrors},
     ApiRouter, AppState,
 };
-use crate::{accounts::AccountError, clock::rfc3339};
+use crate::{
+    accounts::{AccountError, Proof},
+    clock::rfc3339,
+};
 
 /// This resource's routes, each with its document entry.
 pub fn routes() -> ApiRouter {
@@ -34,7 +37,7 @@ pub fn routes() -> ApiRouter {
         (status = 200, description = "Logged in", body = LoginReply,
             headers(("Set-Cookie" = String, description = "The session cookie; on a browser's first login to the account also the device cookie that keeps it known (and outside lockouts caused by others) for a year"))),
         (status = 400, description = "Invalid JSON, missing field or invalid user name", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Wrong user name or password, or password expired", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong user name or password (`invalid_credentials`), password expired (`password_expired`), or, with two-factor login on, the password is right but `code` is missing (`mfa_required`) or wrong (`invalid_code`)", body = Problem, content_type = "application/problem+json"),
         BodyErrors,
         CredentialErrors,
     ))]
@@ -46,7 +49,15 @@ async fn login(
 ) -> Result<impl IntoResponse, ApiError> {
     let logged_in = state
         .accounts
-        .login(&req.user_name, &req.password, previous.as_ref(), client)
+        .login(
+            &req.user_name,
+            Proof {
+                password: &req.password,
+                code: req.code.as_deref(),
+            },
+            previous.as_ref(),
+            client,
+        )
         .await?;
     let name = &logged_in.user.display_name;
     let mut cookies = vec![(header::SET_COOKIE, state.cookies.set(&logged_in.token))];
@@ -98,8 +109,11 @@ async fn session(
 ) -> Result<axum::Json<SessionInfo>, ApiError> {
     let token = token.ok_or(AccountError::Unauthenticated)?;
     let signed_in = state.accounts.session(&token).await?;
+    let recovery_codes_left = state.accounts.recovery_codes_left(&signed_in.user).await?;
     let (user, session) = (signed_in.user, signed_in.session);
     Ok(axum::Json(SessionInfo {
+        totp: user.totp_secret.is_some(),
+        recovery_codes_left,
         user_name: user.display_name,
         created_at: rfc3339(user.created_at),
         password_changed_at: rfc3339(user.password_changed_at),

@@ -11,6 +11,8 @@ use axum::{
 };
 use utoipa_axum::routes;
 
+use crate::accounts::Proof;
+
 use super::{
     client_addr::ClientAddr,
     error::ApiError,
@@ -64,7 +66,7 @@ async fn register(
     responses(
         (status = 200, description = "Changed", body = AccountReply),
         (status = 400, description = "Invalid JSON, missing field, invalid user name or new password", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Wrong user name or password", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong user name or password (`invalid_credentials`); with two-factor login on, `code` missing (`mfa_required`) or wrong (`invalid_code`)", body = Problem, content_type = "application/problem+json"),
         BodyErrors,
         CredentialErrors,
     ))]
@@ -75,7 +77,15 @@ async fn change_password(
 ) -> Result<impl IntoResponse, ApiError> {
     let user = state
         .accounts
-        .change_password(&req.user_name, &req.password, &req.newpassword, client)
+        .change_password(
+            &req.user_name,
+            Proof {
+                password: &req.password,
+                code: req.code.as_deref(),
+            },
+            &req.newpassword,
+            client,
+        )
         .await?;
     Ok(signed_out(
         &state,
@@ -92,7 +102,7 @@ async fn change_password(
     responses(
         (status = 200, description = "Deleted", body = AccountReply),
         (status = 400, description = "Invalid JSON, missing field or invalid user name", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Wrong user name or password", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong user name or password (`invalid_credentials`); with two-factor login on, `code` missing (`mfa_required`) or wrong (`invalid_code`)", body = Problem, content_type = "application/problem+json"),
         BodyErrors,
         CredentialErrors,
     ))]
@@ -103,7 +113,14 @@ async fn delete_account(
 ) -> Result<impl IntoResponse, ApiError> {
     let user = state
         .accounts
-        .delete(&req.user_name, &req.password, client)
+        .delete(
+            &req.user_name,
+            Proof {
+                password: &req.password,
+                code: req.code.as_deref(),
+            },
+            client,
+        )
         .await?;
     Ok(signed_out(
         &state,

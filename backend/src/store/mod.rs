@@ -2,7 +2,8 @@
 //!
 //! The service needs three kinds of records, each behind its own trait so that a part of the
 //! service depends only on what it uses (the throttle sees counters, nothing else):
-//! [`UserStore`] (accounts), [`SessionStore`] (logins) and [`CounterStore`] (throttling).
+//! [`UserStore`] (accounts), [`SessionStore`] (logins), [`CounterStore`] (throttling),
+//! [`DeviceStore`] (known browsers) and [`SecondFactorStore`] (authenticator apps).
 //! [`Store`] is all of them plus a readiness ping; new kinds of records get a role of their own.
 //!
 //! - [`mongo::MongoStore`]: production, MongoDB through the official driver.
@@ -46,6 +47,12 @@ pub struct UserRecord {
     /// When the pending password-reset link ends, if one was issued (its token's hash stays
     /// inside the store: it is a credential).
     pub reset_expires_at: Option<OffsetDateTime>,
+    /// The authenticator-app secret in force (base32), when two-factor login is on.
+    pub totp_secret: Option<String>,
+    /// A secret being set up, in force once a code from it is confirmed.
+    pub totp_pending: Option<String>,
+    /// The last time step whose code was accepted: a code works once.
+    pub totp_last_step: i64,
 }
 
 impl fmt::Debug for UserRecord {
@@ -60,6 +67,9 @@ impl fmt::Debug for UserRecord {
             .field("disabled", &self.disabled)
             .field("password_expired", &self.password_expired)
             .field("reset_expires_at", &self.reset_expires_at)
+            .field("totp", &self.totp_secret.as_ref().map(|_| "***"))
+            .field("totp_pending", &self.totp_pending.as_ref().map(|_| "***"))
+            .field("totp_last_step", &self.totp_last_step)
             .finish()
     }
 }
@@ -198,6 +208,40 @@ pub trait UserStore: Send + Sync + 'static {
     ) -> StoreResult<Option<UserRecord>>;
 }
 
+/// Two-factor login: the authenticator-app secret and the recovery codes (stored as hashes)
+/// of an account, by its id.
+#[async_trait]
+pub trait SecondFactorStore: Send + Sync + 'static {
+    /// Keeps `secret` as the one being set up, replacing any earlier pending one. Returns
+    /// whether the account exists.
+    async fn set_pending_totp(&self, user_id: &str, secret: &str) -> StoreResult<bool>;
+
+    /// Puts the pending secret in force, if it is still `secret` and no secret is in force:
+    /// records `step` as used and makes `recovery_hashes` the account's recovery codes.
+    /// Returns whether it did.
+    async fn enable_totp(
+        &self,
+        user_id: &str,
+        secret: &str,
+        step: i64,
+        recovery_hashes: &[String],
+    ) -> StoreResult<bool>;
+
+    /// Forgets the secret in force, any pending one and the recovery codes. Returns whether
+    /// there was a secret in force.
+    async fn disable_totp(&self, user_id: &str) -> StoreResult<bool>;
+
+    /// Records `step` as the last used, only if it is later than the one recorded (so of two
+    /// uses of one code, one wins). Returns whether it did.
+    async fn use_totp_step(&self, user_id: &str, step: i64) -> StoreResult<bool>;
+
+    /// Uses up the recovery code with this hash. Returns whether the account had it.
+    async fn use_recovery_code(&self, user_id: &str, code_hash: &str) -> StoreResult<bool>;
+
+    /// How many recovery codes the account has left.
+    async fn count_recovery_codes(&self, user_id: &str) -> StoreResult<u64>;
+}
+
 /// Login sessions, keyed by the SHA-256 of their token.
 #[async_trait]
 pub trait SessionStore: Send + Sync + 'static {
@@ -304,7 +348,7 @@ pub fn prefix_end(prefix: &str) -> String {
 
 /// Everything the service stores, in one database.
 #[async_trait]
-pub trait Store: UserStore + SessionStore + CounterStore + DeviceStore {
+pub trait Store: UserStore + SessionStore + CounterStore + DeviceStore + SecondFactorStore {
     /// Cheap round trip, for readiness.
     async fn ping(&self) -> StoreResult<()>;
 }

@@ -28,8 +28,8 @@ use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
 use super::{
-    Counter, CounterStore, DeviceRecord, DeviceStore, SessionRecord, SessionStore, Store,
-    StoreError, StoreResult, UserRecord, UserStore,
+    Counter, CounterStore, DeviceRecord, DeviceStore, SecondFactorStore, SessionRecord,
+    SessionStore, Store, StoreError, StoreResult, UserRecord, UserStore,
 };
 use crate::clock::{from_millis, to_millis};
 
@@ -60,6 +60,16 @@ struct UserDoc {
     reset_token_hash: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     reset_expires_at: Option<DateTime>,
+    // Part 8: two-factor login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    totp_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    totp_pending: Option<String>,
+    #[serde(default)]
+    totp_last_step: i64,
+    /// Hashes of the unused recovery codes.
+    #[serde(default)]
+    recovery_codes: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -232,6 +242,9 @@ fn user_from_doc(d: UserDoc) -> UserRecord {
         reset_expires_at: d
             .reset_expires_at
             .map(|t| from_millis(t.timestamp_millis())),
+        totp_secret: d.totp_secret,
+        totp_pending: d.totp_pending,
+        totp_last_step: d.totp_last_step,
     }
 }
 
@@ -261,6 +274,10 @@ impl UserStore for MongoStore {
             password_expired: u.password_expired,
             reset_token_hash: None,
             reset_expires_at: None,
+            totp_secret: u.totp_secret.clone(),
+            totp_pending: u.totp_pending.clone(),
+            totp_last_step: u.totp_last_step,
+            recovery_codes: Vec::new(),
         };
         c.users.insert_one(d).await.map_err(classify).map(drop)
     }
@@ -420,7 +437,93 @@ impl UserStore for MongoStore {
     }
 }
 
+#[async_trait]
+impl SecondFactorStore for MongoStore {
+    async fn set_pending_totp(&self, user_id: &str, secret: &str) -> StoreResult<bool> {
+        self.update_user(
+            doc! { "_id": user_id },
+            doc! { "$set": { "totp_pending": secret } },
+        )
+        .await
+    }
+
+    /// One conditional update: the secret, the used step and the codes change together.
+    async fn enable_totp(
+        &self,
+        user_id: &str,
+        secret: &str,
+        step: i64,
+        recovery_hashes: &[String],
+    ) -> StoreResult<bool> {
+        self.update_user(
+            doc! { "_id": user_id, "totp_pending": secret, "totp_secret": null },
+            doc! {
+                "$set": {
+                    "totp_secret": secret,
+                    "totp_last_step": step,
+                    "recovery_codes": recovery_hashes.to_vec(),
+                },
+                "$unset": { "totp_pending": "" },
+            },
+        )
+        .await
+    }
+
+    async fn disable_totp(&self, user_id: &str) -> StoreResult<bool> {
+        let c = self.collections().await?;
+        let before = c
+            .users
+            .find_one_and_update(
+                doc! { "_id": user_id },
+                doc! {
+                    "$unset": { "totp_secret": "", "totp_pending": "" },
+                    "$set": { "recovery_codes": [] },
+                },
+            )
+            .await
+            .map_err(classify)?;
+        Ok(before.is_some_and(|u| u.totp_secret.is_some()))
+    }
+
+    async fn use_totp_step(&self, user_id: &str, step: i64) -> StoreResult<bool> {
+        self.update_user(
+            doc! { "_id": user_id, "totp_last_step": { "$lt": step } },
+            doc! { "$set": { "totp_last_step": step } },
+        )
+        .await
+    }
+
+    async fn use_recovery_code(&self, user_id: &str, code_hash: &str) -> StoreResult<bool> {
+        self.update_user(
+            doc! { "_id": user_id, "recovery_codes": code_hash },
+            doc! { "$pull": { "recovery_codes": code_hash } },
+        )
+        .await
+    }
+
+    async fn count_recovery_codes(&self, user_id: &str) -> StoreResult<u64> {
+        let c = self.collections().await?;
+        let user = c
+            .users
+            .find_one(doc! { "_id": user_id })
+            .await
+            .map_err(classify)?;
+        Ok(user.map_or(0, |u| u.recovery_codes.len() as u64))
+    }
+}
+
 impl MongoStore {
+    /// Applies `update` to the account matching `filter`; whether one matched.
+    async fn update_user(
+        &self,
+        filter: mongodb::bson::Document,
+        update: mongodb::bson::Document,
+    ) -> StoreResult<bool> {
+        let c = self.collections().await?;
+        let r = c.users.update_one(filter, update).await.map_err(classify)?;
+        Ok(r.matched_count == 1)
+    }
+
     /// Sets `fields` on the account named `name`; whether it exists.
     async fn set_user_fields(
         &self,

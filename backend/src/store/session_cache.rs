@@ -137,6 +137,9 @@ mod tests {
             disabled: false,
             password_expired: false,
             reset_expires_at: None,
+            totp_secret: None,
+            totp_pending: None,
+            totp_last_step: 0,
         };
         (session, user)
     }

@@ -19,8 +19,9 @@ use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
 use time::OffsetDateTime;
 
 use super::{
-    session_cache::SessionCache, Counter, CounterStore, DeviceRecord, DeviceStore, SessionRecord,
-    SessionStore, Store, StoreError, StoreResult, UserRecord, UserStore,
+    session_cache::SessionCache, Counter, CounterStore, DeviceRecord, DeviceStore,
+    SecondFactorStore, SessionRecord, SessionStore, Store, StoreError, StoreResult, UserRecord,
+    UserStore,
 };
 use crate::clock::{from_millis, to_millis};
 
@@ -76,11 +77,21 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE users ADD COLUMN reset_token_hash TEXT;
      ALTER TABLE users ADD COLUMN reset_expires_at INTEGER;
      CREATE UNIQUE INDEX users_by_reset_token ON users(reset_token_hash);",
+    // Part 8: two-factor login.
+    "ALTER TABLE users ADD COLUMN totp_secret TEXT;
+     ALTER TABLE users ADD COLUMN totp_pending TEXT;
+     ALTER TABLE users ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0;
+     CREATE TABLE recovery_codes (
+         user_id TEXT NOT NULL,
+         code_hash TEXT NOT NULL,
+         PRIMARY KEY (user_id, code_hash)
+     ) STRICT;",
 ];
 
 /// The columns of a [`UserRecord`], in the order [`user_from_row`] reads them.
 const USER_COLUMNS: &str = "id, name, display_name, password_hash, created_at, \
-     password_changed_at, disabled, password_expired, reset_expires_at";
+     password_changed_at, disabled, password_expired, reset_expires_at, totp_secret, \
+     totp_pending, totp_last_step";
 
 /// One connection writes; a second one reads, so lookups (sessions, users, counters) never queue
 /// behind a write that is waiting for its fsync. WAL lets the reader see every committed write.
@@ -309,6 +320,9 @@ fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<UserRecord> {
         disabled: row.get(6)?,
         password_expired: row.get(7)?,
         reset_expires_at: row.get::<_, Option<i64>>(8)?.map(from_millis),
+        totp_secret: row.get(9)?,
+        totp_pending: row.get(10)?,
+        totp_last_step: row.get(11)?,
     })
 }
 
@@ -420,6 +434,8 @@ impl UserStore for SqliteStore {
                 .optional()?;
             if let Some(id) = &id {
                 tx.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
+                    .execute([id])?;
+                tx.prepare_cached("DELETE FROM recovery_codes WHERE user_id = ?1")?
                     .execute([id])?;
             }
             tx.commit()?;
@@ -565,13 +581,14 @@ impl SessionStore for SqliteStore {
                 c.prepare_cached(
                     "SELECT u.id, u.name, u.display_name, u.password_hash, u.created_at,
                         u.password_changed_at, u.disabled, u.password_expired,
-                        u.reset_expires_at, s.token_hash, s.user_id, s.user_name,
+                        u.reset_expires_at, u.totp_secret, u.totp_pending, u.totp_last_step,
+                        s.token_hash, s.user_id, s.user_name,
                         s.created_at, s.expires_at
                  FROM sessions s JOIN users u ON u.name = s.user_name
                  WHERE s.token_hash = ?1 AND s.expires_at > ?2",
                 )?
                 .query_row(params![token_hash, to_millis(now)], |r| {
-                    Ok((session_from_row(r, 9)?, user_from_row(r)?))
+                    Ok((session_from_row(r, 12)?, user_from_row(r)?))
                 })
                 .optional()
             })
@@ -673,6 +690,121 @@ impl DeviceStore for SqliteStore {
             c.prepare_cached("DELETE FROM devices WHERE user_id = ?1")?
                 .execute([&user_id])
                 .map(|n| n as u64)
+        })
+        .await
+    }
+}
+
+impl SqliteStore {
+    /// Runs `f` on the writer, then forgets the account's cached sessions (they carry its
+    /// record, which `f` changes).
+    async fn write_user<T: Send + 'static>(
+        &self,
+        user_id: &str,
+        f: impl FnOnce(&mut Connection, &str) -> rusqlite::Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let user_id = user_id.to_owned();
+        let sessions = self.sessions.clone();
+        self.write(move |c| {
+            let _forget = defer(|| sessions.forget_user_id(&user_id));
+            f(c, &user_id)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl SecondFactorStore for SqliteStore {
+    async fn set_pending_totp(&self, user_id: &str, secret: &str) -> StoreResult<bool> {
+        let secret = secret.to_owned();
+        self.write_user(user_id, move |c, id| {
+            c.prepare_cached("UPDATE users SET totp_pending = ?2 WHERE id = ?1")?
+                .execute([id, &secret])
+                .map(|n| n == 1)
+        })
+        .await
+    }
+
+    async fn enable_totp(
+        &self,
+        user_id: &str,
+        secret: &str,
+        step: i64,
+        recovery_hashes: &[String],
+    ) -> StoreResult<bool> {
+        let (secret, hashes) = (secret.to_owned(), recovery_hashes.to_vec());
+        self.write_user(user_id, move |c, id| {
+            let tx = c.transaction()?;
+            let enabled = tx
+                .prepare_cached(
+                    "UPDATE users SET totp_secret = totp_pending, totp_pending = NULL,
+                            totp_last_step = ?3
+                     WHERE id = ?1 AND totp_pending = ?2 AND totp_secret IS NULL",
+                )?
+                .execute(params![id, secret, step])?
+                == 1;
+            if enabled {
+                tx.prepare_cached("DELETE FROM recovery_codes WHERE user_id = ?1")?
+                    .execute([id])?;
+                let mut insert = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO recovery_codes (user_id, code_hash) VALUES (?1, ?2)",
+                )?;
+                for hash in &hashes {
+                    insert.execute([id, hash])?;
+                }
+            }
+            tx.commit()?;
+            Ok(enabled)
+        })
+        .await
+    }
+
+    async fn disable_totp(&self, user_id: &str) -> StoreResult<bool> {
+        self.write_user(user_id, |c, id| {
+            let tx = c.transaction()?;
+            let was_on = tx
+                .prepare_cached(
+                    "UPDATE users SET totp_secret = NULL, totp_pending = NULL
+                     WHERE id = ?1 AND totp_secret IS NOT NULL",
+                )?
+                .execute([id])?
+                == 1;
+            tx.prepare_cached("UPDATE users SET totp_pending = NULL WHERE id = ?1")?
+                .execute([id])?;
+            tx.prepare_cached("DELETE FROM recovery_codes WHERE user_id = ?1")?
+                .execute([id])?;
+            tx.commit()?;
+            Ok(was_on)
+        })
+        .await
+    }
+
+    async fn use_totp_step(&self, user_id: &str, step: i64) -> StoreResult<bool> {
+        self.write_user(user_id, move |c, id| {
+            c.prepare_cached(
+                "UPDATE users SET totp_last_step = ?2 WHERE id = ?1 AND totp_last_step < ?2",
+            )?
+            .execute(params![id, step])
+            .map(|n| n == 1)
+        })
+        .await
+    }
+
+    async fn use_recovery_code(&self, user_id: &str, code_hash: &str) -> StoreResult<bool> {
+        let code_hash = code_hash.to_owned();
+        self.write_user(user_id, move |c, id| {
+            c.prepare_cached("DELETE FROM recovery_codes WHERE user_id = ?1 AND code_hash = ?2")?
+                .execute([id, &code_hash])
+                .map(|n| n == 1)
+        })
+        .await
+    }
+
+    async fn count_recovery_codes(&self, user_id: &str) -> StoreResult<u64> {
+        let user_id = user_id.to_owned();
+        self.read(move |c| {
+            c.prepare_cached("SELECT COUNT(*) FROM recovery_codes WHERE user_id = ?1")?
+                .query_row([user_id], |r| r.get(0))
         })
         .await
     }

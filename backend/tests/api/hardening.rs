@@ -212,6 +212,9 @@ async fn existing_accounts_keep_logging_in_after_the_move_to_case_folding(kind: 
             disabled: false,
             password_expired: false,
             reset_expires_at: None,
+            totp_secret: None,
+            totp_pending: None,
+            totp_last_step: 0,
         })
         .await
         .unwrap();

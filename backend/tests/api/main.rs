@@ -9,6 +9,7 @@ mod errors;
 mod hardening;
 mod lifecycle;
 mod load;
+mod mfa;
 mod observability;
 mod scale_out;
 mod sessions;

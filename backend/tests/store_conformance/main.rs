@@ -7,6 +7,7 @@ mod support;
 mod counters;
 mod devices;
 mod recovery;
+mod second_factor;
 mod sessions;
 mod users;
 
@@ -30,6 +31,9 @@ fn user(name: &str, hash: &str) -> UserRecord {
         disabled: false,
         password_expired: false,
         reset_expires_at: None,
+        totp_secret: None,
+        totp_pending: None,
+        totp_last_step: 0,
     }
 }
 

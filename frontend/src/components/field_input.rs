@@ -17,6 +17,9 @@ pub fn FieldInput(
     /// `text` or `password` (a password field toggles it).
     #[prop(into)]
     kind: Signal<&'static str>,
+    /// The on-screen keyboard to offer (`numeric` for codes); default: the browser's choice.
+    #[prop(optional, into)]
+    inputmode: MaybeProp<&'static str>,
 ) -> impl IntoView {
     view! {
         <input
@@ -24,6 +27,7 @@ pub fn FieldInput(
             name=id
             type=move || kind.get()
             autocomplete=autocomplete
+            inputmode=move || inputmode.get()
             autocapitalize="none"
             spellcheck="false"
             required

@@ -1,7 +1,8 @@
 //! Reusable form pieces: labelled fields with inline errors, a password field with a show/hide
-//! toggle, a submit button with a busy state, notices announced to screen readers, and the
+//! toggle, a one-time-code field, a submit button with a busy state, notices announced to screen readers, and the
 //! card that frames a one-form page.
 
+mod code_field;
 mod field_input;
 mod form_card;
 mod notice;
@@ -9,6 +10,7 @@ mod password_field;
 mod submit_button;
 mod text_field;
 
+pub use code_field::CodeField;
 use field_input::FieldInput;
 pub use form_card::FormCard;
 pub use notice::{ErrorBanner, Notice};

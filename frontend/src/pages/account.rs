@@ -6,7 +6,7 @@ use leptos::{ev::SubmitEvent, prelude::*};
 use super::set_title;
 use crate::{
     api,
-    components::{ErrorBanner, Notice, PasswordField, SubmitButton},
+    components::{CodeField, ErrorBanner, Notice, PasswordField, SubmitButton},
     form::{required, FieldState, Submission},
     relative_time,
     router::{Link, Router},
@@ -41,6 +41,7 @@ pub fn AccountPage() -> impl IntoView {
                 {move || state.session.user().map(|s| view! { <Details session=s/> })}
                 <div class="actions">
                     <Link href="/password" class="button">"Change password"</Link>
+                    <Link href="/security" class="button">"Security"</Link>
                     <button type="button" class="secondary"
                         on:click=move |_| logout.submit(&[], || ())
                         disabled=move || logging_out.get()>
@@ -84,8 +85,9 @@ fn DeleteAccount() -> impl IntoView {
     let router = expect_context::<Router>();
     let open = RwSignal::new(false);
     let password = FieldState::new("");
+    let code = FieldState::new("");
     let form = Submission::new(
-        &[("password", password)],
+        &[("password", password), ("code", code)],
         |req: Credentials| async move { api::delete_account(&req).await },
         move |_, _| {
             state
@@ -96,14 +98,21 @@ fn DeleteAccount() -> impl IntoView {
         },
     );
     let error = password.message(form.submitted, move |v| required("Password", v));
+    let asks_code = Signal::derive(move || state.session.user().is_some_and(|s| s.totp));
+    let code_error = code.message(form.submitted, move |v| {
+        asks_code.get().then(|| required("Code", v)).flatten()
+    });
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         let Some(user_name) = state.session.user_name_untracked() else {
             return;
         };
-        form.submit(&[error], || Credentials {
+        form.submit(&[error, code_error], || Credentials {
             user_name,
             password: password.value.get_untracked().into(),
+            code: asks_code
+                .get_untracked()
+                .then(|| code.value.get_untracked()),
         });
     };
     view! {
@@ -119,6 +128,9 @@ fn DeleteAccount() -> impl IntoView {
                     <p>"This removes the account and signs you out everywhere. It cannot be undone. Enter your password to confirm."</p>
                     <ErrorBanner message=form.top_error/>
                     <PasswordField id="delete_password" label="Password" autocomplete="current-password" field=password error=error/>
+                    <Show when=move || asks_code.get()>
+                        <CodeField id="delete_code" field=code error=code_error/>
+                    </Show>
                     <div class="actions">
                         <SubmitButton label="Delete permanently" busy_label="Deleting…" busy=form.busy() danger=true/>
                         <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>

@@ -1,13 +1,13 @@
 //! Change password, with the current one. Also the way out of an expired password: the login
 //! page sends the user here with the name filled in.
 
-use accounts_api::ChangePasswordRequest;
+use accounts_api::{ChangePasswordRequest, ErrorCode};
 use leptos::{ev::SubmitEvent, prelude::*};
 
 use super::{encode, set_title};
 use crate::{
     api,
-    components::{FormCard, PasswordField, SubmitButton, TextField},
+    components::{CodeField, FormCard, PasswordField, SubmitButton, TextField},
     form::{check_new_password, new_password_hint, required, FieldState, Submission},
     router::Router,
     state::{AppState, Flash},
@@ -37,13 +37,26 @@ pub fn ChangePasswordPage() -> impl IntoView {
         }
     });
 
+    // The code field shows when the signed-in account has two-factor login on, or once the
+    // server asks for it (signed out, e.g. with an expired password).
+    let code = FieldState::new("");
+    let server_asked = RwSignal::new(false);
+    let asks_code =
+        Signal::derive(move || server_asked.get() || state.session.user().is_some_and(|s| s.totp));
     let form = Submission::new(
         &[
             ("user_name", name),
             ("password", current),
             ("newpassword", new),
+            ("code", code),
         ],
-        |req: ChangePasswordRequest| async move { api::change_password(&req).await },
+        move |req: ChangePasswordRequest| async move {
+            let reply = api::change_password(&req).await;
+            if matches!(&reply, Err(e) if e.code() == Some(ErrorCode::MfaRequired)) {
+                server_asked.set(true);
+            }
+            reply
+        },
         move |_, req| {
             // The server revoked every session of the account, this one included.
             state.flash.set(Some(Flash::success(
@@ -61,14 +74,20 @@ pub fn ChangePasswordPage() -> impl IntoView {
                 .then(|| "New password must differ from the current one".to_string())
         })
     });
+    let code_error = code.message(form.submitted, move |v| {
+        asks_code.get().then(|| required("Code", v)).flatten()
+    });
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         notice.set(None);
-        form.submit(&[name_error, current_error, new_error], || {
+        form.submit(&[name_error, current_error, new_error, code_error], || {
             ChangePasswordRequest {
                 user_name: name.value.get_untracked(),
                 password: current.value.get_untracked().into(),
                 newpassword: new.value.get_untracked().into(),
+                code: asks_code
+                    .get_untracked()
+                    .then(|| code.value.get_untracked()),
             }
         });
     };
@@ -79,6 +98,9 @@ pub fn ChangePasswordPage() -> impl IntoView {
             <PasswordField id="password" label="Current password" autocomplete="current-password" field=current error=current_error/>
             <PasswordField id="newpassword" label="New password" autocomplete="new-password" field=new error=new_error
                 hint=new_password_hint(state)/>
+            <Show when=move || asks_code.get()>
+                <CodeField id="code" field=code error=code_error/>
+            </Show>
             <SubmitButton label="Change password" busy_label="Changing password…" busy=form.busy()/>
         </FormCard>
     }

@@ -1,4 +1,6 @@
-//! Log in. Only presence is checked here: sign-up rules never block a login.
+//! Log in. Only presence is checked here: sign-up rules never block a login. An account with
+//! two-factor login on answers the right password with `mfa_required`; the code field then
+//! appears and the next attempt sends it along.
 
 use accounts_api::{Credentials, ErrorCode};
 use leptos::{ev::SubmitEvent, prelude::*};
@@ -6,7 +8,7 @@ use leptos::{ev::SubmitEvent, prelude::*};
 use super::{encode, set_title};
 use crate::{
     api,
-    components::{FormCard, PasswordField, SubmitButton, TextField},
+    components::{CodeField, FormCard, PasswordField, SubmitButton, TextField},
     form::{required, FieldState, Submission},
     router::Router,
     state::{AppState, Flash},
@@ -17,6 +19,8 @@ enum Outcome {
     SignedIn,
     /// The password is right but too old: the way on is a new one.
     PasswordExpired,
+    /// The password is right; the account needs its second factor too.
+    CodeNeeded,
 }
 
 /// The login page.
@@ -27,15 +31,20 @@ pub fn LoginPage() -> impl IntoView {
     let router = expect_context::<Router>();
     let name = FieldState::new(router.query("user").unwrap_or_default());
     let password = FieldState::new("");
+    let code = FieldState::new("");
+    let asks_code = RwSignal::new(false);
     let notice = RwSignal::new(state.take_flash());
 
     let form = Submission::new(
-        &[("user_name", name), ("password", password)],
+        &[("user_name", name), ("password", password), ("code", code)],
         |req: Credentials| async move {
             match api::login(&req).await {
                 Ok(_) => Ok(Outcome::SignedIn),
                 Err(e) if e.code() == Some(ErrorCode::PasswordExpired) => {
                     Ok(Outcome::PasswordExpired)
+                }
+                Err(e) if e.code() == Some(ErrorCode::MfaRequired) && req.code.is_none() => {
+                    Ok(Outcome::CodeNeeded)
                 }
                 Err(e) => Err(e),
             }
@@ -51,16 +60,29 @@ pub fn LoginPage() -> impl IntoView {
                 )));
                 router.navigate(&format!("/password?user={}", encode(&req.user_name)));
             }
+            Outcome::CodeNeeded => {
+                asks_code.set(true);
+                notice.set(Some(Flash::warning(
+                    "Two-factor login is on for this account: enter the code from your authenticator app.",
+                )));
+                focus("code");
+            }
         },
     );
     let name_error = name.message(form.submitted, move |v| required("User name", v));
     let password_error = password.message(form.submitted, move |v| required("Password", v));
+    let code_error = code.message(form.submitted, move |v| {
+        asks_code.get().then(|| required("Code", v)).flatten()
+    });
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         notice.set(None);
-        form.submit(&[name_error, password_error], || Credentials {
+        form.submit(&[name_error, password_error, code_error], || Credentials {
             user_name: name.value.get_untracked(),
             password: password.value.get_untracked().into(),
+            code: asks_code
+                .get_untracked()
+                .then(|| code.value.get_untracked()),
         });
     };
 
@@ -70,7 +92,22 @@ pub fn LoginPage() -> impl IntoView {
             help="Forgot your password? Ask the administrator of this service for a reset link.">
             <TextField id="user_name" label="User name" autocomplete="username" field=name error=name_error/>
             <PasswordField id="password" label="Password" autocomplete="current-password" field=password error=password_error/>
+            <Show when=move || asks_code.get()>
+                <CodeField id="code" field=code error=code_error/>
+            </Show>
             <SubmitButton label="Log in" busy_label="Logging in…" busy=form.busy()/>
         </FormCard>
     }
+}
+
+/// Moves keyboard focus to the element with this id, once it is in the page.
+pub(crate) fn focus(id: &'static str) {
+    request_animation_frame(move || {
+        if let Some(el) = document()
+            .get_element_by_id(id)
+            .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok())
+        {
+            let _ = el.focus();
+        }
+    });
 }

@@ -6,6 +6,7 @@ mod login;
 mod not_found;
 mod register;
 mod reset_password;
+mod security;
 
 pub use account::AccountPage;
 pub use change_password::ChangePasswordPage;
@@ -13,6 +14,7 @@ pub use login::LoginPage;
 pub use not_found::NotFoundPage;
 pub use register::RegisterPage;
 pub use reset_password::ResetPasswordPage;
+pub use security::SecurityPage;
 
 use leptos::prelude::*;
 

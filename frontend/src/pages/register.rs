@@ -48,6 +48,7 @@ pub fn RegisterPage() -> impl IntoView {
         form.submit(&[name_error, password_error], || Credentials {
             user_name: name.value.get_untracked(),
             password: password.value.get_untracked().into(),
+            code: None,
         });
     };
 

@@ -1,0 +1,122 @@
+//! Two-factor login with an authenticator app: set up (password, then a code), turn off.
+//! Signed-in routes: the session cookie, from the service's own origin.
+
+use accounts_api::{
+    Problem, RecoveryCodes, TotpConfirmRequest, TotpDisableRequest, TotpSetup, TotpSetupRequest,
+};
+use axum::{extract::State, http::StatusCode, response::IntoResponse};
+use utoipa_axum::routes;
+
+use super::{
+    client_addr::ClientAddr, cookies::SessionCookie, error::ApiError, extract::Json,
+    openapi::BodyErrors, ApiRouter, AppState,
+};
+use crate::accounts::{AccountError, Proof, SignedIn};
+
+/// This resource's routes, each with its document entry.
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .routes(routes!(setup))
+        .routes(routes!(confirm))
+        .routes(routes!(disable))
+}
+
+/// The caller's valid session, or `401 unauthenticated`.
+async fn signed_in(state: &AppState, cookie: SessionCookie) -> Result<SignedIn, ApiError> {
+    let token = cookie.0.ok_or(AccountError::Unauthenticated)?;
+    Ok(state.accounts.session(&token).await?)
+}
+
+/// Start setting up an authenticator app: the password is checked again; the answer is a new
+/// secret, not in force until a code from it is confirmed.
+#[utoipa::path(post, path = "/api/mfa/totp/setup", operation_id = "totp_setup", tag = "mfa",
+    security(("session" = [])),
+    request_body = TotpSetupRequest,
+    responses(
+        (status = 200, description = "A new secret, pending", body = TotpSetup),
+        (status = 400, description = "Invalid JSON or missing field", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in, or wrong password", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Session cookie sent from another origin", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Two-factor login is already on", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        BodyErrors,
+    ))]
+async fn setup(
+    State(state): State<AppState>,
+    cookie: SessionCookie,
+    ClientAddr(client): ClientAddr,
+    Json(req): Json<TotpSetupRequest>,
+) -> Result<axum::Json<TotpSetup>, ApiError> {
+    let signed_in = signed_in(&state, cookie).await?;
+    let pending = state
+        .accounts
+        .start_totp_setup(&signed_in, &req.password, client)
+        .await?;
+    Ok(axum::Json(TotpSetup {
+        secret: pending.secret,
+        otpauth_uri: pending.otpauth_uri,
+    }))
+}
+
+/// Turn two-factor login on with a code from the new secret. The answer holds ten recovery
+/// codes, shown this once.
+#[utoipa::path(post, path = "/api/mfa/totp/confirm", operation_id = "totp_confirm", tag = "mfa",
+    security(("session" = [])),
+    request_body = TotpConfirmRequest,
+    responses(
+        (status = 200, description = "On; the recovery codes", body = RecoveryCodes),
+        (status = 400, description = "Invalid JSON or missing field", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in, or the code is wrong (`invalid_code`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Session cookie sent from another origin", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already on, or no set-up started", body = Problem, content_type = "application/problem+json"),
+        BodyErrors,
+    ))]
+async fn confirm(
+    State(state): State<AppState>,
+    cookie: SessionCookie,
+    ClientAddr(client): ClientAddr,
+    Json(req): Json<TotpConfirmRequest>,
+) -> Result<axum::Json<RecoveryCodes>, ApiError> {
+    let signed_in = signed_in(&state, cookie).await?;
+    let recovery_codes = state
+        .accounts
+        .confirm_totp(&signed_in, &req.code, client)
+        .await?;
+    Ok(axum::Json(RecoveryCodes { recovery_codes }))
+}
+
+/// Turn two-factor login off, with the password and a code (or a recovery code).
+#[utoipa::path(post, path = "/api/mfa/totp/disable", operation_id = "totp_disable", tag = "mfa",
+    security(("session" = [])),
+    request_body = TotpDisableRequest,
+    responses(
+        (status = 204, description = "Off: the secret and the recovery codes are gone"),
+        (status = 400, description = "Invalid JSON or missing field", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in, wrong password, or wrong code (`invalid_code`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Session cookie sent from another origin", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Two-factor login is not on", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        BodyErrors,
+    ))]
+async fn disable(
+    State(state): State<AppState>,
+    cookie: SessionCookie,
+    ClientAddr(client): ClientAddr,
+    Json(req): Json<TotpDisableRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let signed_in = signed_in(&state, cookie).await?;
+    state
+        .accounts
+        .disable_totp(
+            &signed_in,
+            Proof {
+                password: &req.password,
+                code: Some(&req.code),
+            },
+            client,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
