@@ -151,9 +151,10 @@ pub struct Config {
     #[arg(long, env = "ACCOUNTS_ADMIN_SOCKET", value_name = "PATH")]
     pub admin_socket: Option<PathBuf>,
 
-    /// Where users reach the service (e.g. https://accounts.example.com), for the links the
-    /// server makes. Default: http:// and the listen address (localhost when it listens on
-    /// every interface).
+    /// Where users reach the service (e.g. https://accounts.example.com): reset links start
+    /// with it, and its host is the passkeys' relying party (a domain name, not an IP
+    /// address). Default: http:// and the listen address, with `localhost` for a loopback or
+    /// every-interface address.
     #[arg(long, env = "ACCOUNTS_PUBLIC_URL", value_parser = parse_public_url)]
     pub public_url: Option<String>,
 
@@ -221,7 +222,8 @@ impl Config {
             return url.clone();
         }
         let host = match bound.ip() {
-            ip if ip.is_unspecified() => "localhost".to_owned(),
+            // A name, not an address: passkeys need a domain (browsers accept `localhost`).
+            ip if ip.is_unspecified() || ip.is_loopback() => "localhost".to_owned(),
             std::net::IpAddr::V4(ip) => ip.to_string(),
             std::net::IpAddr::V6(ip) => format!("[{ip}]"),
         };
@@ -375,11 +377,15 @@ mod tests {
         assert_eq!(c.public_url(bound), "http://localhost:8080");
         assert_eq!(
             c.public_url("127.0.0.1:5000".parse().unwrap()),
-            "http://127.0.0.1:5000"
+            "http://localhost:5000"
         );
         assert_eq!(
             c.public_url("[::1]:5000".parse().unwrap()),
-            "http://[::1]:5000"
+            "http://localhost:5000"
+        );
+        assert_eq!(
+            c.public_url("192.0.2.7:5000".parse().unwrap()),
+            "http://192.0.2.7:5000"
         );
         let c = parse(&["--public-url", "https://example.com/accounts/"]).unwrap();
         assert_eq!(c.public_url(bound), "https://example.com/accounts");

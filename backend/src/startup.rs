@@ -78,6 +78,19 @@ impl App {
             config.hash_max_wait(),
         )?;
         let session_ttl = Duration::from_secs(config.session_ttl);
+        // Bound first: with port 0 the public URL's port is known only now.
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let bound = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let public_url = config.public_url(bound);
         let accounts = Accounts::new(
             store,
             hasher,
@@ -89,6 +102,17 @@ impl App {
                 throttle: config.throttle_policy(),
             },
         );
+        let accounts = match relying_party(&public_url) {
+            Ok(webauthn) => accounts.with_passkeys(webauthn),
+            Err(why) => {
+                tracing::warn!(
+                    public_url,
+                    why,
+                    "passkeys are off: set --public-url to an address with a domain name"
+                );
+                accounts
+            }
+        };
         let static_app = http::static_files::StaticApp::load(&config.static_dir);
         if static_app.is_none() {
             tracing::warn!(
@@ -120,24 +144,13 @@ impl App {
             cors_origins: Arc::from(config.cors_origins.clone()),
             body_timeout: Duration::from_secs(config.body_timeout),
         });
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| StartupError::Bind {
-                    addr: config.listen,
-                    source,
-                })?;
         let metrics = match config.metrics_listen {
             Some(addr) => Some(metrics_endpoint(addr).await?),
             None => None,
         };
-        let bound = listener.local_addr().map_err(|source| StartupError::Bind {
-            addr: config.listen,
-            source,
-        })?;
         let admin = (
             AdminSocket::bind(&config.admin_socket())?,
-            Commands::new(accounts, config.public_url(bound)),
+            Commands::new(accounts, public_url),
         );
         Ok(Self {
             listener,
@@ -207,6 +220,19 @@ impl App {
             }
         }
     }
+}
+
+/// The WebAuthn relying party for users at `public_url`: its host is the RP id (a domain
+/// name; browsers refuse IP addresses), its origin the only one accepted.
+fn relying_party(public_url: &str) -> Result<webauthn_rs::Webauthn, String> {
+    let url = webauthn_rs::prelude::Url::parse(public_url).map_err(|e| e.to_string())?;
+    let host = match url.domain() {
+        Some(host) => host.to_owned(),
+        None => return Err(format!("{public_url} names an IP address, not a domain")),
+    };
+    webauthn_rs::WebauthnBuilder::new(&host, &url)
+        .and_then(|b| b.rp_name("Accounts").build())
+        .map_err(|e| e.to_string())
 }
 
 /// The separate metrics listener: Prometheus text at `GET /metrics`.

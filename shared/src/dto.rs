@@ -118,6 +118,9 @@ pub struct SessionInfo {
     /// Recovery codes left, when two-factor login is on.
     #[serde(default)]
     pub recovery_codes_left: u64,
+    /// Passkeys registered.
+    #[serde(default)]
+    pub passkeys: u64,
 }
 
 /// `GET /api/policy`: the rules in force, so the browser app checks input before sending it.
@@ -201,4 +204,69 @@ pub struct TotpDisableRequest {
     /// A current code from the authenticator app, or a recovery code.
     #[cfg_attr(feature = "openapi", schema(example = "123456"))]
     pub code: String,
+}
+
+/// The password again (and, with two-factor login on, a code), for a sensitive change.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Debug)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReauthRequest {
+    /// The account's current password.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 1, max_length = 256, example = "correct horse battery"))]
+    pub password: Password,
+    /// With two-factor login on: a current code from the authenticator app, or a recovery code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+/// A WebAuthn ceremony started: pass `options` to the browser (`PublicKeyCredential.
+/// parseCreationOptionsFromJSON` / `parseRequestOptionsFromJSON` take its `publicKey`), then
+/// send the result back with `ceremony` within five minutes.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasskeyChallenge {
+    /// Names this ceremony; works once.
+    pub ceremony: String,
+    /// `{"publicKey": {...}}`, WebAuthn's JSON form of the creation or request options.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub options: serde_json::Value,
+}
+
+/// `POST /api/passkeys/register/finish`.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasskeyRegistrationRequest {
+    /// From the challenge.
+    pub ceremony: String,
+    /// What to call the passkey (at most 64 characters; default "Passkey").
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 64, example = "Laptop"))]
+    pub name: String,
+    /// The new credential, as `PublicKeyCredential.toJSON()` gives it.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub credential: serde_json::Value,
+}
+
+/// `POST /api/passkeys/login/finish`.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasskeyLoginRequest {
+    /// From the challenge.
+    pub ceremony: String,
+    /// The assertion, as `PublicKeyCredential.toJSON()` gives it.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub credential: serde_json::Value,
+}
+
+/// A passkey of the signed-in account.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasskeySummary {
+    /// The credential id (base64url): names it for removal.
+    pub id: String,
+    /// What the owner called it.
+    pub name: String,
+    /// When it was added.
+    pub created_at: String,
+    /// When it last logged in; `null` if never.
+    pub last_used_at: Option<String>,
 }

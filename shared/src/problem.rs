@@ -83,6 +83,13 @@ error_codes! {
     InvalidCode = "invalid_code", 401, "Invalid code";
     /// Two-factor login is already on (to set it up), or not on (to turn it off).
     MfaConflict = "mfa_conflict", 409, "Two-factor login state conflict";
+    /// A passkey was not accepted (its ceremony is unknown, used or expired, or it does not
+    /// verify).
+    InvalidPasskey = "invalid_passkey", 400, "Passkey not accepted";
+    /// A passkey name is too long or has control characters.
+    InvalidPasskeyName = "invalid_passkey_name", 400, "Invalid passkey name";
+    /// This server has no WebAuthn relying party (its public URL has no domain name).
+    PasskeysUnavailable = "passkeys_unavailable", 503, "Passkeys unavailable";
     /// No valid session.
     Unauthenticated = "unauthenticated", 401, "Not signed in";
     /// No such route.
@@ -191,7 +198,7 @@ mod tests {
 
     #[test]
     fn every_code_round_trips_with_its_own_wire_name_and_an_error_status() {
-        assert_eq!(ErrorCode::ALL.len(), 23);
+        assert_eq!(ErrorCode::ALL.len(), 26);
         let mut seen = std::collections::HashSet::new();
         for &code in ErrorCode::ALL {
             let s = serde_json::to_string(&code).unwrap();

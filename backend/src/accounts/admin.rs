@@ -32,6 +32,8 @@ pub struct AccountStatus {
     pub sessions: u64,
     /// Two-factor login (an authenticator app) is on.
     pub totp: bool,
+    /// Passkeys registered.
+    pub passkeys: u64,
 }
 
 impl Accounts {
@@ -112,6 +114,7 @@ impl Accounts {
                 .await?
             {
                 self.store.delete_user_devices(&user.id).await?;
+                self.store.delete_user_passkeys(&user.id).await?;
                 operator_audit("delete", &user.name);
                 return Ok(user);
             }
@@ -143,6 +146,7 @@ impl Accounts {
             disabled: user.disabled,
             password_expired: user.password_expired,
             totp: user.totp_secret.is_some(),
+            passkeys: self.store.user_passkeys(&user.id).await?.len() as u64,
         })
     }
 

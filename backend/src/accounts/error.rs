@@ -40,6 +40,19 @@ pub enum AccountError {
     /// Two-factor login is already on, or not on; says which.
     #[error("{0}")]
     MfaConflict(&'static str),
+    /// Passkeys are off: the public URL cannot name a WebAuthn relying party.
+    #[error("passkeys are not available")]
+    PasskeysUnavailable,
+    /// A passkey ceremony failed: unknown, used or expired, or the browser's answer does not
+    /// verify. Deliberately one case.
+    #[error("passkey not accepted")]
+    InvalidPasskey,
+    /// The account has no passkey with that id.
+    #[error("no such passkey")]
+    NoSuchPasskey,
+    /// A bug or a library failure; details in the log only.
+    #[error("{0}")]
+    Unexpected(String),
     /// No valid session.
     #[error("no valid session")]
     Unauthenticated,

@@ -7,12 +7,14 @@
 
 mod admin;
 mod error;
+mod passkeys;
 mod reset;
 mod second_factor;
 #[cfg(test)]
 mod tests;
 
 pub use admin::AccountStatus;
+pub use passkeys::{PasskeyCeremony, PasskeyInfo};
 pub use reset::IssuedReset;
 pub use second_factor::PendingTotp;
 
@@ -137,6 +139,8 @@ pub struct Accounts {
     policy: PasswordPolicy,
     password_max_age: Option<Duration>,
     session_ttl: Duration,
+    /// The relying party for passkeys; `None` when the public URL cannot be one.
+    webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 impl Accounts {
@@ -155,7 +159,14 @@ impl Accounts {
             policy: settings.policy,
             password_max_age: settings.password_max_age,
             session_ttl: settings.session_ttl,
+            webauthn: None,
         }
+    }
+
+    /// Passkeys on, as the relying party `webauthn` describes.
+    pub fn with_passkeys(mut self, webauthn: webauthn_rs::Webauthn) -> Self {
+        self.webauthn = Some(Arc::new(webauthn));
+        self
     }
 
     /// The rules in force, for the browser app.
@@ -434,6 +445,21 @@ impl Accounts {
             audit("login", "expired", &user.name, client);
             return Err(AccountError::PasswordExpired);
         }
+        self.open_session("login", user, known_device, previous, client)
+            .await
+    }
+
+    /// Opens a session for an account whose login succeeded (by password or passkey):
+    /// revokes `previous`, stores the new session while the account still holds the hash it
+    /// had, and makes the browser known to the account.
+    async fn open_session(
+        &self,
+        action: &'static str,
+        user: UserRecord,
+        known_device: bool,
+        previous: Option<&SessionToken>,
+        client: Client,
+    ) -> AccountResult<LoggedIn> {
         if let Some(previous) = previous {
             self.store.delete_session(&previous.store_key()).await?;
         }
@@ -452,7 +478,7 @@ impl Accounts {
             .await?
         {
             // The password was changed while we were checking it.
-            audit("login", "raced_password_change", &user.name, client);
+            audit(action, "raced_password_change", &user.name, client);
             return Err(AccountError::InvalidCredentials);
         }
         // From now on this browser is known to the account (OWASP "device cookies").
@@ -473,7 +499,7 @@ impl Accounts {
                 .await?;
             Some(device)
         };
-        audit("login", "ok", &user.name, client);
+        audit(action, "ok", &user.name, client);
         Ok(LoggedIn {
             token,
             user,
@@ -563,6 +589,7 @@ impl Accounts {
             .await?
         {
             self.store.delete_user_devices(&user.id).await?;
+            self.store.delete_user_passkeys(&user.id).await?;
             audit("delete", "ok", &user.name, client);
             Ok(user)
         } else {

@@ -128,11 +128,13 @@ impl Accounts {
     }
 
     /// The operator's way out for a user who lost their device: removes the authenticator
-    /// secret and recovery codes and revokes every session. Returns the account, whether
-    /// two-factor login was on, and how many sessions were revoked.
+    /// secret, the recovery codes and the passkeys, and revokes every session. Returns the
+    /// account, whether it had any of them, and how many sessions were revoked.
     pub async fn reset_second_factors(&self, name: &str) -> AccountResult<(UserRecord, bool, u64)> {
         let user = self.operator_find(name).await?;
-        let was_on = self.store.disable_totp(&user.id).await?;
+        let had_totp = self.store.disable_totp(&user.id).await?;
+        let passkeys = self.store.delete_user_passkeys(&user.id).await?;
+        let was_on = had_totp || passkeys > 0;
         let revoked = self.store.delete_user_sessions(&user.id).await?;
         operator_audit("reset_mfa", &user.name);
         Ok((user, was_on, revoked))
@@ -140,7 +142,7 @@ impl Accounts {
 
     /// The password (and, when asked, the second factor) of the signed-in account, checked
     /// again like a login, lockout included.
-    async fn reauthenticate(
+    pub(super) async fn reauthenticate(
         &self,
         action: &'static str,
         signed_in: &SignedIn,

@@ -16,8 +16,8 @@ use super::*;
 use crate::{
     clock::ManualClock,
     store::{
-        sqlite::SqliteStore, Counter, CounterStore, DeviceRecord, DeviceStore, SecondFactorStore,
-        SessionStore, StoreResult, UserStore,
+        sqlite::SqliteStore, Counter, CounterStore, DeviceRecord, DeviceStore, PasskeyRecord,
+        PasskeyStore, SecondFactorStore, SessionStore, StoreResult, UserStore,
     },
 };
 
@@ -835,6 +835,9 @@ impl UserStore for Interfering {
     async fn find_user(&self, name: &str) -> StoreResult<Option<UserRecord>> {
         self.inner.find_user(name).await
     }
+    async fn find_user_by_id(&self, id: &str) -> StoreResult<Option<UserRecord>> {
+        self.inner.find_user_by_id(id).await
+    }
     async fn replace_password_hash(
         &self,
         name: &str,
@@ -999,6 +1002,50 @@ impl SecondFactorStore for Interfering {
     }
     async fn count_recovery_codes(&self, user_id: &str) -> StoreResult<u64> {
         self.inner.count_recovery_codes(user_id).await
+    }
+}
+
+#[async_trait]
+impl PasskeyStore for Interfering {
+    async fn insert_passkey(&self, passkey: &PasskeyRecord) -> StoreResult<()> {
+        self.inner.insert_passkey(passkey).await
+    }
+    async fn user_passkeys(&self, user_id: &str) -> StoreResult<Vec<PasskeyRecord>> {
+        self.inner.user_passkeys(user_id).await
+    }
+    async fn update_passkey(
+        &self,
+        credential_id: &str,
+        passkey: &str,
+        used_at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        self.inner
+            .update_passkey(credential_id, passkey, used_at)
+            .await
+    }
+    async fn delete_passkey(&self, user_id: &str, credential_id: &str) -> StoreResult<bool> {
+        self.inner.delete_passkey(user_id, credential_id).await
+    }
+    async fn delete_user_passkeys(&self, user_id: &str) -> StoreResult<u64> {
+        self.inner.delete_user_passkeys(user_id).await
+    }
+    async fn insert_ceremony(
+        &self,
+        id: &str,
+        user_id: Option<&str>,
+        state: &str,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.inner
+            .insert_ceremony(id, user_id, state, expires_at)
+            .await
+    }
+    async fn take_ceremony(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<(Option<String>, String)>> {
+        self.inner.take_ceremony(id, now).await
     }
 }
 

@@ -88,8 +88,8 @@ pub enum AdminCommand {
               value_parser = clap::value_parser!(u64).range(1..=604_800))]
         ttl: u64,
     },
-    /// Remove two-factor login (authenticator app, recovery codes) from an account whose user
-    /// lost their device, and revoke its sessions.
+    /// Remove two-factor login (authenticator app, recovery codes) and passkeys from an
+    /// account whose user lost their device, and revoke its sessions.
     ResetMfa {
         /// The account's user name.
         name: String,
@@ -314,6 +314,7 @@ fn details(a: &AccountView) -> String {
          disabled:          {}\n\
          reset link until:  {}\n\
          two-factor login:  {}\n\
+         passkeys:          {}\n\
          sessions:          {}\n",
         a.user_name,
         short_time(&a.created_at),
@@ -323,6 +324,7 @@ fn details(a: &AccountView) -> String {
         yes_no(a.disabled),
         or_dash(&a.reset_link_expires_at),
         if a.totp { "on" } else { "off" },
+        a.passkeys,
         a.sessions
     )
 }
@@ -341,6 +343,7 @@ mod tests {
             password_expired: true,
             reset_link_expires_at: None,
             totp: false,
+            passkeys: 0,
             sessions: 2,
         }
     }

@@ -115,14 +115,14 @@ impl Commands {
                 let (user, was_on, revoked) = a.reset_second_factors(&name).await?;
                 done(if was_on {
                     format!(
-                        "Removed two-factor login from {}; {} revoked. They log in with their \
-                         password alone and may set it up again.",
+                        "Removed two-factor login and passkeys from {}; {} revoked. They log in \
+                         with their password alone and may set them up again.",
                         user.display_name,
                         sessions(revoked)
                     )
                 } else {
                     format!(
-                        "{} had no two-factor login; {} revoked.",
+                        "{} had no two-factor login or passkeys; {} revoked.",
                         user.display_name,
                         sessions(revoked)
                     )
@@ -157,6 +157,7 @@ fn view(s: AccountStatus) -> AccountView {
         password_expired: s.password_expired,
         reset_link_expires_at: s.reset_link_expires_at.map(rfc3339),
         totp: s.totp,
+        passkeys: s.passkeys,
         sessions: s.sessions,
     }
 }

@@ -50,7 +50,7 @@ pub enum Request {
         /// How long the link works, in seconds.
         ttl_secs: u64,
     },
-    /// Remove two-factor login (authenticator and recovery codes); revoke sessions.
+    /// Remove two-factor login (authenticator, recovery codes, passkeys); revoke sessions.
     ResetMfa {
         /// As the user logs in with it.
         name: String,
@@ -120,6 +120,9 @@ pub struct AccountView {
     /// Two-factor login (an authenticator app) is on.
     #[serde(default)]
     pub totp: bool,
+    /// Passkeys registered.
+    #[serde(default)]
+    pub passkeys: u64,
     /// Sessions valid now.
     pub sessions: u64,
 }

@@ -211,6 +211,20 @@ fn account_reply(e: &AccountError) -> Reply {
              authenticator app, or an unused recovery code.",
         ),
         AccountError::MfaConflict(why) => Reply::new(C::MfaConflict, *why),
+        AccountError::PasskeysUnavailable => Reply::new(
+            C::PasskeysUnavailable,
+            "Passkeys need the service's public address to have a domain name (e.g. \
+             https://accounts.example.com, or http://localhost:5000): set --public-url.",
+        ),
+        AccountError::InvalidPasskey => Reply::new(
+            C::InvalidPasskey,
+            "The passkey was not accepted. Try again; if it keeps failing, log in with your \
+             password.",
+        ),
+        AccountError::NoSuchPasskey => Reply::new(C::NotFound, "No such passkey."),
+        AccountError::Unexpected(_) => {
+            Reply::new(C::Internal, "Something went wrong on our side.").fault(Fault::Internal)
+        }
         AccountError::Unauthenticated => Reply::new(C::Unauthenticated, "Sign in first."),
         AccountError::RateLimited { retry_after } => {
             let secs = retry_after.as_secs().max(1);

@@ -22,7 +22,10 @@ pub fn routes() -> ApiRouter {
 }
 
 /// The caller's valid session, or `401 unauthenticated`.
-async fn signed_in(state: &AppState, cookie: SessionCookie) -> Result<SignedIn, ApiError> {
+pub(super) async fn signed_in(
+    state: &AppState,
+    cookie: SessionCookie,
+) -> Result<SignedIn, ApiError> {
     let token = cookie.0.ok_or(AccountError::Unauthenticated)?;
     Ok(state.accounts.session(&token).await?)
 }

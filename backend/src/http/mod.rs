@@ -15,6 +15,7 @@ mod health;
 mod mfa;
 pub mod observe;
 pub mod openapi;
+mod passkeys;
 mod password_reset;
 mod policy;
 mod sessions;
@@ -69,6 +70,7 @@ fn documented() -> (Router<AppState>, OpenApiDoc) {
         .merge(sessions::routes())
         .merge(password_reset::routes())
         .merge(mfa::routes())
+        .merge(passkeys::routes())
         .merge(policy::routes())
         .merge(openapi::routes());
     let (api, doc) = api.merge(health::routes()).split_for_parts();

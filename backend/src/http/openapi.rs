@@ -7,9 +7,10 @@
 //! routes, and [`original`], which serves and documents one of the original service's routes.
 
 use accounts_api::{
-    AccountReply, ChangePasswordRequest, Credentials, ErrorCode, FieldError, LoginReply, Password,
-    PasswordPolicy, PolicyInfo, Problem, RecoveryCodes, ResetPasswordRequest, SessionInfo,
-    TotpConfirmRequest, TotpDisableRequest, TotpSetup, TotpSetupRequest,
+    AccountReply, ChangePasswordRequest, Credentials, ErrorCode, FieldError, LoginReply,
+    PasskeyChallenge, PasskeyLoginRequest, PasskeyRegistrationRequest, PasskeySummary, Password,
+    PasswordPolicy, PolicyInfo, Problem, ReauthRequest, RecoveryCodes, ResetPasswordRequest,
+    SessionInfo, TotpConfirmRequest, TotpDisableRequest, TotpSetup, TotpSetupRequest,
 };
 use axum::{body::Bytes, http::header, response::IntoResponse, Extension};
 use utoipa::{
@@ -33,7 +34,8 @@ use super::{ApiRouter, AppState};
     ),
     components(schemas(
         Credentials, ChangePasswordRequest, ResetPasswordRequest, AccountReply, TotpSetupRequest,
-        TotpSetup, TotpConfirmRequest, RecoveryCodes, TotpDisableRequest, LoginReply, SessionInfo, PolicyInfo,
+        TotpSetup, TotpConfirmRequest, RecoveryCodes, TotpDisableRequest, ReauthRequest,
+        PasskeyChallenge, PasskeyRegistrationRequest, PasskeyLoginRequest, PasskeySummary, LoginReply, SessionInfo, PolicyInfo,
         PasswordPolicy, Password, Problem, FieldError, ErrorCode
     )),
     modifiers(&SessionCookie)

@@ -110,10 +110,12 @@ async fn session(
     let token = token.ok_or(AccountError::Unauthenticated)?;
     let signed_in = state.accounts.session(&token).await?;
     let recovery_codes_left = state.accounts.recovery_codes_left(&signed_in.user).await?;
+    let passkeys = state.accounts.passkeys(&signed_in.user.id).await?.len() as u64;
     let (user, session) = (signed_in.user, signed_in.session);
     Ok(axum::Json(SessionInfo {
         totp: user.totp_secret.is_some(),
         recovery_codes_left,
+        passkeys,
         user_name: user.display_name,
         created_at: rfc3339(user.created_at),
         password_changed_at: rfc3339(user.password_changed_at),

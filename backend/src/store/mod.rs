@@ -3,7 +3,8 @@
 //! The service needs three kinds of records, each behind its own trait so that a part of the
 //! service depends only on what it uses (the throttle sees counters, nothing else):
 //! [`UserStore`] (accounts), [`SessionStore`] (logins), [`CounterStore`] (throttling),
-//! [`DeviceStore`] (known browsers) and [`SecondFactorStore`] (authenticator apps).
+//! [`DeviceStore`] (known browsers), [`SecondFactorStore`] (authenticator apps) and
+//! [`PasskeyStore`] (WebAuthn credentials and ceremonies).
 //! [`Store`] is all of them plus a readiness ping; new kinds of records get a role of their own.
 //!
 //! - [`mongo::MongoStore`]: production, MongoDB through the official driver.
@@ -149,6 +150,9 @@ pub trait UserStore: Send + Sync + 'static {
 
     /// The user with this canonical name, if any.
     async fn find_user(&self, name: &str) -> StoreResult<Option<UserRecord>>;
+
+    /// The user with this id, if any.
+    async fn find_user_by_id(&self, id: &str) -> StoreResult<Option<UserRecord>>;
 
     /// Compare-and-swap: replaces the hash only if it is still `expected`. Returns whether it
     /// did. `changed_at` is `None` for a rehash, which is not a password change; a change
@@ -346,9 +350,72 @@ pub fn prefix_end(prefix: &str) -> String {
     format!("{prefix}{}", char::MAX)
 }
 
+/// A passkey (WebAuthn credential) registered to an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyRecord {
+    /// The credential id, base64url: unique across all accounts.
+    pub credential_id: String,
+    /// The account.
+    pub user_id: String,
+    /// What the user called it ("Laptop", "Phone").
+    pub name: String,
+    /// The credential's public key and signature counter, as the WebAuthn library keeps them
+    /// (JSON). Not a secret.
+    pub passkey: String,
+    /// When it was registered.
+    pub created_at: OffsetDateTime,
+    /// When it last logged in.
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+/// Passkeys, and the state of WebAuthn ceremonies in progress (kept in the store, so the
+/// finish of a ceremony may reach another instance than its start).
+#[async_trait]
+pub trait PasskeyStore: Send + Sync + 'static {
+    /// Stores a new passkey; [`StoreError::Duplicate`] if its credential id is registered.
+    async fn insert_passkey(&self, passkey: &PasskeyRecord) -> StoreResult<()>;
+
+    /// The account's passkeys, oldest first.
+    async fn user_passkeys(&self, user_id: &str) -> StoreResult<Vec<PasskeyRecord>>;
+
+    /// Replaces a passkey's library state (its counter) after a login at `used_at`.
+    async fn update_passkey(
+        &self,
+        credential_id: &str,
+        passkey: &str,
+        used_at: OffsetDateTime,
+    ) -> StoreResult<bool>;
+
+    /// Removes one of the account's passkeys; whether it was there.
+    async fn delete_passkey(&self, user_id: &str, credential_id: &str) -> StoreResult<bool>;
+
+    /// Removes every passkey of the account; how many there were.
+    async fn delete_user_passkeys(&self, user_id: &str) -> StoreResult<u64>;
+
+    /// Keeps the state of a ceremony (for the account `user_id`, if it is one's) until
+    /// `expires_at`.
+    async fn insert_ceremony(
+        &self,
+        id: &str,
+        user_id: Option<&str>,
+        state: &str,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()>;
+
+    /// Takes a ceremony's state out (it works once): its account and state, unless absent or
+    /// expired at `now`.
+    async fn take_ceremony(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<(Option<String>, String)>>;
+}
+
 /// Everything the service stores, in one database.
 #[async_trait]
-pub trait Store: UserStore + SessionStore + CounterStore + DeviceStore + SecondFactorStore {
+pub trait Store:
+    UserStore + SessionStore + CounterStore + DeviceStore + SecondFactorStore + PasskeyStore
+{
     /// Cheap round trip, for readiness.
     async fn ping(&self) -> StoreResult<()>;
 }

@@ -28,8 +28,9 @@ use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
 use super::{
-    Counter, CounterStore, DeviceRecord, DeviceStore, SecondFactorStore, SessionRecord,
-    SessionStore, Store, StoreError, StoreResult, UserRecord, UserStore,
+    Counter, CounterStore, DeviceRecord, DeviceStore, PasskeyRecord, PasskeyStore,
+    SecondFactorStore, SessionRecord, SessionStore, Store, StoreError, StoreResult, UserRecord,
+    UserStore,
 };
 use crate::clock::{from_millis, to_millis};
 
@@ -104,6 +105,30 @@ struct Collections {
     sessions: Collection<SessionDoc>,
     counters: Collection<CounterDoc>,
     devices: Collection<DeviceDoc>,
+    passkeys: Collection<PasskeyDoc>,
+    ceremonies: Collection<CeremonyDoc>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct PasskeyDoc {
+    #[serde(rename = "_id")]
+    credential_id: String,
+    user_id: String,
+    name: String,
+    passkey: String,
+    created_at: DateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_used_at: Option<DateTime>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct CeremonyDoc {
+    #[serde(rename = "_id")]
+    id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    user_id: Option<String>,
+    state: String,
+    expires_at: DateTime,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -158,6 +183,8 @@ impl MongoStore {
                     sessions: self.db.collection("sessions"),
                     counters: self.db.collection("counters"),
                     devices: self.db.collection("devices"),
+                    passkeys: self.db.collection("passkeys"),
+                    ceremonies: self.db.collection("ceremonies"),
                 };
                 let expiry = || {
                     index(doc! { "expires_at": 1 }, "expires_ttl", |o| {
@@ -182,6 +209,15 @@ impl MongoStore {
                 let devices_by_user = index(doc! { "user_id": 1 }, "by_user", |_| {});
                 c.devices
                     .create_index(devices_by_user)
+                    .await
+                    .map_err(classify)?;
+                let passkeys_by_user = index(doc! { "user_id": 1 }, "by_user", |_| {});
+                c.passkeys
+                    .create_index(passkeys_by_user)
+                    .await
+                    .map_err(classify)?;
+                c.ceremonies
+                    .create_index(expiry())
                     .await
                     .map_err(classify)?;
                 Ok(c)
@@ -280,6 +316,16 @@ impl UserStore for MongoStore {
             recovery_codes: Vec::new(),
         };
         c.users.insert_one(d).await.map_err(classify).map(drop)
+    }
+
+    async fn find_user_by_id(&self, id: &str) -> StoreResult<Option<UserRecord>> {
+        let c = self.collections().await?;
+        let found = c
+            .users
+            .find_one(doc! { "_id": id })
+            .await
+            .map_err(classify)?;
+        Ok(found.map(user_from_doc))
     }
 
     async fn find_user(&self, name: &str) -> StoreResult<Option<UserRecord>> {
@@ -681,6 +727,122 @@ impl DeviceStore for MongoStore {
             .await
             .map_err(classify)?;
         Ok(r.deleted_count)
+    }
+}
+
+fn passkey_from_doc(d: PasskeyDoc) -> PasskeyRecord {
+    PasskeyRecord {
+        credential_id: d.credential_id,
+        user_id: d.user_id,
+        name: d.name,
+        passkey: d.passkey,
+        created_at: from_millis(d.created_at.timestamp_millis()),
+        last_used_at: d.last_used_at.map(|t| from_millis(t.timestamp_millis())),
+    }
+}
+
+#[async_trait]
+impl PasskeyStore for MongoStore {
+    async fn insert_passkey(&self, p: &PasskeyRecord) -> StoreResult<()> {
+        let c = self.collections().await?;
+        let d = PasskeyDoc {
+            credential_id: p.credential_id.clone(),
+            user_id: p.user_id.clone(),
+            name: p.name.clone(),
+            passkey: p.passkey.clone(),
+            created_at: bson_time(p.created_at),
+            last_used_at: p.last_used_at.map(bson_time),
+        };
+        c.passkeys.insert_one(d).await.map_err(classify).map(drop)
+    }
+
+    async fn user_passkeys(&self, user_id: &str) -> StoreResult<Vec<PasskeyRecord>> {
+        let c = self.collections().await?;
+        let mut cursor = c
+            .passkeys
+            .find(doc! { "user_id": user_id })
+            .sort(doc! { "created_at": 1, "_id": 1 })
+            .await
+            .map_err(classify)?;
+        let mut out = Vec::new();
+        while cursor.advance().await.map_err(classify)? {
+            out.push(passkey_from_doc(
+                cursor.deserialize_current().map_err(classify)?,
+            ));
+        }
+        Ok(out)
+    }
+
+    async fn update_passkey(
+        &self,
+        credential_id: &str,
+        passkey: &str,
+        used_at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let c = self.collections().await?;
+        let r = c
+            .passkeys
+            .update_one(
+                doc! { "_id": credential_id },
+                doc! { "$set": { "passkey": passkey, "last_used_at": bson_time(used_at) } },
+            )
+            .await
+            .map_err(classify)?;
+        Ok(r.matched_count == 1)
+    }
+
+    async fn delete_passkey(&self, user_id: &str, credential_id: &str) -> StoreResult<bool> {
+        let c = self.collections().await?;
+        let r = c
+            .passkeys
+            .delete_one(doc! { "_id": credential_id, "user_id": user_id })
+            .await
+            .map_err(classify)?;
+        Ok(r.deleted_count == 1)
+    }
+
+    async fn delete_user_passkeys(&self, user_id: &str) -> StoreResult<u64> {
+        let c = self.collections().await?;
+        let r = c
+            .passkeys
+            .delete_many(doc! { "user_id": user_id })
+            .await
+            .map_err(classify)?;
+        Ok(r.deleted_count)
+    }
+
+    /// MongoDB's TTL index sweeps abandoned ceremonies.
+    async fn insert_ceremony(
+        &self,
+        id: &str,
+        user_id: Option<&str>,
+        state: &str,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let c = self.collections().await?;
+        let d = CeremonyDoc {
+            id: id.to_owned(),
+            user_id: user_id.map(str::to_owned),
+            state: state.to_owned(),
+            expires_at: bson_time(expires_at),
+        };
+        c.ceremonies.insert_one(d).await.map_err(classify).map(drop)
+    }
+
+    async fn take_ceremony(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<(Option<String>, String)>> {
+        let c = self.collections().await?;
+        let taken = c
+            .ceremonies
+            .find_one_and_delete(doc! { "_id": id })
+            .await
+            .map_err(classify)?;
+        Ok(taken
+            .filter(|d| d.expires_at.timestamp_millis() > to_millis(now))
+            .map(|d| (d.user_id, d.state)))
     }
 }
 

@@ -19,9 +19,9 @@ use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
 use time::OffsetDateTime;
 
 use super::{
-    session_cache::SessionCache, Counter, CounterStore, DeviceRecord, DeviceStore,
-    SecondFactorStore, SessionRecord, SessionStore, Store, StoreError, StoreResult, UserRecord,
-    UserStore,
+    session_cache::SessionCache, Counter, CounterStore, DeviceRecord, DeviceStore, PasskeyRecord,
+    PasskeyStore, SecondFactorStore, SessionRecord, SessionStore, Store, StoreError, StoreResult,
+    UserRecord, UserStore,
 };
 use crate::clock::{from_millis, to_millis};
 
@@ -85,6 +85,22 @@ const MIGRATIONS: &[&str] = &[
          user_id TEXT NOT NULL,
          code_hash TEXT NOT NULL,
          PRIMARY KEY (user_id, code_hash)
+     ) STRICT;",
+    // Part 8: passkeys.
+    "CREATE TABLE passkeys (
+         credential_id TEXT PRIMARY KEY,
+         user_id TEXT NOT NULL,
+         name TEXT NOT NULL,
+         passkey TEXT NOT NULL,
+         created_at INTEGER NOT NULL,
+         last_used_at INTEGER
+     ) STRICT;
+     CREATE INDEX passkeys_by_user ON passkeys(user_id);
+     CREATE TABLE ceremonies (
+         id TEXT PRIMARY KEY,
+         user_id TEXT,
+         state TEXT NOT NULL,
+         expires_at INTEGER NOT NULL
      ) STRICT;",
 ];
 
@@ -351,6 +367,16 @@ impl UserStore for SqliteStore {
                 ],
             )
             .map(drop)
+        })
+        .await
+    }
+
+    async fn find_user_by_id(&self, id: &str) -> StoreResult<Option<UserRecord>> {
+        let id = id.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"))?
+                .query_row([id], user_from_row)
+                .optional()
         })
         .await
     }
@@ -805,6 +831,138 @@ impl SecondFactorStore for SqliteStore {
         self.read(move |c| {
             c.prepare_cached("SELECT COUNT(*) FROM recovery_codes WHERE user_id = ?1")?
                 .query_row([user_id], |r| r.get(0))
+        })
+        .await
+    }
+}
+
+fn passkey_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PasskeyRecord> {
+    Ok(PasskeyRecord {
+        credential_id: r.get(0)?,
+        user_id: r.get(1)?,
+        name: r.get(2)?,
+        passkey: r.get(3)?,
+        created_at: from_millis(r.get(4)?),
+        last_used_at: r.get::<_, Option<i64>>(5)?.map(from_millis),
+    })
+}
+
+#[async_trait]
+impl PasskeyStore for SqliteStore {
+    async fn insert_passkey(&self, p: &PasskeyRecord) -> StoreResult<()> {
+        let p = p.clone();
+        self.write(move |c| {
+            c.prepare_cached(
+                "INSERT INTO passkeys (credential_id, user_id, name, passkey, created_at, last_used_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                p.credential_id,
+                p.user_id,
+                p.name,
+                p.passkey,
+                to_millis(p.created_at),
+                p.last_used_at.map(to_millis)
+            ])
+            .map(drop)
+        })
+        .await
+    }
+
+    async fn user_passkeys(&self, user_id: &str) -> StoreResult<Vec<PasskeyRecord>> {
+        let user_id = user_id.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT credential_id, user_id, name, passkey, created_at, last_used_at
+                 FROM passkeys WHERE user_id = ?1 ORDER BY created_at, credential_id",
+            )?
+            .query_map([user_id], passkey_from_row)?
+            .collect()
+        })
+        .await
+    }
+
+    async fn update_passkey(
+        &self,
+        credential_id: &str,
+        passkey: &str,
+        used_at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let (id, passkey) = (credential_id.to_owned(), passkey.to_owned());
+        self.write(move |c| {
+            c.prepare_cached(
+                "UPDATE passkeys SET passkey = ?2, last_used_at = ?3 WHERE credential_id = ?1",
+            )?
+            .execute(params![id, passkey, to_millis(used_at)])
+            .map(|n| n == 1)
+        })
+        .await
+    }
+
+    async fn delete_passkey(&self, user_id: &str, credential_id: &str) -> StoreResult<bool> {
+        let (user_id, id) = (user_id.to_owned(), credential_id.to_owned());
+        self.write(move |c| {
+            c.prepare_cached("DELETE FROM passkeys WHERE user_id = ?1 AND credential_id = ?2")?
+                .execute([user_id, id])
+                .map(|n| n == 1)
+        })
+        .await
+    }
+
+    async fn delete_user_passkeys(&self, user_id: &str) -> StoreResult<u64> {
+        let user_id = user_id.to_owned();
+        self.write(move |c| {
+            c.prepare_cached("DELETE FROM passkeys WHERE user_id = ?1")?
+                .execute([user_id])
+                .map(|n| n as u64)
+        })
+        .await
+    }
+
+    async fn insert_ceremony(
+        &self,
+        id: &str,
+        user_id: Option<&str>,
+        state: &str,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let (id, user_id, state) = (id.to_owned(), user_id.map(str::to_owned), state.to_owned());
+        self.write(move |c| {
+            c.prepare_cached(
+                "INSERT INTO ceremonies (id, user_id, state, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![id, user_id, state, to_millis(expires_at)])
+            .map(drop)
+        })
+        .await
+    }
+
+    async fn take_ceremony(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<(Option<String>, String)>> {
+        let id = id.to_owned();
+        self.write(move |c| {
+            // Sweep ended ceremonies while writing anyway (abandoned ones are never taken).
+            c.prepare_cached("DELETE FROM ceremonies WHERE expires_at <= ?1")?
+                .execute([to_millis(now)])?;
+            c.prepare_cached(
+                "DELETE FROM ceremonies WHERE id = ?1 RETURNING user_id, state, expires_at",
+            )?
+            .query_row([id], |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .optional()
+            .map(|found| {
+                found
+                    .filter(|(_, _, expires)| *expires > to_millis(now))
+                    .map(|(user, state, _)| (user, state))
+            })
         })
         .await
     }

@@ -245,7 +245,7 @@ async fn reset_links_work_once_and_only_the_newest(kind: Kind) {
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         assert!(stderr.contains("works once"), "{stderr}");
         let link = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-        let prefix = format!("http://127.0.0.1:{}/reset#token=", server.port);
+        let prefix = format!("http://localhost:{}/reset#token=", server.port);
         let token = link
             .strip_prefix(&prefix)
             .unwrap_or_else(|| panic!("{link}"));

@@ -11,6 +11,7 @@ mod lifecycle;
 mod load;
 mod mfa;
 mod observability;
+mod passkeys;
 mod scale_out;
 mod sessions;
 mod users;

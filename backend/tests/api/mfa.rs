@@ -284,7 +284,7 @@ async fn the_operator_resets_a_lost_second_factor(kind: Kind) {
 
     let out = server.admin_ok(&["reset-mfa", "ADA"]);
     assert!(
-        out.contains("Removed two-factor login from Ada; 1 session revoked"),
+        out.contains("Removed two-factor login and passkeys from Ada; 1 session revoked"),
         "{out}"
     );
     let session = client.get(server.url("/api/session")).send().await.unwrap();

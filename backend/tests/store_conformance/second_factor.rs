@@ -83,3 +83,110 @@ crate::for_each_store!(
     a_pending_secret_goes_into_force_once_with_its_recovery_codes,
     steps_and_recovery_codes_work_once,
 );
+
+async fn passkeys_belong_to_one_account_and_ceremonies_work_once(kind: Kind) {
+    use accounts_server::{clock, store::PasskeyRecord};
+    use std::time::Duration;
+    let f = store(kind).await;
+    let (ann, bob) = (user("ann", "h1"), user("bob", "h1"));
+    f.store.insert_user(&ann).await.unwrap();
+    f.store.insert_user(&bob).await.unwrap();
+    assert_eq!(
+        f.store
+            .find_user_by_id(&ann.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .name,
+        "ann"
+    );
+    assert_eq!(f.store.find_user_by_id("no-such-id").await.unwrap(), None);
+
+    let now = clock::now();
+    let key = |id: &str, user: &str, at| PasskeyRecord {
+        credential_id: id.into(),
+        user_id: user.into(),
+        name: format!("key {id}"),
+        passkey: "{}".into(),
+        created_at: at,
+        last_used_at: None,
+    };
+    let later = now + Duration::from_secs(1);
+    f.store
+        .insert_passkey(&key("k2", &ann.id, later))
+        .await
+        .unwrap();
+    f.store
+        .insert_passkey(&key("k1", &ann.id, now))
+        .await
+        .unwrap();
+    f.store
+        .insert_passkey(&key("k3", &bob.id, now))
+        .await
+        .unwrap();
+    let taken = f
+        .store
+        .insert_passkey(&key("k1", &bob.id, now))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(taken, accounts_server::store::StoreError::Duplicate),
+        "{taken:?}"
+    );
+    let anns: Vec<_> = f.store.user_passkeys(&ann.id).await.unwrap();
+    assert_eq!(
+        anns.iter()
+            .map(|p| p.credential_id.as_str())
+            .collect::<Vec<_>>(),
+        ["k1", "k2"]
+    );
+    assert_eq!(anns[0], key("k1", &ann.id, now));
+
+    assert!(f
+        .store
+        .update_passkey("k1", "{\"n\":2}", later)
+        .await
+        .unwrap());
+    let k1 = f.store.user_passkeys(&ann.id).await.unwrap().remove(0);
+    assert_eq!(
+        (k1.passkey.as_str(), k1.last_used_at),
+        ("{\"n\":2}", Some(later))
+    );
+    assert!(
+        !f.store.delete_passkey(&bob.id, "k1").await.unwrap(),
+        "not bob's"
+    );
+    assert!(f.store.delete_passkey(&ann.id, "k1").await.unwrap());
+    assert_eq!(f.store.delete_user_passkeys(&ann.id).await.unwrap(), 1);
+    assert_eq!(f.store.user_passkeys(&bob.id).await.unwrap().len(), 1);
+
+    let end = now + Duration::from_secs(300);
+    f.store
+        .insert_ceremony("c1", Some(&ann.id), "state-1", end)
+        .await
+        .unwrap();
+    f.store
+        .insert_ceremony("c2", None, "state-2", end)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store.take_ceremony("c1", now).await.unwrap(),
+        Some((Some(ann.id.clone()), "state-1".to_owned()))
+    );
+    assert_eq!(
+        f.store.take_ceremony("c1", now).await.unwrap(),
+        None,
+        "works once"
+    );
+    assert_eq!(
+        f.store.take_ceremony("c2", end).await.unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(f.store.take_ceremony("nope", now).await.unwrap(), None);
+}
+
+mod passkeys {
+    crate::for_each_store!(passkeys_belong_to_one_account_and_ceremonies_work_once);
+    use super::passkeys_belong_to_one_account_and_ceremonies_work_once;
+}

@@ -1,0 +1,354 @@
+//! Passkeys (WebAuthn), verified by webauthn-rs: registered while signed in (the password, and
+//! the code when two-factor login is on, are checked again), listed and removed; and a login
+//! without a user name (a discoverable credential, user verification required), complete on
+//! its own since it is already two factors.
+//!
+//! Each ceremony's state is kept in the store for five minutes and taken out once, so its
+//! finish may reach any instance and cannot be replayed. The account behind a passkey is
+//! found by the credential id; the WebAuthn user handle is the account id (16 random bytes).
+
+use std::time::Duration;
+
+use serde_json::Value;
+use time::OffsetDateTime;
+use webauthn_rs::prelude::{
+    DiscoverableAuthentication, DiscoverableKey, Passkey, PasskeyRegistration, PublicKeyCredential,
+    RegisterPublicKeyCredential, Uuid,
+};
+
+use super::{
+    audit, AccountError, AccountResult, Accounts, Client, Factor, LoggedIn, Proof, SignedIn,
+};
+use crate::{ids, store::PasskeyRecord, token::SessionToken};
+
+/// How long a ceremony may take (WebAuthn's recommended timeout).
+const CEREMONY_TTL: Duration = Duration::from_secs(300);
+/// Longest passkey name, in characters.
+const MAX_NAME: usize = 64;
+
+/// A ceremony started: its id (sent back with the result) and the options for the browser's
+/// `navigator.credentials` call, as JSON.
+#[derive(Debug, Clone)]
+pub struct PasskeyCeremony {
+    /// Random; names the stored state.
+    pub id: String,
+    /// `{"publicKey": {...}}` for `create()` or `get()`.
+    pub options: Value,
+}
+
+/// A passkey as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyInfo {
+    /// The credential id (base64url).
+    pub id: String,
+    /// What the owner called it.
+    pub name: String,
+    /// When it was added.
+    pub created_at: OffsetDateTime,
+    /// When it last logged in.
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+impl From<PasskeyRecord> for PasskeyInfo {
+    fn from(r: PasskeyRecord) -> Self {
+        Self {
+            id: r.credential_id,
+            name: r.name,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+        }
+    }
+}
+
+impl Accounts {
+    fn webauthn(&self) -> AccountResult<&webauthn_rs::Webauthn> {
+        self.webauthn
+            .as_deref()
+            .ok_or(AccountError::PasskeysUnavailable)
+    }
+
+    /// Starts adding a passkey to the signed-in account.
+    pub async fn start_passkey_registration(
+        &self,
+        signed_in: &SignedIn,
+        proof: Proof<'_>,
+        client: Client,
+    ) -> AccountResult<PasskeyCeremony> {
+        let webauthn = self.webauthn()?;
+        let user = self
+            .reauthenticate("passkey_add", signed_in, proof, Factor::Required, client)
+            .await?;
+        let existing = self
+            .store
+            .user_passkeys(&user.id)
+            .await?
+            .iter()
+            .filter_map(|p| serde_json::from_str::<Passkey>(&p.passkey).ok())
+            .map(|p| p.cred_id().clone())
+            .collect();
+        let (challenge, state) = webauthn
+            .start_passkey_registration(
+                user_handle(&user.id),
+                &user.name,
+                &user.display_name,
+                Some(existing),
+            )
+            .map_err(|e| internal("starting a passkey registration", e))?;
+        let mut options = to_json(&challenge)?;
+        // A discoverable credential, so it can log in without a user name.
+        options["publicKey"]["authenticatorSelection"]["residentKey"] = "required".into();
+        options["publicKey"]["authenticatorSelection"]["requireResidentKey"] = true.into();
+        let id = self
+            .keep_ceremony(Some(&user.id), &to_json(&state)?)
+            .await?;
+        Ok(PasskeyCeremony { id, options })
+    }
+
+    /// Finishes adding a passkey: verifies the browser's answer against the ceremony's state.
+    pub async fn finish_passkey_registration(
+        &self,
+        signed_in: &SignedIn,
+        ceremony: &str,
+        name: &str,
+        credential: Value,
+        client: Client,
+    ) -> AccountResult<PasskeyInfo> {
+        let webauthn = self.webauthn()?;
+        let name = passkey_name(name)?;
+        let (owner, state) = self.take_ceremony(ceremony).await?;
+        if owner.as_deref() != Some(signed_in.user.id.as_str()) {
+            return Err(AccountError::InvalidPasskey);
+        }
+        let state: PasskeyRegistration =
+            serde_json::from_str(&state).map_err(|e| internal("reading a ceremony", e))?;
+        let credential: RegisterPublicKeyCredential =
+            serde_json::from_value(credential).map_err(|_| AccountError::InvalidPasskey)?;
+        let passkey = webauthn
+            .finish_passkey_registration(&credential, &state)
+            .map_err(|e| {
+                tracing::info!(error = %e, "passkey registration refused");
+                AccountError::InvalidPasskey
+            })?;
+        let record = PasskeyRecord {
+            credential_id: base64url(passkey.cred_id().as_ref()),
+            user_id: signed_in.user.id.clone(),
+            name,
+            passkey: to_json(&passkey)?.to_string(),
+            created_at: self.clock.now(),
+            last_used_at: None,
+        };
+        match self.store.insert_passkey(&record).await {
+            Ok(()) => {}
+            Err(crate::store::StoreError::Duplicate) => return Err(AccountError::InvalidPasskey),
+            Err(e) => return Err(e.into()),
+        }
+        audit("passkey_add", "ok", &signed_in.user.name, client);
+        Ok(record.into())
+    }
+
+    /// The account's passkeys, oldest first.
+    pub async fn passkeys(&self, user_id: &str) -> AccountResult<Vec<PasskeyInfo>> {
+        Ok(self
+            .store
+            .user_passkeys(user_id)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// Removes one of the signed-in account's passkeys.
+    pub async fn remove_passkey(
+        &self,
+        signed_in: &SignedIn,
+        id: &str,
+        client: Client,
+    ) -> AccountResult<()> {
+        if !self.store.delete_passkey(&signed_in.user.id, id).await? {
+            return Err(AccountError::NoSuchPasskey);
+        }
+        audit("passkey_remove", "ok", &signed_in.user.name, client);
+        Ok(())
+    }
+
+    /// Starts a login with a passkey: no user name, the browser offers the passkeys it has.
+    pub async fn start_passkey_login(&self) -> AccountResult<PasskeyCeremony> {
+        let webauthn = self.webauthn()?;
+        let (mut challenge, state) = webauthn
+            .start_discoverable_authentication()
+            .map_err(|e| internal("starting a passkey login", e))?;
+        // A login button, not the autofill ("conditional") variant the library defaults to.
+        challenge.mediation = None;
+        let id = self.keep_ceremony(None, &to_json(&state)?).await?;
+        Ok(PasskeyCeremony {
+            id,
+            options: to_json(&challenge)?,
+        })
+    }
+
+    /// Finishes a passkey login: finds the account by the credential, verifies the signature
+    /// (user verification required), updates the credential's counter and opens a session.
+    /// Rate-limited per IP like password logins.
+    pub async fn finish_passkey_login(
+        &self,
+        ceremony: &str,
+        credential: Value,
+        previous: Option<&SessionToken>,
+        client: Client,
+    ) -> AccountResult<LoggedIn> {
+        const ACTION: &str = "passkey_login";
+        let webauthn = self.webauthn()?;
+        self.throttle
+            .spend_ip(
+                crate::throttle::Attempt::Credentials,
+                client.ip,
+                self.clock.now(),
+            )
+            .await??;
+        let (_, state) = self.take_ceremony(ceremony).await?;
+        let state: DiscoverableAuthentication =
+            serde_json::from_str(&state).map_err(|e| internal("reading a ceremony", e))?;
+        let credential: PublicKeyCredential =
+            serde_json::from_value(credential).map_err(|_| AccountError::InvalidPasskey)?;
+        let (handle, credential_id) = webauthn
+            .identify_discoverable_authentication(&credential)
+            .map_err(|_| AccountError::InvalidPasskey)?;
+        let credential_id = base64url(credential_id);
+        let refused = |why: &'static str| {
+            audit(ACTION, why, "-", client);
+            AccountError::InvalidPasskey
+        };
+        let Some(user) = self.store.find_user_by_id(&account_id(handle)).await? else {
+            return Err(refused("unknown_user"));
+        };
+        let records = self.store.user_passkeys(&user.id).await?;
+        let mut passkeys: Vec<(String, Passkey)> = records
+            .iter()
+            .filter_map(|r| {
+                Some((
+                    r.credential_id.clone(),
+                    serde_json::from_str(&r.passkey).ok()?,
+                ))
+            })
+            .collect();
+        if !passkeys.iter().any(|(id, _)| *id == credential_id) {
+            return Err(refused("unknown_passkey"));
+        }
+        let keys: Vec<DiscoverableKey> = passkeys.iter().map(|(_, p)| p.into()).collect();
+        let result = webauthn
+            .finish_discoverable_authentication(&credential, state, &keys)
+            .map_err(|e| {
+                tracing::info!(error = %e, "passkey login refused");
+                refused("failed")
+            })?;
+        if let Some((id, passkey)) = passkeys.iter_mut().find(|(id, _)| *id == credential_id) {
+            passkey.update_credential(&result);
+            self.store
+                .update_passkey(id, &to_json(&*passkey)?.to_string(), self.clock.now())
+                .await?;
+        }
+        if user.disabled {
+            audit(ACTION, "disabled", &user.name, client);
+            return Err(AccountError::AccountDisabled);
+        }
+        let known_device = match client.device {
+            Some(device) => self
+                .store
+                .find_device(&device.hex(), self.clock.now())
+                .await?
+                .is_some_and(|d| d.user_id == user.id),
+            None => false,
+        };
+        self.open_session(ACTION, user, known_device, previous, client)
+            .await
+    }
+
+    /// Stores a ceremony's state; its new id.
+    async fn keep_ceremony(&self, user_id: Option<&str>, state: &Value) -> AccountResult<String> {
+        let id = ids::random_hex(16);
+        self.store
+            .insert_ceremony(
+                &id,
+                user_id,
+                &state.to_string(),
+                self.clock.now() + CEREMONY_TTL,
+            )
+            .await?;
+        Ok(id)
+    }
+
+    /// Takes a ceremony's state out: unknown, used and expired ones are one case.
+    async fn take_ceremony(&self, id: &str) -> AccountResult<(Option<String>, String)> {
+        if id.len() > 64 {
+            return Err(AccountError::InvalidPasskey);
+        }
+        self.store
+            .take_ceremony(id, self.clock.now())
+            .await?
+            .ok_or(AccountError::InvalidPasskey)
+    }
+}
+
+/// The WebAuthn user handle of an account: its 16-byte random id.
+fn user_handle(account_id: &str) -> Uuid {
+    let mut bytes = [0u8; 16];
+    for (i, byte) in bytes.iter_mut().enumerate() {
+        *byte = account_id
+            .get(2 * i..2 * i + 2)
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+            .unwrap_or(0);
+    }
+    Uuid::from_bytes(bytes)
+}
+
+/// The account id a user handle names.
+fn account_id(handle: Uuid) -> String {
+    ids::hex(handle.as_bytes())
+}
+
+fn passkey_name(name: &str) -> AccountResult<String> {
+    let name = name.trim();
+    let name = if name.is_empty() { "Passkey" } else { name };
+    if name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
+        return Err(AccountError::Invalid(vec![accounts_api::FieldError {
+            field: "name".into(),
+            code: accounts_api::ErrorCode::InvalidPasskeyName,
+            message: format!(
+                "a passkey name is at most {MAX_NAME} characters, without control characters"
+            ),
+        }]));
+    }
+    Ok(name.to_owned())
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn to_json(value: &impl serde::Serialize) -> AccountResult<Value> {
+    serde_json::to_value(value).map_err(|e| internal("writing WebAuthn state", e))
+}
+
+fn internal(what: &'static str, e: impl std::fmt::Display) -> AccountError {
+    AccountError::Unexpected(format!("{what}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_handles_are_account_ids() {
+        let id = ids::account_id();
+        assert_eq!(account_id(user_handle(&id)), id);
+    }
+
+    #[test]
+    fn names_are_trimmed_defaulted_and_bounded() {
+        assert_eq!(passkey_name("  Laptop ").unwrap(), "Laptop");
+        assert_eq!(passkey_name("").unwrap(), "Passkey");
+        assert!(passkey_name(&"x".repeat(65)).is_err());
+        assert!(passkey_name("a\u{7}b").is_err());
+    }
+}

@@ -1,0 +1,202 @@
+//! Passkeys: add (the password again, then the browser's WebAuthn answer), list, remove, and
+//! log in with one, without a user name.
+
+use accounts_api::{
+    LoginReply, PasskeyChallenge, PasskeyLoginRequest, PasskeyRegistrationRequest, PasskeySummary,
+    Problem, ReauthRequest,
+};
+use axum::{
+    extract::{Path, State},
+    http::{header, StatusCode},
+    response::{AppendHeaders, IntoResponse},
+};
+use utoipa_axum::routes;
+
+use super::{
+    client_addr::ClientAddr, cookies::SessionCookie, error::ApiError, extract::Json,
+    mfa::signed_in, openapi::BodyErrors, ApiRouter, AppState,
+};
+use crate::{
+    accounts::{PasskeyCeremony, PasskeyInfo, Proof},
+    clock::rfc3339,
+};
+
+/// This resource's routes, each with its document entry.
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .routes(routes!(register_start))
+        .routes(routes!(register_finish))
+        .routes(routes!(list))
+        .routes(routes!(remove))
+        .routes(routes!(login_start))
+        .routes(routes!(login_finish))
+}
+
+fn challenge(c: PasskeyCeremony) -> axum::Json<PasskeyChallenge> {
+    axum::Json(PasskeyChallenge {
+        ceremony: c.id,
+        options: c.options,
+    })
+}
+
+fn summary(p: PasskeyInfo) -> PasskeySummary {
+    PasskeySummary {
+        id: p.id,
+        name: p.name,
+        created_at: rfc3339(p.created_at),
+        last_used_at: p.last_used_at.map(rfc3339),
+    }
+}
+
+/// Start adding a passkey: the password again (and the code, with two-factor login on). The
+/// answer's `options` go to `navigator.credentials.create()`.
+#[utoipa::path(post, path = "/api/passkeys/register/start", operation_id = "passkey_register_start", tag = "passkeys",
+    security(("session" = [])),
+    request_body = ReauthRequest,
+    responses(
+        (status = 200, description = "Creation options for the browser", body = PasskeyChallenge),
+        (status = 400, description = "Invalid JSON or missing field", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in, wrong password, or the code missing or wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Session cookie sent from another origin", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "Passkeys are off on this server (`passkeys_unavailable`), or the database is unavailable", body = Problem, content_type = "application/problem+json"),
+        BodyErrors,
+    ))]
+async fn register_start(
+    State(state): State<AppState>,
+    cookie: SessionCookie,
+    ClientAddr(client): ClientAddr,
+    Json(req): Json<ReauthRequest>,
+) -> Result<axum::Json<PasskeyChallenge>, ApiError> {
+    let signed_in = signed_in(&state, cookie).await?;
+    let proof = Proof {
+        password: &req.password,
+        code: req.code.as_deref(),
+    };
+    let ceremony = state
+        .accounts
+        .start_passkey_registration(&signed_in, proof, client)
+        .await?;
+    Ok(challenge(ceremony))
+}
+
+/// Finish adding a passkey with the browser's answer.
+#[utoipa::path(post, path = "/api/passkeys/register/finish", operation_id = "passkey_register_finish", tag = "passkeys",
+    security(("session" = [])),
+    request_body = PasskeyRegistrationRequest,
+    responses(
+        (status = 201, description = "Added", body = PasskeySummary),
+        (status = 400, description = "Invalid JSON or missing field, a name too long (`invalid_passkey_name`), or the passkey not accepted (`invalid_passkey`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Session cookie sent from another origin", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Passkeys are off on this server, or the database is unavailable", body = Problem, content_type = "application/problem+json"),
+        BodyErrors,
+    ))]
+async fn register_finish(
+    State(state): State<AppState>,
+    cookie: SessionCookie,
+    ClientAddr(client): ClientAddr,
+    Json(req): Json<PasskeyRegistrationRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let signed_in = signed_in(&state, cookie).await?;
+    let added = state
+        .accounts
+        .finish_passkey_registration(&signed_in, &req.ceremony, &req.name, req.credential, client)
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(summary(added))))
+}
+
+/// The signed-in account's passkeys, oldest first.
+#[utoipa::path(get, path = "/api/passkeys", operation_id = "passkeys", tag = "passkeys",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The passkeys", body = Vec<PasskeySummary>),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list(
+    State(state): State<AppState>,
+    cookie: SessionCookie,
+) -> Result<axum::Json<Vec<PasskeySummary>>, ApiError> {
+    let signed_in = signed_in(&state, cookie).await?;
+    let passkeys = state.accounts.passkeys(&signed_in.user.id).await?;
+    Ok(axum::Json(passkeys.into_iter().map(summary).collect()))
+}
+
+/// Remove one of the signed-in account's passkeys.
+#[utoipa::path(delete, path = "/api/passkeys/{id}", operation_id = "passkey_remove", tag = "passkeys",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The passkey's id, from the list")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Session cookie sent from another origin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The account has no such passkey", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn remove(
+    State(state): State<AppState>,
+    cookie: SessionCookie,
+    ClientAddr(client): ClientAddr,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let signed_in = signed_in(&state, cookie).await?;
+    state
+        .accounts
+        .remove_passkey(&signed_in, &id, client)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Start a passkey login. No user name: the browser offers the passkeys it holds for this
+/// site. The answer's `options` go to `navigator.credentials.get()`.
+#[utoipa::path(post, path = "/api/passkeys/login/start", operation_id = "passkey_login_start", tag = "passkeys",
+    responses(
+        (status = 200, description = "Request options for the browser", body = PasskeyChallenge),
+        (status = 403, description = "Session cookie sent from another origin", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Passkeys are off on this server, or the database is unavailable", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn login_start(
+    State(state): State<AppState>,
+) -> Result<axum::Json<PasskeyChallenge>, ApiError> {
+    Ok(challenge(state.accounts.start_passkey_login().await?))
+}
+
+/// Finish a passkey login: a session, like a password login with its second factor.
+#[utoipa::path(post, path = "/api/passkeys/login/finish", operation_id = "passkey_login_finish", tag = "passkeys",
+    request_body = PasskeyLoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = LoginReply,
+            headers(("Set-Cookie" = String, description = "The session cookie (and, on this browser's first login to the account, the device cookie)"))),
+        (status = 400, description = "Invalid JSON or missing field, or the passkey not accepted (`invalid_passkey`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Cookie sent from another origin, or an operator disabled the account (`account_disabled`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts from this address", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "Passkeys are off on this server, or the database is unavailable", body = Problem, content_type = "application/problem+json"),
+        BodyErrors,
+    ))]
+async fn login_finish(
+    State(state): State<AppState>,
+    SessionCookie(previous): SessionCookie,
+    ClientAddr(client): ClientAddr,
+    Json(req): Json<PasskeyLoginRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let logged_in = state
+        .accounts
+        .finish_passkey_login(&req.ceremony, req.credential, previous.as_ref(), client)
+        .await?;
+    let name = &logged_in.user.display_name;
+    let mut cookies = vec![(header::SET_COOKIE, state.cookies.set(&logged_in.token))];
+    if let Some(device) = &logged_in.new_device {
+        cookies.push((header::SET_COOKIE, state.cookies.set_device(device)));
+    }
+    Ok((
+        AppendHeaders(cookies),
+        axum::Json(LoginReply {
+            user_name: name.clone(),
+            message: format!("User {name} logged in with a passkey"),
+            expires_at: rfc3339(logged_in.session.expires_at),
+        }),
+    ))
+}
