@@ -81,6 +81,22 @@ pub fn otpauth_uri(issuer: &str, account: &str, secret_b32: &str) -> String {
     )
 }
 
+/// `text` as a QR code (error correction level M): SVG path data of its dark modules, each a
+/// unit square, on a side of the returned length (a four-module quiet zone included).
+pub fn qr_code(text: &str) -> Option<(String, u32)> {
+    use std::fmt::Write as _;
+    let qr = qrcodegen::QrCode::encode_text(text, qrcodegen::QrCodeEcc::Medium).ok()?;
+    let mut path = String::new();
+    for y in 0..qr.size() {
+        for x in 0..qr.size() {
+            if qr.get_module(x, y) {
+                let _ = write!(path, "M{},{}h1v1h-1z", x + 4, y + 4);
+            }
+        }
+    }
+    Some((path, (qr.size() + 8) as u32))
+}
+
 /// New recovery codes (50 random bits each, shown as `xxxxx-xxxxx`) and the hashes to store.
 pub fn generate_recovery_codes() -> (Vec<String>, Vec<String>) {
     (0..RECOVERY_CODES)
@@ -236,6 +252,19 @@ mod tests {
             recovery_code_hash(&codes[0].to_uppercase().replace('-', " "))
         );
         assert_ne!(hashes[0], hashes[1]);
+    }
+
+    #[test]
+    fn the_qr_code_is_version_sized_and_has_finder_patterns() {
+        let (path, side) = qr_code(&otpauth_uri("Accounts", "Ada", &generate_secret())).unwrap();
+        // A version-v symbol is 17 + 4v modules wide, plus the quiet zone on both sides.
+        assert_eq!((side - 8 - 17) % 4, 0, "{side}");
+        // The top-left finder pattern's corner module is dark, just inside the quiet zone.
+        assert!(path.starts_with("M4,4h1v1h-1z"), "{}", &path[..40]);
+        assert!(
+            path.contains(&format!("M{},4h1v1h-1z", side - 5)),
+            "top-right finder"
+        );
     }
 
     #[test]

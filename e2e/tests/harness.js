@@ -71,16 +71,28 @@ async function waitUntilServed(url, proc, seconds, what) {
   throw new Error(`${what} did not answer ${url} within ${seconds} s:\n${proc.log()}`);
 }
 
-/** Starts accounts-server with a fresh embedded store, on `port` (default: a free one). */
-export async function startServer(extraArgs = [], { port } = {}) {
+/**
+ * Starts accounts-server on `port` (default: a free one) with a fresh embedded store, or with
+ * `mongodb` a fresh database on the test MongoDB server (`ACCOUNTS_TEST_MONGODB_URI`, which
+ * scripts/test.sh sets). The browser reaches it as http://localhost:PORT, its default public
+ * URL: passkeys need a domain name, not an IP address.
+ */
+export async function startServer(extraArgs = [], { port, mongodb = false } = {}) {
   port ??= await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'accounts-e2e-'));
+  const env = withoutMongo();
+  if (mongodb) {
+    const uri = process.env.ACCOUNTS_TEST_MONGODB_URI;
+    if (!uri) throw new Error('ACCOUNTS_TEST_MONGODB_URI is not set: run scripts/test.sh, which starts a MongoDB server');
+    env.MONGODB_URI = uri;
+    env.MONGODB_DB = `accounts_e2e_${process.pid}_${port}`;
+  }
   const proc = startProcess(SERVER, [
     '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--static-dir', DIST,
     '--password-min-length', String(MIN_LENGTH), '--ip-rate-limit', '1000', ...extraArgs,
-  ], { env: withoutMongo() });
-  const base = `http://127.0.0.1:${port}`;
-  await waitUntilServed(`${base}/health/ready`, proc, 20, 'accounts-server');
+  ], { env });
+  await waitUntilServed(`http://127.0.0.1:${port}/health/ready`, proc, 20, 'accounts-server');
+  const base = `http://localhost:${port}`;
   return {
     base,
     log: proc.log,
@@ -136,11 +148,11 @@ export async function startTrunkServe() {
  * Registers `before`/`after` hooks of the calling test file that start Chromium and a server
  * (with `serverArgs`) and stop them; their handles are on the returned object once running.
  */
-export function withBrowserAndServer(serverArgs = []) {
+export function withBrowserAndServer(serverArgs = [], options = {}) {
   const env = {};
   before(async () => {
     env.browser = await launchBrowser();
-    env.server = await startServer(serverArgs);
+    env.server = await startServer(serverArgs, options);
   });
   after(async () => {
     await env.browser?.close();

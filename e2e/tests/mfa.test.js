@@ -76,8 +76,9 @@ describe('two-factor login', () => {
         await heading(p.page, 'Security');
         await p.page.getByText('Off. With it on').waitFor();
         await p.shot('security-off');
-        await fillField(p.page, 'Current password', password);
-        await p.page.getByRole('button', { name: 'Set up two-factor login' }).click();
+        const setUp = p.page.getByRole('form', { name: 'Set up two-factor login' });
+        await fillField(setUp, 'Current password', password);
+        await setUp.getByRole('button', { name: 'Set up two-factor login' }).click();
 
         // The QR code is drawn in the page; the key is shown to type instead.
         const qr = p.page.getByRole('img', { name: 'QR code for your authenticator app' });
@@ -134,10 +135,11 @@ describe('two-factor login', () => {
         // Turn it off with the password and a recovery code.
         await p.page.getByRole('navigation').getByRole('link', { name: 'Security' }).click();
         await p.page.getByText('9 recovery codes left.').waitFor();
-        await fillField(p.page, 'Current password', password);
-        await p.page.getByRole('button', { name: 'Use a recovery code instead' }).click();
-        await fillField(p.page, 'Recovery code', codes[1]);
-        await p.page.getByRole('button', { name: 'Turn off' }).click();
+        const turnOff = p.page.getByRole('form', { name: 'Turn off two-factor login' });
+        await fillField(turnOff, 'Current password', password);
+        await turnOff.getByRole('button', { name: 'Use a recovery code instead' }).click();
+        await fillField(turnOff, 'Recovery code', codes[1]);
+        await turnOff.getByRole('button', { name: 'Turn off' }).click();
         await p.page.getByText('Two-factor login is off.').waitFor();
         await p.page.getByText('Off. With it on').waitFor();
         await p.shot('turned-off');

@@ -2,9 +2,10 @@
 //! DTOs or the server's problem details.
 
 use accounts_api::{
-    AccountReply, ChangePasswordRequest, Credentials, ErrorCode, LoginReply, PolicyInfo, Problem,
-    RecoveryCodes, ResetPasswordRequest, SessionInfo, TotpConfirmRequest, TotpDisableRequest,
-    TotpSetup, TotpSetupRequest,
+    AccountReply, ChangePasswordRequest, Credentials, ErrorCode, LoginReply, PasskeyChallenge,
+    PasskeyLoginRequest, PasskeyRegistrationRequest, PasskeySummary, PolicyInfo, Problem,
+    ReauthRequest, RecoveryCodes, ResetPasswordRequest, SessionInfo, TotpConfirmRequest,
+    TotpDisableRequest, TotpSetup, TotpSetupRequest,
 };
 use gloo_net::http::{Method, RequestBuilder};
 use serde::{de::DeserializeOwned, Serialize};
@@ -16,6 +17,8 @@ pub enum ApiError {
     Problem(Problem),
     /// No usable answer (offline, or the reply was not ours).
     Network,
+    /// Something in this browser failed (a passkey request, say); the words say what.
+    Local(String),
 }
 
 impl ApiError {
@@ -23,7 +26,7 @@ impl ApiError {
     pub fn code(&self) -> Option<ErrorCode> {
         match self {
             Self::Problem(p) => Some(p.code),
-            Self::Network => None,
+            Self::Network | Self::Local(_) => None,
         }
     }
 
@@ -31,6 +34,7 @@ impl ApiError {
     pub fn message(&self) -> String {
         match self {
             Self::Problem(p) => p.detail.clone(),
+            Self::Local(why) => why.clone(),
             Self::Network => {
                 "The server could not be reached. Check your connection and try again.".into()
             }
@@ -204,6 +208,44 @@ pub async fn totp_disable(req: &TotpDisableRequest) -> Result<(), ApiError> {
     call(Method::POST, "/api/mfa/totp/disable", Some(req))
         .await
         .map(|_: Option<()>| ())
+}
+
+/// `POST /api/passkeys/register/start`.
+pub async fn passkey_register_start(req: &ReauthRequest) -> Result<PasskeyChallenge, ApiError> {
+    post("/api/passkeys/register/start", req).await
+}
+
+/// `POST /api/passkeys/register/finish`.
+pub async fn passkey_register_finish(
+    req: &PasskeyRegistrationRequest,
+) -> Result<PasskeySummary, ApiError> {
+    post("/api/passkeys/register/finish", req).await
+}
+
+/// `GET /api/passkeys`.
+pub async fn passkeys() -> Result<Vec<PasskeySummary>, ApiError> {
+    call::<(), _>(Method::GET, "/api/passkeys", None)
+        .await?
+        .ok_or(ApiError::Network)
+}
+
+/// `DELETE /api/passkeys/{id}`.
+pub async fn passkey_remove(id: &str) -> Result<(), ApiError> {
+    let path = format!(
+        "/api/passkeys/{}",
+        String::from(js_sys::encode_uri_component(id))
+    );
+    call::<(), ()>(Method::DELETE, &path, None).await.map(drop)
+}
+
+/// `POST /api/passkeys/login/start`.
+pub async fn passkey_login_start() -> Result<PasskeyChallenge, ApiError> {
+    post("/api/passkeys/login/start", &()).await
+}
+
+/// `POST /api/passkeys/login/finish`: sets the session cookie.
+pub async fn passkey_login_finish(req: &PasskeyLoginRequest) -> Result<LoginReply, ApiError> {
+    post("/api/passkeys/login/finish", req).await
 }
 
 /// `POST /api/logout`.

@@ -5,6 +5,7 @@
 //! - [`form`]: one submission model for every form (a Leptos action), and validation display.
 //! - [`router`]: real URLs, and who may see which page; [`App`] holds the one guard.
 //! - [`components`]: fields, buttons, notices. [`pages`]: one module per route.
+//! - [`passkey`]: the browser's WebAuthn calls.
 //! - [`relative_time`]: "3 minutes ago".
 //!
 //! Validation rules come from the shared `accounts-api` crate and the server's `GET /api/policy`,
@@ -16,6 +17,7 @@ pub mod api;
 pub mod components;
 pub mod form;
 pub mod pages;
+pub mod passkey;
 pub mod relative_time;
 pub mod router;
 pub mod state;

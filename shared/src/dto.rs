@@ -161,6 +161,11 @@ pub struct TotpSetup {
     pub secret: String,
     /// `otpauth://totp/...` for a QR code.
     pub otpauth_uri: String,
+    /// The same URI as a QR code: SVG path data of its dark modules, on a square of
+    /// `qr_size` modules (quiet zone included), one unit per module.
+    pub qr_path: String,
+    /// The QR code's side, in modules.
+    pub qr_size: u32,
 }
 
 /// The secret is a credential: never in logs.
@@ -221,18 +226,19 @@ pub struct ReauthRequest {
 /// A WebAuthn ceremony started: pass `options` to the browser (`PublicKeyCredential.
 /// parseCreationOptionsFromJSON` / `parseRequestOptionsFromJSON` take its `publicKey`), then
 /// send the result back with `ceremony` within five minutes.
-#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasskeyChallenge {
     /// Names this ceremony; works once.
     pub ceremony: String,
     /// `{"publicKey": {...}}`, WebAuthn's JSON form of the creation or request options.
+    /// Kept as raw JSON: neither side needs to look inside but the WebAuthn code.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
-    pub options: serde_json::Value,
+    pub options: Box<serde_json::value::RawValue>,
 }
 
 /// `POST /api/passkeys/register/finish`.
-#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasskeyRegistrationRequest {
     /// From the challenge.
@@ -243,18 +249,18 @@ pub struct PasskeyRegistrationRequest {
     pub name: String,
     /// The new credential, as `PublicKeyCredential.toJSON()` gives it.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
-    pub credential: serde_json::Value,
+    pub credential: Box<serde_json::value::RawValue>,
 }
 
 /// `POST /api/passkeys/login/finish`.
-#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasskeyLoginRequest {
     /// From the challenge.
     pub ceremony: String,
     /// The assertion, as `PublicKeyCredential.toJSON()` gives it.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
-    pub credential: serde_json::Value,
+    pub credential: Box<serde_json::value::RawValue>,
 }
 
 /// A passkey of the signed-in account.

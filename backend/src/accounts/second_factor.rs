@@ -26,6 +26,13 @@ pub struct PendingTotp {
     pub otpauth_uri: String,
 }
 
+impl PendingTotp {
+    /// The URI as a QR code: SVG path data and side (see [`totp::qr_code`]).
+    pub fn qr_code(&self) -> (String, u32) {
+        totp::qr_code(&self.otpauth_uri).unwrap_or_default()
+    }
+}
+
 impl std::fmt::Debug for PendingTotp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("PendingTotp(***)")

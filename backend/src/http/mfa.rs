@@ -56,9 +56,12 @@ async fn setup(
         .accounts
         .start_totp_setup(&signed_in, &req.password, client)
         .await?;
+    let (qr_path, qr_size) = pending.qr_code();
     Ok(axum::Json(TotpSetup {
         secret: pending.secret,
         otpauth_uri: pending.otpauth_uri,
+        qr_path,
+        qr_size,
     }))
 }
 

@@ -17,7 +17,7 @@ use super::{
     mfa::signed_in, openapi::BodyErrors, ApiRouter, AppState,
 };
 use crate::{
-    accounts::{PasskeyCeremony, PasskeyInfo, Proof},
+    accounts::{AccountError, PasskeyCeremony, PasskeyInfo, Proof},
     clock::rfc3339,
 };
 
@@ -32,11 +32,18 @@ pub fn routes() -> ApiRouter {
         .routes(routes!(login_finish))
 }
 
-fn challenge(c: PasskeyCeremony) -> axum::Json<PasskeyChallenge> {
-    axum::Json(PasskeyChallenge {
+fn challenge(c: PasskeyCeremony) -> Result<axum::Json<PasskeyChallenge>, ApiError> {
+    let options = serde_json::value::to_raw_value(&c.options)
+        .map_err(|e| AccountError::Unexpected(e.to_string()))?;
+    Ok(axum::Json(PasskeyChallenge {
         ceremony: c.id,
-        options: c.options,
-    })
+        options,
+    }))
+}
+
+/// The browser's WebAuthn answer, for the library to read.
+fn credential(raw: &serde_json::value::RawValue) -> serde_json::Value {
+    serde_json::from_str(raw.get()).unwrap_or(serde_json::Value::Null)
 }
 
 fn summary(p: PasskeyInfo) -> PasskeySummary {
@@ -78,7 +85,7 @@ async fn register_start(
         .accounts
         .start_passkey_registration(&signed_in, proof, client)
         .await?;
-    Ok(challenge(ceremony))
+    challenge(ceremony)
 }
 
 /// Finish adding a passkey with the browser's answer.
@@ -102,7 +109,13 @@ async fn register_finish(
     let signed_in = signed_in(&state, cookie).await?;
     let added = state
         .accounts
-        .finish_passkey_registration(&signed_in, &req.ceremony, &req.name, req.credential, client)
+        .finish_passkey_registration(
+            &signed_in,
+            &req.ceremony,
+            &req.name,
+            credential(&req.credential),
+            client,
+        )
         .await?;
     Ok((StatusCode::CREATED, axum::Json(summary(added))))
 }
@@ -160,7 +173,7 @@ async fn remove(
 async fn login_start(
     State(state): State<AppState>,
 ) -> Result<axum::Json<PasskeyChallenge>, ApiError> {
-    Ok(challenge(state.accounts.start_passkey_login().await?))
+    challenge(state.accounts.start_passkey_login().await?)
 }
 
 /// Finish a passkey login: a session, like a password login with its second factor.
@@ -184,7 +197,12 @@ async fn login_finish(
 ) -> Result<impl IntoResponse, ApiError> {
     let logged_in = state
         .accounts
-        .finish_passkey_login(&req.ceremony, req.credential, previous.as_ref(), client)
+        .finish_passkey_login(
+            &req.ceremony,
+            credential(&req.credential),
+            previous.as_ref(),
+            client,
+        )
         .await?;
     let name = &logged_in.user.display_name;
     let mut cookies = vec![(header::SET_COOKIE, state.cookies.set(&logged_in.token))];

@@ -2,13 +2,13 @@
 //! two-factor login on answers the right password with `mfa_required`; the code field then
 //! appears and the next attempt sends it along.
 
-use accounts_api::{Credentials, ErrorCode};
+use accounts_api::{Credentials, ErrorCode, PasskeyLoginRequest};
 use leptos::{ev::SubmitEvent, prelude::*};
 
 use super::{encode, set_title};
 use crate::{
     api,
-    components::{CodeField, FormCard, PasswordField, SubmitButton, TextField},
+    components::{CodeField, ErrorBanner, FormCard, PasswordField, SubmitButton, TextField},
     form::{required, FieldState, Submission},
     router::Router,
     state::{AppState, Flash},
@@ -74,6 +74,25 @@ pub fn LoginPage() -> impl IntoView {
     let code_error = code.message(form.submitted, move |v| {
         asks_code.get().then(|| required("Code", v)).flatten()
     });
+    // A passkey logs in on its own: no name, no password, no code.
+    let with_passkey = Submission::new(
+        &[],
+        |()| async move {
+            let start = api::passkey_login_start().await?;
+            let credential = crate::passkey::get(&start.options)
+                .await
+                .map_err(api::ApiError::Local)?;
+            api::passkey_login_finish(&PasskeyLoginRequest {
+                ceremony: start.ceremony,
+                credential,
+            })
+            .await
+        },
+        move |_, ()| {
+            state.session.changed();
+            router.navigate("/account");
+        },
+    );
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         notice.set(None);
@@ -96,6 +115,15 @@ pub fn LoginPage() -> impl IntoView {
                 <CodeField id="code" field=code error=code_error/>
             </Show>
             <SubmitButton label="Log in" busy_label="Logging in…" busy=form.busy()/>
+            <div class="or" role="presentation">"or"</div>
+            <ErrorBanner message=with_passkey.top_error/>
+            <button type="button" class="secondary wide" disabled=move || with_passkey.busy().get()
+                on:click=move |_| {
+                    notice.set(None);
+                    with_passkey.submit(&[], || ());
+                }>
+                {move || if with_passkey.busy().get() { "Waiting for your passkey…" } else { "Sign in with a passkey" }}
+            </button>
         </FormCard>
     }
 }

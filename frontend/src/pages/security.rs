@@ -1,15 +1,18 @@
-//! Security: two-factor login with an authenticator app. Set up in three steps (the password,
-//! then a code from the app after scanning the QR code, then the recovery codes, shown once);
-//! turn off with the password and a code.
+//! Security: two-factor login with an authenticator app, and passkeys. The app is set up in
+//! three steps (the password, then a code from the app after scanning the QR code, then the
+//! recovery codes, shown once) and turned off with the password and a code. A passkey is added
+//! with the password (and the code), named, listed and removed.
 
-use accounts_api::{TotpConfirmRequest, TotpDisableRequest, TotpSetup, TotpSetupRequest};
-use leptos::{ev::SubmitEvent, prelude::*};
-use qrcodegen::{QrCode, QrCodeEcc};
+use accounts_api::{
+    PasskeyRegistrationRequest, PasskeySummary, ReauthRequest, TotpConfirmRequest,
+    TotpDisableRequest, TotpSetup, TotpSetupRequest,
+};
+use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
 
 use super::set_title;
 use crate::{
     api,
-    components::{CodeField, ErrorBanner, Notice, PasswordField, SubmitButton},
+    components::{CodeField, ErrorBanner, Notice, PasswordField, SubmitButton, TextField},
     form::{required, FieldState, Submission},
     state::{AppState, Flash},
 };
@@ -46,6 +49,7 @@ pub fn SecurityPage() -> impl IntoView {
                 }
                 (Some(_), Step::Overview) => view! { <Start step=step/> }.into_any(),
             }}
+            <Passkeys/>
         </section>
     }
 }
@@ -68,7 +72,7 @@ fn Start(step: RwSignal<Step>) -> impl IntoView {
     };
     view! {
         <p>"Off. With it on, logging in also asks for a 6-digit code from an authenticator app on your phone (such as Aegis, FreeOTP or Google Authenticator), so a stolen password alone is not enough."</p>
-        <form on:submit=on_submit novalidate>
+        <form on:submit=on_submit novalidate aria-label="Set up two-factor login">
             <ErrorBanner message=form.top_error/>
             <PasswordField id="password" label="Current password" autocomplete="current-password" field=password error=error/>
             <SubmitButton label="Set up two-factor login" busy_label="Starting…" busy=form.busy()/>
@@ -101,7 +105,7 @@ fn Scan(setup: TotpSetup, step: RwSignal<Step>) -> impl IntoView {
         <ol class="steps">
             <li>"Scan this code with your authenticator app:"</li>
         </ol>
-        <QrImage text=setup.otpauth_uri/>
+        <QrImage path=setup.qr_path size=setup.qr_size/>
         <p class="hint">"Cannot scan it? Enter this key in the app instead: "<code class="secret">{key}</code></p>
         <ol class="steps" start="2">
             <li>"Enter the code the app shows, to check it works:"</li>
@@ -183,30 +187,147 @@ fn TurnOff(left: u64, notice: RwSignal<Option<Flash>>) -> impl IntoView {
     }
 }
 
-/// A QR code as inline SVG, drawn here (nothing from another origin; no inline style).
+/// What adding a passkey sends first.
+#[derive(Clone)]
+struct AddPasskey {
+    name: String,
+    reauth: ReauthRequest,
+}
+
+/// The account's passkeys: the list (remove each), and adding one.
 #[component]
-fn QrImage(text: String) -> impl IntoView {
-    let Ok(qr) = QrCode::encode_text(&text, QrCodeEcc::Medium) else {
-        return view! { <p class="hint">"(The QR code could not be drawn: type the key below.)"</p> }.into_any();
-    };
-    let size = qr.size();
-    let mut path = String::new();
-    for y in 0..size {
-        for x in 0..size {
-            if qr.get_module(x, y) {
-                path.push_str(&format!("M{},{}h1v1h-1z", x + 4, y + 4));
+fn Passkeys() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let list = RwSignal::new(None::<Vec<PasskeySummary>>);
+    let problem = RwSignal::new(None::<String>);
+    let reload = move || {
+        spawn_local(async move {
+            match api::passkeys().await {
+                Ok(keys) => list.set(Some(keys)),
+                Err(e) => problem.set(Some(e.message())),
             }
-        }
-    }
-    let view_box = format!("0 0 {0} {0}", size + 8);
+        })
+    };
+    reload();
+    let name = FieldState::new("");
+    let password = FieldState::new("");
+    let code = FieldState::new("");
+    let asks_code = Signal::derive(move || state.session.user().is_some_and(|s| s.totp));
+    let cleared = RwSignal::new(false);
+    let form = Submission::new(
+        &[("name", name), ("password", password), ("code", code)],
+        |req: AddPasskey| async move {
+            let start = api::passkey_register_start(&req.reauth).await?;
+            let credential = crate::passkey::create(&start.options)
+                .await
+                .map_err(api::ApiError::Local)?;
+            api::passkey_register_finish(&PasskeyRegistrationRequest {
+                ceremony: start.ceremony,
+                name: req.name,
+                credential,
+            })
+            .await
+        },
+        move |added, _| {
+            problem.set(Some(format!("Passkey \"{}\" added.", added.name)));
+            for field in [name, password, code] {
+                field.value.set(String::new());
+                field.touched.set(false);
+            }
+            // Empty again, but not wrong: no "required" until the next attempt.
+            cleared.set(true);
+            reload();
+            state.session.changed();
+        },
+    );
+    let name_error = name.message(form.submitted, |_| None);
+    let password_error = password.message(form.submitted, move |v| {
+        (!cleared.get()).then(|| required("Password", v)).flatten()
+    });
+    let code_error = code.message(form.submitted, move |v| {
+        (asks_code.get() && !cleared.get())
+            .then(|| required("Code", v))
+            .flatten()
+    });
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        problem.set(None);
+        cleared.set(false);
+        form.submit(&[password_error, code_error], || AddPasskey {
+            name: name.value.get_untracked(),
+            reauth: ReauthRequest {
+                password: password.value.get_untracked().into(),
+                code: asks_code
+                    .get_untracked()
+                    .then(|| code.value.get_untracked()),
+            },
+        });
+    };
+    let remove = move |id: String| {
+        spawn_local(async move {
+            match api::passkey_remove(&id).await {
+                Ok(()) => {
+                    problem.set(Some("Passkey removed.".into()));
+                    reload();
+                    state.session.changed();
+                }
+                Err(e) => problem.set(Some(e.message())),
+            }
+        })
+    };
     view! {
-        <svg class="qr" viewBox=view_box role="img" aria-label="QR code for your authenticator app"
-            shape-rendering="crispEdges">
+        <h2>"Passkeys"</h2>
+        <p>"A passkey logs you in with your device's screen lock (fingerprint, face or PIN): no password, no code."</p>
+        <p class="notice" role="status" class:hidden=move || problem.with(Option::is_none)>{move || problem.get()}</p>
+        {move || list.get().map(|keys| if keys.is_empty() {
+            view! { <p class="loading">"No passkeys yet."</p> }.into_any()
+        } else {
+            view! {
+                <ul class="passkeys">
+                    {keys.into_iter().map(|k| {
+                        let id = k.id.clone();
+                        let used = k.last_used_at.map_or_else(|| "never used".to_owned(), |t| format!("last used {}", day(&t)));
+                        view! {
+                            <li>
+                                <span class="passkey-name">{k.name.clone()}</span>
+                                <span class="hint">{format!("added {}, {used}", day(&k.created_at))}</span>
+                                <button type="button" class="danger-link" aria-label=format!("Remove passkey {}", k.name)
+                                    on:click=move |_| remove(id.clone())>"Remove"</button>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            }.into_any()
+        })}
+        <form on:submit=on_submit novalidate aria-labelledby="add-passkey">
+            <h3 id="add-passkey">"Add a passkey"</h3>
+            <ErrorBanner message=form.top_error/>
+            <TextField id="passkey_name" label="Name" autocomplete="off" field=name error=name_error
+                hint="To tell your passkeys apart, e.g. Laptop or Phone.".to_owned()/>
+            <PasswordField id="passkey_password" label="Current password" autocomplete="current-password" field=password error=password_error/>
+            <Show when=move || asks_code.get()>
+                <CodeField id="passkey_code" field=code error=code_error/>
+            </Show>
+            <SubmitButton label="Add a passkey" busy_label="Waiting for your device…" busy=form.busy()/>
+        </form>
+    }
+}
+
+/// `2026-11-27T10:00:00.123Z` -> `2026-11-27`.
+fn day(t: &str) -> String {
+    t.split('T').next().unwrap_or(t).to_owned()
+}
+
+/// The server's QR code as inline SVG (nothing from another origin; no inline style).
+#[component]
+fn QrImage(path: String, size: u32) -> impl IntoView {
+    view! {
+        <svg class="qr" viewBox=format!("0 0 {size} {size}") role="img"
+            aria-label="QR code for your authenticator app" shape-rendering="crispEdges">
             <rect width="100%" height="100%" fill="#fff"/>
             <path d=path fill="#000"/>
         </svg>
     }
-    .into_any()
 }
 
 /// `ABCDEFGH…` as `ABCD EFGH …`, easier to type.

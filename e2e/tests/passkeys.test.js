@@ -1,0 +1,111 @@
+// Passkeys in the browser with Chromium's virtual authenticator (DevTools protocol
+// `WebAuthn.addVirtualAuthenticator`, via a Playwright CDP session): add a passkey on the
+// Security page, log in with it without typing a user name, remove it. On both stores, at
+// 360 px and desktop, light and dark.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { fillField, fitsWidth, heading, launchBrowser, openPage, startServer } from './harness.js';
+
+const unique = (prefix) => `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+
+/** A platform authenticator that holds discoverable credentials and verifies the user. */
+async function virtualAuthenticator(page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return { cdp, authenticatorId };
+}
+
+for (const store of ['embedded', 'mongodb']) {
+  describe(`passkeys (${store} store)`, () => {
+    const env = {};
+    before(async () => {
+      env.browser = await launchBrowser();
+      env.server = await startServer([], { mongodb: store === 'mongodb' });
+    });
+    after(async () => {
+      await env.browser?.close();
+      await env.server?.stop();
+    });
+
+    const looks = store === 'embedded'
+      ? [[360, 'light'], [1280, 'dark']]
+      : [[360, 'dark'], [1280, 'light']];
+    for (const [width, colorScheme] of looks) {
+      test(`add a passkey, log in with it alone, remove it (${width} px, ${colorScheme})`, async () => {
+        const p = await openPage(env.browser, `passkey-${store}-${width}-${colorScheme}`, { width, colorScheme });
+        const name = unique('Grace');
+        const password = 'compiler of languages';
+        try {
+          const { cdp, authenticatorId } = await virtualAuthenticator(p.page);
+          const r = await fetch(`${env.server.base}/api/user/add`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ user_name: name, password }),
+          });
+          assert.equal(r.status, 201);
+          await p.page.goto(`${env.server.base}/login`);
+          await heading(p.page, 'Log in');
+          await fillField(p.page, 'User name', name);
+          await fillField(p.page, 'Password', password);
+          await p.page.getByRole('button', { name: 'Log in', exact: true }).click();
+          await heading(p.page, 'Your account');
+
+          // Add one on the Security page: the password again, then the authenticator.
+          await p.page.getByRole('navigation').getByRole('link', { name: 'Security' }).click();
+          await heading(p.page, 'Security');
+          await p.page.getByText('No passkeys yet.').waitFor();
+          const add = p.page.getByRole('form', { name: 'Add a passkey' });
+          await fillField(add, 'Name', 'Virtual key');
+          await fillField(add, 'Current password', password);
+          await p.shot('add-passkey');
+          await add.getByRole('button', { name: 'Add a passkey' }).click();
+          await p.page.getByText('Passkey "Virtual key" added.').waitFor();
+          await p.page.locator('.passkey-name').getByText('Virtual key').waitFor();
+          assert.ok(await fitsWidth(p.page), `security page fits ${width} px`);
+          await p.shot('passkey-added');
+          const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+          assert.equal(credentials.length, 1);
+          assert.equal(credentials[0].isResidentCredential, true, 'a discoverable credential');
+
+          // Log out; log in with the passkey alone: no user name, no password.
+          await p.page.goto(`${env.server.base}/account`);
+          await p.page.getByRole('button', { name: 'Log out' }).click();
+          await heading(p.page, 'Log in');
+          await p.shot('login-with-passkey');
+          await p.page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+          await heading(p.page, 'Your account');
+          await p.page.locator('.user-name').getByText(name).waitFor();
+          await p.shot('signed-in-with-passkey');
+          const session = await p.page.evaluate(async () => (await fetch('/api/session')).json());
+          assert.equal(session.passkeys, 1);
+
+          // Remove it: the next passkey login is refused.
+          await p.page.getByRole('navigation').getByRole('link', { name: 'Security' }).click();
+          await p.page.locator('.passkey-name').getByText('Virtual key').waitFor();
+          await p.page.getByRole('button', { name: 'Remove passkey Virtual key' }).click();
+          await p.page.getByText('No passkeys yet.').waitFor();
+          await p.shot('passkey-removed');
+          await p.page.goto(`${env.server.base}/account`);
+          await p.page.getByRole('button', { name: 'Log out' }).click();
+          await heading(p.page, 'Log in');
+          await p.page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+          await p.page.getByRole('alert').getByText('The passkey was not accepted').waitFor();
+          await p.shot('removed-passkey-refused');
+          assert.deepEqual(p.problems, []);
+        } finally {
+          await p.close();
+        }
+      });
+    }
+  });
+}
