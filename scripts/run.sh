@@ -10,6 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+scripts/install-system-deps.sh
 server_log=$(mktemp)
 cargo build --profile serve --locked -p accounts-server >"$server_log" 2>&1 &
 server_build=$!

@@ -139,6 +139,7 @@ start_mongodb_server() {
 
 trap stop_mongodb_server EXIT
 
+scripts/install-system-deps.sh
 install_rust_components
 install_mongodb_server
 install_schemathesis
