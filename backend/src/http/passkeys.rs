@@ -7,14 +7,14 @@ use accounts_api::{
 };
 use axum::{
     extract::{Path, State},
-    http::{header, StatusCode},
-    response::{AppendHeaders, IntoResponse},
+    http::StatusCode,
+    response::IntoResponse,
 };
 use utoipa_axum::routes;
 
 use super::{
     client_addr::ClientAddr, cookies::SessionCookie, error::ApiError, extract::Json,
-    mfa::signed_in, openapi::BodyErrors, ApiRouter, AppState,
+    mfa::signed_in, openapi::BodyErrors, sessions::logged_in_reply, ApiRouter, AppState,
 };
 use crate::{
     accounts::{AccountError, PasskeyCeremony, PasskeyInfo, Proof},
@@ -204,17 +204,9 @@ async fn login_finish(
             client,
         )
         .await?;
-    let name = &logged_in.user.display_name;
-    let mut cookies = vec![(header::SET_COOKIE, state.cookies.set(&logged_in.token))];
-    if let Some(device) = &logged_in.new_device {
-        cookies.push((header::SET_COOKIE, state.cookies.set_device(device)));
-    }
-    Ok((
-        AppendHeaders(cookies),
-        axum::Json(LoginReply {
-            user_name: name.clone(),
-            message: format!("User {name} logged in with a passkey"),
-            expires_at: rfc3339(logged_in.session.expires_at),
-        }),
-    ))
+    let message = format!(
+        "User {} logged in with a passkey",
+        logged_in.user.display_name
+    );
+    Ok(logged_in_reply(&state, logged_in, message))
 }

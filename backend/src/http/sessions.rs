@@ -17,7 +17,7 @@ use super::{
     ApiRouter, AppState,
 };
 use crate::{
-    accounts::{AccountError, Proof},
+    accounts::{AccountError, LoggedIn, Proof},
     clock::rfc3339,
 };
 
@@ -59,19 +59,29 @@ async fn login(
             client,
         )
         .await?;
-    let name = &logged_in.user.display_name;
+    let message = format!("User {} logged in", logged_in.user.display_name);
+    Ok(logged_in_reply(&state, logged_in, message))
+}
+
+/// A login's reply, by password or passkey: the session cookie (and, on this browser's first
+/// login to the account, the device cookie) and who logged in.
+pub(super) fn logged_in_reply(
+    state: &AppState,
+    logged_in: LoggedIn,
+    message: String,
+) -> impl IntoResponse {
     let mut cookies = vec![(header::SET_COOKIE, state.cookies.set(&logged_in.token))];
     if let Some(device) = &logged_in.new_device {
         cookies.push((header::SET_COOKIE, state.cookies.set_device(device)));
     }
-    Ok((
+    (
         AppendHeaders(cookies),
         axum::Json(LoginReply {
-            user_name: name.clone(),
-            message: format!("User {name} logged in"),
+            user_name: logged_in.user.display_name,
+            message,
             expires_at: rfc3339(logged_in.session.expires_at),
         }),
-    ))
+    )
 }
 
 /// Log out: revoke this session and clear the cookie.
