@@ -59,6 +59,8 @@ pub struct App {
     /// The operator's socket and what its commands act on.
     admin: (AdminSocket, Commands),
     store_name: &'static str,
+    /// Where users reach the service (reset links, passkeys).
+    public_url: String,
     limits: server::Limits,
     shutdown_grace: Duration,
     /// To tell when the last request task has let go of the store (see [`App::serve`]).
@@ -150,13 +152,14 @@ impl App {
         };
         let admin = (
             AdminSocket::bind(&config.admin_socket())?,
-            Commands::new(accounts, public_url),
+            Commands::new(accounts, public_url.clone()),
         );
         Ok(Self {
             listener,
             router,
             metrics,
             admin,
+            public_url,
             store_name,
             limits: server::Limits {
                 header_timeout: Duration::from_secs(config.header_timeout),
@@ -184,7 +187,7 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
-        tracing::info!(addr = %self.local_addr()?, store = self.store_name, "accounts-server listening");
+        tracing::info!(addr = %self.local_addr()?, store = self.store_name, public_url = self.public_url, "accounts-server listening");
         if let Some((listener, router)) = self.metrics {
             tracing::info!(addr = %listener.local_addr()?, "metrics at /metrics");
             tokio::spawn(async move { axum::serve(listener, router).await });

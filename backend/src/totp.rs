@@ -81,17 +81,31 @@ pub fn otpauth_uri(issuer: &str, account: &str, secret_b32: &str) -> String {
     )
 }
 
-/// `text` as a QR code (error correction level M): SVG path data of its dark modules, each a
-/// unit square, on a side of the returned length (a four-module quiet zone included).
+/// `text` as a QR code (error correction level M): SVG path data of its dark modules (each
+/// horizontal run one rectangle, one unit high), on a side of the returned length (a
+/// four-module quiet zone included).
 pub fn qr_code(text: &str) -> Option<(String, u32)> {
     use std::fmt::Write as _;
     let qr = qrcodegen::QrCode::encode_text(text, qrcodegen::QrCodeEcc::Medium).ok()?;
     let mut path = String::new();
     for y in 0..qr.size() {
-        for x in 0..qr.size() {
-            if qr.get_module(x, y) {
-                let _ = write!(path, "M{},{}h1v1h-1z", x + 4, y + 4);
+        let mut x = 0;
+        while x < qr.size() {
+            let start = x;
+            while x < qr.size() && qr.get_module(x, y) {
+                x += 1;
             }
+            if x > start {
+                let _ = write!(
+                    path,
+                    "M{},{}h{}v1h-{}z",
+                    start + 4,
+                    y + 4,
+                    x - start,
+                    x - start
+                );
+            }
+            x += 1;
         }
     }
     Some((path, (qr.size() + 8) as u32))
@@ -259,10 +273,11 @@ mod tests {
         let (path, side) = qr_code(&otpauth_uri("Accounts", "Ada", &generate_secret())).unwrap();
         // A version-v symbol is 17 + 4v modules wide, plus the quiet zone on both sides.
         assert_eq!((side - 8 - 17) % 4, 0, "{side}");
-        // The top-left finder pattern's corner module is dark, just inside the quiet zone.
-        assert!(path.starts_with("M4,4h1v1h-1z"), "{}", &path[..40]);
+        // The finder patterns' top rows: seven dark modules just inside the quiet zone, at
+        // the left and at the right.
+        assert!(path.starts_with("M4,4h7v1h-7z"), "{}", &path[..40]);
         assert!(
-            path.contains(&format!("M{},4h1v1h-1z", side - 5)),
+            path.contains(&format!("M{},4h7v1h-7z", side - 11)),
             "top-right finder"
         );
     }
