@@ -1,14 +1,16 @@
 //! The only place that talks to the server: one `call` helper on gloo-net, returning the shared
-//! DTOs or the server's problem details.
+//! DTOs (read by [`crate::decode`]) or the server's problem details.
 
 use accounts_api::{
-    AccountReply, ChangePasswordRequest, Credentials, ErrorCode, LoginReply, PasskeyChallenge,
-    PasskeyLoginRequest, PasskeyRegistrationRequest, PasskeySummary, PolicyInfo, Problem,
+    AccountReply, ChangePasswordRequest, Credentials, ErrorCode, LoginReply, PolicyInfo, Problem,
     ReauthRequest, RecoveryCodes, ResetPasswordRequest, SessionInfo, TotpConfirmRequest,
     TotpDisableRequest, TotpSetup, TotpSetupRequest,
 };
 use gloo_net::http::{Method, RequestBuilder};
-use serde::{de::DeserializeOwned, Serialize};
+use serde::Serialize;
+use wasm_bindgen::JsValue;
+
+use crate::decode::{self, Ceremony, FromJs, Passkey};
 
 /// What a failed call tells the UI: the server's problem, or that the server was not reached.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,9 +44,9 @@ impl ApiError {
     }
 }
 
-/// One call: the request's JSON in, the reply's JSON out. Only this thin layer is generic; the
+/// One call: the request's JSON in, the reply read out. Only this thin layer is generic; the
 /// exchange itself ([`exchange`]) exists once in the download, not once per pair of types.
-async fn call<Req: Serialize, Resp: DeserializeOwned>(
+async fn call<Req: Serialize, Resp: FromJs>(
     method: Method,
     path: &str,
     body: Option<&Req>,
@@ -53,12 +55,34 @@ async fn call<Req: Serialize, Resp: DeserializeOwned>(
         Some(body) => Some(serde_json::to_string(body).map_err(|_| ApiError::Network)?),
         None => None,
     };
-    match exchange(method, path, body).await? {
-        Some(text) => serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|_| ApiError::Network),
-        None => Ok(None),
+    read(exchange(method, path, body).await?).ok_or(ApiError::Network)
+}
+
+/// A success's body as `Resp` (`Some(None)` for `204`); `None` if it is not one (not ours).
+fn read<Resp: FromJs>(text: Option<String>) -> Option<Option<Resp>> {
+    match text {
+        Some(text) => decode::from_text(&text).map(Some),
+        None => Some(None),
     }
+}
+
+/// A POST whose body is a JS object (WebAuthn results are already JS values).
+async fn post_js<Resp: FromJs>(path: &str, body: &JsValue) -> Result<Resp, ApiError> {
+    let body: String = js_sys::JSON::stringify(body)
+        .map_err(|_| ApiError::Network)?
+        .into();
+    read(exchange(Method::POST, path, Some(body)).await?)
+        .flatten()
+        .ok_or(ApiError::Network)
+}
+
+/// `{key: value, ...}` as a JS object.
+fn object(entries: &[(&str, &JsValue)]) -> JsValue {
+    let object = js_sys::Object::new();
+    for (key, value) in entries {
+        let _ = js_sys::Reflect::set(&object, &JsValue::from_str(key), value);
+    }
+    object.into()
 }
 
 /// Sends a request and gives the body of a success (`None` for `204`). A `503 overloaded`
@@ -123,7 +147,8 @@ async fn send(
         .get("retry-after")
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(1);
-    let problem = response.json::<Problem>().await.unwrap_or_else(|_| {
+    let text = response.text().await.unwrap_or_default();
+    let problem = decode::from_text::<Problem>(&text).unwrap_or_else(|| {
         Problem::new(
             ErrorCode::Internal,
             format!("The server answered {status}."),
@@ -145,10 +170,7 @@ async fn sleep_ms(ms: i32) {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
-async fn post<Req: Serialize, Resp: DeserializeOwned>(
-    path: &str,
-    body: &Req,
-) -> Result<Resp, ApiError> {
+async fn post<Req: Serialize, Resp: FromJs>(path: &str, body: &Req) -> Result<Resp, ApiError> {
     call(Method::POST, path, Some(body))
         .await?
         .ok_or(ApiError::Network)
@@ -211,19 +233,26 @@ pub async fn totp_disable(req: &TotpDisableRequest) -> Result<(), ApiError> {
 }
 
 /// `POST /api/passkeys/register/start`.
-pub async fn passkey_register_start(req: &ReauthRequest) -> Result<PasskeyChallenge, ApiError> {
+pub async fn passkey_register_start(req: &ReauthRequest) -> Result<Ceremony, ApiError> {
     post("/api/passkeys/register/start", req).await
 }
 
-/// `POST /api/passkeys/register/finish`.
+/// `POST /api/passkeys/register/finish` with the browser's new credential.
 pub async fn passkey_register_finish(
-    req: &PasskeyRegistrationRequest,
-) -> Result<PasskeySummary, ApiError> {
-    post("/api/passkeys/register/finish", req).await
+    ceremony: &str,
+    name: &str,
+    credential: &JsValue,
+) -> Result<Passkey, ApiError> {
+    let body = object(&[
+        ("ceremony", &ceremony.into()),
+        ("name", &name.into()),
+        ("credential", credential),
+    ]);
+    post_js("/api/passkeys/register/finish", &body).await
 }
 
 /// `GET /api/passkeys`.
-pub async fn passkeys() -> Result<Vec<PasskeySummary>, ApiError> {
+pub async fn passkeys() -> Result<Vec<Passkey>, ApiError> {
     call::<(), _>(Method::GET, "/api/passkeys", None)
         .await?
         .ok_or(ApiError::Network)
@@ -239,13 +268,17 @@ pub async fn passkey_remove(id: &str) -> Result<(), ApiError> {
 }
 
 /// `POST /api/passkeys/login/start`.
-pub async fn passkey_login_start() -> Result<PasskeyChallenge, ApiError> {
+pub async fn passkey_login_start() -> Result<Ceremony, ApiError> {
     post("/api/passkeys/login/start", &()).await
 }
 
-/// `POST /api/passkeys/login/finish`: sets the session cookie.
-pub async fn passkey_login_finish(req: &PasskeyLoginRequest) -> Result<LoginReply, ApiError> {
-    post("/api/passkeys/login/finish", req).await
+/// `POST /api/passkeys/login/finish` with the browser's assertion: sets the session cookie.
+pub async fn passkey_login_finish(
+    ceremony: &str,
+    credential: &JsValue,
+) -> Result<LoginReply, ApiError> {
+    let body = object(&[("ceremony", &ceremony.into()), ("credential", credential)]);
+    post_js("/api/passkeys/login/finish", &body).await
 }
 
 /// `POST /api/logout`.

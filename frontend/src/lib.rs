@@ -1,6 +1,7 @@
 //! Accounts browser app: client-side rendered Leptos, talking to the API on the same origin.
 //!
-//! - [`api`]: the only module that calls the server (gloo-net), returning shared DTOs.
+//! - [`api`]: the only module that calls the server (gloo-net), returning shared DTOs;
+//!   [`decode`] reads the replies with the browser's JSON parser.
 //! - [`state`]: the session (one local resource), the policy, the message for the next page.
 //! - [`form`]: one submission model for every form (a Leptos action), and validation display.
 //! - [`router`]: real URLs, and who may see which page; [`App`] holds the one guard.
@@ -15,6 +16,7 @@
 
 pub mod api;
 pub mod components;
+pub mod decode;
 pub mod form;
 pub mod pages;
 pub mod passkey;

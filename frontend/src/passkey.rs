@@ -3,30 +3,26 @@
 //! the result comes back with `toJSON()`: no binary handling on this side, and no bindings
 //! beyond a few property lookups.
 
-use js_sys::{Function, Object, Promise, Reflect, JSON};
-use serde_json::value::RawValue;
+use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-/// `navigator.credentials.create()` with creation options; the new credential as JSON.
-pub async fn create(options: &RawValue) -> Result<Box<RawValue>, String> {
+/// `navigator.credentials.create()` with creation options; the new credential's JSON form.
+pub async fn create(options: &JsValue) -> Result<JsValue, String> {
     ceremony(options, "parseCreationOptionsFromJSON", "create").await
 }
 
-/// `navigator.credentials.get()` with request options; the assertion as JSON.
-pub async fn get(options: &RawValue) -> Result<Box<RawValue>, String> {
+/// `navigator.credentials.get()` with request options; the assertion's JSON form.
+pub async fn get(options: &JsValue) -> Result<JsValue, String> {
     ceremony(options, "parseRequestOptionsFromJSON", "get").await
 }
 
-async fn ceremony(options: &RawValue, parse: &str, method: &str) -> Result<Box<RawValue>, String> {
+async fn ceremony(options: &JsValue, parse: &str, method: &str) -> Result<JsValue, String> {
     let unsupported = || "This browser cannot use passkeys.".to_owned();
     let window: JsValue = leptos::prelude::window().into();
     let class = prop(&window, "PublicKeyCredential").ok_or_else(unsupported)?;
     let parse = function(&class, parse).ok_or_else(unsupported)?;
-    let json = JSON::parse(options.get())
-        .ok()
-        .and_then(|o| prop(&o, "publicKey"))
-        .ok_or_else(unsupported)?;
+    let json = prop(options, "publicKey").ok_or_else(unsupported)?;
     let public_key = parse.call1(&class, &json).map_err(explain)?;
     let init = Object::new();
     Reflect::set(&init, &"publicKey".into(), &public_key).map_err(explain)?;
@@ -41,9 +37,7 @@ async fn ceremony(options: &RawValue, parse: &str, method: &str) -> Result<Box<R
         .map_err(explain)?;
     let credential = JsFuture::from(promise).await.map_err(explain)?;
     let to_json = function(&credential, "toJSON").ok_or_else(unsupported)?;
-    let out = to_json.call0(&credential).map_err(explain)?;
-    let text: String = JSON::stringify(&out).map_err(explain)?.into();
-    RawValue::from_string(text).map_err(|e| e.to_string())
+    to_json.call0(&credential).map_err(explain)
 }
 
 fn prop(target: &JsValue, name: &str) -> Option<JsValue> {

@@ -2,7 +2,7 @@
 //! two-factor login on answers the right password with `mfa_required`; the code field then
 //! appears and the next attempt sends it along.
 
-use accounts_api::{Credentials, ErrorCode, PasskeyLoginRequest};
+use accounts_api::{Credentials, ErrorCode};
 use leptos::{ev::SubmitEvent, prelude::*};
 
 use super::{encode, set_title};
@@ -82,11 +82,7 @@ pub fn LoginPage() -> impl IntoView {
             let credential = crate::passkey::get(&start.options)
                 .await
                 .map_err(api::ApiError::Local)?;
-            api::passkey_login_finish(&PasskeyLoginRequest {
-                ceremony: start.ceremony,
-                credential,
-            })
-            .await
+            api::passkey_login_finish(&start.id, &credential).await
         },
         move |_, ()| {
             state.session.changed();

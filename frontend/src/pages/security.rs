@@ -4,8 +4,7 @@
 //! with the password (and the code), named, listed and removed.
 
 use accounts_api::{
-    PasskeyRegistrationRequest, PasskeySummary, ReauthRequest, TotpConfirmRequest,
-    TotpDisableRequest, TotpSetup, TotpSetupRequest,
+    ReauthRequest, TotpConfirmRequest, TotpDisableRequest, TotpSetup, TotpSetupRequest,
 };
 use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
 
@@ -198,7 +197,7 @@ struct AddPasskey {
 #[component]
 fn Passkeys() -> impl IntoView {
     let state = expect_context::<AppState>();
-    let list = RwSignal::new(None::<Vec<PasskeySummary>>);
+    let list = RwSignal::new(None::<Vec<crate::decode::Passkey>>);
     let problem = RwSignal::new(None::<String>);
     let reload = move || {
         spawn_local(async move {
@@ -221,12 +220,7 @@ fn Passkeys() -> impl IntoView {
             let credential = crate::passkey::create(&start.options)
                 .await
                 .map_err(api::ApiError::Local)?;
-            api::passkey_register_finish(&PasskeyRegistrationRequest {
-                ceremony: start.ceremony,
-                name: req.name,
-                credential,
-            })
-            .await
+            api::passkey_register_finish(&start.id, &req.name, &credential).await
         },
         move |added, _| {
             problem.set(Some(format!("Passkey \"{}\" added.", added.name)));
