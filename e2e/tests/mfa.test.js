@@ -111,6 +111,17 @@ describe('two-factor login', () => {
         await p.page.getByText('10 recovery codes left.').waitFor();
         await p.shot('security-on');
 
+        // With it on, Change password and Delete ask for a code too.
+        await p.page.getByRole('navigation').getByRole('link', { name: 'Change password' }).click();
+        await heading(p.page, 'Change password');
+        await p.page.getByLabel('Authentication code').waitFor();
+        await p.shot('change-password-asks-code');
+        await p.page.getByRole('navigation').getByRole('link', { name: 'Account' }).click();
+        await heading(p.page, 'Your account');
+        await p.page.getByRole('button', { name: 'Delete account…' }).click();
+        await p.page.getByRole('form', { name: 'Delete your account?' }).getByLabel('Authentication code').waitFor();
+        await p.shot('delete-asks-code');
+
         // Log in: the password alone asks for a code; a recovery code works.
         await logOut(p);
         await logIn(p, name, password);
