@@ -8,8 +8,12 @@ use axum::{extract::State, http::StatusCode, response::IntoResponse};
 use utoipa_axum::routes;
 
 use super::{
-    client_addr::ClientAddr, cookies::SessionCookie, error::ApiError, extract::Json,
-    openapi::BodyErrors, ApiRouter, AppState,
+    client_addr::ClientAddr,
+    cookies::SessionCookie,
+    error::ApiError,
+    extract::Json,
+    openapi::{BodyErrors, CredentialErrors},
+    ApiRouter, AppState,
 };
 use crate::accounts::{AccountError, Proof, SignedIn};
 
@@ -39,11 +43,9 @@ pub(super) async fn signed_in(
         (status = 200, description = "A new secret, pending", body = TotpSetup),
         (status = 400, description = "Invalid JSON or missing field", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in, or wrong password", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Session cookie sent from another origin", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Two-factor login is already on", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         BodyErrors,
+        CredentialErrors,
     ))]
 async fn setup(
     State(state): State<AppState>,
@@ -100,11 +102,9 @@ async fn confirm(
         (status = 204, description = "Off: the secret and the recovery codes are gone"),
         (status = 400, description = "Invalid JSON or missing field", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in, wrong password, or wrong code (`invalid_code`)", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Session cookie sent from another origin", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Two-factor login is not on", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         BodyErrors,
+        CredentialErrors,
     ))]
 async fn disable(
     State(state): State<AppState>,

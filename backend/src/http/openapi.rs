@@ -154,6 +154,19 @@ pub enum CredentialErrors {
     TooManyAttempts(Problem),
 }
 
+/// What every passkey route that needs the relying party can also answer (a type for the
+/// document only). List it after [`BodyErrors`]: its 503 replaces theirs.
+#[derive(IntoResponses)]
+#[allow(dead_code, missing_docs)]
+pub enum PasskeyErrors {
+    #[response(
+        status = 503,
+        description = "Passkeys are off on this server (`passkeys_unavailable`: its --public-url has no domain name), or the database is unavailable",
+        content_type = "application/problem+json"
+    )]
+    Unavailable(Problem),
+}
+
 #[cfg(test)]
 mod tests {
     use axum::{body::Body, http::Request};
@@ -161,6 +174,26 @@ mod tests {
 
     /// Routes are added only through `routes!`, which documents them: a plain axum `.route(`
     /// anywhere in the HTTP layer would serve something the document does not list.
+    /// A route's own reply for a status must not be lost to a shared list with the same status
+    /// (the later entry wins): the passkey routes' 503 says passkeys may be off.
+    #[test]
+    fn passkey_routes_document_that_passkeys_may_be_off() {
+        let doc = serde_json::to_value(crate::http::document()).unwrap();
+        for path in [
+            "/api/passkeys/register/start",
+            "/api/passkeys/register/finish",
+            "/api/passkeys/login/start",
+            "/api/passkeys/login/finish",
+        ] {
+            let said = &doc["paths"][path]["post"]["responses"]["503"]["description"];
+            assert!(
+                said.as_str()
+                    .is_some_and(|d| d.contains("passkeys_unavailable")),
+                "{path}: {said}"
+            );
+        }
+    }
+
     #[test]
     fn no_route_is_added_without_its_document_entry() {
         let sources = [

@@ -13,8 +13,14 @@ use axum::{
 use utoipa_axum::routes;
 
 use super::{
-    client_addr::ClientAddr, cookies::SessionCookie, error::ApiError, extract::Json,
-    mfa::signed_in, openapi::BodyErrors, sessions::logged_in_reply, ApiRouter, AppState,
+    client_addr::ClientAddr,
+    cookies::SessionCookie,
+    error::ApiError,
+    extract::Json,
+    mfa::signed_in,
+    openapi::{BodyErrors, CredentialErrors, PasskeyErrors},
+    sessions::logged_in_reply,
+    ApiRouter, AppState,
 };
 use crate::{
     accounts::{AccountError, PasskeyCeremony, PasskeyInfo, Proof},
@@ -64,11 +70,9 @@ fn summary(p: PasskeyInfo) -> PasskeySummary {
         (status = 200, description = "Creation options for the browser", body = PasskeyChallenge),
         (status = 400, description = "Invalid JSON or missing field", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in, wrong password, or the code missing or wrong", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Session cookie sent from another origin", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "Passkeys are off on this server (`passkeys_unavailable`), or the database is unavailable", body = Problem, content_type = "application/problem+json"),
         BodyErrors,
+        CredentialErrors,
+        PasskeyErrors,
     ))]
 async fn register_start(
     State(state): State<AppState>,
@@ -97,8 +101,8 @@ async fn register_start(
         (status = 400, description = "Invalid JSON or missing field, a name too long (`invalid_passkey_name`), or the passkey not accepted (`invalid_passkey`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Session cookie sent from another origin", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Passkeys are off on this server, or the database is unavailable", body = Problem, content_type = "application/problem+json"),
         BodyErrors,
+        PasskeyErrors,
     ))]
 async fn register_finish(
     State(state): State<AppState>,
@@ -168,7 +172,7 @@ async fn remove(
     responses(
         (status = 200, description = "Request options for the browser", body = PasskeyChallenge),
         (status = 403, description = "Session cookie sent from another origin", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Passkeys are off on this server, or the database is unavailable", body = Problem, content_type = "application/problem+json"),
+        PasskeyErrors,
     ))]
 async fn login_start(
     State(state): State<AppState>,
@@ -183,11 +187,9 @@ async fn login_start(
         (status = 200, description = "Logged in", body = LoginReply,
             headers(("Set-Cookie" = String, description = "The session cookie (and, on this browser's first login to the account, the device cookie)"))),
         (status = 400, description = "Invalid JSON or missing field, or the passkey not accepted (`invalid_passkey`)", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Cookie sent from another origin, or an operator disabled the account (`account_disabled`)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many attempts from this address", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "Passkeys are off on this server, or the database is unavailable", body = Problem, content_type = "application/problem+json"),
         BodyErrors,
+        CredentialErrors,
+        PasskeyErrors,
     ))]
 async fn login_finish(
     State(state): State<AppState>,
