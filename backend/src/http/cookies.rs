@@ -7,8 +7,11 @@ use axum::{
 };
 use std::{convert::Infallible, time::Duration};
 
-use super::AppState;
-use crate::token::SessionToken;
+use super::{error::ApiError, AppState};
+use crate::{
+    accounts::{AccountError, SignedIn},
+    token::SessionToken,
+};
 
 /// How the session cookie is named and flagged.
 #[derive(Debug, Clone)]
@@ -91,6 +94,14 @@ fn read_cookie(headers: &HeaderMap, name: &str) -> Option<SessionToken> {
 
 /// The caller's session token, if any (not yet checked against the store).
 pub struct SessionCookie(pub Option<SessionToken>);
+
+impl SessionCookie {
+    /// The caller's valid session, or `401 unauthenticated`.
+    pub async fn signed_in(self, state: &AppState) -> Result<SignedIn, ApiError> {
+        let token = self.0.ok_or(AccountError::Unauthenticated)?;
+        Ok(state.accounts.session(&token).await?)
+    }
+}
 
 impl FromRequestParts<AppState> for SessionCookie {
     type Rejection = Infallible;

@@ -15,7 +15,7 @@ use super::{
     openapi::{BodyErrors, CredentialErrors},
     ApiRouter, AppState,
 };
-use crate::accounts::{AccountError, Proof, SignedIn};
+use crate::accounts::Proof;
 
 /// This resource's routes, each with its document entry.
 pub fn routes() -> ApiRouter {
@@ -23,15 +23,6 @@ pub fn routes() -> ApiRouter {
         .routes(routes!(setup))
         .routes(routes!(confirm))
         .routes(routes!(disable))
-}
-
-/// The caller's valid session, or `401 unauthenticated`.
-pub(super) async fn signed_in(
-    state: &AppState,
-    cookie: SessionCookie,
-) -> Result<SignedIn, ApiError> {
-    let token = cookie.0.ok_or(AccountError::Unauthenticated)?;
-    Ok(state.accounts.session(&token).await?)
 }
 
 /// Start setting up an authenticator app: the password is checked again; the answer is a new
@@ -53,7 +44,7 @@ async fn setup(
     ClientAddr(client): ClientAddr,
     Json(req): Json<TotpSetupRequest>,
 ) -> Result<axum::Json<TotpSetup>, ApiError> {
-    let signed_in = signed_in(&state, cookie).await?;
+    let signed_in = cookie.signed_in(&state).await?;
     let pending = state
         .accounts
         .start_totp_setup(&signed_in, &req.password, client)
@@ -86,7 +77,7 @@ async fn confirm(
     ClientAddr(client): ClientAddr,
     Json(req): Json<TotpConfirmRequest>,
 ) -> Result<axum::Json<RecoveryCodes>, ApiError> {
-    let signed_in = signed_in(&state, cookie).await?;
+    let signed_in = cookie.signed_in(&state).await?;
     let recovery_codes = state
         .accounts
         .confirm_totp(&signed_in, &req.code, client)
@@ -112,7 +103,7 @@ async fn disable(
     ClientAddr(client): ClientAddr,
     Json(req): Json<TotpDisableRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let signed_in = signed_in(&state, cookie).await?;
+    let signed_in = cookie.signed_in(&state).await?;
     state
         .accounts
         .disable_totp(

@@ -17,7 +17,6 @@ use super::{
     cookies::SessionCookie,
     error::ApiError,
     extract::Json,
-    mfa::signed_in,
     openapi::{BodyErrors, CredentialErrors, PasskeyErrors},
     sessions::logged_in_reply,
     ApiRouter, AppState,
@@ -80,7 +79,7 @@ async fn register_start(
     ClientAddr(client): ClientAddr,
     Json(req): Json<ReauthRequest>,
 ) -> Result<axum::Json<PasskeyChallenge>, ApiError> {
-    let signed_in = signed_in(&state, cookie).await?;
+    let signed_in = cookie.signed_in(&state).await?;
     let proof = Proof {
         password: &req.password,
         code: req.code.as_deref(),
@@ -110,7 +109,7 @@ async fn register_finish(
     ClientAddr(client): ClientAddr,
     Json(req): Json<PasskeyRegistrationRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let signed_in = signed_in(&state, cookie).await?;
+    let signed_in = cookie.signed_in(&state).await?;
     let added = state
         .accounts
         .finish_passkey_registration(
@@ -136,7 +135,7 @@ async fn list(
     State(state): State<AppState>,
     cookie: SessionCookie,
 ) -> Result<axum::Json<Vec<PasskeySummary>>, ApiError> {
-    let signed_in = signed_in(&state, cookie).await?;
+    let signed_in = cookie.signed_in(&state).await?;
     let passkeys = state.accounts.passkeys(&signed_in.user.id).await?;
     Ok(axum::Json(passkeys.into_iter().map(summary).collect()))
 }
@@ -158,7 +157,7 @@ async fn remove(
     ClientAddr(client): ClientAddr,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let signed_in = signed_in(&state, cookie).await?;
+    let signed_in = cookie.signed_in(&state).await?;
     state
         .accounts
         .remove_passkey(&signed_in, &id, client)

@@ -17,7 +17,7 @@ use super::{
     ApiRouter, AppState,
 };
 use crate::{
-    accounts::{AccountError, LoggedIn, Proof},
+    accounts::{LoggedIn, Proof},
     clock::rfc3339,
 };
 
@@ -115,10 +115,9 @@ async fn logout(
     ))]
 async fn session(
     State(state): State<AppState>,
-    SessionCookie(token): SessionCookie,
+    cookie: SessionCookie,
 ) -> Result<axum::Json<SessionInfo>, ApiError> {
-    let token = token.ok_or(AccountError::Unauthenticated)?;
-    let signed_in = state.accounts.session(&token).await?;
+    let signed_in = cookie.signed_in(&state).await?;
     let recovery_codes_left = state.accounts.recovery_codes_left(&signed_in.user).await?;
     let passkeys = state.accounts.passkeys(&signed_in.user.id).await?.len() as u64;
     let (user, session) = (signed_in.user, signed_in.session);
