@@ -285,7 +285,9 @@ impl Accounts {
             audit(action, "ip_rate_limited", name.canonical(), client);
             return Err(limited.into());
         }
-        let known_device = self.known_device(client.device, &name, now).await?;
+        let known_device = self
+            .known_device(client.device, now, |d| d.user_name == name.canonical())
+            .await?;
         let key = failure_key(name.canonical(), known_device.as_deref());
         let seen = match self.throttle.check_account(&key, now).await? {
             Ok(seen) => seen,
@@ -341,22 +343,21 @@ impl Accounts {
         }
     }
 
-    /// The hex key of the browser's device token if the browser is known to the account named
-    /// (a guesser's browser never is; an unknown name never matches, as for any stranger).
-    async fn known_device(
+    /// The hex key of the browser's device token if the browser is known to the account that
+    /// `belongs` recognises (a guesser's browser never is; an unknown name never matches, as
+    /// for any stranger).
+    pub(super) async fn known_device(
         &self,
         device: Option<DeviceKey>,
-        name: &UserName,
         now: OffsetDateTime,
+        belongs: impl FnOnce(&DeviceRecord) -> bool,
     ) -> AccountResult<Option<String>> {
         let Some(device) = device else {
             return Ok(None);
         };
         let key = device.hex();
         let found = self.store.find_device(&key, now).await?;
-        Ok(found
-            .filter(|d| d.user_name == name.canonical())
-            .map(|_| key))
+        Ok(found.filter(belongs).map(|_| key))
     }
 
     /// The account a name refers to. An account whose name collided when names moved from

@@ -251,14 +251,10 @@ impl Accounts {
             audit(ACTION, "disabled", &user.name, client);
             return Err(AccountError::AccountDisabled);
         }
-        let known_device = match client.device {
-            Some(device) => self
-                .store
-                .find_device(&device.hex(), self.clock.now())
-                .await?
-                .is_some_and(|d| d.user_id == user.id),
-            None => false,
-        };
+        let known_device = self
+            .known_device(client.device, self.clock.now(), |d| d.user_id == user.id)
+            .await?
+            .is_some();
         self.open_session(ACTION, user, known_device, previous, client)
             .await
     }
