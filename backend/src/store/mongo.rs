@@ -576,13 +576,8 @@ impl MongoStore {
         name: &str,
         fields: mongodb::bson::Document,
     ) -> StoreResult<bool> {
-        let c = self.collections().await?;
-        let r = c
-            .users
-            .update_one(doc! { "name": name }, doc! { "$set": fields })
+        self.update_user(doc! { "name": name }, doc! { "$set": fields })
             .await
-            .map_err(classify)?;
-        Ok(r.matched_count == 1)
     }
 }
 

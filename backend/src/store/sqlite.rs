@@ -471,25 +471,17 @@ impl UserStore for SqliteStore {
     }
 
     async fn set_disabled(&self, name: &str, disabled: bool) -> StoreResult<bool> {
-        let name = name.to_owned();
-        let sessions = self.sessions.clone();
-        self.write(move |c| {
-            let _forget = defer(|| sessions.forget_user_name(&name));
+        self.write_named_user(name, move |c, name| {
             c.prepare_cached("UPDATE users SET disabled = ?2 WHERE name = ?1")?
                 .execute(params![name, disabled])
-                .map(|n| n == 1)
         })
         .await
     }
 
     async fn expire_password(&self, name: &str) -> StoreResult<bool> {
-        let name = name.to_owned();
-        let sessions = self.sessions.clone();
-        self.write(move |c| {
-            let _forget = defer(|| sessions.forget_user_name(&name));
+        self.write_named_user(name, |c, name| {
             c.prepare_cached("UPDATE users SET password_expired = 1 WHERE name = ?1")?
-                .execute([&name])
-                .map(|n| n == 1)
+                .execute([name])
         })
         .await
     }
@@ -500,15 +492,12 @@ impl UserStore for SqliteStore {
         token_hash: &str,
         expires_at: OffsetDateTime,
     ) -> StoreResult<bool> {
-        let (name, token_hash) = (name.to_owned(), token_hash.to_owned());
-        let sessions = self.sessions.clone();
-        self.write(move |c| {
-            let _forget = defer(|| sessions.forget_user_name(&name));
+        let token_hash = token_hash.to_owned();
+        self.write_named_user(name, move |c, name| {
             c.prepare_cached(
                 "UPDATE users SET reset_token_hash = ?2, reset_expires_at = ?3 WHERE name = ?1",
             )?
             .execute(params![name, token_hash, to_millis(expires_at)])
-            .map(|n| n == 1)
         })
         .await
     }
@@ -734,6 +723,22 @@ impl SqliteStore {
         self.write(move |c| {
             let _forget = defer(|| sessions.forget_user_id(&user_id));
             f(c, &user_id)
+        })
+        .await
+    }
+
+    /// Runs an `UPDATE` of the account named `name` (`f` returns the rows changed), then
+    /// forgets its cached sessions; whether the account exists.
+    async fn write_named_user(
+        &self,
+        name: &str,
+        f: impl FnOnce(&mut Connection, &str) -> rusqlite::Result<usize> + Send + 'static,
+    ) -> StoreResult<bool> {
+        let name = name.to_owned();
+        let sessions = self.sessions.clone();
+        self.write(move |c| {
+            let _forget = defer(|| sessions.forget_user_name(&name));
+            f(c, &name).map(|n| n == 1)
         })
         .await
     }
