@@ -176,18 +176,21 @@ async fn post<Req: Serialize, Resp: FromJs>(path: &str, body: &Req) -> Result<Re
         .ok_or(ApiError::Network)
 }
 
-/// `GET /api/policy`: the rules in force.
-pub async fn policy() -> Result<PolicyInfo, ApiError> {
-    call::<(), _>(Method::GET, "/api/policy", None)
+/// A GET whose reply is read as `Resp`.
+async fn get<Resp: FromJs>(path: &str) -> Result<Resp, ApiError> {
+    call::<(), _>(Method::GET, path, None)
         .await?
         .ok_or(ApiError::Network)
 }
 
+/// `GET /api/policy`: the rules in force.
+pub async fn policy() -> Result<PolicyInfo, ApiError> {
+    get("/api/policy").await
+}
+
 /// `GET /api/session`: who is signed in.
 pub async fn session() -> Result<SessionInfo, ApiError> {
-    call::<(), _>(Method::GET, "/api/session", None)
-        .await?
-        .ok_or(ApiError::Network)
+    get("/api/session").await
 }
 
 /// `POST /api/user/add`.
@@ -253,9 +256,7 @@ pub async fn passkey_register_finish(
 
 /// `GET /api/passkeys`.
 pub async fn passkeys() -> Result<Vec<Passkey>, ApiError> {
-    call::<(), _>(Method::GET, "/api/passkeys", None)
-        .await?
-        .ok_or(ApiError::Network)
+    get("/api/passkeys").await
 }
 
 /// `DELETE /api/passkeys/{id}`.

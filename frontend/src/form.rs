@@ -149,6 +149,12 @@ impl FieldState {
         }
     }
 
+    /// The value when `asked` (for a field shown only sometimes, like the second-factor
+    /// code), untracked; `None` when not asked.
+    pub fn value_if(self, asked: impl Fn() -> bool) -> Option<String> {
+        asked().then(|| self.value.get_untracked())
+    }
+
     /// What to show under the field: the server's message, else `check`'s once the field has
     /// been left or the form submitted.
     pub fn message(
@@ -181,6 +187,14 @@ pub fn visible_error(
     server: Option<String>,
 ) -> Option<String> {
     server.or(if touched || submitted { client } else { None })
+}
+
+/// [`required`] while `asked` says the field is shown; no message otherwise.
+pub fn required_if(
+    asked: impl Fn() -> bool + Send + Sync + 'static,
+    label: &'static str,
+) -> impl Fn(&str) -> Option<String> + Send + Sync + 'static {
+    move |v| asked().then(|| required(label, v)).flatten()
 }
 
 /// "`label` is required" for an empty (or blank) value.
@@ -350,5 +364,13 @@ mod tests {
         let (top, fields) = split_problem(&creds);
         assert_eq!(top.as_deref(), Some("Wrong user name or password."));
         assert!(fields.is_empty());
+    }
+
+    #[test]
+    fn a_field_shown_only_sometimes_is_required_only_then() {
+        let shown = required_if(|| true, "Code");
+        assert_eq!(shown(""), Some("Code is required".to_owned()));
+        assert_eq!(shown("123456"), None);
+        assert_eq!(required_if(|| false, "Code")(""), None);
     }
 }

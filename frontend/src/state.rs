@@ -78,6 +78,11 @@ impl Session {
         self.known().flatten()
     }
 
+    /// Whether the signed-in account has two-factor login on (so changes ask for a code).
+    pub fn has_totp(self) -> bool {
+        self.user().is_some_and(|s| s.totp)
+    }
+
     /// The signed-in account's name, without tracking.
     pub fn user_name_untracked(self) -> Option<String> {
         self.0.get_untracked().flatten().map(|s| s.user_name)

@@ -7,7 +7,7 @@ use super::set_title;
 use crate::{
     api,
     components::{CodeField, ErrorBanner, Notice, PasswordField, SubmitButton},
-    form::{required, FieldState, Submission},
+    form::{required, required_if, FieldState, Submission},
     relative_time,
     router::{Link, Router},
     state::{AppState, Flash},
@@ -98,10 +98,8 @@ fn DeleteAccount() -> impl IntoView {
         },
     );
     let error = password.message(form.submitted, move |v| required("Password", v));
-    let asks_code = Signal::derive(move || state.session.user().is_some_and(|s| s.totp));
-    let code_error = code.message(form.submitted, move |v| {
-        asks_code.get().then(|| required("Code", v)).flatten()
-    });
+    let asks_code = Signal::derive(move || state.session.has_totp());
+    let code_error = code.message(form.submitted, required_if(move || asks_code.get(), "Code"));
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         let Some(user_name) = state.session.user_name_untracked() else {
@@ -110,9 +108,7 @@ fn DeleteAccount() -> impl IntoView {
         form.submit(&[error, code_error], || Credentials {
             user_name,
             password: password.value.get_untracked().into(),
-            code: asks_code
-                .get_untracked()
-                .then(|| code.value.get_untracked()),
+            code: code.value_if(|| asks_code.get_untracked()),
         });
     };
     view! {

@@ -8,7 +8,7 @@ use super::{encode, set_title};
 use crate::{
     api,
     components::{CodeField, FormCard, PasswordField, SubmitButton, TextField},
-    form::{check_new_password, new_password_hint, required, FieldState, Submission},
+    form::{check_new_password, new_password_hint, required, required_if, FieldState, Submission},
     router::Router,
     state::{AppState, Flash},
 };
@@ -41,8 +41,7 @@ pub fn ChangePasswordPage() -> impl IntoView {
     // server asks for it (signed out, e.g. with an expired password).
     let code = FieldState::new("");
     let server_asked = RwSignal::new(false);
-    let asks_code =
-        Signal::derive(move || server_asked.get() || state.session.user().is_some_and(|s| s.totp));
+    let asks_code = Signal::derive(move || server_asked.get() || state.session.has_totp());
     let form = Submission::new(
         &[
             ("user_name", name),
@@ -74,9 +73,7 @@ pub fn ChangePasswordPage() -> impl IntoView {
                 .then(|| "New password must differ from the current one".to_string())
         })
     });
-    let code_error = code.message(form.submitted, move |v| {
-        asks_code.get().then(|| required("Code", v)).flatten()
-    });
+    let code_error = code.message(form.submitted, required_if(move || asks_code.get(), "Code"));
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         notice.set(None);
@@ -85,9 +82,7 @@ pub fn ChangePasswordPage() -> impl IntoView {
                 user_name: name.value.get_untracked(),
                 password: current.value.get_untracked().into(),
                 newpassword: new.value.get_untracked().into(),
-                code: asks_code
-                    .get_untracked()
-                    .then(|| code.value.get_untracked()),
+                code: code.value_if(|| asks_code.get_untracked()),
             }
         });
     };

@@ -9,7 +9,7 @@ use super::{encode, set_title};
 use crate::{
     api,
     components::{CodeField, ErrorBanner, FormCard, PasswordField, SubmitButton, TextField},
-    form::{required, FieldState, Submission},
+    form::{required, required_if, FieldState, Submission},
     router::Router,
     state::{AppState, Flash},
 };
@@ -71,9 +71,7 @@ pub fn LoginPage() -> impl IntoView {
     );
     let name_error = name.message(form.submitted, move |v| required("User name", v));
     let password_error = password.message(form.submitted, move |v| required("Password", v));
-    let code_error = code.message(form.submitted, move |v| {
-        asks_code.get().then(|| required("Code", v)).flatten()
-    });
+    let code_error = code.message(form.submitted, required_if(move || asks_code.get(), "Code"));
     // A passkey logs in on its own: no name, no password, no code.
     let with_passkey = Submission::new(
         &[],
@@ -95,9 +93,7 @@ pub fn LoginPage() -> impl IntoView {
         form.submit(&[name_error, password_error, code_error], || Credentials {
             user_name: name.value.get_untracked(),
             password: password.value.get_untracked().into(),
-            code: asks_code
-                .get_untracked()
-                .then(|| code.value.get_untracked()),
+            code: code.value_if(|| asks_code.get_untracked()),
         });
     };
 

@@ -12,7 +12,7 @@ use super::set_title;
 use crate::{
     api,
     components::{CodeField, ErrorBanner, Notice, PasswordField, SubmitButton, TextField},
-    form::{required, FieldState, Submission},
+    form::{required, required_if, FieldState, Submission},
     state::{AppState, Flash},
 };
 
@@ -211,7 +211,7 @@ fn Passkeys() -> impl IntoView {
     let name = FieldState::new("");
     let password = FieldState::new("");
     let code = FieldState::new("");
-    let asks_code = Signal::derive(move || state.session.user().is_some_and(|s| s.totp));
+    let asks_code = Signal::derive(move || state.session.has_totp());
     let cleared = RwSignal::new(false);
     let form = Submission::new(
         &[("name", name), ("password", password), ("code", code)],
@@ -238,11 +238,10 @@ fn Passkeys() -> impl IntoView {
     let password_error = password.message(form.submitted, move |v| {
         (!cleared.get()).then(|| required("Password", v)).flatten()
     });
-    let code_error = code.message(form.submitted, move |v| {
-        (asks_code.get() && !cleared.get())
-            .then(|| required("Code", v))
-            .flatten()
-    });
+    let code_error = code.message(
+        form.submitted,
+        required_if(move || asks_code.get() && !cleared.get(), "Code"),
+    );
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         problem.set(None);
@@ -251,9 +250,7 @@ fn Passkeys() -> impl IntoView {
             name: name.value.get_untracked(),
             reauth: ReauthRequest {
                 password: password.value.get_untracked().into(),
-                code: asks_code
-                    .get_untracked()
-                    .then(|| code.value.get_untracked()),
+                code: code.value_if(|| asks_code.get_untracked()),
             },
         });
     };
