@@ -127,6 +127,8 @@ describe('two-factor login', () => {
         await logIn(p, name, password);
         await p.page.getByLabel('Authentication code').waitFor();
         await p.page.getByText('Two-factor login is on for this account').waitFor();
+        // A field that just appeared is not wrong yet.
+        assert.equal(await p.page.locator('#code-message').textContent(), '');
         await p.shot('code-asked');
         await p.page.getByRole('button', { name: 'Use a recovery code instead' }).click();
         await fillField(p.page, 'Recovery code', codes[0]);

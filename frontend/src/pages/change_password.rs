@@ -73,9 +73,16 @@ pub fn ChangePasswordPage() -> impl IntoView {
                 .then(|| "New password must differ from the current one".to_string())
         })
     });
-    let code_error = code.message(form.submitted, required_if(move || asks_code.get(), "Code"));
+    // A code field that appears after a reply is not wrong yet: "required" waits for a submit
+    // made while it is shown.
+    let code_tried = RwSignal::new(false);
+    let code_error = code.message(
+        form.submitted,
+        required_if(move || asks_code.get() && code_tried.get(), "Code"),
+    );
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
+        code_tried.set(asks_code.get_untracked());
         notice.set(None);
         form.submit(&[name_error, current_error, new_error, code_error], || {
             ChangePasswordRequest {

@@ -71,7 +71,13 @@ pub fn LoginPage() -> impl IntoView {
     );
     let name_error = name.message(form.submitted, move |v| required("User name", v));
     let password_error = password.message(form.submitted, move |v| required("Password", v));
-    let code_error = code.message(form.submitted, required_if(move || asks_code.get(), "Code"));
+    // A code field that appears after a reply is not wrong yet: "required" waits for a submit
+    // made while it is shown.
+    let code_tried = RwSignal::new(false);
+    let code_error = code.message(
+        form.submitted,
+        required_if(move || asks_code.get() && code_tried.get(), "Code"),
+    );
     // A passkey logs in on its own: no name, no password, no code.
     let with_passkey = Submission::new(
         &[],
@@ -89,6 +95,7 @@ pub fn LoginPage() -> impl IntoView {
     );
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
+        code_tried.set(asks_code.get_untracked());
         notice.set(None);
         form.submit(&[name_error, password_error, code_error], || Credentials {
             user_name: name.value.get_untracked(),
