@@ -827,17 +827,35 @@ struct Interfering {
     steal_next_swap: AtomicBool,
 }
 
-#[async_trait]
-impl UserStore for Interfering {
-    async fn insert_user(&self, user: &UserRecord) -> StoreResult<()> {
-        self.inner.insert_user(user).await
-    }
-    async fn find_user(&self, name: &str) -> StoreResult<Option<UserRecord>> {
-        self.inner.find_user(name).await
-    }
-    async fn find_user_by_id(&self, id: &str) -> StoreResult<Option<UserRecord>> {
-        self.inner.find_user_by_id(id).await
-    }
+/// Implements a store role for [`Interfering`] by handing each listed method to the SQLite
+/// store inside, plus any `extra` methods written out (the ones that interfere).
+macro_rules! forward {
+    ($role:ident { $($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)* } $(extra { $($extra:item)* })?) => {
+        #[async_trait]
+        impl $role for Interfering {
+            $(
+                async fn $name(&self, $($arg: $ty),*) -> $ret {
+                    self.inner.$name($($arg),*).await
+                }
+            )*
+            $($($extra)*)?
+        }
+    };
+}
+
+forward!(UserStore {
+    insert_user(user: &UserRecord) -> StoreResult<()>;
+    find_user(name: &str) -> StoreResult<Option<UserRecord>>;
+    find_user_by_id(id: &str) -> StoreResult<Option<UserRecord>>;
+    delete_user(name: &str, expected: &str) -> StoreResult<bool>;
+    all_users() -> StoreResult<Vec<UserRecord>>;
+    rename_user(id: &str, new_name: &str) -> StoreResult<bool>;
+    set_disabled(name: &str, disabled: bool) -> StoreResult<bool>;
+    expire_password(name: &str) -> StoreResult<bool>;
+    set_reset_token(name: &str, token_hash: &str, expires_at: OffsetDateTime) -> StoreResult<bool>;
+    find_user_by_reset_token(token_hash: &str, now: OffsetDateTime) -> StoreResult<Option<UserRecord>>;
+    reset_password(token_hash: &str, new_hash: &str, now: OffsetDateTime) -> StoreResult<Option<UserRecord>>;
+} extra {
     async fn replace_password_hash(
         &self,
         name: &str,
@@ -856,198 +874,49 @@ impl UserStore for Interfering {
             .replace_password_hash(name, expected, new_hash, changed_at)
             .await
     }
-    async fn delete_user(&self, name: &str, expected: &str) -> StoreResult<bool> {
-        self.inner.delete_user(name, expected).await
-    }
-    async fn all_users(&self) -> StoreResult<Vec<UserRecord>> {
-        self.inner.all_users().await
-    }
-    async fn rename_user(&self, id: &str, new_name: &str) -> StoreResult<bool> {
-        self.inner.rename_user(id, new_name).await
-    }
-    async fn set_disabled(&self, name: &str, disabled: bool) -> StoreResult<bool> {
-        self.inner.set_disabled(name, disabled).await
-    }
-    async fn expire_password(&self, name: &str) -> StoreResult<bool> {
-        self.inner.expire_password(name).await
-    }
-    async fn set_reset_token(
-        &self,
-        name: &str,
-        token_hash: &str,
-        expires_at: OffsetDateTime,
-    ) -> StoreResult<bool> {
-        self.inner
-            .set_reset_token(name, token_hash, expires_at)
-            .await
-    }
-    async fn find_user_by_reset_token(
-        &self,
-        token_hash: &str,
-        now: OffsetDateTime,
-    ) -> StoreResult<Option<UserRecord>> {
-        self.inner.find_user_by_reset_token(token_hash, now).await
-    }
-    async fn reset_password(
-        &self,
-        token_hash: &str,
-        new_hash: &str,
-        now: OffsetDateTime,
-    ) -> StoreResult<Option<UserRecord>> {
-        self.inner.reset_password(token_hash, new_hash, now).await
-    }
-}
+});
 
-#[async_trait]
-impl SessionStore for Interfering {
-    async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()> {
-        self.inner.insert_session(session).await
-    }
-    async fn insert_session_for_hash(
-        &self,
-        session: &SessionRecord,
-        password_hash: &str,
-    ) -> StoreResult<bool> {
-        self.inner
-            .insert_session_for_hash(session, password_hash)
-            .await
-    }
-    async fn find_session(
-        &self,
-        token_hash: &str,
-        now: OffsetDateTime,
-    ) -> StoreResult<Option<SessionRecord>> {
-        self.inner.find_session(token_hash, now).await
-    }
-    async fn find_session_and_user(
-        &self,
-        token_hash: &str,
-        now: OffsetDateTime,
-    ) -> StoreResult<Option<(SessionRecord, UserRecord)>> {
-        self.inner.find_session_and_user(token_hash, now).await
-    }
-    async fn delete_session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
-        self.inner.delete_session(token_hash).await
-    }
-    async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64> {
-        self.inner.delete_user_sessions(user_id).await
-    }
-    async fn count_user_sessions(&self, user_id: &str, now: OffsetDateTime) -> StoreResult<u64> {
-        self.inner.count_user_sessions(user_id, now).await
-    }
-}
+forward!(SessionStore {
+    insert_session(session: &SessionRecord) -> StoreResult<()>;
+    insert_session_for_hash(session: &SessionRecord, password_hash: &str) -> StoreResult<bool>;
+    find_session(token_hash: &str, now: OffsetDateTime) -> StoreResult<Option<SessionRecord>>;
+    find_session_and_user(token_hash: &str, now: OffsetDateTime) -> StoreResult<Option<(SessionRecord, UserRecord)>>;
+    delete_session(token_hash: &str) -> StoreResult<Option<SessionRecord>>;
+    delete_user_sessions(user_id: &str) -> StoreResult<u64>;
+    count_user_sessions(user_id: &str, now: OffsetDateTime) -> StoreResult<u64>;
+});
 
-#[async_trait]
-impl CounterStore for Interfering {
-    async fn bump_counter(
-        &self,
-        key: &str,
-        now: OffsetDateTime,
-        ttl: Duration,
-    ) -> StoreResult<Counter> {
-        self.inner.bump_counter(key, now, ttl).await
-    }
-    async fn get_counter(&self, key: &str, now: OffsetDateTime) -> StoreResult<Option<Counter>> {
-        self.inner.get_counter(key, now).await
-    }
-    async fn delete_counter(&self, key: &str) -> StoreResult<()> {
-        self.inner.delete_counter(key).await
-    }
-    async fn delete_counters_with_prefix(&self, prefix: &str) -> StoreResult<u64> {
-        self.inner.delete_counters_with_prefix(prefix).await
-    }
-}
+forward!(CounterStore {
+    bump_counter(key: &str, now: OffsetDateTime, ttl: Duration) -> StoreResult<Counter>;
+    get_counter(key: &str, now: OffsetDateTime) -> StoreResult<Option<Counter>>;
+    delete_counter(key: &str) -> StoreResult<()>;
+    delete_counters_with_prefix(prefix: &str) -> StoreResult<u64>;
+});
 
-#[async_trait]
-impl DeviceStore for Interfering {
-    async fn insert_device(&self, device: &DeviceRecord, now: OffsetDateTime) -> StoreResult<()> {
-        self.inner.insert_device(device, now).await
-    }
-    async fn find_device(
-        &self,
-        token_hash: &str,
-        now: OffsetDateTime,
-    ) -> StoreResult<Option<DeviceRecord>> {
-        self.inner.find_device(token_hash, now).await
-    }
-    async fn delete_user_devices(&self, user_id: &str) -> StoreResult<u64> {
-        self.inner.delete_user_devices(user_id).await
-    }
-}
+forward!(DeviceStore {
+    insert_device(device: &DeviceRecord, now: OffsetDateTime) -> StoreResult<()>;
+    find_device(token_hash: &str, now: OffsetDateTime) -> StoreResult<Option<DeviceRecord>>;
+    delete_user_devices(user_id: &str) -> StoreResult<u64>;
+});
 
-#[async_trait]
-impl SecondFactorStore for Interfering {
-    async fn set_pending_totp(&self, user_id: &str, secret: &str) -> StoreResult<bool> {
-        self.inner.set_pending_totp(user_id, secret).await
-    }
-    async fn enable_totp(
-        &self,
-        user_id: &str,
-        secret: &str,
-        step: i64,
-        recovery_hashes: &[String],
-    ) -> StoreResult<bool> {
-        self.inner
-            .enable_totp(user_id, secret, step, recovery_hashes)
-            .await
-    }
-    async fn disable_totp(&self, user_id: &str) -> StoreResult<bool> {
-        self.inner.disable_totp(user_id).await
-    }
-    async fn use_totp_step(&self, user_id: &str, step: i64) -> StoreResult<bool> {
-        self.inner.use_totp_step(user_id, step).await
-    }
-    async fn use_recovery_code(&self, user_id: &str, code_hash: &str) -> StoreResult<bool> {
-        self.inner.use_recovery_code(user_id, code_hash).await
-    }
-    async fn count_recovery_codes(&self, user_id: &str) -> StoreResult<u64> {
-        self.inner.count_recovery_codes(user_id).await
-    }
-}
+forward!(SecondFactorStore {
+    set_pending_totp(user_id: &str, secret: &str) -> StoreResult<bool>;
+    enable_totp(user_id: &str, secret: &str, step: i64, recovery_hashes: &[String]) -> StoreResult<bool>;
+    disable_totp(user_id: &str) -> StoreResult<bool>;
+    use_totp_step(user_id: &str, step: i64) -> StoreResult<bool>;
+    use_recovery_code(user_id: &str, code_hash: &str) -> StoreResult<bool>;
+    count_recovery_codes(user_id: &str) -> StoreResult<u64>;
+});
 
-#[async_trait]
-impl PasskeyStore for Interfering {
-    async fn insert_passkey(&self, passkey: &PasskeyRecord) -> StoreResult<()> {
-        self.inner.insert_passkey(passkey).await
-    }
-    async fn user_passkeys(&self, user_id: &str) -> StoreResult<Vec<PasskeyRecord>> {
-        self.inner.user_passkeys(user_id).await
-    }
-    async fn update_passkey(
-        &self,
-        credential_id: &str,
-        passkey: &str,
-        used_at: OffsetDateTime,
-    ) -> StoreResult<bool> {
-        self.inner
-            .update_passkey(credential_id, passkey, used_at)
-            .await
-    }
-    async fn delete_passkey(&self, user_id: &str, credential_id: &str) -> StoreResult<bool> {
-        self.inner.delete_passkey(user_id, credential_id).await
-    }
-    async fn delete_user_passkeys(&self, user_id: &str) -> StoreResult<u64> {
-        self.inner.delete_user_passkeys(user_id).await
-    }
-    async fn insert_ceremony(
-        &self,
-        id: &str,
-        user_id: Option<&str>,
-        state: &str,
-        expires_at: OffsetDateTime,
-    ) -> StoreResult<()> {
-        self.inner
-            .insert_ceremony(id, user_id, state, expires_at)
-            .await
-    }
-    async fn take_ceremony(
-        &self,
-        id: &str,
-        now: OffsetDateTime,
-    ) -> StoreResult<Option<(Option<String>, String)>> {
-        self.inner.take_ceremony(id, now).await
-    }
-}
+forward!(PasskeyStore {
+    insert_passkey(passkey: &PasskeyRecord) -> StoreResult<()>;
+    user_passkeys(user_id: &str) -> StoreResult<Vec<PasskeyRecord>>;
+    update_passkey(credential_id: &str, passkey: &str, used_at: OffsetDateTime) -> StoreResult<bool>;
+    delete_passkey(user_id: &str, credential_id: &str) -> StoreResult<bool>;
+    delete_user_passkeys(user_id: &str) -> StoreResult<u64>;
+    insert_ceremony(id: &str, user_id: Option<&str>, state: &str, expires_at: OffsetDateTime) -> StoreResult<()>;
+    take_ceremony(id: &str, now: OffsetDateTime) -> StoreResult<Option<(Option<String>, String)>>;
+});
 
 #[async_trait]
 impl Store for Interfering {
