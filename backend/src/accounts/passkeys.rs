@@ -104,13 +104,14 @@ impl Accounts {
         Ok(PasskeyCeremony { id, options })
     }
 
-    /// Finishes adding a passkey: verifies the browser's answer against the ceremony's state.
+    /// Finishes adding a passkey: verifies the browser's answer (`credential`, its JSON) against
+    /// the ceremony's state.
     pub async fn finish_passkey_registration(
         &self,
         signed_in: &SignedIn,
         ceremony: &str,
         name: &str,
-        credential: Value,
+        credential: &str,
         client: Client,
     ) -> AccountResult<PasskeyInfo> {
         let webauthn = self.webauthn()?;
@@ -122,7 +123,7 @@ impl Accounts {
         let state: PasskeyRegistration =
             serde_json::from_str(&state).map_err(|e| internal("reading a ceremony", e))?;
         let credential: RegisterPublicKeyCredential =
-            serde_json::from_value(credential).map_err(|_| AccountError::InvalidPasskey)?;
+            serde_json::from_str(credential).map_err(|_| AccountError::InvalidPasskey)?;
         let passkey = webauthn
             .finish_passkey_registration(&credential, &state)
             .map_err(|e| {
@@ -192,7 +193,7 @@ impl Accounts {
     pub async fn finish_passkey_login(
         &self,
         ceremony: &str,
-        credential: Value,
+        credential: &str,
         previous: Option<&SessionToken>,
         client: Client,
     ) -> AccountResult<LoggedIn> {
@@ -209,7 +210,7 @@ impl Accounts {
         let state: DiscoverableAuthentication =
             serde_json::from_str(&state).map_err(|e| internal("reading a ceremony", e))?;
         let credential: PublicKeyCredential =
-            serde_json::from_value(credential).map_err(|_| AccountError::InvalidPasskey)?;
+            serde_json::from_str(credential).map_err(|_| AccountError::InvalidPasskey)?;
         let (handle, credential_id) = webauthn
             .identify_discoverable_authentication(&credential)
             .map_err(|_| AccountError::InvalidPasskey)?;

@@ -46,11 +46,6 @@ fn challenge(c: PasskeyCeremony) -> Result<axum::Json<PasskeyChallenge>, ApiErro
     }))
 }
 
-/// The browser's WebAuthn answer, for the library to read.
-fn credential(raw: &serde_json::value::RawValue) -> serde_json::Value {
-    serde_json::from_str(raw.get()).unwrap_or(serde_json::Value::Null)
-}
-
 fn summary(p: PasskeyInfo) -> PasskeySummary {
     PasskeySummary {
         id: p.id,
@@ -116,7 +111,7 @@ async fn register_finish(
             &signed_in,
             &req.ceremony,
             &req.name,
-            credential(&req.credential),
+            req.credential.get(),
             client,
         )
         .await?;
@@ -200,7 +195,7 @@ async fn login_finish(
         .accounts
         .finish_passkey_login(
             &req.ceremony,
-            credential(&req.credential),
+            req.credential.get(),
             previous.as_ref(),
             client,
         )
