@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use accounts_server::clock;
 
-use super::{session, user, HOUR};
+use super::{session, user, Sessions, HOUR};
 use crate::support::{store, Kind};
 
 async fn flags_are_set_and_a_password_change_clears_expiry_and_the_reset_token(kind: Kind) {

@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 
 use accounts_server::clock;
 
-use super::{session, user, HOUR};
+use super::{session, user, Sessions, HOUR};
 use crate::support::{store, Kind};
 
 async fn sessions_are_found_until_they_expire(kind: Kind) {
@@ -107,7 +107,7 @@ async fn a_session_is_found_with_its_user(kind: Kind) {
     // A session whose user is gone (deleted without the store's help) is not returned.
     let orphan_owner = user("pam", "h");
     let orphan = session("p1", &orphan_owner, HOUR);
-    f.store.insert_session(&orphan).await.unwrap();
+    super::insert_orphan_session(&f, &orphan).await;
     assert_eq!(
         f.store.find_session_and_user("p1", now).await.unwrap(),
         None

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use accounts_server::{clock, store::StoreError};
 
-use super::{session, user, HOUR};
+use super::{session, user, Sessions, HOUR};
 use crate::support::{store, Kind};
 
 async fn create_then_find_by_canonical_name(kind: Kind) {

@@ -66,10 +66,14 @@ pub enum Kind {
     Mongo,
 }
 
-/// A store plus whatever keeps it alive (the temporary folder of an embedded store).
+/// A store plus whatever keeps it alive (the temporary folder of an embedded store), and where
+/// its data lives, for tests that write behind its back.
 pub struct StoreFixture {
     pub store: Arc<dyn Store>,
-    _dir: Option<tempfile::TempDir>,
+    /// The embedded store's folder.
+    pub dir: Option<tempfile::TempDir>,
+    /// The MongoDB database's name.
+    pub mongo_db: Option<String>,
 }
 
 pub async fn store(kind: Kind) -> StoreFixture {
@@ -79,11 +83,13 @@ pub async fn store(kind: Kind) -> StoreFixture {
             let store = SqliteStore::open(dir.path()).expect("open sqlite");
             StoreFixture {
                 store: Arc::new(store),
-                _dir: Some(dir),
+                dir: Some(dir),
+                mongo_db: None,
             }
         }
         Kind::Mongo => {
-            let store = MongoStore::connect(&mongodb_uri(), &unique_db_name())
+            let db = unique_db_name();
+            let store = MongoStore::connect(&mongodb_uri(), &db)
                 .await
                 .expect("connect to MongoDB");
             store
@@ -92,7 +98,8 @@ pub async fn store(kind: Kind) -> StoreFixture {
                 .expect("MongoDB test server is not answering");
             StoreFixture {
                 store: Arc::new(store),
-                _dir: None,
+                dir: None,
+                mongo_db: Some(db),
             }
         }
     }

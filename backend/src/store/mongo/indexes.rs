@@ -1,0 +1,72 @@
+//! The collections and their indexes, created idempotently before the first operation.
+
+use std::time::Duration;
+
+use mongodb::{
+    bson::{doc, Document},
+    options::IndexOptions,
+    Collection, Database, IndexModel,
+};
+
+use super::{
+    ceremonies::CeremonyDoc, counters::CounterDoc, devices::DeviceDoc, passkeys::PasskeyDoc,
+    sessions::SessionDoc, users::UserDoc,
+};
+
+/// Every collection, handed out only once its indexes exist.
+pub(super) struct Collections {
+    pub users: Collection<UserDoc>,
+    pub sessions: Collection<SessionDoc>,
+    pub counters: Collection<CounterDoc>,
+    pub devices: Collection<DeviceDoc>,
+    pub passkeys: Collection<PasskeyDoc>,
+    pub ceremonies: Collection<CeremonyDoc>,
+}
+
+impl Collections {
+    /// The collections of `db`, after creating any index that is missing.
+    pub async fn open(db: &Database) -> mongodb::error::Result<Self> {
+        let c = Self {
+            users: db.collection("users"),
+            sessions: db.collection("sessions"),
+            counters: db.collection("counters"),
+            devices: db.collection("devices"),
+            passkeys: db.collection("passkeys"),
+            ceremonies: db.collection("ceremonies"),
+        };
+        let expiry = || {
+            index(doc! { "expires_at": 1 }, "expires_ttl", |o| {
+                o.expire_after = Some(Duration::ZERO)
+            })
+        };
+        let by_user = || index(doc! { "user_id": 1 }, "by_user", |_| {});
+        c.users
+            .create_index(index(doc! { "name": 1 }, "name_unique", |o| {
+                o.unique = Some(true)
+            }))
+            .await?;
+        c.users
+            .create_index(index(
+                doc! { "reset_token_hash": 1 },
+                "by_reset_token",
+                |o| o.sparse = Some(true),
+            ))
+            .await?;
+        c.sessions.create_index(expiry()).await?;
+        c.sessions.create_index(by_user()).await?;
+        c.counters.create_index(expiry()).await?;
+        c.devices.create_index(expiry()).await?;
+        c.devices.create_index(by_user()).await?;
+        c.passkeys.create_index(by_user()).await?;
+        c.ceremonies.create_index(expiry()).await?;
+        Ok(c)
+    }
+}
+
+/// An index on `keys` named `name`, with options set by `configure`.
+fn index(keys: Document, name: &str, configure: impl FnOnce(&mut IndexOptions)) -> IndexModel {
+    let mut options = IndexOptions::default();
+    options.name = Some(name.to_owned());
+    configure(&mut options);
+    IndexModel::builder().keys(keys).options(options).build()
+}

@@ -1,0 +1,110 @@
+//! Login sessions: the `sessions` collection, keyed by the token's hash.
+
+use async_trait::async_trait;
+use mongodb::bson::{doc, DateTime};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::{bson_time, from_bson, MongoStore};
+use crate::store::{SessionRecord, SessionStore, StoreResult, UserRecord, UserStore};
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct SessionDoc {
+    #[serde(rename = "_id")]
+    token_hash: String,
+    user_id: String,
+    user_name: String,
+    created_at: DateTime,
+    expires_at: DateTime,
+}
+
+impl From<SessionDoc> for SessionRecord {
+    fn from(d: SessionDoc) -> Self {
+        Self {
+            token_hash: d.token_hash,
+            user_id: d.user_id,
+            user_name: d.user_name,
+            created_at: from_bson(d.created_at),
+            expires_at: from_bson(d.expires_at),
+        }
+    }
+}
+
+#[async_trait]
+impl SessionStore for MongoStore {
+    /// Insert, then check: MongoDB has no conditional insert across collections (and no
+    /// transactions on a standalone server). If the account no longer holds the hash, the
+    /// session is removed again. If it still does, any password change after this read has
+    /// not yet revoked its sessions (it swaps the hash first), so it will remove this one.
+    async fn insert_session_for_hash(
+        &self,
+        s: &SessionRecord,
+        password_hash: &str,
+    ) -> StoreResult<bool> {
+        let d = SessionDoc {
+            token_hash: s.token_hash.clone(),
+            user_id: s.user_id.clone(),
+            user_name: s.user_name.clone(),
+            created_at: bson_time(s.created_at),
+            expires_at: bson_time(s.expires_at),
+        };
+        self.run(async |c| c.sessions.insert_one(d).await).await?;
+        let still = self
+            .find_user_where(doc! { "_id": &s.user_id, "password_hash": password_hash })
+            .await?
+            .is_some();
+        if !still {
+            self.delete_session(&s.token_hash).await?;
+        }
+        Ok(still)
+    }
+
+    async fn find_session_and_user(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<(SessionRecord, UserRecord)>> {
+        // The TTL sweep runs only every 60 s, so the filter on expiry is what enforces it.
+        let found = self
+            .run(async |c| {
+                c.sessions
+                    .find_one(doc! { "_id": token_hash, "expires_at": { "$gt": bson_time(now) } })
+                    .await
+            })
+            .await?;
+        let Some(session) = found.map(SessionRecord::from) else {
+            return Ok(None);
+        };
+        Ok(self
+            .find_user(&session.user_name)
+            .await?
+            .map(|user| (session, user)))
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
+        self.run(async |c| {
+            c.sessions
+                .find_one_and_delete(doc! { "_id": token_hash })
+                .await
+        })
+        .await
+        .map(|deleted| deleted.map(SessionRecord::from))
+    }
+
+    async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64> {
+        self.run(async |c| c.sessions.delete_many(doc! { "user_id": user_id }).await)
+            .await
+            .map(|r| r.deleted_count)
+    }
+
+    async fn count_user_sessions(&self, user_id: &str, now: OffsetDateTime) -> StoreResult<u64> {
+        self.run(async |c| {
+            c.sessions
+                .count_documents(
+                    doc! { "user_id": user_id, "expires_at": { "$gt": bson_time(now) } },
+                )
+                .await
+        })
+        .await
+    }
+}

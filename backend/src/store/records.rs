@@ -1,0 +1,117 @@
+//! What the stores keep: plain records, the same for both implementations. Secrets inside
+//! them are hashes or are hidden from `Debug`.
+
+use std::fmt;
+
+use time::OffsetDateTime;
+
+/// A stored account. `name` is the canonical user name (the unique key).
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Random id, new for every registration: a session of a deleted account can never match an
+    /// account registered later under the same name.
+    pub id: String,
+    /// Canonical user name: the unique key, as [`accounts_api::UserName::canonical`] gives it.
+    pub name: String,
+    /// The name as the user typed it at registration, for display.
+    pub display_name: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// When the account was registered.
+    pub created_at: OffsetDateTime,
+    /// When the password was last set (a rehash does not count).
+    pub password_changed_at: OffsetDateTime,
+    /// Turned off by an operator: a login with the right password is refused.
+    pub disabled: bool,
+    /// Expired by an operator: the next login must change the password first. Any new
+    /// password clears it.
+    pub password_expired: bool,
+    /// When the pending password-reset link ends, if one was issued (its token's hash stays
+    /// inside the store: it is a credential).
+    pub reset_expires_at: Option<OffsetDateTime>,
+    /// The authenticator-app secret in force (base32), when two-factor login is on.
+    pub totp_secret: Option<String>,
+    /// A secret being set up, in force once a code from it is confirmed.
+    pub totp_pending: Option<String>,
+    /// The last time step whose code was accepted: a code works once.
+    pub totp_last_step: i64,
+}
+
+impl fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("display_name", &self.display_name)
+            .field("password_hash", &"***")
+            .field("created_at", &self.created_at)
+            .field("password_changed_at", &self.password_changed_at)
+            .field("disabled", &self.disabled)
+            .field("password_expired", &self.password_expired)
+            .field("reset_expires_at", &self.reset_expires_at)
+            .field("totp", &self.totp_secret.as_ref().map(|_| "***"))
+            .field("totp_pending", &self.totp_pending.as_ref().map(|_| "***"))
+            .field("totp_last_step", &self.totp_last_step)
+            .finish()
+    }
+}
+
+/// A login session. Only the SHA-256 of the token is stored, so a leaked database holds no
+/// usable session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// Hex SHA-256 of the token the client holds.
+    pub token_hash: String,
+    /// The [`UserRecord::id`] of the account: a later account under the same name never matches.
+    pub user_id: String,
+    /// The account's canonical name, to find it.
+    pub user_name: String,
+    /// When the session was opened (sessions older than a password change are void).
+    pub created_at: OffsetDateTime,
+    /// When the session ends by itself.
+    pub expires_at: OffsetDateTime,
+}
+
+/// A counter of events under one key (failed logins of an account, requests of a client IP in
+/// a minute) that expires by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counter {
+    /// Events counted since the counter (re)started.
+    pub count: u32,
+    /// When the last event was counted.
+    pub last_at: OffsetDateTime,
+    /// When the counter is forgotten.
+    pub expires_at: OffsetDateTime,
+}
+
+/// A browser known to an account (OWASP "device cookies"): a successful login there gave it a
+/// long-lived cookie; only the SHA-256 of the cookie's token is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRecord {
+    /// Hex SHA-256 of the token the browser holds.
+    pub token_hash: String,
+    /// The account it is known to.
+    pub user_id: String,
+    /// That account's canonical name, to match a login attempt before any account lookup.
+    pub user_name: String,
+    /// When it stops counting as known.
+    pub expires_at: OffsetDateTime,
+}
+
+/// A passkey (WebAuthn credential) registered to an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyRecord {
+    /// The credential id, base64url: unique across all accounts.
+    pub credential_id: String,
+    /// The account.
+    pub user_id: String,
+    /// What the user called it ("Laptop", "Phone").
+    pub name: String,
+    /// The credential's public key and signature counter, as the WebAuthn library keeps them
+    /// (JSON). Not a secret.
+    pub passkey: String,
+    /// When it was registered.
+    pub created_at: OffsetDateTime,
+    /// When it last logged in.
+    pub last_used_at: Option<OffsetDateTime>,
+}

@@ -1,0 +1,242 @@
+//! The role traits: one per kind of record, so each part of the service depends only on what
+//! it uses (the throttle sees counters, nothing else). Each has a conformance suite of its own
+//! in `tests/store_conformance/`, run against both implementations.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use super::{Counter, DeviceRecord, PasskeyRecord, SessionRecord, StoreResult, UserRecord};
+
+/// Accounts, keyed by canonical user name.
+#[async_trait]
+pub trait UserStore: Send + Sync + 'static {
+    /// Inserts a new user; [`StoreError::Duplicate`] when the name is taken.
+    async fn insert_user(&self, user: &UserRecord) -> StoreResult<()>;
+
+    /// The user with this canonical name, if any.
+    async fn find_user(&self, name: &str) -> StoreResult<Option<UserRecord>>;
+
+    /// The user with this id, if any.
+    async fn find_user_by_id(&self, id: &str) -> StoreResult<Option<UserRecord>>;
+
+    /// Compare-and-swap: replaces the hash only if it is still `expected`. Returns whether it
+    /// did. `changed_at` is `None` for a rehash, which is not a password change; a change
+    /// (`Some`) also clears an operator's expiry and voids a pending reset link.
+    async fn replace_password_hash(
+        &self,
+        name: &str,
+        expected: &str,
+        new_hash: &str,
+        changed_at: Option<OffsetDateTime>,
+    ) -> StoreResult<bool>;
+
+    /// Deletes the user if its hash is still `expected`, with all its sessions. Returns whether
+    /// it did.
+    async fn delete_user(&self, name: &str, expected: &str) -> StoreResult<bool>;
+
+    /// Every account (for migrations at start-up).
+    async fn all_users(&self) -> StoreResult<Vec<UserRecord>>;
+
+    /// Gives the account `id` the canonical name `new_name` and revokes its sessions (they
+    /// name the account by its old name). [`StoreError::Duplicate`] if the name is taken;
+    /// `false` if there is no such account.
+    async fn rename_user(&self, id: &str, new_name: &str) -> StoreResult<bool>;
+
+    /// Sets whether the account is disabled. Returns whether the account exists.
+    async fn set_disabled(&self, name: &str, disabled: bool) -> StoreResult<bool>;
+
+    /// Marks the password expired until it is next changed. Returns whether the account
+    /// exists.
+    async fn expire_password(&self, name: &str) -> StoreResult<bool>;
+}
+
+/// Password-reset links: only a token's hash and expiry are kept, with the account.
+#[async_trait]
+pub trait RecoveryStore: Send + Sync + 'static {
+    /// Stores the hash of a new reset token and its expiry, replacing any earlier one (so an
+    /// older link stops working). Returns whether the account exists.
+    async fn set_reset_token(
+        &self,
+        name: &str,
+        token_hash: &str,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<bool>;
+
+    /// The account holding this reset token, unless there is none or it has expired at `now`.
+    async fn find_user_by_reset_token(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<UserRecord>>;
+
+    /// Uses a reset token up: in one conditional write, only while the account still holds
+    /// the token unexpired at `now`, sets the password (`new_hash`, changed at `now`), clears
+    /// any expiry and forgets the token. Returns the updated account, or `None` if the token
+    /// was not (or no longer) valid; so of two uses at once exactly one wins.
+    async fn reset_password(
+        &self,
+        token_hash: &str,
+        new_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<UserRecord>>;
+}
+
+/// Two-factor login: the authenticator-app secret and the recovery codes (stored as hashes)
+/// of an account, by its id.
+#[async_trait]
+pub trait SecondFactorStore: Send + Sync + 'static {
+    /// Keeps `secret` as the one being set up, replacing any earlier pending one. Returns
+    /// whether the account exists.
+    async fn set_pending_totp(&self, user_id: &str, secret: &str) -> StoreResult<bool>;
+
+    /// Puts the pending secret in force, if it is still `secret` and no secret is in force:
+    /// records `step` as used and makes `recovery_hashes` the account's recovery codes.
+    /// Returns whether it did.
+    async fn enable_totp(
+        &self,
+        user_id: &str,
+        secret: &str,
+        step: i64,
+        recovery_hashes: &[String],
+    ) -> StoreResult<bool>;
+
+    /// Forgets the secret in force, any pending one and the recovery codes. Returns whether
+    /// there was a secret in force.
+    async fn disable_totp(&self, user_id: &str) -> StoreResult<bool>;
+
+    /// Records `step` as the last used, only if it is later than the one recorded (so of two
+    /// uses of one code, one wins). Returns whether it did.
+    async fn use_totp_step(&self, user_id: &str, step: i64) -> StoreResult<bool>;
+
+    /// Uses up the recovery code with this hash. Returns whether the account had it.
+    async fn use_recovery_code(&self, user_id: &str, code_hash: &str) -> StoreResult<bool>;
+
+    /// How many recovery codes the account has left.
+    async fn count_recovery_codes(&self, user_id: &str) -> StoreResult<u64>;
+}
+
+/// Login sessions, keyed by the SHA-256 of their token.
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// Stores a login's session only if its account (by id) still holds `password_hash`, the
+    /// hash the login verified; returns whether it did. A password change that lands while the
+    /// login is verifying must not leave it a session: either this sees the new hash and
+    /// stores nothing, or the session is in place before the change revokes every session.
+    async fn insert_session_for_hash(
+        &self,
+        session: &SessionRecord,
+        password_hash: &str,
+    ) -> StoreResult<bool>;
+
+    /// The session, if it exists and has not expired at `now` (whether or not a sweep has
+    /// removed it yet), together with the user it names, if that user exists. One round trip
+    /// where the store can join.
+    async fn find_session_and_user(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<(SessionRecord, UserRecord)>>;
+
+    /// Revokes one session. Idempotent. Returns the session if it was there (expired or not),
+    /// so the caller learns whose it was in the same round trip.
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>>;
+
+    /// Revokes every session of one account. Returns how many there were.
+    async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64>;
+
+    /// How many sessions of one account are valid at `now` (for operators).
+    async fn count_user_sessions(&self, user_id: &str, now: OffsetDateTime) -> StoreResult<u64>;
+}
+
+/// Browsers known to accounts.
+#[async_trait]
+pub trait DeviceStore: Send + Sync + 'static {
+    /// Remembers a browser (replacing a record with the same token hash); records expired at
+    /// `now` may be swept meanwhile.
+    async fn insert_device(&self, device: &DeviceRecord, now: OffsetDateTime) -> StoreResult<()>;
+
+    /// The device record, unless absent or expired at `now`.
+    async fn find_device(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<DeviceRecord>>;
+
+    /// Forgets every browser known to the account (when it is deleted).
+    async fn delete_user_devices(&self, user_id: &str) -> StoreResult<u64>;
+}
+
+/// Counters of events that expire by themselves (failed logins, requests per IP and minute).
+#[async_trait]
+pub trait CounterStore: Send + Sync + 'static {
+    /// Counts one event under `key`, atomically (no increment is lost under concurrency). A
+    /// counter that has expired at `now` starts again at 1. The counter then expires at
+    /// `now + ttl`.
+    async fn bump_counter(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+        ttl: Duration,
+    ) -> StoreResult<Counter>;
+
+    /// The counter under `key`, unless it is absent or expired at `now`.
+    async fn get_counter(&self, key: &str, now: OffsetDateTime) -> StoreResult<Option<Counter>>;
+
+    /// Forgets the counter under `key`.
+    async fn delete_counter(&self, key: &str) -> StoreResult<()>;
+
+    /// Forgets every counter whose key starts with `prefix`. Returns how many there were.
+    async fn delete_counters_with_prefix(&self, prefix: &str) -> StoreResult<u64>;
+}
+
+/// Passkeys (WebAuthn credentials) of accounts.
+#[async_trait]
+pub trait PasskeyStore: Send + Sync + 'static {
+    /// Stores a new passkey; [`StoreError::Duplicate`] if its credential id is registered.
+    async fn insert_passkey(&self, passkey: &PasskeyRecord) -> StoreResult<()>;
+
+    /// The account's passkeys, oldest first.
+    async fn user_passkeys(&self, user_id: &str) -> StoreResult<Vec<PasskeyRecord>>;
+
+    /// Replaces a passkey's library state (its counter) after a login at `used_at`.
+    async fn update_passkey(
+        &self,
+        credential_id: &str,
+        passkey: &str,
+        used_at: OffsetDateTime,
+    ) -> StoreResult<bool>;
+
+    /// How many passkeys the account has.
+    async fn count_user_passkeys(&self, user_id: &str) -> StoreResult<u64>;
+
+    /// Removes one of the account's passkeys; whether it was there.
+    async fn delete_passkey(&self, user_id: &str, credential_id: &str) -> StoreResult<bool>;
+
+    /// Removes every passkey of the account; how many there were.
+    async fn delete_user_passkeys(&self, user_id: &str) -> StoreResult<u64>;
+}
+
+/// The state of WebAuthn ceremonies in progress, kept in the store so that the finish of a
+/// ceremony may reach another instance than its start.
+#[async_trait]
+pub trait CeremonyStore: Send + Sync + 'static {
+    /// Keeps the state of a ceremony (for the account `user_id`, if it is one's) until
+    /// `expires_at`.
+    async fn insert_ceremony(
+        &self,
+        id: &str,
+        user_id: Option<&str>,
+        state: &str,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()>;
+
+    /// Takes a ceremony's state out (it works once): its account and state, unless absent or
+    /// expired at `now`.
+    async fn take_ceremony(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<(Option<String>, String)>>;
+}

@@ -1,0 +1,92 @@
+//! The tables and their migrations, counted by `PRAGMA user_version`.
+
+use rusqlite::Connection;
+
+/// The first release's tables; [`MIGRATIONS`] brings them up to date.
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    display_name TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    password_changed_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions(user_id);
+CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions(expires_at);
+CREATE TABLE IF NOT EXISTS counters (
+    key TEXT PRIMARY KEY,
+    count INTEGER NOT NULL,
+    last_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS counters_by_expiry ON counters(expires_at);
+CREATE TABLE IF NOT EXISTS devices (
+    token_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS devices_by_user ON devices(user_id);
+";
+
+/// Changes to [`SCHEMA`] since the first release, in order; `PRAGMA user_version` counts how
+/// many a database has had. Never edit one: add the next.
+const MIGRATIONS: &[&str] = &[
+    // 1: operator flags and password-reset links.
+    "ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE users ADD COLUMN password_expired INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE users ADD COLUMN reset_token_hash TEXT;
+     ALTER TABLE users ADD COLUMN reset_expires_at INTEGER;
+     CREATE UNIQUE INDEX users_by_reset_token ON users(reset_token_hash);",
+    // 2: two-factor login.
+    "ALTER TABLE users ADD COLUMN totp_secret TEXT;
+     ALTER TABLE users ADD COLUMN totp_pending TEXT;
+     ALTER TABLE users ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0;
+     CREATE TABLE recovery_codes (
+         user_id TEXT NOT NULL,
+         code_hash TEXT NOT NULL,
+         PRIMARY KEY (user_id, code_hash)
+     ) STRICT;",
+    // 3: passkeys.
+    "CREATE TABLE passkeys (
+         credential_id TEXT PRIMARY KEY,
+         user_id TEXT NOT NULL,
+         name TEXT NOT NULL,
+         passkey TEXT NOT NULL,
+         created_at INTEGER NOT NULL,
+         last_used_at INTEGER
+     ) STRICT;
+     CREATE INDEX passkeys_by_user ON passkeys(user_id);
+     CREATE TABLE ceremonies (
+         id TEXT PRIMARY KEY,
+         user_id TEXT,
+         state TEXT NOT NULL,
+         expires_at INTEGER NOT NULL
+     ) STRICT;",
+];
+
+/// Creates the tables if they are missing, then migrates them.
+pub(super) fn create_or_migrate(c: &mut Connection) -> rusqlite::Result<()> {
+    c.execute_batch(SCHEMA)?;
+    migrate(c)
+}
+
+/// Applies the [`MIGRATIONS`] this database has not had yet, each in its own transaction.
+fn migrate(c: &mut Connection) -> rusqlite::Result<()> {
+    let done: usize = c.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    for (i, step) in MIGRATIONS.iter().enumerate().skip(done) {
+        let tx = c.transaction()?;
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", i + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! Login sessions: the `sessions` table, with the in-memory cache of lookups in front of it
+//! (see `SessionCache`).
+
+use async_trait::async_trait;
+use rusqlite::{params, OptionalExtension};
+use time::OffsetDateTime;
+
+use super::{defer, users::user_from_row, SqliteStore};
+use crate::{
+    clock::{from_millis, to_millis},
+    store::{SessionRecord, SessionStore, StoreResult, UserRecord},
+};
+
+/// A session from five columns starting at `first`: token hash, user id, user name, created,
+/// expires.
+fn session_from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<SessionRecord> {
+    Ok(SessionRecord {
+        token_hash: r.get(first)?,
+        user_id: r.get(first + 1)?,
+        user_name: r.get(first + 2)?,
+        created_at: from_millis(r.get(first + 3)?),
+        expires_at: from_millis(r.get(first + 4)?),
+    })
+}
+
+#[async_trait]
+impl SessionStore for SqliteStore {
+    /// One statement on the one writing connection, so no password change can come between
+    /// the check and the insert.
+    async fn insert_session_for_hash(
+        &self,
+        s: &SessionRecord,
+        password_hash: &str,
+    ) -> StoreResult<bool> {
+        let (s, password_hash) = (s.clone(), password_hash.to_owned());
+        self.write(move |c| {
+            // Sweep expired sessions while we are writing anyway (indexed, so cheap).
+            c.prepare_cached("DELETE FROM sessions WHERE expires_at <= ?1")?
+                .execute([to_millis(s.created_at)])?;
+            c.prepare_cached(
+                "INSERT INTO sessions (token_hash, user_id, user_name, created_at, expires_at)
+                 SELECT ?1, ?2, ?3, ?4, ?5
+                 WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2 AND password_hash = ?6)",
+            )?
+            .execute(params![
+                s.token_hash,
+                s.user_id,
+                s.user_name,
+                to_millis(s.created_at),
+                to_millis(s.expires_at),
+                password_hash
+            ])
+            .map(|n| n == 1)
+        })
+        .await
+    }
+
+    async fn find_session_and_user(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<(SessionRecord, UserRecord)>> {
+        if let Some(hit) = self.sessions.get(token_hash, now) {
+            return Ok(Some(hit));
+        }
+        let generation = self.sessions.generation();
+        let token_hash = token_hash.to_owned();
+        let found = self
+            .read(move |c| {
+                c.prepare_cached(
+                    "SELECT u.id, u.name, u.display_name, u.password_hash, u.created_at,
+                        u.password_changed_at, u.disabled, u.password_expired,
+                        u.reset_expires_at, u.totp_secret, u.totp_pending, u.totp_last_step,
+                        s.token_hash, s.user_id, s.user_name,
+                        s.created_at, s.expires_at
+                 FROM sessions s JOIN users u ON u.name = s.user_name
+                 WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+                )?
+                .query_row(params![token_hash, to_millis(now)], |r| {
+                    Ok((session_from_row(r, 12)?, user_from_row(r)?))
+                })
+                .optional()
+            })
+            .await?;
+        if let Some(found) = &found {
+            self.sessions.insert(generation, found.clone());
+        }
+        Ok(found)
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
+        let token_hash = token_hash.to_owned();
+        let sessions = self.sessions.clone();
+        self.write(move |c| {
+            let _forget = defer(|| sessions.forget_session(&token_hash));
+            c.prepare_cached(
+                "DELETE FROM sessions WHERE token_hash = ?1
+                 RETURNING token_hash, user_id, user_name, created_at, expires_at",
+            )?
+            .query_row([&token_hash], |r| session_from_row(r, 0))
+            .optional()
+        })
+        .await
+    }
+
+    async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64> {
+        let user_id = user_id.to_owned();
+        let sessions = self.sessions.clone();
+        self.write(move |c| {
+            let _forget = defer(|| sessions.forget_user_id(&user_id));
+            c.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
+                .execute([&user_id])
+                .map(|n| n as u64)
+        })
+        .await
+    }
+
+    async fn count_user_sessions(&self, user_id: &str, now: OffsetDateTime) -> StoreResult<u64> {
+        let user_id = user_id.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT COUNT(*) FROM sessions WHERE user_id = ?1 AND expires_at > ?2",
+            )?
+            .query_row(params![user_id, to_millis(now)], |r| r.get(0))
+        })
+        .await
+    }
+}
