@@ -8,7 +8,7 @@
 use accounts_api::UserName;
 use time::OffsetDateTime;
 
-use super::{AccountError, AccountResult, Accounts};
+use super::{Account, AccountError, AccountResult, Accounts};
 use crate::{store::UserRecord, throttle::failure_key};
 
 /// What an operator sees of one account (never its hash).
@@ -54,20 +54,16 @@ impl Accounts {
 
     /// Clears the account's failure counts, and so any lock. Returns the account and when the
     /// lock would have ended, if there was one.
-    pub async fn unlock(&self, name: &str) -> AccountResult<(UserRecord, Option<OffsetDateTime>)> {
+    pub async fn unlock(&self, name: &str) -> AccountResult<(Account, Option<OffsetDateTime>)> {
         let user = self.operator_find(name).await?;
         let was_locked = self.locked_until(&user).await?;
         self.forget_failures(&user).await?;
         operator_audit("unlock", &user.name);
-        Ok((user, was_locked))
+        Ok((Account::from(&user), was_locked))
     }
 
     /// Disables or enables the account. Disabling revokes its sessions; returns how many.
-    pub async fn set_disabled(
-        &self,
-        name: &str,
-        disabled: bool,
-    ) -> AccountResult<(UserRecord, u64)> {
+    pub async fn set_disabled(&self, name: &str, disabled: bool) -> AccountResult<(Account, u64)> {
         let user = self.operator_find(name).await?;
         if !self.store.set_disabled(&user.name, disabled).await? {
             return Err(AccountError::NoSuchAccount(name.to_owned()));
@@ -78,32 +74,33 @@ impl Accounts {
             0
         };
         operator_audit(if disabled { "disable" } else { "enable" }, &user.name);
-        Ok((UserRecord { disabled, ..user }, revoked))
+        let account = Account {
+            disabled,
+            ..Account::from(&user)
+        };
+        Ok((account, revoked))
     }
 
     /// Revokes every session of the account; returns how many there were.
-    pub async fn revoke_sessions(&self, name: &str) -> AccountResult<(UserRecord, u64)> {
+    pub async fn revoke_sessions(&self, name: &str) -> AccountResult<(Account, u64)> {
         let user = self.operator_find(name).await?;
         let revoked = self.store.delete_user_sessions(&user.id).await?;
         operator_audit("revoke_sessions", &user.name);
-        Ok((user, revoked))
+        Ok((Account::from(&user), revoked))
     }
 
     /// Makes the next login answer "password expired" until the password is changed.
-    pub async fn expire_password(&self, name: &str) -> AccountResult<UserRecord> {
+    pub async fn expire_password(&self, name: &str) -> AccountResult<Account> {
         let user = self.operator_find(name).await?;
         if !self.store.expire_password(&user.name).await? {
             return Err(AccountError::NoSuchAccount(name.to_owned()));
         }
         operator_audit("expire_password", &user.name);
-        Ok(UserRecord {
-            password_expired: true,
-            ..user
-        })
+        Ok(Account::from(&user))
     }
 
     /// Deletes the account, its sessions and the browsers known to it.
-    pub async fn remove_account(&self, name: &str) -> AccountResult<UserRecord> {
+    pub async fn remove_account(&self, name: &str) -> AccountResult<Account> {
         // The delete is conditional on the hash read; a password change in between (rare)
         // only means reading again.
         for _ in 0..3 {
@@ -116,12 +113,12 @@ impl Accounts {
                 self.store.delete_user_devices(&user.id).await?;
                 self.store.delete_user_passkeys(&user.id).await?;
                 operator_audit("delete", &user.name);
-                return Ok(user);
+                return Ok(Account::from(&user));
             }
         }
-        Err(AccountError::Store(crate::store::StoreError::Internal(
+        Err(AccountError::Internal(
             "the account kept changing while it was being deleted".into(),
-        )))
+        ))
     }
 
     /// The account an operator means by `name`: matched like a login; a name that no longer
@@ -146,7 +143,7 @@ impl Accounts {
             disabled: user.disabled,
             password_expired: user.password_expired,
             totp: user.totp_secret.is_some(),
-            passkeys: self.store.user_passkeys(&user.id).await?.len() as u64,
+            passkeys: self.store.count_user_passkeys(&user.id).await?,
         })
     }
 

@@ -4,7 +4,11 @@ use std::time::Duration;
 
 use accounts_api::FieldError;
 
-use crate::{password::HashError, store::StoreError, throttle::Limited};
+use crate::{
+    password::HashError,
+    store::{Cause, StoreError},
+    throttle::Limited,
+};
 
 /// Every way a use case can fail. Unknown user and wrong password are deliberately one variant.
 #[derive(Debug, thiserror::Error)]
@@ -33,13 +37,13 @@ pub enum AccountError {
     NoSuchAccount(String),
     /// The password is right, but the account needs its second factor too.
     #[error("second factor required")]
-    MfaRequired,
+    SecondFactorRequired,
     /// The second factor is wrong or was used before.
     #[error("invalid second factor")]
     InvalidCode,
     /// Two-factor login is already on, or not on; says which.
     #[error("{0}")]
-    MfaConflict(&'static str),
+    SecondFactorConflict(&'static str),
     /// Passkeys are off: the public URL cannot name a WebAuthn relying party.
     #[error("passkeys are not available")]
     PasskeysUnavailable,
@@ -50,9 +54,6 @@ pub enum AccountError {
     /// The account has no passkey with that id.
     #[error("no such passkey")]
     NoSuchPasskey,
-    /// A bug or a library failure; details in the log only.
-    #[error("{0}")]
-    Unexpected(String),
     /// No valid session.
     #[error("no valid session")]
     Unauthenticated,
@@ -62,12 +63,41 @@ pub enum AccountError {
         /// How long until an attempt may succeed.
         retry_after: Duration,
     },
-    /// The store failed.
-    #[error("store")]
-    Store(#[from] StoreError),
-    /// Hashing failed or is overloaded.
-    #[error("password hashing")]
-    Hash(#[from] HashError),
+    /// The database cannot be reached right now; worth retrying later.
+    #[error("database unavailable")]
+    Unavailable(#[source] Cause),
+    /// Too many password checks are waiting: shed, worth retrying in a moment.
+    #[error("too many password checks waiting")]
+    Overloaded,
+    /// A bug, corrupt data or a library failure; details in the log only.
+    #[error("internal failure")]
+    Internal(#[source] Cause),
+}
+
+impl AccountError {
+    /// [`AccountError::Internal`], saying what was being done when `source` happened.
+    pub fn internal(what: &str, source: impl std::fmt::Display) -> Self {
+        Self::Internal(format!("{what}: {source}").into())
+    }
+}
+
+impl From<StoreError> for AccountError {
+    /// A duplicate that reaches this far was not expected by the use case: a bug.
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => Self::Unavailable(Box::new(e)),
+            StoreError::Duplicate | StoreError::Internal(_) => Self::Internal(Box::new(e)),
+        }
+    }
+}
+
+impl From<HashError> for AccountError {
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Overloaded => Self::Overloaded,
+            other => Self::Internal(Box::new(other)),
+        }
+    }
 }
 
 /// The result of every use case.

@@ -12,11 +12,11 @@ mod reset;
 mod second_factor;
 #[cfg(test)]
 mod tests;
+mod views;
 
 pub use admin::AccountStatus;
 pub use passkeys::{PasskeyCeremony, PasskeyInfo};
-pub use reset::IssuedReset;
-pub use second_factor::PendingTotp;
+pub use views::{Account, SessionSummary, SignedIn};
 
 pub use error::{AccountError, AccountResult};
 
@@ -33,30 +33,21 @@ use crate::{
     store::{SessionRecord, Store, StoreError, UserRecord},
     throttle::failure_key,
     throttle::{Attempt, Throttle, ThrottlePolicy},
-    token::{DeviceKey, SessionToken},
+    token::{DeviceKey, DeviceToken, SessionToken},
 };
 
-/// A valid session and the account it belongs to.
-#[derive(Debug, Clone)]
-pub struct SignedIn {
-    /// The account.
-    pub user: UserRecord,
-    /// The session.
-    pub session: SessionRecord,
-}
-
-/// A login's result: the token for the cookie, the account and the session it opened.
+/// A login's result: the token for the cookie, the account and when the session ends.
 #[derive(Debug)]
 pub struct LoggedIn {
     /// The secret for the client's cookie; the store keeps only its hash.
     pub token: SessionToken,
     /// The account.
-    pub user: UserRecord,
-    /// The new session.
-    pub session: SessionRecord,
+    pub account: Account,
+    /// When the new session ends.
+    pub expires_at: OffsetDateTime,
     /// A device token for this browser's cookie, if the browser was not yet known to the
     /// account.
-    pub new_device: Option<SessionToken>,
+    pub new_device: Option<DeviceToken>,
 }
 
 /// What a caller shows to prove it holds the account: the password and, for an account with
@@ -163,6 +154,38 @@ impl Accounts {
         }
     }
 
+    /// The default rules on an embedded store in `dir`, with cheap Argon2 and the system
+    /// clock: for tests of the layers above.
+    #[cfg(test)]
+    pub(crate) fn on_temporary_store(dir: &std::path::Path) -> Self {
+        let store = Arc::new(crate::store::sqlite::SqliteStore::open(dir).unwrap());
+        let hasher = Hasher::new(
+            argon2::Params::new(1024, 1, 1, None).unwrap(),
+            1,
+            Duration::from_secs(60),
+        )
+        .unwrap();
+        Self::new(
+            store,
+            hasher,
+            Arc::new(crate::clock::SystemClock),
+            Settings {
+                policy: PasswordPolicy {
+                    min_length: 8,
+                    max_length: 256,
+                },
+                password_max_age: None,
+                session_ttl: Duration::from_secs(60),
+                throttle: ThrottlePolicy {
+                    lockout_threshold: 5,
+                    lockout_duration: Duration::from_secs(60),
+                    ip_rate_limit: 0,
+                    ipv6_prefix: 64,
+                },
+            },
+        )
+    }
+
     /// Passkeys on, as the relying party `webauthn` describes.
     pub fn with_passkeys(mut self, webauthn: webauthn_rs::Webauthn) -> Self {
         self.webauthn = Some(Arc::new(webauthn));
@@ -192,7 +215,7 @@ impl Accounts {
         user_name: &str,
         password: &Password,
         client: Client,
-    ) -> AccountResult<UserRecord> {
+    ) -> AccountResult<Account> {
         self.throttle
             .spend_ip(Attempt::Registration, client.ip, self.clock.now())
             .await??;
@@ -229,7 +252,7 @@ impl Accounts {
         match self.store.insert_user(&user).await {
             Ok(()) => {
                 audit("register", "ok", &user.name, client);
-                Ok(user)
+                Ok(Account::from(&user))
             }
             Err(StoreError::Duplicate) => Err(AccountError::UserExists),
             Err(e) => Err(e.into()),
@@ -374,7 +397,7 @@ impl Accounts {
         Ok(self.store.find_user(name.canonical()).await?)
     }
 
-    /// Moves stored names to the current canonical form (case folding since part 6; before,
+    /// Moves stored names to the current canonical form (case folding now; before,
     /// lower case), so existing accounts keep logging in. Idempotent; run at start-up. Where
     /// two accounts would get the same name, the one that already has it keeps it and the
     /// other keeps its old name (found by `Accounts::find_account`); each is logged.
@@ -486,7 +509,7 @@ impl Accounts {
         let new_device = if known_device {
             None
         } else {
-            let device = SessionToken::generate();
+            let device = DeviceToken::generate();
             self.store
                 .insert_device(
                     &DeviceRecord {
@@ -503,8 +526,8 @@ impl Accounts {
         audit(action, "ok", &user.name, client);
         Ok(LoggedIn {
             token,
-            user,
-            session,
+            account: Account::from(&user),
+            expires_at: session.expires_at,
             new_device,
         })
     }
@@ -526,7 +549,7 @@ impl Accounts {
         proof: impl Into<Proof<'_>>,
         new: &Password,
         client: Client,
-    ) -> AccountResult<UserRecord> {
+    ) -> AccountResult<Account> {
         let proof = proof.into();
         let current = proof.password;
         let name = parse_name(user_name)?;
@@ -564,12 +587,9 @@ impl Accounts {
         }
         self.store.delete_user_sessions(&user.id).await?;
         audit("password_change", "ok", &user.name, client);
-        Ok(UserRecord {
-            password_hash: new_hash,
+        Ok(Account {
             password_changed_at: now,
-            password_expired: false,
-            reset_expires_at: None,
-            ..user
+            ..Account::from(&user)
         })
     }
 
@@ -579,7 +599,7 @@ impl Accounts {
         user_name: &str,
         proof: impl Into<Proof<'_>>,
         client: Client,
-    ) -> AccountResult<UserRecord> {
+    ) -> AccountResult<Account> {
         let user = self
             .authenticate("delete", user_name, proof.into(), Factor::Required, client)
             .await?
@@ -592,7 +612,7 @@ impl Accounts {
             self.store.delete_user_devices(&user.id).await?;
             self.store.delete_user_passkeys(&user.id).await?;
             audit("delete", "ok", &user.name, client);
-            Ok(user)
+            Ok(Account::from(&user))
         } else {
             Err(AccountError::InvalidCredentials)
         }
@@ -624,6 +644,22 @@ impl Accounts {
             })
             .ok_or(AccountError::Unauthenticated)?;
         Ok(SignedIn { user, session })
+    }
+
+    /// What the account page shows about the signed-in account, from count queries.
+    pub async fn session_summary(&self, signed_in: &SignedIn) -> AccountResult<SessionSummary> {
+        let user = &signed_in.user;
+        let recovery_codes_left = if user.totp_secret.is_some() {
+            self.store.count_recovery_codes(&user.id).await?
+        } else {
+            0
+        };
+        Ok(SessionSummary {
+            account: signed_in.account(),
+            expires_at: signed_in.expires_at(),
+            recovery_codes_left,
+            passkeys: self.store.count_user_passkeys(&user.id).await?,
+        })
     }
 }
 

@@ -19,7 +19,11 @@ use webauthn_rs::prelude::{
 use super::{
     audit, AccountError, AccountResult, Accounts, Client, Factor, LoggedIn, Proof, SignedIn,
 };
-use crate::{ids, store::PasskeyRecord, token::SessionToken};
+use crate::{
+    ids,
+    store::{PasskeyRecord, StoreError},
+    token::SessionToken,
+};
 
 /// How long a ceremony may take (WebAuthn's recommended timeout).
 const CEREMONY_TTL: Duration = Duration::from_secs(300);
@@ -93,7 +97,7 @@ impl Accounts {
                 &user.display_name,
                 Some(existing),
             )
-            .map_err(|e| internal("starting a passkey registration", e))?;
+            .map_err(|e| AccountError::internal("starting a passkey registration", e))?;
         let mut options = to_json(&challenge)?;
         // A discoverable credential, so it can log in without a user name.
         options["publicKey"]["authenticatorSelection"]["residentKey"] = "required".into();
@@ -120,8 +124,8 @@ impl Accounts {
         if owner.as_deref() != Some(signed_in.user.id.as_str()) {
             return Err(AccountError::InvalidPasskey);
         }
-        let state: PasskeyRegistration =
-            serde_json::from_str(&state).map_err(|e| internal("reading a ceremony", e))?;
+        let state: PasskeyRegistration = serde_json::from_str(&state)
+            .map_err(|e| AccountError::internal("reading a ceremony", e))?;
         let credential: RegisterPublicKeyCredential =
             serde_json::from_str(credential).map_err(|_| AccountError::InvalidPasskey)?;
         let passkey = webauthn
@@ -140,7 +144,7 @@ impl Accounts {
         };
         match self.store.insert_passkey(&record).await {
             Ok(()) => {}
-            Err(crate::store::StoreError::Duplicate) => return Err(AccountError::InvalidPasskey),
+            Err(StoreError::Duplicate) => return Err(AccountError::InvalidPasskey),
             Err(e) => return Err(e.into()),
         }
         audit("passkey_add", "ok", &signed_in.user.name, client);
@@ -148,10 +152,10 @@ impl Accounts {
     }
 
     /// The account's passkeys, oldest first.
-    pub async fn passkeys(&self, user_id: &str) -> AccountResult<Vec<PasskeyInfo>> {
+    pub async fn passkeys(&self, signed_in: &SignedIn) -> AccountResult<Vec<PasskeyInfo>> {
         Ok(self
             .store
-            .user_passkeys(user_id)
+            .user_passkeys(&signed_in.user.id)
             .await?
             .into_iter()
             .map(Into::into)
@@ -177,7 +181,7 @@ impl Accounts {
         let webauthn = self.webauthn()?;
         let (mut challenge, state) = webauthn
             .start_discoverable_authentication()
-            .map_err(|e| internal("starting a passkey login", e))?;
+            .map_err(|e| AccountError::internal("starting a passkey login", e))?;
         // A login button, not the autofill ("conditional") variant the library defaults to.
         challenge.mediation = None;
         let id = self.keep_ceremony(None, &to_json(&state)?).await?;
@@ -207,8 +211,8 @@ impl Accounts {
             )
             .await??;
         let (_, state) = self.take_ceremony(ceremony).await?;
-        let state: DiscoverableAuthentication =
-            serde_json::from_str(&state).map_err(|e| internal("reading a ceremony", e))?;
+        let state: DiscoverableAuthentication = serde_json::from_str(&state)
+            .map_err(|e| AccountError::internal("reading a ceremony", e))?;
         let credential: PublicKeyCredential =
             serde_json::from_str(credential).map_err(|_| AccountError::InvalidPasskey)?;
         let (handle, credential_id) = webauthn
@@ -324,11 +328,7 @@ fn base64url(bytes: &[u8]) -> String {
 }
 
 fn to_json(value: &impl serde::Serialize) -> AccountResult<Value> {
-    serde_json::to_value(value).map_err(|e| internal("writing WebAuthn state", e))
-}
-
-fn internal(what: &'static str, e: impl std::fmt::Display) -> AccountError {
-    AccountError::Unexpected(format!("{what}: {e}"))
+    serde_json::to_value(value).map_err(|e| AccountError::internal("writing WebAuthn state", e))
 }
 
 #[cfg(test)]

@@ -10,12 +10,8 @@ use std::time::Duration;
 use accounts_api::{Password, UserName};
 use time::OffsetDateTime;
 
-use super::{admin::operator_audit, audit, AccountError, AccountResult, Accounts, Client};
-use crate::{
-    store::UserRecord,
-    throttle::Attempt,
-    token::{ResetToken, SessionToken},
-};
+use super::{admin::operator_audit, audit, Account, AccountError, AccountResult, Accounts, Client};
+use crate::{throttle::Attempt, token::ResetToken};
 
 /// A reset token just issued: the secret for the link, and whose it is until when.
 #[derive(Debug)]
@@ -23,7 +19,7 @@ pub struct IssuedReset {
     /// The secret; only its hash is stored.
     pub token: ResetToken,
     /// The account.
-    pub user: UserRecord,
+    pub account: Account,
     /// When the token stops working.
     pub expires_at: OffsetDateTime,
 }
@@ -32,7 +28,7 @@ impl Accounts {
     /// Issues a reset token for the account, valid for `ttl`, replacing any earlier one.
     pub async fn issue_reset_token(&self, name: &str, ttl: Duration) -> AccountResult<IssuedReset> {
         let user = self.operator_find(name).await?;
-        let token = SessionToken::generate();
+        let token = ResetToken::generate();
         let expires_at = self.clock.now() + ttl;
         if !self
             .store
@@ -44,7 +40,7 @@ impl Accounts {
         operator_audit("reset_link", &user.name);
         Ok(IssuedReset {
             token,
-            user,
+            account: Account::from(&user),
             expires_at,
         })
     }
@@ -56,11 +52,11 @@ impl Accounts {
         token: &str,
         new: &Password,
         client: Client,
-    ) -> AccountResult<UserRecord> {
+    ) -> AccountResult<Account> {
         self.throttle
             .spend_ip(Attempt::Credentials, client.ip, self.clock.now())
             .await??;
-        let Some(token) = SessionToken::parse(token) else {
+        let Some(token) = ResetToken::parse(token) else {
             audit("password_reset", "invalid_token", "-", client);
             return Err(AccountError::InvalidResetToken);
         };
@@ -90,6 +86,6 @@ impl Accounts {
         self.store.delete_user_sessions(&user.id).await?;
         self.forget_failures(&user).await?;
         audit("password_reset", "ok", &user.name, client);
-        Ok(user)
+        Ok(Account::from(&user))
     }
 }

@@ -9,8 +9,8 @@
 use accounts_api::Password;
 
 use super::{
-    admin::operator_audit, audit, AccountError, AccountResult, Accounts, Client, Factor, Proof,
-    SignedIn,
+    admin::operator_audit, audit, Account, AccountError, AccountResult, Accounts, Client, Factor,
+    Proof, SignedIn,
 };
 use crate::{store::UserRecord, totp};
 
@@ -49,7 +49,7 @@ impl Accounts {
         client: Client,
     ) -> AccountResult<PendingTotp> {
         if signed_in.user.totp_secret.is_some() {
-            return Err(AccountError::MfaConflict(
+            return Err(AccountError::SecondFactorConflict(
                 "Two-factor login is already on. Turn it off first to move it to another app.",
             ));
         }
@@ -83,10 +83,12 @@ impl Accounts {
     ) -> AccountResult<Vec<String>> {
         let user = &signed_in.user;
         if user.totp_secret.is_some() {
-            return Err(AccountError::MfaConflict("Two-factor login is already on."));
+            return Err(AccountError::SecondFactorConflict(
+                "Two-factor login is already on.",
+            ));
         }
         let Some(pending) = &user.totp_pending else {
-            return Err(AccountError::MfaConflict(
+            return Err(AccountError::SecondFactorConflict(
                 "No set-up is waiting for a code: start the set-up first.",
             ));
         };
@@ -100,7 +102,7 @@ impl Accounts {
             .enable_totp(&user.id, pending, step, &hashes)
             .await?
         {
-            return Err(AccountError::MfaConflict(
+            return Err(AccountError::SecondFactorConflict(
                 "The set-up changed meanwhile (another tab?): start it again.",
             ));
         }
@@ -116,7 +118,9 @@ impl Accounts {
         client: Client,
     ) -> AccountResult<()> {
         if signed_in.user.totp_secret.is_none() {
-            return Err(AccountError::MfaConflict("Two-factor login is not on."));
+            return Err(AccountError::SecondFactorConflict(
+                "Two-factor login is not on.",
+            ));
         }
         let user = self
             .reauthenticate("totp_disable", signed_in, proof, Factor::Required, client)
@@ -126,25 +130,21 @@ impl Accounts {
         Ok(())
     }
 
-    /// Recovery codes the account has left.
-    pub async fn recovery_codes_left(&self, user: &UserRecord) -> AccountResult<u64> {
-        if user.totp_secret.is_none() {
-            return Ok(0);
-        }
-        Ok(self.store.count_recovery_codes(&user.id).await?)
-    }
-
     /// The operator's way out for a user who lost their device: removes the authenticator
     /// secret, the recovery codes and the passkeys, and revokes every session. Returns the
     /// account, whether it had any of them, and how many sessions were revoked.
-    pub async fn reset_second_factors(&self, name: &str) -> AccountResult<(UserRecord, bool, u64)> {
+    pub async fn reset_second_factors(&self, name: &str) -> AccountResult<(Account, bool, u64)> {
         let user = self.operator_find(name).await?;
         let had_totp = self.store.disable_totp(&user.id).await?;
         let passkeys = self.store.delete_user_passkeys(&user.id).await?;
         let was_on = had_totp || passkeys > 0;
         let revoked = self.store.delete_user_sessions(&user.id).await?;
         operator_audit("reset_mfa", &user.name);
-        Ok((user, was_on, revoked))
+        let account = Account {
+            two_factor: false,
+            ..Account::from(&user)
+        };
+        Ok((account, was_on, revoked))
     }
 
     /// The password (and, when asked, the second factor) of the signed-in account, checked
@@ -182,7 +182,7 @@ impl Accounts {
         };
         let Some(code) = code.filter(|c| !c.trim().is_empty()) else {
             audit(action, "mfa_required", &user.name, client);
-            return Err(AccountError::MfaRequired);
+            return Err(AccountError::SecondFactorRequired);
         };
         let accepted = if totp::parse_code(code).is_some() {
             match totp::matching_step(secret, code, self.clock.now(), user.totp_last_step) {

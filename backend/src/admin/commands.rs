@@ -45,10 +45,10 @@ impl Commands {
     async fn dispatch(&self, request: Request) -> Result<Reply, AccountError> {
         let a = &self.accounts;
         Ok(match request {
-            Request::List => Reply::Accounts {
+            Request::List { .. } => Reply::Accounts {
                 accounts: a.account_statuses().await?.into_iter().map(view).collect(),
             },
-            Request::Show { name } => Reply::Account {
+            Request::Show { name, .. } => Reply::Account {
                 account: view(a.account_status(&name).await?),
             },
             Request::Unlock { name } => {
@@ -92,16 +92,14 @@ impl Commands {
                     user.display_name
                 ))
             }
-            Request::ResetLink { name, ttl_secs } => {
-                let issued = a
-                    .issue_reset_token(&name, Duration::from_secs(ttl_secs))
-                    .await?;
+            Request::ResetLink { name, ttl } => {
+                let issued = a.issue_reset_token(&name, Duration::from_secs(ttl)).await?;
                 let mut message = format!(
                     "Reset link for {}: works once, until {}; any earlier link no longer works.",
-                    issued.user.display_name,
+                    issued.account.display_name,
                     rfc3339(issued.expires_at)
                 );
-                if issued.user.disabled {
+                if issued.account.disabled {
                     message.push_str(
                         " The account is disabled: enable it too, or the new password will not log in.",
                     );
@@ -111,7 +109,7 @@ impl Commands {
                     message,
                 }
             }
-            Request::ResetMfa { name } => {
+            Request::ResetSecondFactor { name } => {
                 let (user, was_on, revoked) = a.reset_second_factors(&name).await?;
                 done(if was_on {
                     format!(

@@ -1,4 +1,5 @@
-//! The `ClientAddr` extractor: the caller as the rules see it (see [`crate::client`]).
+//! The `Caller` extractor: who is asking, as the rules see it: the client's address (see
+//! [`crate::client`]) and the device key of its browser, if it sent one.
 
 use std::{convert::Infallible, net::SocketAddr};
 
@@ -10,9 +11,10 @@ use axum::{
 use super::AppState;
 use crate::{accounts::Client, client::client_ip, token::DeviceKey};
 
-pub struct ClientAddr(pub Client);
+/// The caller of a route, for rate limits, lockouts and audit lines.
+pub struct Caller(pub Client);
 
-impl FromRequestParts<AppState> for ClientAddr {
+impl FromRequestParts<AppState> for Caller {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {

@@ -2,15 +2,16 @@
 //! `__Host-` name prefix, which browsers only accept over HTTPS) when configured.
 
 use axum::{
-    extract::FromRequestParts,
+    extract::{FromRequest, FromRequestParts, Request},
     http::{header, request::Parts, HeaderMap, HeaderValue},
 };
+use serde::de::DeserializeOwned;
 use std::{convert::Infallible, time::Duration};
 
-use super::{error::ApiError, AppState};
+use super::{error::ApiError, extract::Json, AppState};
 use crate::{
     accounts::{AccountError, SignedIn},
-    token::SessionToken,
+    token::{DeviceToken, SessionToken, Token},
 };
 
 /// How the session cookie is named and flagged.
@@ -44,12 +45,12 @@ impl CookieSettings {
     }
 
     /// The device token (a browser known to an account) in the request's cookies, if any.
-    pub fn read_device(&self, headers: &HeaderMap) -> Option<SessionToken> {
+    pub fn read_device(&self, headers: &HeaderMap) -> Option<DeviceToken> {
         read_cookie(headers, self.device_name)
     }
 
     /// The `Set-Cookie` value that marks this browser as known (kept across logouts).
-    pub fn set_device(&self, token: &SessionToken) -> HeaderValue {
+    pub fn set_device(&self, token: &DeviceToken) -> HeaderValue {
         self.header_for(
             self.device_name,
             token.as_str(),
@@ -81,7 +82,7 @@ impl CookieSettings {
 }
 
 /// The token in the cookie called `name`, if one of the right shape is there.
-fn read_cookie(headers: &HeaderMap, name: &str) -> Option<SessionToken> {
+fn read_cookie<K>(headers: &HeaderMap, name: &str) -> Option<Token<K>> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -89,19 +90,11 @@ fn read_cookie(headers: &HeaderMap, name: &str) -> Option<SessionToken> {
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(key, _)| *key == name)
-        .and_then(|(_, value)| SessionToken::parse(value.trim()))
+        .and_then(|(_, value)| Token::parse(value.trim()))
 }
 
 /// The caller's session token, if any (not yet checked against the store).
 pub struct SessionCookie(pub Option<SessionToken>);
-
-impl SessionCookie {
-    /// The caller's valid session, or `401 unauthenticated`.
-    pub async fn signed_in(self, state: &AppState) -> Result<SignedIn, ApiError> {
-        let token = self.0.ok_or(AccountError::Unauthenticated)?;
-        Ok(state.accounts.session(&token).await?)
-    }
-}
 
 impl FromRequestParts<AppState> for SessionCookie {
     type Rejection = Infallible;
@@ -109,6 +102,40 @@ impl FromRequestParts<AppState> for SessionCookie {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
         Ok(Self(state.cookies.read(&parts.headers)))
     }
+}
+
+/// The caller's valid session: the extractor of every signed-in route without a body, which
+/// answers `401 unauthenticated` without one before the handler runs.
+pub struct SignedInUser(pub SignedIn);
+
+impl FromRequestParts<AppState> for SignedInUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        signed_in(state, state.cookies.read(&parts.headers))
+            .await
+            .map(Self)
+    }
+}
+
+/// The caller's valid session and the route's JSON body, for signed-in routes with a body.
+/// The body is read first: a malformed body is `400` whoever sends it, as on every route.
+pub struct SignedInJson<T>(pub SignedIn, pub T);
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for SignedInJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let token = state.cookies.read(req.headers());
+        let Json(body) = Json::from_request(req, state).await?;
+        Ok(Self(signed_in(state, token).await?, body))
+    }
+}
+
+/// The session behind `token`, or `401 unauthenticated`.
+async fn signed_in(state: &AppState, token: Option<SessionToken>) -> Result<SignedIn, ApiError> {
+    let token = token.ok_or(AccountError::Unauthenticated)?;
+    Ok(state.accounts.session(&token).await?)
 }
 
 #[cfg(test)]

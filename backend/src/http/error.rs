@@ -16,7 +16,7 @@ use axum::{
 };
 
 use super::BODY_LIMIT;
-use crate::{accounts::AccountError, password::HashError, store::StoreError};
+use crate::accounts::AccountError;
 
 /// Media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -51,12 +51,6 @@ pub enum ApiError {
     /// A use case refused or failed.
     #[error("use case")]
     Account(#[from] AccountError),
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        Self::Account(e.into())
-    }
 }
 
 /// How the server treats an error it answers with (the client's view is the code).
@@ -201,7 +195,7 @@ fn account_reply(e: &AccountError) -> Reply {
         ),
         // Operators only; never reached over HTTP, but answered like any unknown thing.
         AccountError::NoSuchAccount(_) => Reply::new(C::NotFound, "No such account."),
-        AccountError::MfaRequired => Reply::new(
+        AccountError::SecondFactorRequired => Reply::new(
             C::MfaRequired,
             "Enter the code from your authenticator app, or one of your recovery codes.",
         ),
@@ -210,7 +204,7 @@ fn account_reply(e: &AccountError) -> Reply {
             "That code is not right, or it was used already. Enter the current code from your \
              authenticator app, or an unused recovery code.",
         ),
-        AccountError::MfaConflict(why) => Reply::new(C::MfaConflict, *why),
+        AccountError::SecondFactorConflict(why) => Reply::new(C::MfaConflict, *why),
         AccountError::PasskeysUnavailable => Reply::new(
             C::PasskeysUnavailable,
             "Passkeys need the service's public address to have a domain name (e.g. \
@@ -222,9 +216,6 @@ fn account_reply(e: &AccountError) -> Reply {
              password.",
         ),
         AccountError::NoSuchPasskey => Reply::new(C::NotFound, "No such passkey."),
-        AccountError::Unexpected(_) => {
-            Reply::new(C::Internal, "Something went wrong on our side.").fault(Fault::Internal)
-        }
         AccountError::Unauthenticated => Reply::new(C::Unauthenticated, "Sign in first."),
         AccountError::RateLimited { retry_after } => {
             let secs = retry_after.as_secs().max(1);
@@ -234,19 +225,18 @@ fn account_reply(e: &AccountError) -> Reply {
             )
             .retry_after(secs)
         }
-        AccountError::Store(StoreError::Unavailable(_)) => Reply::new(
+        AccountError::Unavailable(_) => Reply::new(
             C::StoreUnavailable,
             "The database cannot be reached right now. Please try again shortly.",
         )
         .fault(Fault::StoreUnavailable),
-        AccountError::Hash(HashError::Overloaded) => Reply::new(
+        AccountError::Overloaded => Reply::new(
             C::Overloaded,
             "The server is busy checking other passwords. Please retry in a moment.",
         )
         .retry_after(1)
         .fault(Fault::Shed),
-        AccountError::Store(StoreError::Duplicate | StoreError::Internal(_))
-        | AccountError::Hash(_) => {
+        AccountError::Internal(_) => {
             Reply::new(C::Internal, "Something went wrong on our side.").fault(Fault::Internal)
         }
     }
@@ -302,7 +292,7 @@ mod tests {
     use super::*;
 
     fn unavailable(why: &'static str) -> ApiError {
-        StoreError::Unavailable(why.into()).into()
+        AccountError::Unavailable(why.into()).into()
     }
 
     #[test]
@@ -320,7 +310,7 @@ mod tests {
             StatusCode::SERVICE_UNAVAILABLE
         );
         assert_eq!(
-            ApiError::from(StoreError::Internal("x".into())).status_code(),
+            ApiError::from(AccountError::Internal("x".into())).status_code(),
             StatusCode::INTERNAL_SERVER_ERROR
         );
     }
@@ -334,7 +324,7 @@ mod tests {
         assert_eq!(e.reply().fault, Fault::StoreUnavailable);
         let chain = crate::telemetry::chain(&e);
         assert!(
-            chain.ends_with("store unavailable: mongodb://admin:s3cret@db"),
+            chain.ends_with("database unavailable: mongodb://admin:s3cret@db"),
             "{chain}"
         );
     }
@@ -345,7 +335,7 @@ mod tests {
             retry_after: std::time::Duration::from_millis(10),
         });
         assert_eq!(limited.reply().retry_after, Some(1));
-        let shed = ApiError::from(AccountError::Hash(HashError::Overloaded));
+        let shed = ApiError::from(AccountError::Overloaded);
         assert_eq!(
             (shed.reply().retry_after, shed.reply().fault),
             (Some(1), Fault::Shed)

@@ -1,11 +1,10 @@
 //! Probes for orchestrators: liveness does no I/O; readiness asks the store.
 
-use accounts_api::Problem;
 use axum::{extract::State, Json};
 use serde_json::{json, Value};
 use utoipa_axum::routes;
 
-use super::{error::ApiError, ApiRouter, AppState};
+use super::{error::ApiError, openapi::StoreUnavailable, ApiRouter, AppState};
 
 /// The probes, each with its document entry.
 pub fn routes() -> ApiRouter {
@@ -25,7 +24,7 @@ async fn live() -> Json<Value> {
 #[utoipa::path(get, path = "/health/ready", operation_id = "ready", tag = "meta",
     responses(
         (status = 200, description = "Ready", body = serde_json::Value),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        StoreUnavailable,
     ))]
 async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     state.accounts.ready().await?;

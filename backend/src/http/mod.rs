@@ -6,18 +6,18 @@
 //! handler's annotation as it adds it, so the router and the OpenAPI document come from one
 //! list ([`openapi`]).
 
-mod client_addr;
+mod caller;
 pub mod cookies;
 mod cross_origin;
 pub mod error;
 pub mod extract;
 mod health;
-mod mfa;
 pub mod observe;
 pub mod openapi;
 mod passkeys;
 mod password_reset;
 mod policy;
+mod second_factor;
 mod sessions;
 pub mod static_files;
 mod users;
@@ -69,7 +69,7 @@ fn documented() -> (Router<AppState>, OpenApiDoc) {
         .merge(users::routes())
         .merge(sessions::routes())
         .merge(password_reset::routes())
-        .merge(mfa::routes())
+        .merge(second_factor::routes())
         .merge(passkeys::routes())
         .merge(policy::routes())
         .merge(openapi::routes());
@@ -132,41 +132,12 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::{
-        accounts::Settings, clock::SystemClock, password::Hasher, store::sqlite::SqliteStore,
-        throttle::ThrottlePolicy,
-    };
 
     /// The production router over a temporary embedded store (kept while the folder lives),
     /// and its document.
     pub async fn router_and_document() -> (Router, OpenApiDoc, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
-        let hasher = Hasher::new(
-            argon2::Params::new(1024, 1, 1, None).unwrap(),
-            1,
-            Duration::from_secs(60),
-        )
-        .unwrap();
-        let accounts = Accounts::new(
-            store,
-            hasher,
-            Arc::new(SystemClock),
-            Settings {
-                policy: accounts_api::PasswordPolicy {
-                    min_length: 8,
-                    max_length: 256,
-                },
-                password_max_age: None,
-                session_ttl: Duration::from_secs(60),
-                throttle: ThrottlePolicy {
-                    lockout_threshold: 5,
-                    lockout_duration: Duration::from_secs(60),
-                    ip_rate_limit: 0,
-                    ipv6_prefix: 64,
-                },
-            },
-        );
+        let accounts = Accounts::on_temporary_store(dir.path());
         let state = AppState {
             accounts: Arc::new(accounts),
             cookies: CookieSettings::new(false, Duration::from_secs(60)),

@@ -154,6 +154,54 @@ pub enum CredentialErrors {
     TooManyAttempts(Problem),
 }
 
+/// `400` for a body that is not JSON of the route's shape (a type for the document only).
+#[derive(IntoResponses)]
+#[allow(dead_code, missing_docs)]
+pub enum InvalidBody {
+    #[response(
+        status = 400,
+        description = "Invalid JSON or missing field",
+        content_type = "application/problem+json"
+    )]
+    Invalid(Problem),
+}
+
+/// `401` for a signed-in route called without a valid session (a type for the document only).
+#[derive(IntoResponses)]
+#[allow(dead_code, missing_docs)]
+pub enum NotSignedIn {
+    #[response(
+        status = 401,
+        description = "Not signed in",
+        content_type = "application/problem+json"
+    )]
+    Unauthenticated(Problem),
+}
+
+/// `403` for a cookie-carrying write from another site (a type for the document only).
+#[derive(IntoResponses)]
+#[allow(dead_code, missing_docs)]
+pub enum CrossOrigin {
+    #[response(
+        status = 403,
+        description = "Session cookie sent from another origin",
+        content_type = "application/problem+json"
+    )]
+    Refused(Problem),
+}
+
+/// `503` when the database cannot be reached (a type for the document only).
+#[derive(IntoResponses)]
+#[allow(dead_code, missing_docs)]
+pub enum StoreUnavailable {
+    #[response(
+        status = 503,
+        description = "Database unavailable",
+        content_type = "application/problem+json"
+    )]
+    Unavailable(Problem),
+}
+
 /// What every passkey route that needs the relying party can also answer (a type for the
 /// document only). List it after [`BodyErrors`]: its 503 replaces theirs.
 #[derive(IntoResponses)]

@@ -13,11 +13,14 @@ use axum::{
 use utoipa_axum::routes;
 
 use super::{
-    client_addr::ClientAddr,
-    cookies::SessionCookie,
+    caller::Caller,
+    cookies::{SessionCookie, SignedInJson, SignedInUser},
     error::ApiError,
     extract::Json,
-    openapi::{BodyErrors, CredentialErrors, PasskeyErrors},
+    openapi::{
+        BodyErrors, CredentialErrors, CrossOrigin, InvalidBody, NotSignedIn, PasskeyErrors,
+        StoreUnavailable,
+    },
     sessions::logged_in_reply,
     ApiRouter, AppState,
 };
@@ -39,7 +42,7 @@ pub fn routes() -> ApiRouter {
 
 fn challenge(c: PasskeyCeremony) -> Result<axum::Json<PasskeyChallenge>, ApiError> {
     let options = serde_json::value::to_raw_value(&c.options)
-        .map_err(|e| AccountError::Unexpected(e.to_string()))?;
+        .map_err(|e| AccountError::internal("writing WebAuthn options", e))?;
     Ok(axum::Json(PasskeyChallenge {
         ceremony: c.id,
         options,
@@ -62,7 +65,7 @@ fn summary(p: PasskeyInfo) -> PasskeySummary {
     request_body = ReauthRequest,
     responses(
         (status = 200, description = "Creation options for the browser", body = PasskeyChallenge),
-        (status = 400, description = "Invalid JSON or missing field", body = Problem, content_type = "application/problem+json"),
+        InvalidBody,
         (status = 401, description = "Not signed in, wrong password, or the code missing or wrong", body = Problem, content_type = "application/problem+json"),
         BodyErrors,
         CredentialErrors,
@@ -70,11 +73,9 @@ fn summary(p: PasskeyInfo) -> PasskeySummary {
     ))]
 async fn register_start(
     State(state): State<AppState>,
-    cookie: SessionCookie,
-    ClientAddr(client): ClientAddr,
-    Json(req): Json<ReauthRequest>,
+    Caller(client): Caller,
+    SignedInJson(signed_in, req): SignedInJson<ReauthRequest>,
 ) -> Result<axum::Json<PasskeyChallenge>, ApiError> {
-    let signed_in = cookie.signed_in(&state).await?;
     let proof = Proof {
         password: &req.password,
         code: req.code.as_deref(),
@@ -93,18 +94,16 @@ async fn register_start(
     responses(
         (status = 201, description = "Added", body = PasskeySummary),
         (status = 400, description = "Invalid JSON or missing field, a name too long (`invalid_passkey_name`), or the passkey not accepted (`invalid_passkey`)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Session cookie sent from another origin", body = Problem, content_type = "application/problem+json"),
+        NotSignedIn,
+        CrossOrigin,
         BodyErrors,
         PasskeyErrors,
     ))]
 async fn register_finish(
     State(state): State<AppState>,
-    cookie: SessionCookie,
-    ClientAddr(client): ClientAddr,
-    Json(req): Json<PasskeyRegistrationRequest>,
+    Caller(client): Caller,
+    SignedInJson(signed_in, req): SignedInJson<PasskeyRegistrationRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let signed_in = cookie.signed_in(&state).await?;
     let added = state
         .accounts
         .finish_passkey_registration(
@@ -123,15 +122,14 @@ async fn register_finish(
     security(("session" = [])),
     responses(
         (status = 200, description = "The passkeys", body = Vec<PasskeySummary>),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        NotSignedIn,
+        StoreUnavailable,
     ))]
 async fn list(
     State(state): State<AppState>,
-    cookie: SessionCookie,
+    SignedInUser(signed_in): SignedInUser,
 ) -> Result<axum::Json<Vec<PasskeySummary>>, ApiError> {
-    let signed_in = cookie.signed_in(&state).await?;
-    let passkeys = state.accounts.passkeys(&signed_in.user.id).await?;
+    let passkeys = state.accounts.passkeys(&signed_in).await?;
     Ok(axum::Json(passkeys.into_iter().map(summary).collect()))
 }
 
@@ -141,18 +139,17 @@ async fn list(
     params(("id" = String, Path, description = "The passkey's id, from the list")),
     responses(
         (status = 204, description = "Removed"),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Session cookie sent from another origin", body = Problem, content_type = "application/problem+json"),
+        NotSignedIn,
+        CrossOrigin,
         (status = 404, description = "The account has no such passkey", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        StoreUnavailable,
     ))]
 async fn remove(
     State(state): State<AppState>,
-    cookie: SessionCookie,
-    ClientAddr(client): ClientAddr,
+    SignedInUser(signed_in): SignedInUser,
+    Caller(client): Caller,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let signed_in = cookie.signed_in(&state).await?;
     state
         .accounts
         .remove_passkey(&signed_in, &id, client)
@@ -165,7 +162,7 @@ async fn remove(
 #[utoipa::path(post, path = "/api/passkeys/login/start", operation_id = "passkey_login_start", tag = "passkeys",
     responses(
         (status = 200, description = "Request options for the browser", body = PasskeyChallenge),
-        (status = 403, description = "Session cookie sent from another origin", body = Problem, content_type = "application/problem+json"),
+        CrossOrigin,
         PasskeyErrors,
     ))]
 async fn login_start(
@@ -188,7 +185,7 @@ async fn login_start(
 async fn login_finish(
     State(state): State<AppState>,
     SessionCookie(previous): SessionCookie,
-    ClientAddr(client): ClientAddr,
+    Caller(client): Caller,
     Json(req): Json<PasskeyLoginRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let logged_in = state
@@ -202,7 +199,7 @@ async fn login_finish(
         .await?;
     let message = format!(
         "User {} logged in with a passkey",
-        logged_in.user.display_name
+        logged_in.account.display_name
     );
     Ok(logged_in_reply(&state, logged_in, message))
 }

@@ -6,8 +6,11 @@ use axum::{extract::State, http::header, response::IntoResponse};
 use utoipa_axum::routes;
 
 use super::{
-    client_addr::ClientAddr, error::ApiError, extract::Json, openapi::BodyErrors, ApiRouter,
-    AppState,
+    caller::Caller,
+    error::ApiError,
+    extract::Json,
+    openapi::{BodyErrors, CrossOrigin},
+    ApiRouter, AppState,
 };
 
 /// This resource's routes, each with its document entry.
@@ -22,14 +25,14 @@ pub fn routes() -> ApiRouter {
     responses(
         (status = 200, description = "Password set; log in with it", body = AccountReply),
         (status = 400, description = "Invalid JSON, missing field, new password breaks the policy (`invalid_password`), or the token is wrong, used or expired (`invalid_reset_token`, one reply for each)", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Session cookie sent from another origin", body = Problem, content_type = "application/problem+json"),
+        CrossOrigin,
         (status = 429, description = "Too many attempts from this address", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
         BodyErrors,
     ))]
 async fn reset_password(
     State(state): State<AppState>,
-    ClientAddr(client): ClientAddr,
+    Caller(client): Caller,
     Json(req): Json<ResetPasswordRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let user = state

@@ -8,11 +8,10 @@ use axum::{extract::State, http::StatusCode, response::IntoResponse};
 use utoipa_axum::routes;
 
 use super::{
-    client_addr::ClientAddr,
-    cookies::SessionCookie,
+    caller::Caller,
+    cookies::SignedInJson,
     error::ApiError,
-    extract::Json,
-    openapi::{BodyErrors, CredentialErrors},
+    openapi::{BodyErrors, CredentialErrors, CrossOrigin, InvalidBody},
     ApiRouter, AppState,
 };
 use crate::accounts::Proof;
@@ -32,7 +31,7 @@ pub fn routes() -> ApiRouter {
     request_body = TotpSetupRequest,
     responses(
         (status = 200, description = "A new secret, pending", body = TotpSetup),
-        (status = 400, description = "Invalid JSON or missing field", body = Problem, content_type = "application/problem+json"),
+        InvalidBody,
         (status = 401, description = "Not signed in, or wrong password", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Two-factor login is already on", body = Problem, content_type = "application/problem+json"),
         BodyErrors,
@@ -40,11 +39,9 @@ pub fn routes() -> ApiRouter {
     ))]
 async fn setup(
     State(state): State<AppState>,
-    cookie: SessionCookie,
-    ClientAddr(client): ClientAddr,
-    Json(req): Json<TotpSetupRequest>,
+    Caller(client): Caller,
+    SignedInJson(signed_in, req): SignedInJson<TotpSetupRequest>,
 ) -> Result<axum::Json<TotpSetup>, ApiError> {
-    let signed_in = cookie.signed_in(&state).await?;
     let pending = state
         .accounts
         .start_totp_setup(&signed_in, &req.password, client)
@@ -65,19 +62,17 @@ async fn setup(
     request_body = TotpConfirmRequest,
     responses(
         (status = 200, description = "On; the recovery codes", body = RecoveryCodes),
-        (status = 400, description = "Invalid JSON or missing field", body = Problem, content_type = "application/problem+json"),
+        InvalidBody,
         (status = 401, description = "Not signed in, or the code is wrong (`invalid_code`)", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Session cookie sent from another origin", body = Problem, content_type = "application/problem+json"),
+        CrossOrigin,
         (status = 409, description = "Already on, or no set-up started", body = Problem, content_type = "application/problem+json"),
         BodyErrors,
     ))]
 async fn confirm(
     State(state): State<AppState>,
-    cookie: SessionCookie,
-    ClientAddr(client): ClientAddr,
-    Json(req): Json<TotpConfirmRequest>,
+    Caller(client): Caller,
+    SignedInJson(signed_in, req): SignedInJson<TotpConfirmRequest>,
 ) -> Result<axum::Json<RecoveryCodes>, ApiError> {
-    let signed_in = cookie.signed_in(&state).await?;
     let recovery_codes = state
         .accounts
         .confirm_totp(&signed_in, &req.code, client)
@@ -91,7 +86,7 @@ async fn confirm(
     request_body = TotpDisableRequest,
     responses(
         (status = 204, description = "Off: the secret and the recovery codes are gone"),
-        (status = 400, description = "Invalid JSON or missing field", body = Problem, content_type = "application/problem+json"),
+        InvalidBody,
         (status = 401, description = "Not signed in, wrong password, or wrong code (`invalid_code`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Two-factor login is not on", body = Problem, content_type = "application/problem+json"),
         BodyErrors,
@@ -99,11 +94,9 @@ async fn confirm(
     ))]
 async fn disable(
     State(state): State<AppState>,
-    cookie: SessionCookie,
-    ClientAddr(client): ClientAddr,
-    Json(req): Json<TotpDisableRequest>,
+    Caller(client): Caller,
+    SignedInJson(signed_in, req): SignedInJson<TotpDisableRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let signed_in = cookie.signed_in(&state).await?;
     state
         .accounts
         .disable_totp(

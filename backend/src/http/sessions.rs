@@ -9,11 +9,11 @@ use axum::{
 use utoipa_axum::routes;
 
 use super::{
-    client_addr::ClientAddr,
-    cookies::SessionCookie,
+    caller::Caller,
+    cookies::{SessionCookie, SignedInUser},
     error::ApiError,
     extract::Json,
-    openapi::{original, BodyErrors, CredentialErrors},
+    openapi::{original, BodyErrors, CredentialErrors, CrossOrigin, StoreUnavailable},
     ApiRouter, AppState,
 };
 use crate::{
@@ -44,7 +44,7 @@ pub fn routes() -> ApiRouter {
 async fn login(
     State(state): State<AppState>,
     SessionCookie(previous): SessionCookie,
-    ClientAddr(client): ClientAddr,
+    Caller(client): Caller,
     Json(req): Json<Credentials>,
 ) -> Result<impl IntoResponse, ApiError> {
     let logged_in = state
@@ -59,7 +59,7 @@ async fn login(
             client,
         )
         .await?;
-    let message = format!("User {} logged in", logged_in.user.display_name);
+    let message = format!("User {} logged in", logged_in.account.display_name);
     Ok(logged_in_reply(&state, logged_in, message))
 }
 
@@ -77,9 +77,9 @@ pub(super) fn logged_in_reply(
     (
         AppendHeaders(cookies),
         axum::Json(LoginReply {
-            user_name: logged_in.user.display_name,
+            user_name: logged_in.account.display_name,
             message,
-            expires_at: rfc3339(logged_in.session.expires_at),
+            expires_at: rfc3339(logged_in.expires_at),
         }),
     )
 }
@@ -88,13 +88,13 @@ pub(super) fn logged_in_reply(
 #[utoipa::path(post, path = "/api/logout", operation_id = "logout", tag = "sessions",
     responses(
         (status = 204, description = "Logged out (also when there was no session)"),
-        (status = 403, description = "Session cookie sent from another origin", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        CrossOrigin,
+        StoreUnavailable,
     ))]
 async fn logout(
     State(state): State<AppState>,
     SessionCookie(token): SessionCookie,
-    ClientAddr(client): ClientAddr,
+    Caller(client): Caller,
 ) -> Result<impl IntoResponse, ApiError> {
     if let Some(token) = token {
         state.accounts.logout(&token, client).await?;
@@ -111,23 +111,21 @@ async fn logout(
     responses(
         (status = 200, description = "Signed in", body = SessionInfo),
         (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        StoreUnavailable,
     ))]
 async fn session(
     State(state): State<AppState>,
-    cookie: SessionCookie,
+    SignedInUser(signed_in): SignedInUser,
 ) -> Result<axum::Json<SessionInfo>, ApiError> {
-    let signed_in = cookie.signed_in(&state).await?;
-    let recovery_codes_left = state.accounts.recovery_codes_left(&signed_in.user).await?;
-    let passkeys = state.accounts.passkeys(&signed_in.user.id).await?.len() as u64;
-    let (user, session) = (signed_in.user, signed_in.session);
+    let summary = state.accounts.session_summary(&signed_in).await?;
+    let account = summary.account;
     Ok(axum::Json(SessionInfo {
-        totp: user.totp_secret.is_some(),
-        recovery_codes_left,
-        passkeys,
-        user_name: user.display_name,
-        created_at: rfc3339(user.created_at),
-        password_changed_at: rfc3339(user.password_changed_at),
-        expires_at: rfc3339(session.expires_at),
+        totp: account.two_factor,
+        recovery_codes_left: summary.recovery_codes_left,
+        passkeys: summary.passkeys,
+        user_name: account.display_name,
+        created_at: rfc3339(account.created_at),
+        password_changed_at: rfc3339(account.password_changed_at),
+        expires_at: rfc3339(summary.expires_at),
     }))
 }

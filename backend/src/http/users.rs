@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 use crate::accounts::Proof;
 
 use super::{
-    client_addr::ClientAddr,
+    caller::Caller,
     error::ApiError,
     extract::Json,
     openapi::{original, BodyErrors, CredentialErrors},
@@ -44,7 +44,7 @@ pub fn routes() -> ApiRouter {
     ))]
 async fn register(
     State(state): State<AppState>,
-    ClientAddr(client): ClientAddr,
+    Caller(client): Caller,
     Json(req): Json<Credentials>,
 ) -> Result<impl IntoResponse, ApiError> {
     let user = state
@@ -72,7 +72,7 @@ async fn register(
     ))]
 async fn change_password(
     State(state): State<AppState>,
-    ClientAddr(client): ClientAddr,
+    Caller(client): Caller,
     Json(req): Json<ChangePasswordRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let user = state
@@ -108,7 +108,7 @@ async fn change_password(
     ))]
 async fn delete_account(
     State(state): State<AppState>,
-    ClientAddr(client): ClientAddr,
+    Caller(client): Caller,
     Json(req): Json<DeleteAccountRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let user = state

@@ -1,0 +1,69 @@
+//! What the use cases hand out: views of accounts and sessions without hashes, secrets or
+//! storage keys, so the HTTP layer and the operator's commands never see a storage record.
+
+use time::OffsetDateTime;
+
+use crate::store::{SessionRecord, UserRecord};
+
+/// An account as its owner (or an operator) may see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// Canonical user name (the unique key), for operators' messages and logs.
+    pub name: String,
+    /// The name as typed at registration.
+    pub display_name: String,
+    /// When the account was registered.
+    pub created_at: OffsetDateTime,
+    /// When the password was last set.
+    pub password_changed_at: OffsetDateTime,
+    /// Whether two-factor login (an authenticator app) is on.
+    pub two_factor: bool,
+    /// Turned off by an operator.
+    pub disabled: bool,
+}
+
+impl From<&UserRecord> for Account {
+    fn from(u: &UserRecord) -> Self {
+        Self {
+            name: u.name.clone(),
+            display_name: u.display_name.clone(),
+            created_at: u.created_at,
+            password_changed_at: u.password_changed_at,
+            two_factor: u.totp_secret.is_some(),
+            disabled: u.disabled,
+        }
+    }
+}
+
+/// A valid session and its account. Opaque outside the use cases: handlers pass it back to
+/// them and read only the views.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub(super) user: UserRecord,
+    pub(super) session: SessionRecord,
+}
+
+impl SignedIn {
+    /// The signed-in account.
+    pub fn account(&self) -> Account {
+        Account::from(&self.user)
+    }
+
+    /// When this session ends by itself.
+    pub fn expires_at(&self) -> OffsetDateTime {
+        self.session.expires_at
+    }
+}
+
+/// What the signed-in user's account page shows, from count queries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSummary {
+    /// The account.
+    pub account: Account,
+    /// When the session ends.
+    pub expires_at: OffsetDateTime,
+    /// Unused recovery codes (0 with two-factor login off).
+    pub recovery_codes_left: u64,
+    /// How many passkeys the account has.
+    pub passkeys: u64,
+}
