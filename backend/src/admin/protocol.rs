@@ -1,63 +1,82 @@
 //! The admin socket's wire format: the client writes one request as a JSON line, the server
 //! answers with one reply as a JSON line and closes the connection.
 
+use clap::Subcommand;
 use serde::{Deserialize, Serialize};
 
 /// Longest request line the server reads: a command and a name are far shorter, but a long
 /// name typed by mistake should be "no such account", not a protocol error.
 pub const MAX_REQUEST: usize = 64 * 1024;
 
-/// A command, with the account it names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The admin commands, defined once: the CLI parses them from its arguments (the doc comments
+/// are its help), sends them as one JSON line, and the server dispatches them. NAME is matched
+/// like a login: any case or Unicode form. Flags that only shape the CLI's output stay off the
+/// wire.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "kebab-case")]
 pub enum Request {
-    /// Every account.
-    List,
-    /// One account.
+    /// Every account: user name, created, password changed, locked until, disabled, sessions.
+    List {
+        /// One JSON document (an array) on stdout.
+        #[arg(long)]
+        #[serde(skip)]
+        json: bool,
+    },
+    /// One account, with the same fields as `list`.
     Show {
-        /// As the user logs in with it.
+        /// The account's user name.
         name: String,
+        /// One JSON document (an object) on stdout.
+        #[arg(long)]
+        #[serde(skip)]
+        json: bool,
     },
-    /// Clear failure counts and any lock.
+    /// Clear the account's failed-login counts and any lock.
     Unlock {
-        /// As the user logs in with it.
+        /// The account's user name.
         name: String,
     },
-    /// Refuse logins; revoke sessions.
+    /// Refuse the account's logins (403 account_disabled) and revoke its sessions.
     Disable {
-        /// As the user logs in with it.
+        /// The account's user name.
         name: String,
     },
-    /// Allow logins again.
+    /// Allow a disabled account to log in again.
     Enable {
-        /// As the user logs in with it.
+        /// The account's user name.
         name: String,
     },
-    /// Revoke every session.
+    /// Revoke every session of the account (log it out everywhere).
     RevokeSessions {
-        /// As the user logs in with it.
+        /// The account's user name.
         name: String,
     },
-    /// The next login must change the password.
+    /// Make the next login answer 401 password_expired until the password is changed.
     ExpirePassword {
-        /// As the user logs in with it.
+        /// The account's user name.
         name: String,
     },
-    /// Issue a one-time password-reset link.
+    /// Print a one-time password-reset link for the account (replaces any earlier link).
     ResetLink {
-        /// As the user logs in with it.
+        /// The account's user name.
         name: String,
-        /// How long the link works, in seconds.
-        ttl_secs: u64,
+        /// How long the link works, in seconds (at most 604800, a week).
+        #[arg(long, value_name = "SECONDS", default_value_t = 3600,
+              value_parser = clap::value_parser!(u64).range(1..=604_800))]
+        #[serde(rename = "ttl_secs")]
+        ttl: u64,
     },
-    /// Remove two-factor login (authenticator, recovery codes, passkeys); revoke sessions.
-    ResetMfa {
-        /// As the user logs in with it.
+    /// Remove two-factor login (authenticator app, recovery codes) and passkeys from an
+    /// account whose user lost their device, and revoke its sessions.
+    #[command(name = "reset-mfa")]
+    #[serde(rename = "reset-mfa")]
+    ResetSecondFactor {
+        /// The account's user name.
         name: String,
     },
-    /// Delete the account.
+    /// Delete the account and its sessions.
     Delete {
-        /// As the user logs in with it.
+        /// The account's user name.
         name: String,
     },
 }
