@@ -4,32 +4,15 @@
 
 use std::{fmt, net::IpAddr, str::FromStr};
 
-/// A network in CIDR form (`10.0.0.0/8`, `::1/128`), or a single address.
+/// A network in CIDR form (`10.0.0.0/8`, `::1/128`), or a single address. IPv4-mapped IPv6
+/// addresses count as IPv4, on either side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IpNet {
-    addr: IpAddr,
-    prefix: u8,
-}
+pub struct IpNet(ipnet::IpNet);
 
 impl IpNet {
-    /// Whether `ip` is inside this network (IPv4-mapped IPv6 addresses count as IPv4).
+    /// Whether `ip` is inside this network.
     pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = canonical(ip);
-        match (self.addr, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
+        self.0.contains(&canonical(ip))
     }
 }
 
@@ -38,30 +21,30 @@ impl FromStr for IpNet {
 
     fn from_str(s: &str) -> Result<Self, String> {
         let s = s.trim();
-        let (addr, prefix) = match s.split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (s, None),
-        };
-        let addr: IpAddr = addr
-            .parse()
+        let (addr, prefix) = s.split_once('/').unwrap_or((s, ""));
+        let addr = addr
+            .parse::<IpAddr>()
+            .map(canonical)
             .map_err(|_| format!("`{s}` is not an IP address or CIDR network"))?;
-        let addr = canonical(addr);
         let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            None => max,
-            Some(p) => p
+        let prefix = if prefix.is_empty() && !s.contains('/') {
+            max
+        } else {
+            prefix
                 .parse::<u8>()
                 .ok()
                 .filter(|p| *p <= max)
-                .ok_or_else(|| format!("`{s}`: the prefix length must be 0 to {max}"))?,
+                .ok_or_else(|| format!("`{s}`: the prefix length must be 0 to {max}"))?
         };
-        Ok(Self { addr, prefix })
+        ipnet::IpNet::new(addr, prefix)
+            .map(Self)
+            .map_err(|e| format!("`{s}`: {e}"))
     }
 }
 
 impl fmt::Display for IpNet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
+        self.0.fmt(f)
     }
 }
 

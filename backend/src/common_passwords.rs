@@ -21,7 +21,8 @@ pub fn is_common(normalized: &str) -> bool {
 }
 
 /// How many entries the list has.
-pub fn len() -> usize {
+#[cfg(test)]
+fn len() -> usize {
     SET.len()
 }
 

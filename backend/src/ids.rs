@@ -1,8 +1,6 @@
 //! Random and unique identifiers: account ids, request ids, and the hex encoding they share
 //! with session tokens.
 
-use std::fmt::Write as _;
-
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 
 /// `N` bytes from the operating system's CSPRNG.
@@ -43,11 +41,7 @@ pub fn request_id() -> String {
 
 /// Lowercase hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
+    data_encoding::HEXLOWER.encode(bytes)
 }
 
 #[cfg(test)]

@@ -1,29 +1,63 @@
 //! Session, device and reset tokens: 256 random bits for the client, only their SHA-256 for
-//! the store.
+//! the store. Each kind is its own type, so one can never be passed where another is meant.
 
-use std::fmt;
+use std::{fmt, marker::PhantomData};
 
 use sha2::{Digest, Sha256};
 
 use crate::ids::{hex, random_hex};
 
-/// The secret a client holds in its cookie. `Debug` is redacted.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SessionToken(String);
+/// What a token opens; names its type in `Debug`.
+pub trait TokenKind {
+    /// The type's name, for `Debug`.
+    const NAME: &'static str;
+}
 
-impl SessionToken {
+/// A login: the session cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Session {}
+
+/// A browser known to an account: the device cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Device {}
+
+/// A password-reset link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reset {}
+
+impl TokenKind for Session {
+    const NAME: &'static str = "SessionToken";
+}
+impl TokenKind for Device {
+    const NAME: &'static str = "DeviceToken";
+}
+impl TokenKind for Reset {
+    const NAME: &'static str = "ResetToken";
+}
+
+/// The secret a client holds in its session cookie. `Debug` is redacted.
+pub type SessionToken = Token<Session>;
+/// The secret a browser holds in its device cookie.
+pub type DeviceToken = Token<Device>;
+/// The secret in a password-reset link.
+pub type ResetToken = Token<Reset>;
+
+/// A secret of kind `K` that a client holds. `Debug` is redacted.
+pub struct Token<K>(String, PhantomData<K>);
+
+impl<K> Token<K> {
     /// A fresh token from the operating system's CSPRNG.
     pub fn generate() -> Self {
-        Self(random_hex(32))
+        Self(random_hex(32), PhantomData)
     }
 
     /// Accepts only the exact shape we issue (64 lowercase hex digits); anything else is no token.
     pub fn parse(s: &str) -> Option<Self> {
         (s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
-            .then(|| Self(s.to_owned()))
+            .then(|| Self(s.to_owned(), PhantomData))
     }
 
-    /// The token as the cookie carries it.
+    /// The token as the client carries it.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -34,8 +68,26 @@ impl SessionToken {
     }
 }
 
-/// A password-reset token: the same shape and the same hashed storage as a session token.
-pub type ResetToken = SessionToken;
+// Written out: derives would ask the same of `K`, which is never a value.
+impl<K> Clone for Token<K> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone(), PhantomData)
+    }
+}
+
+impl<K> PartialEq for Token<K> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl<K> Eq for Token<K> {}
+
+impl<K: TokenKind> fmt::Debug for Token<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}(***)", K::NAME)
+    }
+}
 
 /// What identifies a device token in the store and in failure counters: its SHA-256. `Copy`,
 /// so it travels with the [`crate::accounts::Client`].
@@ -44,7 +96,7 @@ pub struct DeviceKey([u8; 32]);
 
 impl DeviceKey {
     /// The key of the device token a browser sent.
-    pub fn of(token: &SessionToken) -> Self {
+    pub fn of(token: &DeviceToken) -> Self {
         Self(Sha256::digest(token.0.as_bytes()).into())
     }
 
@@ -57,12 +109,6 @@ impl DeviceKey {
 impl fmt::Debug for DeviceKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("DeviceKey(***)")
-    }
-}
-
-impl fmt::Debug for SessionToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SessionToken(***)")
     }
 }
 
@@ -80,6 +126,7 @@ mod tests {
         assert_ne!(a.store_key(), a.as_str());
         assert_eq!(a.store_key().len(), 64);
         assert_eq!(format!("{a:?}"), "SessionToken(***)");
+        assert_eq!(format!("{:?}", ResetToken::generate()), "ResetToken(***)");
     }
 
     #[test]

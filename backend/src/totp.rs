@@ -138,42 +138,20 @@ pub fn recovery_code_hash(code: &str) -> String {
     hex(&Sha256::digest(canonical.as_bytes()))
 }
 
-const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
 /// RFC 4648 base32 without padding.
 pub fn base32_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
-    let (mut buffer, mut bits) = (0u32, 0u32);
-    for &b in bytes {
-        buffer = (buffer << 8) | u32::from(b);
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(BASE32[((buffer >> bits) & 31) as usize] as char);
-        }
-    }
-    if bits > 0 {
-        out.push(BASE32[((buffer << (5 - bits)) & 31) as usize] as char);
-    }
-    out
+    data_encoding::BASE32_NOPAD.encode(bytes)
 }
 
-/// The inverse of [`base32_encode`] (case-insensitive, padding and spaces ignored).
+/// The inverse of [`base32_encode`] (case-insensitive, padding and spaces ignored, as people
+/// and apps write secrets).
 pub fn base32_decode(s: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(s.len() * 5 / 8);
-    let (mut buffer, mut bits) = (0u32, 0u32);
-    for c in s.chars().filter(|c| !matches!(c, '=' | ' ')) {
-        let value = BASE32
-            .iter()
-            .position(|&b| b == c.to_ascii_uppercase() as u8)? as u32;
-        buffer = (buffer << 5) | value;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buffer >> bits) as u8);
-        }
-    }
-    Some(out)
+    let cleaned: String = s
+        .chars()
+        .filter(|c| !matches!(c, '=' | ' '))
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    data_encoding::BASE32_NOPAD.decode(cleaned.as_bytes()).ok()
 }
 
 fn percent_encode(s: &str) -> String {
