@@ -21,7 +21,7 @@ use crate::{
     http::{self, cookies::CookieSettings, AppState},
     password::{HashError, Hasher},
     server,
-    store::{mongo::MongoStore, sqlite::SqliteStore, Store, StoreError},
+    store::{mongo::MongoStore, sqlite::SqliteStore, Ping, Store, StoreError},
     telemetry,
 };
 
@@ -123,7 +123,7 @@ impl App {
             );
         }
         // Not fatal: with MongoDB down at start-up it runs again at the next start.
-        match accounts.migrate_user_names().await {
+        match accounts.sign_in.migrate_user_names().await {
             Ok(m) if m.renamed + m.kept > 0 => {
                 tracing::info!(
                     renamed = m.renamed,

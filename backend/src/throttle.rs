@@ -187,6 +187,18 @@ impl Throttle {
             .filter(|end| *end > now))
     }
 
+    /// Forgets every failure count of an account whose failures are counted under `names`:
+    /// the shared budget and each known browser's.
+    pub async fn forget_failures(&self, names: &[String]) -> StoreResult<()> {
+        for name in names {
+            self.store.delete_counter(&failure_key(name, None)).await?;
+            self.store
+                .delete_counters_with_prefix(&failure_key(name, Some("")))
+                .await?;
+        }
+        Ok(())
+    }
+
     /// A correct password: forget the failures, this attempt's reservation included.
     pub async fn record_success(&self, key: &str) -> StoreResult<()> {
         self.store.delete_counter(key).await

@@ -16,12 +16,16 @@ use webauthn_rs::prelude::{
     RegisterPublicKeyCredential, Uuid,
 };
 
+use std::sync::Arc;
+
 use super::{
-    audit, AccountError, AccountResult, Accounts, Client, Factor, LoggedIn, Proof, SignedIn,
+    audit, credentials::Credentials, sessions::SessionIssuer, AccountError, AccountResult, Client,
+    Factor, LoggedIn, Proof, SignedIn,
 };
 use crate::{
     ids,
-    store::{PasskeyRecord, StoreError},
+    store::{CeremonyStore, PasskeyRecord, PasskeyStore, StoreError, UserStore},
+    throttle::Attempt,
     token::SessionToken,
 };
 
@@ -64,7 +68,23 @@ impl From<PasskeyRecord> for PasskeyInfo {
     }
 }
 
-impl Accounts {
+/// Passkeys: add, list, remove, log in.
+#[derive(Clone)]
+pub struct Passkeys {
+    pub(super) credentials: Credentials,
+    pub(super) issuer: SessionIssuer,
+    pub(super) users: Arc<dyn UserStore>,
+    pub(super) passkeys: Arc<dyn PasskeyStore>,
+    pub(super) ceremonies: Arc<dyn CeremonyStore>,
+    /// The relying party; `None` when the public URL cannot be one.
+    pub(super) webauthn: Option<Arc<webauthn_rs::Webauthn>>,
+}
+
+impl Passkeys {
+    fn clock(&self) -> &dyn crate::clock::Clock {
+        &*self.credentials.clock
+    }
+
     fn webauthn(&self) -> AccountResult<&webauthn_rs::Webauthn> {
         self.webauthn
             .as_deref()
@@ -80,10 +100,11 @@ impl Accounts {
     ) -> AccountResult<PasskeyCeremony> {
         let webauthn = self.webauthn()?;
         let user = self
+            .credentials
             .reauthenticate("passkey_add", signed_in, proof, Factor::Required, client)
             .await?;
         let existing = self
-            .store
+            .passkeys
             .user_passkeys(&user.id)
             .await?
             .iter()
@@ -139,10 +160,10 @@ impl Accounts {
             user_id: signed_in.user.id.clone(),
             name,
             passkey: to_json(&passkey)?.to_string(),
-            created_at: self.clock.now(),
+            created_at: self.clock().now(),
             last_used_at: None,
         };
-        match self.store.insert_passkey(&record).await {
+        match self.passkeys.insert_passkey(&record).await {
             Ok(()) => {}
             Err(StoreError::Duplicate) => return Err(AccountError::InvalidPasskey),
             Err(e) => return Err(e.into()),
@@ -154,7 +175,7 @@ impl Accounts {
     /// The account's passkeys, oldest first.
     pub async fn passkeys(&self, signed_in: &SignedIn) -> AccountResult<Vec<PasskeyInfo>> {
         Ok(self
-            .store
+            .passkeys
             .user_passkeys(&signed_in.user.id)
             .await?
             .into_iter()
@@ -169,7 +190,7 @@ impl Accounts {
         id: &str,
         client: Client,
     ) -> AccountResult<()> {
-        if !self.store.delete_passkey(&signed_in.user.id, id).await? {
+        if !self.passkeys.delete_passkey(&signed_in.user.id, id).await? {
             return Err(AccountError::NoSuchPasskey);
         }
         audit("passkey_remove", "ok", &signed_in.user.name, client);
@@ -203,12 +224,9 @@ impl Accounts {
     ) -> AccountResult<LoggedIn> {
         const ACTION: &str = "passkey_login";
         let webauthn = self.webauthn()?;
-        self.throttle
-            .spend_ip(
-                crate::throttle::Attempt::Credentials,
-                client.ip,
-                self.clock.now(),
-            )
+        self.credentials
+            .throttle
+            .spend_ip(Attempt::Credentials, client.ip, self.clock().now())
             .await??;
         let (_, state) = self.take_ceremony(ceremony).await?;
         let state: DiscoverableAuthentication = serde_json::from_str(&state)
@@ -223,10 +241,10 @@ impl Accounts {
             audit(ACTION, why, "-", client);
             AccountError::InvalidPasskey
         };
-        let Some(user) = self.store.find_user_by_id(&account_id(handle)).await? else {
+        let Some(user) = self.users.find_user_by_id(&account_id(handle)).await? else {
             return Err(refused("unknown_user"));
         };
-        let records = self.store.user_passkeys(&user.id).await?;
+        let records = self.passkeys.user_passkeys(&user.id).await?;
         let mut passkeys: Vec<(String, Passkey)> = records
             .iter()
             .filter_map(|r| {
@@ -248,8 +266,8 @@ impl Accounts {
             })?;
         if let Some((id, passkey)) = passkeys.iter_mut().find(|(id, _)| *id == credential_id) {
             passkey.update_credential(&result);
-            self.store
-                .update_passkey(id, &to_json(&*passkey)?.to_string(), self.clock.now())
+            self.passkeys
+                .update_passkey(id, &to_json(&*passkey)?.to_string(), self.clock().now())
                 .await?;
         }
         if user.disabled {
@@ -257,22 +275,24 @@ impl Accounts {
             return Err(AccountError::AccountDisabled);
         }
         let known_device = self
-            .known_device(client.device, self.clock.now(), |d| d.user_id == user.id)
+            .credentials
+            .known_device(client.device, self.clock().now(), |d| d.user_id == user.id)
             .await?
             .is_some();
-        self.open_session(ACTION, user, known_device, previous, client)
+        self.issuer
+            .open(ACTION, user, known_device, previous, client)
             .await
     }
 
     /// Stores a ceremony's state; its new id.
     async fn keep_ceremony(&self, user_id: Option<&str>, state: &Value) -> AccountResult<String> {
         let id = ids::random_hex(16);
-        self.store
+        self.ceremonies
             .insert_ceremony(
                 &id,
                 user_id,
                 &state.to_string(),
-                self.clock.now() + CEREMONY_TTL,
+                self.clock().now() + CEREMONY_TTL,
             )
             .await?;
         Ok(id)
@@ -283,8 +303,8 @@ impl Accounts {
         if id.len() > 64 {
             return Err(AccountError::InvalidPasskey);
         }
-        self.store
-            .take_ceremony(id, self.clock.now())
+        self.ceremonies
+            .take_ceremony(id, self.clock().now())
             .await?
             .ok_or(AccountError::InvalidPasskey)
     }

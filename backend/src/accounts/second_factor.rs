@@ -1,6 +1,7 @@
 //! Two-factor login with an authenticator app (TOTP, see [`crate::totp`]) and recovery codes:
-//! set-up in two steps (a pending secret, then a code from it), turning it off, the operator's
-//! reset, and the check that login, password change and deletion make.
+//! set-up in two steps (a pending secret, then a code from it) and turning it off. The check
+//! that login, password change and deletion make is `Credentials`'s; the operator's reset is
+//! in `operator`.
 //!
 //! The second factor is asked for only once the password is right, so an account's two-factor
 //! status is never revealed before that; a missing or wrong code leaves the attempt counted by
@@ -8,11 +9,12 @@
 
 use accounts_api::Password;
 
+use std::sync::Arc;
+
 use super::{
-    admin::operator_audit, audit, Account, AccountError, AccountResult, Accounts, Client, Factor,
-    Proof, SignedIn,
+    audit, credentials::Credentials, AccountError, AccountResult, Client, Factor, Proof, SignedIn,
 };
-use crate::{store::UserRecord, totp};
+use crate::{store::SecondFactorStore, totp};
 
 /// Shown in authenticator apps next to the account.
 const ISSUER: &str = "Accounts";
@@ -39,7 +41,14 @@ impl std::fmt::Debug for PendingTotp {
     }
 }
 
-impl Accounts {
+/// The authenticator app: set up, confirm, turn off.
+#[derive(Clone)]
+pub struct SecondFactor {
+    pub(super) credentials: Credentials,
+    pub(super) second_factors: Arc<dyn SecondFactorStore>,
+}
+
+impl SecondFactor {
     /// Starts setting up two-factor login: checks the password again and keeps a new secret
     /// pending (replacing an unconfirmed one). Nothing changes for logins yet.
     pub async fn start_totp_setup(
@@ -54,6 +63,7 @@ impl Accounts {
             ));
         }
         let user = self
+            .credentials
             .reauthenticate(
                 "totp_setup",
                 signed_in,
@@ -63,7 +73,11 @@ impl Accounts {
             )
             .await?;
         let secret = totp::generate_secret();
-        if !self.store.set_pending_totp(&user.id, &secret).await? {
+        if !self
+            .second_factors
+            .set_pending_totp(&user.id, &secret)
+            .await?
+        {
             return Err(AccountError::Unauthenticated);
         }
         audit("totp_setup", "ok", &user.name, client);
@@ -92,13 +106,13 @@ impl Accounts {
                 "No set-up is waiting for a code: start the set-up first.",
             ));
         };
-        let Some(step) = totp::matching_step(pending, code, self.clock.now(), 0) else {
+        let Some(step) = totp::matching_step(pending, code, self.credentials.clock.now(), 0) else {
             audit("totp_enable", "invalid_code", &user.name, client);
             return Err(AccountError::InvalidCode);
         };
         let (codes, hashes) = totp::generate_recovery_codes();
         if !self
-            .store
+            .second_factors
             .enable_totp(&user.id, pending, step, &hashes)
             .await?
         {
@@ -123,88 +137,11 @@ impl Accounts {
             ));
         }
         let user = self
+            .credentials
             .reauthenticate("totp_disable", signed_in, proof, Factor::Required, client)
             .await?;
-        self.store.disable_totp(&user.id).await?;
+        self.second_factors.disable_totp(&user.id).await?;
         audit("totp_disable", "ok", &user.name, client);
         Ok(())
-    }
-
-    /// The operator's way out for a user who lost their device: removes the authenticator
-    /// secret, the recovery codes and the passkeys, and revokes every session. Returns the
-    /// account, whether it had any of them, and how many sessions were revoked.
-    pub async fn reset_second_factors(&self, name: &str) -> AccountResult<(Account, bool, u64)> {
-        let user = self.operator_find(name).await?;
-        let had_totp = self.store.disable_totp(&user.id).await?;
-        let passkeys = self.store.delete_user_passkeys(&user.id).await?;
-        let was_on = had_totp || passkeys > 0;
-        let revoked = self.store.delete_user_sessions(&user.id).await?;
-        operator_audit("reset_mfa", &user.name);
-        let account = Account {
-            two_factor: false,
-            ..Account::from(&user)
-        };
-        Ok((account, was_on, revoked))
-    }
-
-    /// The password (and, when asked, the second factor) of the signed-in account, checked
-    /// again like a login, lockout included.
-    pub(super) async fn reauthenticate(
-        &self,
-        action: &'static str,
-        signed_in: &SignedIn,
-        proof: Proof<'_>,
-        factor: Factor,
-        client: Client,
-    ) -> AccountResult<UserRecord> {
-        let user = self
-            .authenticate(action, &signed_in.user.display_name, proof, factor, client)
-            .await?
-            .user;
-        if user.id != signed_in.user.id {
-            return Err(AccountError::Unauthenticated);
-        }
-        Ok(user)
-    }
-
-    /// The second factor of an account whose password was just found right: nothing to do
-    /// without two-factor login; else a current authenticator code (each works once) or an
-    /// unused recovery code (used up by this).
-    pub(super) async fn check_second_factor(
-        &self,
-        action: &'static str,
-        user: &UserRecord,
-        code: Option<&str>,
-        client: Client,
-    ) -> AccountResult<()> {
-        let Some(secret) = &user.totp_secret else {
-            return Ok(());
-        };
-        let Some(code) = code.filter(|c| !c.trim().is_empty()) else {
-            audit(action, "mfa_required", &user.name, client);
-            return Err(AccountError::SecondFactorRequired);
-        };
-        let accepted = if totp::parse_code(code).is_some() {
-            match totp::matching_step(secret, code, self.clock.now(), user.totp_last_step) {
-                // Conditional on no later step being used: a replay racing this loses.
-                Some(step) => self.store.use_totp_step(&user.id, step).await?,
-                None => false,
-            }
-        } else {
-            let used = self
-                .store
-                .use_recovery_code(&user.id, &totp::recovery_code_hash(code))
-                .await?;
-            if used {
-                audit(action, "recovery_code_used", &user.name, client);
-            }
-            used
-        };
-        if accepted {
-            Ok(())
-        } else {
-            audit(action, "invalid_code", &user.name, client);
-            Err(AccountError::InvalidCode)
-        }
     }
 }

@@ -15,18 +15,19 @@ use time::OffsetDateTime;
 use super::*;
 use crate::{
     clock::ManualClock,
-    store::{
-        sqlite::SqliteStore, CeremonyStore, Counter, CounterStore, DeviceRecord, DeviceStore,
-        PasskeyRecord, PasskeyStore, RecoveryStore, SecondFactorStore, SessionStore, StoreResult,
-        UserStore,
-    },
+    password::Hasher,
+    store::{sqlite::SqliteStore, SecondFactorStore, StoreResult, UserRecord, UserStore},
+    throttle::ThrottlePolicy,
 };
 
 const MINUTE: Duration = Duration::from_secs(60);
 
 struct Fixture {
     accounts: Accounts,
-    store: Arc<Interfering>,
+    /// The database, to read behind the use cases' back.
+    store: Arc<SqliteStore>,
+    /// The users role the services are given: the database, able to interfere.
+    users: Arc<Interfering>,
     clock: ManualClock,
     _dir: tempfile::TempDir,
 }
@@ -55,17 +56,23 @@ fn hasher(memory_kib: u32) -> Hasher {
 
 fn fixture(adjust: impl FnOnce(&mut Settings)) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(Interfering {
-        inner: SqliteStore::open(dir.path()).unwrap(),
+    let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
+    let users = Arc::new(Interfering {
+        inner: store.clone(),
         steal_next_swap: AtomicBool::new(false),
     });
     let clock = ManualClock::new();
     let mut s = settings();
     adjust(&mut s);
-    let accounts = Accounts::new(store.clone(), hasher(1024), Arc::new(clock.clone()), s);
+    let roles = Roles {
+        users: users.clone(),
+        ..Roles::of(store.clone())
+    };
+    let accounts = Accounts::from_roles(roles, hasher(1024), Arc::new(clock.clone()), s);
     Fixture {
         accounts,
         store,
+        users,
         clock,
         _dir: dir,
     }
@@ -84,12 +91,14 @@ const CLIENT: Client = Client {
 async fn a_password_expires_after_its_maximum_age_and_changing_it_is_the_way_out() {
     let f = fixture(|s| s.password_max_age = Some(MINUTE));
     f.accounts
+        .sign_in
         .register("Ada", &pw("first pass phrase"), CLIENT)
         .await
         .unwrap();
     f.clock.advance(MINUTE);
     // Exactly the maximum age is still fine...
     f.accounts
+        .sign_in
         .login("ada", &pw("first pass phrase"), None, CLIENT)
         .await
         .unwrap();
@@ -97,11 +106,13 @@ async fn a_password_expires_after_its_maximum_age_and_changing_it_is_the_way_out
     f.clock.advance(Duration::from_millis(1));
     let e = f
         .accounts
+        .sign_in
         .login("ada", &pw("first pass phrase"), None, CLIENT)
         .await
         .unwrap_err();
     assert!(matches!(e, AccountError::PasswordExpired), "{e:?}");
     f.accounts
+        .sign_in
         .change_password(
             "ada",
             &pw("first pass phrase"),
@@ -112,10 +123,11 @@ async fn a_password_expires_after_its_maximum_age_and_changing_it_is_the_way_out
         .unwrap();
     let logged_in = f
         .accounts
+        .sign_in
         .login("ada", &pw("second pass phrase"), None, CLIENT)
         .await
         .unwrap();
-    let signed_in = f.accounts.session(&logged_in.token).await.unwrap();
+    let signed_in = f.accounts.sign_in.session(&logged_in.token).await.unwrap();
     assert_eq!(signed_in.session.created_at, f.clock.now());
     assert_eq!(
         (logged_in.expires_at, signed_in.expires_at()),
@@ -130,12 +142,18 @@ async fn a_password_expires_after_its_maximum_age_and_changing_it_is_the_way_out
 async fn locks_start_at_the_threshold_double_with_each_failure_and_end_by_themselves() {
     let f = fixture(|_| {});
     f.accounts
+        .sign_in
         .register("bob", &pw("hunter pass phrase"), CLIENT)
         .await
         .unwrap();
     let attempt = |password: &'static str| {
         let accounts = f.accounts.clone();
-        async move { accounts.login("bob", &pw(password), None, CLIENT).await }
+        async move {
+            accounts
+                .sign_in
+                .login("bob", &pw(password), None, CLIENT)
+                .await
+        }
     };
     for _ in 0..2 {
         assert!(matches!(
@@ -184,6 +202,7 @@ async fn locks_start_at_the_threshold_double_with_each_failure_and_end_by_themse
 async fn guesses_sent_at_once_are_checked_only_up_to_the_threshold() {
     let f = fixture(|_| {});
     f.accounts
+        .sign_in
         .register("gus", &pw("hunter pass phrase"), CLIENT)
         .await
         .unwrap();
@@ -192,6 +211,7 @@ async fn guesses_sent_at_once_are_checked_only_up_to_the_threshold() {
             let accounts = f.accounts.clone();
             tokio::spawn(async move {
                 accounts
+                    .sign_in
                     .login("gus", &pw("wrong pass phrase"), None, CLIENT)
                     .await
             })
@@ -221,7 +241,7 @@ async fn a_login_shed_for_load_does_not_count_as_a_failed_attempt() {
         settings(),
     );
     let wrong = pw("wrong pass phrase");
-    let attempts = (0..5).map(|_| shedding.login("nobody", &wrong, None, CLIENT));
+    let attempts = (0..5).map(|_| shedding.sign_in.login("nobody", &wrong, None, CLIENT));
     let results = futures::future::join_all(attempts).await;
     let checked = results
         .iter()
@@ -236,12 +256,14 @@ async fn a_login_shed_for_load_does_not_count_as_a_failed_attempt() {
     // counted, the name would be locked now.
     assert!(matches!(
         f.accounts
+            .sign_in
             .login("nobody", &pw("wrong pass phrase"), None, CLIENT)
             .await,
         Err(AccountError::InvalidCredentials)
     ));
     assert!(matches!(
         f.accounts
+            .sign_in
             .login("nobody", &pw("wrong pass phrase"), None, CLIENT)
             .await,
         Err(AccountError::RateLimited { .. })
@@ -252,18 +274,21 @@ async fn a_login_shed_for_load_does_not_count_as_a_failed_attempt() {
 async fn a_password_change_that_loses_the_compare_and_swap_changes_nothing() {
     let f = fixture(|_| {});
     f.accounts
+        .sign_in
         .register("cyril", &pw("first pass phrase"), CLIENT)
         .await
         .unwrap();
     let session = f
         .accounts
+        .sign_in
         .login("cyril", &pw("first pass phrase"), None, CLIENT)
         .await
         .unwrap();
     // Another request replaces the hash between our check and our write.
-    f.store.steal_next_swap.store(true, Ordering::SeqCst);
+    f.users.steal_next_swap.store(true, Ordering::SeqCst);
     let e = f
         .accounts
+        .sign_in
         .change_password(
             "cyril",
             &pw("first pass phrase"),
@@ -276,13 +301,14 @@ async fn a_password_change_that_loses_the_compare_and_swap_changes_nothing() {
     let stored = f.store.find_user("cyril").await.unwrap().unwrap();
     assert_eq!(stored.password_hash, STOLEN);
     // The loser revoked nothing: that is the winner's business.
-    f.accounts.session(&session.token).await.unwrap();
+    f.accounts.sign_in.session(&session.token).await.unwrap();
 }
 
 #[tokio::test]
 async fn a_login_replaces_a_hash_made_with_older_parameters() {
     let f = fixture(|_| {});
     f.accounts
+        .sign_in
         .register("deirdre", &pw("a long pass phrase"), CLIENT)
         .await
         .unwrap();
@@ -301,6 +327,7 @@ async fn a_login_replaces_a_hash_made_with_older_parameters() {
         settings(),
     );
     upgraded
+        .sign_in
         .login("deirdre", &pw("a long pass phrase"), None, CLIENT)
         .await
         .unwrap();
@@ -313,6 +340,7 @@ async fn a_login_replaces_a_hash_made_with_older_parameters() {
     // A rehash is not a password change.
     assert_eq!(new.password_changed_at, new.created_at);
     upgraded
+        .sign_in
         .login("deirdre", &pw("a long pass phrase"), None, CLIENT)
         .await
         .unwrap();
@@ -332,27 +360,31 @@ async fn a_login_replaces_a_hash_made_with_older_parameters() {
 async fn a_session_ends_at_its_expiry_and_with_a_password_change() {
     let f = fixture(|_| {});
     f.accounts
+        .sign_in
         .register("evelyn", &pw("a long pass phrase"), CLIENT)
         .await
         .unwrap();
     let a = f
         .accounts
+        .sign_in
         .login("evelyn", &pw("a long pass phrase"), None, CLIENT)
         .await
         .unwrap();
     f.clock.advance(Duration::from_secs(3599));
-    f.accounts.session(&a.token).await.unwrap();
+    f.accounts.sign_in.session(&a.token).await.unwrap();
     f.clock.advance(Duration::from_secs(1));
     assert!(matches!(
-        f.accounts.session(&a.token).await,
+        f.accounts.sign_in.session(&a.token).await,
         Err(AccountError::Unauthenticated)
     ));
     let b = f
         .accounts
+        .sign_in
         .login("evelyn", &pw("a long pass phrase"), None, CLIENT)
         .await
         .unwrap();
     f.accounts
+        .sign_in
         .change_password(
             "evelyn",
             &pw("a long pass phrase"),
@@ -362,7 +394,7 @@ async fn a_session_ends_at_its_expiry_and_with_a_password_change() {
         .await
         .unwrap();
     assert!(matches!(
-        f.accounts.session(&b.token).await,
+        f.accounts.sign_in.session(&b.token).await,
         Err(AccountError::Unauthenticated)
     ));
 }
@@ -371,12 +403,18 @@ async fn a_session_ends_at_its_expiry_and_with_a_password_change() {
 async fn a_reset_link_works_once_until_it_expires_or_a_newer_one_replaces_it() {
     let f = fixture(|_| {});
     f.accounts
+        .sign_in
         .register("Ada", &pw("first pass phrase"), CLIENT)
         .await
         .unwrap();
     let reset = |token: String, password: &'static str| {
         let accounts = f.accounts.clone();
-        async move { accounts.reset_password(&token, &pw(password), CLIENT).await }
+        async move {
+            accounts
+                .recovery
+                .reset_password(&token, &pw(password), CLIENT)
+                .await
+        }
     };
     let invalid = |r: AccountResult<Account>| {
         assert!(
@@ -387,13 +425,28 @@ async fn a_reset_link_works_once_until_it_expires_or_a_newer_one_replaces_it() {
     };
 
     // Expired: a millisecond past its lifetime.
-    let old = f.accounts.issue_reset_token("ADA", MINUTE).await.unwrap();
+    let old = f
+        .accounts
+        .operator
+        .issue_reset_token("ADA", MINUTE)
+        .await
+        .unwrap();
     f.clock.advance(MINUTE + Duration::from_millis(1));
     invalid(reset(old.token.as_str().to_owned(), "second pass phrase").await);
 
     // Replaced by a newer link.
-    let older = f.accounts.issue_reset_token("ada", MINUTE).await.unwrap();
-    let newer = f.accounts.issue_reset_token("ada", MINUTE).await.unwrap();
+    let older = f
+        .accounts
+        .operator
+        .issue_reset_token("ada", MINUTE)
+        .await
+        .unwrap();
+    let newer = f
+        .accounts
+        .operator
+        .issue_reset_token("ada", MINUTE)
+        .await
+        .unwrap();
     invalid(reset(older.token.as_str().to_owned(), "second pass phrase").await);
 
     // The policy applies, and a refused password leaves the link usable.
@@ -414,6 +467,7 @@ async fn a_reset_link_works_once_until_it_expires_or_a_newer_one_replaces_it() {
     invalid(reset(newer.token.as_str().to_owned(), "third pass phrase").await);
     invalid(reset("not a token".into(), "third pass phrase").await);
     f.accounts
+        .sign_in
         .login("ada", &pw("second pass phrase"), None, CLIENT)
         .await
         .unwrap();
@@ -423,36 +477,49 @@ async fn a_reset_link_works_once_until_it_expires_or_a_newer_one_replaces_it() {
 async fn a_reset_revokes_sessions_clears_the_lock_and_the_operators_expiry() {
     let f = fixture(|_| {});
     f.accounts
+        .sign_in
         .register("Ada", &pw("first pass phrase"), CLIENT)
         .await
         .unwrap();
     let session = f
         .accounts
+        .sign_in
         .login("ada", &pw("first pass phrase"), None, CLIENT)
         .await
         .unwrap();
     for _ in 0..3 {
-        let _ = f.accounts.login("ada", &pw("wrong"), None, CLIENT).await;
+        let _ = f
+            .accounts
+            .sign_in
+            .login("ada", &pw("wrong"), None, CLIENT)
+            .await;
     }
     assert!(f
         .accounts
+        .operator
         .account_status("ada")
         .await
         .unwrap()
         .locked_until
         .is_some());
-    f.accounts.expire_password("ada").await.unwrap();
-    let issued = f.accounts.issue_reset_token("ada", MINUTE).await.unwrap();
+    f.accounts.operator.expire_password("ada").await.unwrap();
+    let issued = f
+        .accounts
+        .operator
+        .issue_reset_token("ada", MINUTE)
+        .await
+        .unwrap();
     f.clock.advance(Duration::from_secs(1));
     f.accounts
+        .recovery
         .reset_password(issued.token.as_str(), &pw("second pass phrase"), CLIENT)
         .await
         .unwrap();
     assert!(matches!(
-        f.accounts.session(&session.token).await,
+        f.accounts.sign_in.session(&session.token).await,
         Err(AccountError::Unauthenticated)
     ));
-    let status = f.accounts.account_status("ada").await.unwrap();
+    let status = f.accounts.operator.account_status("ada").await.unwrap();
     assert_eq!(
         (
             status.locked_until,
@@ -462,6 +529,7 @@ async fn a_reset_revokes_sessions_clears_the_lock_and_the_operators_expiry() {
         (None, false, None)
     );
     f.accounts
+        .sign_in
         .login("ada", &pw("second pass phrase"), None, CLIENT)
         .await
         .unwrap();
@@ -471,11 +539,18 @@ async fn a_reset_revokes_sessions_clears_the_lock_and_the_operators_expiry() {
 async fn a_password_change_voids_a_pending_reset_link() {
     let f = fixture(|_| {});
     f.accounts
+        .sign_in
         .register("Ada", &pw("first pass phrase"), CLIENT)
         .await
         .unwrap();
-    let issued = f.accounts.issue_reset_token("ada", MINUTE).await.unwrap();
+    let issued = f
+        .accounts
+        .operator
+        .issue_reset_token("ada", MINUTE)
+        .await
+        .unwrap();
     f.accounts
+        .sign_in
         .change_password(
             "ada",
             &pw("first pass phrase"),
@@ -486,6 +561,7 @@ async fn a_password_change_voids_a_pending_reset_link() {
         .unwrap();
     let r = f
         .accounts
+        .recovery
         .reset_password(issued.token.as_str(), &pw("third pass phrase"), CLIENT)
         .await;
     assert!(matches!(r, Err(AccountError::InvalidResetToken)));
@@ -495,23 +571,30 @@ async fn a_password_change_voids_a_pending_reset_link() {
 async fn a_disabled_account_tells_only_the_right_password_and_loses_its_sessions() {
     let f = fixture(|_| {});
     f.accounts
+        .sign_in
         .register("Ada", &pw("first pass phrase"), CLIENT)
         .await
         .unwrap();
     let session = f
         .accounts
+        .sign_in
         .login("ada", &pw("first pass phrase"), None, CLIENT)
         .await
         .unwrap();
-    let (_, revoked) = f.accounts.set_disabled("ADA", true).await.unwrap();
+    let (_, revoked) = f.accounts.operator.set_disabled("ADA", true).await.unwrap();
     assert_eq!(revoked, 1);
     assert!(matches!(
-        f.accounts.session(&session.token).await,
+        f.accounts.sign_in.session(&session.token).await,
         Err(AccountError::Unauthenticated)
     ));
     let login = |password: &'static str| {
         let accounts = f.accounts.clone();
-        async move { accounts.login("ada", &pw(password), None, CLIENT).await }
+        async move {
+            accounts
+                .sign_in
+                .login("ada", &pw(password), None, CLIENT)
+                .await
+        }
     };
     assert!(matches!(
         login("first pass phrase").await,
@@ -521,7 +604,11 @@ async fn a_disabled_account_tells_only_the_right_password_and_loses_its_sessions
         login("wrong").await,
         Err(AccountError::InvalidCredentials)
     ));
-    f.accounts.set_disabled("ada", false).await.unwrap();
+    f.accounts
+        .operator
+        .set_disabled("ada", false)
+        .await
+        .unwrap();
     login("first pass phrase").await.unwrap();
 }
 
@@ -529,57 +616,73 @@ async fn a_disabled_account_tells_only_the_right_password_and_loses_its_sessions
 async fn operators_name_accounts_like_logins_and_unknown_names_are_said_to_be_unknown() {
     let f = fixture(|_| {});
     f.accounts
+        .sign_in
         .register("Straße", &pw("first pass phrase"), CLIENT)
         .await
         .unwrap();
     assert_eq!(
         f.accounts
+            .operator
             .account_status("STRASSE")
             .await
             .unwrap()
             .user_name,
         "Straße"
     );
-    let (_, was_locked) = f.accounts.unlock("strasse").await.unwrap();
+    let (_, was_locked) = f.accounts.operator.unlock("strasse").await.unwrap();
     assert_eq!(was_locked, None);
     for name in ["nobody", "x", ""] {
         assert!(
             matches!(
-                f.accounts.account_status(name).await,
+                f.accounts.operator.account_status(name).await,
                 Err(AccountError::NoSuchAccount(_))
             ),
             "{name}"
         );
     }
-    f.accounts.remove_account("STRASSE").await.unwrap();
-    assert!(f.accounts.account_statuses().await.unwrap().is_empty());
+    f.accounts.operator.remove_account("STRASSE").await.unwrap();
+    assert!(f
+        .accounts
+        .operator
+        .account_statuses()
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]
 async fn unlock_ends_a_lock_and_expire_password_asks_for_a_new_one() {
     let f = fixture(|_| {});
     f.accounts
+        .sign_in
         .register("Ada", &pw("first pass phrase"), CLIENT)
         .await
         .unwrap();
     for _ in 0..3 {
-        let _ = f.accounts.login("ada", &pw("wrong"), None, CLIENT).await;
+        let _ = f
+            .accounts
+            .sign_in
+            .login("ada", &pw("wrong"), None, CLIENT)
+            .await;
     }
     // Two failures reach the threshold; the third is refused by the lock, uncounted.
-    let (_, was_locked) = f.accounts.unlock("ada").await.unwrap();
+    let (_, was_locked) = f.accounts.operator.unlock("ada").await.unwrap();
     assert_eq!(was_locked, Some(f.clock.now() + MINUTE));
     f.accounts
+        .sign_in
         .login("ada", &pw("first pass phrase"), None, CLIENT)
         .await
         .unwrap();
-    f.accounts.expire_password("ada").await.unwrap();
+    f.accounts.operator.expire_password("ada").await.unwrap();
     assert!(matches!(
         f.accounts
+            .sign_in
             .login("ada", &pw("first pass phrase"), None, CLIENT)
             .await,
         Err(AccountError::PasswordExpired)
     ));
     f.accounts
+        .sign_in
         .change_password(
             "ada",
             &pw("first pass phrase"),
@@ -589,6 +692,7 @@ async fn unlock_ends_a_lock_and_expire_password_asks_for_a_new_one() {
         .await
         .unwrap();
     f.accounts
+        .sign_in
         .login("ada", &pw("second pass phrase"), None, CLIENT)
         .await
         .unwrap();
@@ -604,37 +708,47 @@ fn code_at(f: &Fixture, secret: &str, steps: i64) -> String {
 /// Ada, registered and signed in, with two-factor login on: her secret and recovery codes.
 async fn with_totp(f: &Fixture) -> (String, Vec<String>) {
     f.accounts
+        .sign_in
         .register("Ada", &pw("first pass phrase"), CLIENT)
         .await
         .unwrap();
     let logged_in = f
         .accounts
+        .sign_in
         .login("ada", &pw("first pass phrase"), None, CLIENT)
         .await
         .unwrap();
-    let signed_in = f.accounts.session(&logged_in.token).await.unwrap();
+    let signed_in = f.accounts.sign_in.session(&logged_in.token).await.unwrap();
     let e = f
         .accounts
+        .second_factor
         .start_totp_setup(&signed_in, &pw("wrong"), CLIENT)
         .await
         .unwrap_err();
     assert!(matches!(e, AccountError::InvalidCredentials), "{e:?}");
     let pending = f
         .accounts
+        .second_factor
         .start_totp_setup(&signed_in, &pw("first pass phrase"), CLIENT)
         .await
         .unwrap();
     assert!(pending.otpauth_uri.contains(&pending.secret));
     // Not in force until confirmed: the password alone still logs in.
     f.accounts
+        .sign_in
         .login("ada", &pw("first pass phrase"), None, CLIENT)
         .await
         .unwrap();
-    let signed_in = f.accounts.session(&logged_in.token).await.unwrap();
-    let wrong = f.accounts.confirm_totp(&signed_in, "000000", CLIENT).await;
+    let signed_in = f.accounts.sign_in.session(&logged_in.token).await.unwrap();
+    let wrong = f
+        .accounts
+        .second_factor
+        .confirm_totp(&signed_in, "000000", CLIENT)
+        .await;
     assert!(matches!(wrong, Err(AccountError::InvalidCode)));
     let codes = f
         .accounts
+        .second_factor
         .confirm_totp(&signed_in, &code_at(f, &pending.secret, 0), CLIENT)
         .await
         .unwrap();
@@ -656,7 +770,7 @@ async fn totp_login_asks_for_a_code_once_the_password_is_right_and_takes_each_on
     let password = pw("first pass phrase");
     let login = |proof: Proof<'static>| {
         let accounts = f.accounts.clone();
-        async move { accounts.login("ada", proof, None, CLIENT).await }
+        async move { accounts.sign_in.login("ada", proof, None, CLIENT).await }
     };
     let password: &'static Password = Box::leak(Box::new(password));
     let wrong_password: &'static Password = Box::leak(Box::new(pw("wrong")));
@@ -705,6 +819,7 @@ async fn wrong_codes_count_toward_the_lock_like_wrong_passwords() {
     for _ in 0..2 {
         let e = f
             .accounts
+            .sign_in
             .login("ada", with_code(&password, "000000"), None, CLIENT)
             .await
             .unwrap_err();
@@ -714,6 +829,7 @@ async fn wrong_codes_count_toward_the_lock_like_wrong_passwords() {
     let right = code_at(&f, &secret, 0);
     let e = f
         .accounts
+        .sign_in
         .login("ada", with_code(&password, &right), None, CLIENT)
         .await
         .unwrap_err();
@@ -728,16 +844,23 @@ async fn a_recovery_code_works_once_and_changing_or_deleting_needs_a_factor() {
     let upper = codes[0].to_uppercase();
     let session = f
         .accounts
+        .sign_in
         .login("ada", with_code(&password, &upper), None, CLIENT)
         .await
         .unwrap();
     let again = f
         .accounts
+        .sign_in
         .login("ada", with_code(&password, &codes[0]), None, CLIENT)
         .await;
     assert!(matches!(again, Err(AccountError::InvalidCode)));
-    let signed_in = f.accounts.session(&session.token).await.unwrap();
-    let summary = f.accounts.session_summary(&signed_in).await.unwrap();
+    let signed_in = f.accounts.sign_in.session(&session.token).await.unwrap();
+    let summary = f
+        .accounts
+        .sign_in
+        .session_summary(&signed_in)
+        .await
+        .unwrap();
     assert_eq!(
         (summary.recovery_codes_left, summary.account.two_factor),
         (9, true)
@@ -746,18 +869,26 @@ async fn a_recovery_code_works_once_and_changing_or_deleting_needs_a_factor() {
     let new = pw("second pass phrase");
     let e = f
         .accounts
+        .sign_in
         .change_password("ada", &password, &new, CLIENT)
         .await
         .unwrap_err();
     assert!(matches!(e, AccountError::SecondFactorRequired), "{e:?}");
     f.accounts
+        .sign_in
         .change_password("ada", with_code(&password, &codes[1]), &new, CLIENT)
         .await
         .unwrap();
-    let e = f.accounts.delete("ada", &new, CLIENT).await.unwrap_err();
+    let e = f
+        .accounts
+        .sign_in
+        .delete("ada", &new, CLIENT)
+        .await
+        .unwrap_err();
     assert!(matches!(e, AccountError::SecondFactorRequired), "{e:?}");
     f.clock.advance(Duration::from_secs(30));
     f.accounts
+        .sign_in
         .delete("ada", with_code(&new, &code_at(&f, &secret, 0)), CLIENT)
         .await
         .unwrap();
@@ -770,18 +901,21 @@ async fn turning_totp_off_needs_password_and_code_and_the_operator_can_reset_it(
     let password = pw("first pass phrase");
     let session = f
         .accounts
+        .sign_in
         .login("ada", with_code(&password, &codes[0]), None, CLIENT)
         .await
         .unwrap();
-    let signed_in = f.accounts.session(&session.token).await.unwrap();
+    let signed_in = f.accounts.sign_in.session(&session.token).await.unwrap();
     let e = f
         .accounts
+        .second_factor
         .disable_totp(&signed_in, with_code(&password, "000000"), CLIENT)
         .await
         .unwrap_err();
     assert!(matches!(e, AccountError::InvalidCode), "{e:?}");
     f.clock.advance(Duration::from_secs(30));
     f.accounts
+        .second_factor
         .disable_totp(
             &signed_in,
             with_code(&password, &code_at(&f, &secret, 0)),
@@ -790,27 +924,35 @@ async fn turning_totp_off_needs_password_and_code_and_the_operator_can_reset_it(
         .await
         .unwrap();
     f.accounts
+        .sign_in
         .login("ada", &password, None, CLIENT)
         .await
         .unwrap();
 
     // On again, then the operator's reset: off, sessions revoked, recovery codes gone.
-    let signed_in = f.accounts.session(&session.token).await;
+    let signed_in = f.accounts.sign_in.session(&session.token).await;
     assert!(signed_in.is_ok());
     let pending = f
         .accounts
+        .second_factor
         .start_totp_setup(&signed_in.unwrap(), &password, CLIENT)
         .await
         .unwrap();
-    let signed_in = f.accounts.session(&session.token).await.unwrap();
+    let signed_in = f.accounts.sign_in.session(&session.token).await.unwrap();
     f.accounts
+        .second_factor
         .confirm_totp(&signed_in, &code_at(&f, &pending.secret, 0), CLIENT)
         .await
         .unwrap();
-    let (_, was_on, revoked) = f.accounts.reset_second_factors("ADA").await.unwrap();
+    let (_, was_on, revoked) = f
+        .accounts
+        .operator
+        .reset_second_factors("ADA")
+        .await
+        .unwrap();
     assert!(was_on);
     assert!(revoked >= 1);
-    assert!(f.accounts.session(&session.token).await.is_err());
+    assert!(f.accounts.sign_in.session(&session.token).await.is_err());
     let user = f.store.find_user("ada").await.unwrap().unwrap();
     assert_eq!(
         (user.totp_secret.as_deref(), user.totp_pending.as_deref()),
@@ -818,6 +960,7 @@ async fn turning_totp_off_needs_password_and_code_and_the_operator_can_reset_it(
     );
     assert_eq!(f.store.count_recovery_codes(&user.id).await.unwrap(), 0);
     f.accounts
+        .sign_in
         .login("ada", &password, None, CLIENT)
         .await
         .unwrap();
@@ -828,27 +971,27 @@ const STOLEN: &str = "stolen";
 
 /// The SQLite store, except that it can let "another request" win the next password swap.
 struct Interfering {
-    inner: SqliteStore,
+    inner: Arc<SqliteStore>,
     steal_next_swap: AtomicBool,
 }
 
-/// Implements a store role for [`Interfering`] by handing each listed method to the SQLite
-/// store inside, plus any `extra` methods written out (the ones that interfere).
-macro_rules! forward {
-    ($role:ident { $($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)* } $(extra { $($extra:item)* })?) => {
+/// Hands each listed method of the users role to the SQLite store inside; `replace_password_hash`
+/// is written out (it interferes). The services get the other roles from the store itself.
+macro_rules! forward_users {
+    ($($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)* { $($extra:item)* }) => {
         #[async_trait]
-        impl $role for Interfering {
+        impl UserStore for Interfering {
             $(
                 async fn $name(&self, $($arg: $ty),*) -> $ret {
                     self.inner.$name($($arg),*).await
                 }
             )*
-            $($($extra)*)?
+            $($extra)*
         }
     };
 }
 
-forward!(UserStore {
+forward_users! {
     insert_user(user: &UserRecord) -> StoreResult<()>;
     find_user(name: &str) -> StoreResult<Option<UserRecord>>;
     find_user_by_id(id: &str) -> StoreResult<Option<UserRecord>>;
@@ -857,7 +1000,7 @@ forward!(UserStore {
     rename_user(id: &str, new_name: &str) -> StoreResult<bool>;
     set_disabled(name: &str, disabled: bool) -> StoreResult<bool>;
     expire_password(name: &str) -> StoreResult<bool>;
-} extra {
+    {
     async fn replace_password_hash(
         &self,
         name: &str,
@@ -876,61 +1019,5 @@ forward!(UserStore {
             .replace_password_hash(name, expected, new_hash, changed_at)
             .await
     }
-});
-
-forward!(RecoveryStore {
-    set_reset_token(name: &str, token_hash: &str, expires_at: OffsetDateTime) -> StoreResult<bool>;
-    find_user_by_reset_token(token_hash: &str, now: OffsetDateTime) -> StoreResult<Option<UserRecord>>;
-    reset_password(token_hash: &str, new_hash: &str, now: OffsetDateTime) -> StoreResult<Option<UserRecord>>;
-});
-
-forward!(SessionStore {
-    insert_session_for_hash(session: &SessionRecord, password_hash: &str) -> StoreResult<bool>;
-    find_session_and_user(token_hash: &str, now: OffsetDateTime) -> StoreResult<Option<(SessionRecord, UserRecord)>>;
-    delete_session(token_hash: &str) -> StoreResult<Option<SessionRecord>>;
-    delete_user_sessions(user_id: &str) -> StoreResult<u64>;
-    count_user_sessions(user_id: &str, now: OffsetDateTime) -> StoreResult<u64>;
-});
-
-forward!(CounterStore {
-    bump_counter(key: &str, now: OffsetDateTime, ttl: Duration) -> StoreResult<Counter>;
-    get_counter(key: &str, now: OffsetDateTime) -> StoreResult<Option<Counter>>;
-    delete_counter(key: &str) -> StoreResult<()>;
-    delete_counters_with_prefix(prefix: &str) -> StoreResult<u64>;
-});
-
-forward!(DeviceStore {
-    insert_device(device: &DeviceRecord, now: OffsetDateTime) -> StoreResult<()>;
-    find_device(token_hash: &str, now: OffsetDateTime) -> StoreResult<Option<DeviceRecord>>;
-    delete_user_devices(user_id: &str) -> StoreResult<u64>;
-});
-
-forward!(SecondFactorStore {
-    set_pending_totp(user_id: &str, secret: &str) -> StoreResult<bool>;
-    enable_totp(user_id: &str, secret: &str, step: i64, recovery_hashes: &[String]) -> StoreResult<bool>;
-    disable_totp(user_id: &str) -> StoreResult<bool>;
-    use_totp_step(user_id: &str, step: i64) -> StoreResult<bool>;
-    use_recovery_code(user_id: &str, code_hash: &str) -> StoreResult<bool>;
-    count_recovery_codes(user_id: &str) -> StoreResult<u64>;
-});
-
-forward!(PasskeyStore {
-    insert_passkey(passkey: &PasskeyRecord) -> StoreResult<()>;
-    user_passkeys(user_id: &str) -> StoreResult<Vec<PasskeyRecord>>;
-    update_passkey(credential_id: &str, passkey: &str, used_at: OffsetDateTime) -> StoreResult<bool>;
-    delete_passkey(user_id: &str, credential_id: &str) -> StoreResult<bool>;
-    delete_user_passkeys(user_id: &str) -> StoreResult<u64>;
-    count_user_passkeys(user_id: &str) -> StoreResult<u64>;
-});
-
-forward!(CeremonyStore {
-    insert_ceremony(id: &str, user_id: Option<&str>, state: &str, expires_at: OffsetDateTime) -> StoreResult<()>;
-    take_ceremony(id: &str, now: OffsetDateTime) -> StoreResult<Option<(Option<String>, String)>>;
-});
-
-#[async_trait]
-impl Store for Interfering {
-    async fn ping(&self) -> StoreResult<()> {
-        self.inner.ping().await
-    }
+}
 }

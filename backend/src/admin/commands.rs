@@ -46,13 +46,19 @@ impl Commands {
         let a = &self.accounts;
         Ok(match request {
             Request::List { .. } => Reply::Accounts {
-                accounts: a.account_statuses().await?.into_iter().map(view).collect(),
+                accounts: a
+                    .operator
+                    .account_statuses()
+                    .await?
+                    .into_iter()
+                    .map(view)
+                    .collect(),
             },
             Request::Show { name, .. } => Reply::Account {
-                account: view(a.account_status(&name).await?),
+                account: view(a.operator.account_status(&name).await?),
             },
             Request::Unlock { name } => {
-                let (user, was_locked) = a.unlock(&name).await?;
+                let (user, was_locked) = a.operator.unlock(&name).await?;
                 done(match was_locked {
                     Some(until) => format!(
                         "Unlocked {} (it was locked until {}).",
@@ -66,7 +72,7 @@ impl Commands {
                 })
             }
             Request::Disable { name } => {
-                let (user, revoked) = a.set_disabled(&name, true).await?;
+                let (user, revoked) = a.operator.set_disabled(&name, true).await?;
                 done(format!(
                     "Disabled {}; {} revoked.",
                     user.display_name,
@@ -74,11 +80,11 @@ impl Commands {
                 ))
             }
             Request::Enable { name } => {
-                let (user, _) = a.set_disabled(&name, false).await?;
+                let (user, _) = a.operator.set_disabled(&name, false).await?;
                 done(format!("Enabled {}.", user.display_name))
             }
             Request::RevokeSessions { name } => {
-                let (user, revoked) = a.revoke_sessions(&name).await?;
+                let (user, revoked) = a.operator.revoke_sessions(&name).await?;
                 done(format!(
                     "Revoked {} of {}.",
                     sessions(revoked),
@@ -86,14 +92,17 @@ impl Commands {
                 ))
             }
             Request::ExpirePassword { name } => {
-                let user = a.expire_password(&name).await?;
+                let user = a.operator.expire_password(&name).await?;
                 done(format!(
                     "{}'s password is expired: the next login must change it.",
                     user.display_name
                 ))
             }
             Request::ResetLink { name, ttl } => {
-                let issued = a.issue_reset_token(&name, Duration::from_secs(ttl)).await?;
+                let issued = a
+                    .operator
+                    .issue_reset_token(&name, Duration::from_secs(ttl))
+                    .await?;
                 let mut message = format!(
                     "Reset link for {}: works once, until {}; any earlier link no longer works.",
                     issued.account.display_name,
@@ -110,7 +119,7 @@ impl Commands {
                 }
             }
             Request::ResetSecondFactor { name } => {
-                let (user, was_on, revoked) = a.reset_second_factors(&name).await?;
+                let (user, was_on, revoked) = a.operator.reset_second_factors(&name).await?;
                 done(if was_on {
                     format!(
                         "Removed two-factor login and passkeys from {}; {} revoked. They log in \
@@ -127,7 +136,7 @@ impl Commands {
                 })
             }
             Request::Delete { name } => {
-                let user = a.remove_account(&name).await?;
+                let user = a.operator.remove_account(&name).await?;
                 done(format!("Deleted {} and its sessions.", user.display_name))
             }
         })

@@ -135,7 +135,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for SignedInJson<T> {
 /// The session behind `token`, or `401 unauthenticated`.
 async fn signed_in(state: &AppState, token: Option<SessionToken>) -> Result<SignedIn, ApiError> {
     let token = token.ok_or(AccountError::Unauthenticated)?;
-    Ok(state.accounts.session(&token).await?)
+    Ok(state.accounts.sign_in.session(&token).await?)
 }
 
 #[cfg(test)]

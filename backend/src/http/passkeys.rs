@@ -82,6 +82,7 @@ async fn register_start(
     };
     let ceremony = state
         .accounts
+        .passkeys
         .start_passkey_registration(&signed_in, proof, client)
         .await?;
     challenge(ceremony)
@@ -106,6 +107,7 @@ async fn register_finish(
 ) -> Result<impl IntoResponse, ApiError> {
     let added = state
         .accounts
+        .passkeys
         .finish_passkey_registration(
             &signed_in,
             &req.ceremony,
@@ -129,7 +131,7 @@ async fn list(
     State(state): State<AppState>,
     SignedInUser(signed_in): SignedInUser,
 ) -> Result<axum::Json<Vec<PasskeySummary>>, ApiError> {
-    let passkeys = state.accounts.passkeys(&signed_in).await?;
+    let passkeys = state.accounts.passkeys.passkeys(&signed_in).await?;
     Ok(axum::Json(passkeys.into_iter().map(summary).collect()))
 }
 
@@ -152,6 +154,7 @@ async fn remove(
 ) -> Result<impl IntoResponse, ApiError> {
     state
         .accounts
+        .passkeys
         .remove_passkey(&signed_in, &id, client)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -168,7 +171,7 @@ async fn remove(
 async fn login_start(
     State(state): State<AppState>,
 ) -> Result<axum::Json<PasskeyChallenge>, ApiError> {
-    challenge(state.accounts.start_passkey_login().await?)
+    challenge(state.accounts.passkeys.start_passkey_login().await?)
 }
 
 /// Finish a passkey login: a session, like a password login with its second factor.
@@ -190,6 +193,7 @@ async fn login_finish(
 ) -> Result<impl IntoResponse, ApiError> {
     let logged_in = state
         .accounts
+        .passkeys
         .finish_passkey_login(
             &req.ceremony,
             req.credential.get(),

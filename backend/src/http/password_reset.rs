@@ -37,6 +37,7 @@ async fn reset_password(
 ) -> Result<impl IntoResponse, ApiError> {
     let user = state
         .accounts
+        .recovery
         .reset_password(&req.token, &req.newpassword, client)
         .await?;
     // Every session of the account was revoked; this browser's too, if it had one.

@@ -16,5 +16,5 @@ pub fn routes() -> ApiRouter {
 #[utoipa::path(get, path = "/api/policy", operation_id = "policy", tag = "meta",
     responses((status = 200, description = "The rules", body = PolicyInfo)))]
 async fn policy(State(state): State<AppState>) -> Json<PolicyInfo> {
-    Json(state.accounts.policy())
+    Json(state.accounts.sign_in.policy())
 }

@@ -44,6 +44,7 @@ async fn setup(
 ) -> Result<axum::Json<TotpSetup>, ApiError> {
     let pending = state
         .accounts
+        .second_factor
         .start_totp_setup(&signed_in, &req.password, client)
         .await?;
     let (qr_path, qr_size) = pending.qr_code();
@@ -75,6 +76,7 @@ async fn confirm(
 ) -> Result<axum::Json<RecoveryCodes>, ApiError> {
     let recovery_codes = state
         .accounts
+        .second_factor
         .confirm_totp(&signed_in, &req.code, client)
         .await?;
     Ok(axum::Json(RecoveryCodes { recovery_codes }))
@@ -99,6 +101,7 @@ async fn disable(
 ) -> Result<impl IntoResponse, ApiError> {
     state
         .accounts
+        .second_factor
         .disable_totp(
             &signed_in,
             Proof {

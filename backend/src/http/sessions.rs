@@ -49,6 +49,7 @@ async fn login(
 ) -> Result<impl IntoResponse, ApiError> {
     let logged_in = state
         .accounts
+        .sign_in
         .login(
             &req.user_name,
             Proof {
@@ -97,7 +98,7 @@ async fn logout(
     Caller(client): Caller,
 ) -> Result<impl IntoResponse, ApiError> {
     if let Some(token) = token {
-        state.accounts.logout(&token, client).await?;
+        state.accounts.sign_in.logout(&token, client).await?;
     }
     Ok((
         StatusCode::NO_CONTENT,
@@ -117,7 +118,7 @@ async fn session(
     State(state): State<AppState>,
     SignedInUser(signed_in): SignedInUser,
 ) -> Result<axum::Json<SessionInfo>, ApiError> {
-    let summary = state.accounts.session_summary(&signed_in).await?;
+    let summary = state.accounts.sign_in.session_summary(&signed_in).await?;
     let account = summary.account;
     Ok(axum::Json(SessionInfo {
         totp: account.two_factor,

@@ -49,6 +49,7 @@ async fn register(
 ) -> Result<impl IntoResponse, ApiError> {
     let user = state
         .accounts
+        .sign_in
         .register(&req.user_name, &req.password, client)
         .await?;
     Ok((
@@ -77,6 +78,7 @@ async fn change_password(
 ) -> Result<impl IntoResponse, ApiError> {
     let user = state
         .accounts
+        .sign_in
         .change_password(
             &req.user_name,
             Proof {
@@ -113,6 +115,7 @@ async fn delete_account(
 ) -> Result<impl IntoResponse, ApiError> {
     let user = state
         .accounts
+        .sign_in
         .delete(
             &req.user_name,
             Proof {

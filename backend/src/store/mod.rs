@@ -4,8 +4,8 @@
 //! depends only on what it uses: [`UserStore`] (accounts), [`RecoveryStore`] (reset links),
 //! [`SessionStore`] (logins), [`CounterStore`] (throttling), [`DeviceStore`] (known browsers),
 //! [`SecondFactorStore`] (authenticator apps), [`PasskeyStore`] (WebAuthn credentials) and
-//! [`CeremonyStore`] (WebAuthn ceremonies in progress). [`Store`] is all of them plus a
-//! readiness ping; new kinds of records get a role of their own.
+//! [`CeremonyStore`] (WebAuthn ceremonies in progress), and [`Ping`] for readiness. [`Store`]
+//! is all of them; new kinds of records get a role of their own.
 //!
 //! - [`mongo::MongoStore`]: production, MongoDB through the official driver.
 //! - [`sqlite::SqliteStore`]: embedded, so a first run needs nothing installed.
@@ -22,19 +22,18 @@ mod roles;
 mod session_cache;
 pub mod sqlite;
 
-use async_trait::async_trait;
-
 pub use error::{Cause, StoreError, StoreResult};
 pub use records::{Counter, DeviceRecord, PasskeyRecord, SessionRecord, UserRecord};
 pub use roles::{
-    CeremonyStore, CounterStore, DeviceStore, PasskeyStore, RecoveryStore, SecondFactorStore,
+    CeremonyStore, CounterStore, DeviceStore, PasskeyStore, Ping, RecoveryStore, SecondFactorStore,
     SessionStore, UserStore,
 };
 
-/// Everything the service stores, in one database.
-#[async_trait]
+/// Everything the service stores, in one database: every role. Implemented by whatever
+/// implements them all.
 pub trait Store:
-    UserStore
+    Ping
+    + UserStore
     + RecoveryStore
     + SessionStore
     + CounterStore
@@ -43,8 +42,19 @@ pub trait Store:
     + PasskeyStore
     + CeremonyStore
 {
-    /// Cheap round trip, for readiness.
-    async fn ping(&self) -> StoreResult<()>;
+}
+
+impl<T> Store for T where
+    T: Ping
+        + UserStore
+        + RecoveryStore
+        + SessionStore
+        + CounterStore
+        + DeviceStore
+        + SecondFactorStore
+        + PasskeyStore
+        + CeremonyStore
+{
 }
 
 /// The end of the key range that starts with a prefix: `prefix` followed by the greatest

@@ -9,6 +9,13 @@ use time::OffsetDateTime;
 
 use super::{Counter, DeviceRecord, PasskeyRecord, SessionRecord, StoreResult, UserRecord};
 
+/// The database's readiness.
+#[async_trait]
+pub trait Ping: Send + Sync + 'static {
+    /// Cheap round trip.
+    async fn ping(&self) -> StoreResult<()>;
+}
+
 /// Accounts, keyed by canonical user name.
 #[async_trait]
 pub trait UserStore: Send + Sync + 'static {

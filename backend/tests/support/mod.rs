@@ -10,7 +10,7 @@ use std::sync::{
     Arc,
 };
 
-use accounts_server::store::{mongo::MongoStore, sqlite::SqliteStore, Store};
+use accounts_server::store::{mongo::MongoStore, sqlite::SqliteStore, Ping, Store};
 
 /// Every route that takes a JSON body, the original's included: read from the server's own
 /// OpenAPI document, which is built from the same list as its router.

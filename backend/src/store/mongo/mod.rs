@@ -39,7 +39,7 @@ use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
 use self::indexes::Collections;
-use super::{Store, StoreError, StoreResult};
+use super::{Ping, StoreError, StoreResult};
 use crate::clock::{from_millis, to_millis};
 
 /// How long an operation waits for a usable server before failing with `Unavailable`.
@@ -127,7 +127,7 @@ fn from_bson(t: DateTime) -> OffsetDateTime {
 }
 
 #[async_trait]
-impl Store for MongoStore {
+impl Ping for MongoStore {
     async fn ping(&self) -> StoreResult<()> {
         self.run(async |_| self.db.run_command(doc! { "ping": 1 }).await.map(drop))
             .await

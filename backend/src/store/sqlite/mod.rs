@@ -30,7 +30,7 @@ use std::{
 use async_trait::async_trait;
 use rusqlite::{Connection, ErrorCode};
 
-use super::{session_cache::SessionCache, Store, StoreError, StoreResult};
+use super::{session_cache::SessionCache, Ping, StoreError, StoreResult};
 
 /// File name inside the data folder.
 pub const FILE_NAME: &str = "accounts.sqlite3";
@@ -230,7 +230,7 @@ fn classify(e: rusqlite::Error) -> StoreError {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl Ping for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
         self.read(|c| c.prepare_cached("SELECT 1")?.query_row([], |_| Ok(())))
             .await

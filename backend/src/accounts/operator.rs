@@ -1,15 +1,51 @@
 //! Operator actions, as the admin socket offers them: look at accounts, unlock, disable and
-//! enable, revoke sessions, expire a password, delete.
+//! enable, revoke sessions, expire a password, issue a reset link, remove the second
+//! factors, delete.
 //!
 //! An operator names an account the way its user logs in (any case or Unicode form). Unlike a
 //! login, an unknown name is said to be unknown ([`AccountError::NoSuchAccount`]): only someone
 //! with access to the admin socket gets here. Each action is an audit event ("admin socket").
 
+use std::{sync::Arc, time::Duration};
+
 use accounts_api::UserName;
 use time::OffsetDateTime;
 
-use super::{Account, AccountError, AccountResult, Accounts};
-use crate::{store::UserRecord, throttle::failure_key};
+use super::{credentials::Credentials, failure_names, Account, AccountError, AccountResult};
+use crate::{
+    clock::Clock,
+    store::{
+        DeviceStore, PasskeyStore, RecoveryStore, SecondFactorStore, SessionStore, UserRecord,
+        UserStore,
+    },
+    throttle::{failure_key, Throttle},
+    token::ResetToken,
+};
+
+/// A reset token just issued: the secret for the link, and whose it is until when.
+#[derive(Debug)]
+pub struct IssuedReset {
+    /// The secret; only its hash is stored.
+    pub token: ResetToken,
+    /// The account.
+    pub account: Account,
+    /// When the token stops working.
+    pub expires_at: OffsetDateTime,
+}
+
+/// What the admin socket offers.
+#[derive(Clone)]
+pub struct Operator {
+    pub(super) credentials: Credentials,
+    pub(super) users: Arc<dyn UserStore>,
+    pub(super) recovery: Arc<dyn RecoveryStore>,
+    pub(super) sessions: Arc<dyn SessionStore>,
+    pub(super) devices: Arc<dyn DeviceStore>,
+    pub(super) passkeys: Arc<dyn PasskeyStore>,
+    pub(super) second_factors: Arc<dyn SecondFactorStore>,
+    pub(super) throttle: Throttle,
+    pub(super) clock: Arc<dyn Clock>,
+}
 
 /// What an operator sees of one account (never its hash).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,11 +72,11 @@ pub struct AccountStatus {
     pub passkeys: u64,
 }
 
-impl Accounts {
+impl Operator {
     /// Every account, oldest first.
     pub async fn account_statuses(&self) -> AccountResult<Vec<AccountStatus>> {
         let mut statuses = Vec::new();
-        for user in self.store.all_users().await? {
+        for user in self.users.all_users().await? {
             statuses.push(self.status_of(user).await?);
         }
         Ok(statuses)
@@ -57,7 +93,7 @@ impl Accounts {
     pub async fn unlock(&self, name: &str) -> AccountResult<(Account, Option<OffsetDateTime>)> {
         let user = self.operator_find(name).await?;
         let was_locked = self.locked_until(&user).await?;
-        self.forget_failures(&user).await?;
+        self.throttle.forget_failures(&failure_names(&user)).await?;
         operator_audit("unlock", &user.name);
         Ok((Account::from(&user), was_locked))
     }
@@ -65,11 +101,11 @@ impl Accounts {
     /// Disables or enables the account. Disabling revokes its sessions; returns how many.
     pub async fn set_disabled(&self, name: &str, disabled: bool) -> AccountResult<(Account, u64)> {
         let user = self.operator_find(name).await?;
-        if !self.store.set_disabled(&user.name, disabled).await? {
+        if !self.users.set_disabled(&user.name, disabled).await? {
             return Err(AccountError::NoSuchAccount(name.to_owned()));
         }
         let revoked = if disabled {
-            self.store.delete_user_sessions(&user.id).await?
+            self.sessions.delete_user_sessions(&user.id).await?
         } else {
             0
         };
@@ -84,7 +120,7 @@ impl Accounts {
     /// Revokes every session of the account; returns how many there were.
     pub async fn revoke_sessions(&self, name: &str) -> AccountResult<(Account, u64)> {
         let user = self.operator_find(name).await?;
-        let revoked = self.store.delete_user_sessions(&user.id).await?;
+        let revoked = self.sessions.delete_user_sessions(&user.id).await?;
         operator_audit("revoke_sessions", &user.name);
         Ok((Account::from(&user), revoked))
     }
@@ -92,7 +128,7 @@ impl Accounts {
     /// Makes the next login answer "password expired" until the password is changed.
     pub async fn expire_password(&self, name: &str) -> AccountResult<Account> {
         let user = self.operator_find(name).await?;
-        if !self.store.expire_password(&user.name).await? {
+        if !self.users.expire_password(&user.name).await? {
             return Err(AccountError::NoSuchAccount(name.to_owned()));
         }
         operator_audit("expire_password", &user.name);
@@ -106,12 +142,12 @@ impl Accounts {
         for _ in 0..3 {
             let user = self.operator_find(name).await?;
             if self
-                .store
+                .users
                 .delete_user(&user.name, &user.password_hash)
                 .await?
             {
-                self.store.delete_user_devices(&user.id).await?;
-                self.store.delete_user_passkeys(&user.id).await?;
+                self.devices.delete_user_devices(&user.id).await?;
+                self.passkeys.delete_user_passkeys(&user.id).await?;
                 operator_audit("delete", &user.name);
                 return Ok(Account::from(&user));
             }
@@ -123,10 +159,10 @@ impl Accounts {
 
     /// The account an operator means by `name`: matched like a login; a name that no longer
     /// parses under today's rules (an account from before a rule change) is matched as stored.
-    pub(super) async fn operator_find(&self, name: &str) -> AccountResult<UserRecord> {
+    async fn operator_find(&self, name: &str) -> AccountResult<UserRecord> {
         let found = match UserName::parse(name) {
-            Ok(parsed) => self.find_account(&parsed).await?,
-            Err(_) => self.store.find_user(name.trim()).await?,
+            Ok(parsed) => self.credentials.find_account(&parsed).await?,
+            Err(_) => self.users.find_user(name.trim()).await?,
         };
         found.ok_or_else(|| AccountError::NoSuchAccount(name.to_owned()))
     }
@@ -135,7 +171,7 @@ impl Accounts {
         let now = self.clock.now();
         Ok(AccountStatus {
             locked_until: self.locked_until(&user).await?,
-            sessions: self.store.count_user_sessions(&user.id, now).await?,
+            sessions: self.sessions.count_user_sessions(&user.id, now).await?,
             reset_link_expires_at: user.reset_expires_at.filter(|t| *t > now),
             user_name: user.display_name,
             created_at: user.created_at,
@@ -143,7 +179,7 @@ impl Accounts {
             disabled: user.disabled,
             password_expired: user.password_expired,
             totp: user.totp_secret.is_some(),
-            passkeys: self.store.count_user_passkeys(&user.id).await?,
+            passkeys: self.passkeys.count_user_passkeys(&user.id).await?,
         })
     }
 
@@ -162,32 +198,45 @@ impl Accounts {
         Ok(None)
     }
 
-    /// Forgets every failure count of the account: the shared one and each known browser's.
-    pub(super) async fn forget_failures(&self, user: &UserRecord) -> AccountResult<()> {
-        for name in failure_names(user) {
-            self.store.delete_counter(&failure_key(&name, None)).await?;
-            self.store
-                .delete_counters_with_prefix(&failure_key(&name, Some("")))
-                .await?;
+    /// Issues a reset token for the account, valid for `ttl`, replacing any earlier one.
+    pub async fn issue_reset_token(&self, name: &str, ttl: Duration) -> AccountResult<IssuedReset> {
+        let user = self.operator_find(name).await?;
+        let token = ResetToken::generate();
+        let expires_at = self.clock.now() + ttl;
+        if !self
+            .recovery
+            .set_reset_token(&user.name, &token.store_key(), expires_at)
+            .await?
+        {
+            return Err(AccountError::NoSuchAccount(name.to_owned()));
         }
-        Ok(())
+        operator_audit("reset_link", &user.name);
+        Ok(IssuedReset {
+            token,
+            account: Account::from(&user),
+            expires_at,
+        })
     }
-}
 
-/// The names failures of this account are counted under: logins count them under the
-/// canonical form of the name typed, which for an account that kept an older key (see
-/// `Accounts::find_account`) is not its stored name.
-fn failure_names(user: &UserRecord) -> Vec<String> {
-    let mut names = vec![user.name.clone()];
-    if let Ok(parsed) = UserName::parse(&user.display_name) {
-        if parsed.canonical() != user.name {
-            names.push(parsed.canonical().to_owned());
-        }
+    /// The operator's way out for a user who lost their device: removes the authenticator
+    /// secret, the recovery codes and the passkeys, and revokes every session. Returns the
+    /// account, whether it had any of them, and how many sessions were revoked.
+    pub async fn reset_second_factors(&self, name: &str) -> AccountResult<(Account, bool, u64)> {
+        let user = self.operator_find(name).await?;
+        let had_totp = self.second_factors.disable_totp(&user.id).await?;
+        let passkeys = self.passkeys.delete_user_passkeys(&user.id).await?;
+        let was_on = had_totp || passkeys > 0;
+        let revoked = self.sessions.delete_user_sessions(&user.id).await?;
+        operator_audit("reset_mfa", &user.name);
+        let account = Account {
+            two_factor: false,
+            ..Account::from(&user)
+        };
+        Ok((account, was_on, revoked))
     }
-    names
 }
 
 /// An operator's action on the `audit` log target.
-pub(super) fn operator_audit(action: &'static str, user: &str) {
+fn operator_audit(action: &'static str, user: &str) {
     tracing::info!(target: "audit", action, outcome = "ok", user, who = "admin socket", "audit");
 }

@@ -1,0 +1,246 @@
+//! The password check every service shares: a login's, and the one a signed-in user passes
+//! again before a sensitive change; with the second factor, the lockout and the per-browser
+//! failure budgets.
+
+use std::sync::Arc;
+
+use accounts_api::{Password, UserName};
+use time::OffsetDateTime;
+
+use super::{
+    audit, parse_name, require_password, AccountError, AccountResult, Client, Factor, Proof,
+    SignedIn,
+};
+use crate::{
+    clock::Clock,
+    password::{Hasher, Verified},
+    store::{DeviceRecord, DeviceStore, SecondFactorStore, UserRecord, UserStore},
+    throttle::{failure_key, Attempt, Throttle},
+    token::DeviceKey,
+    totp,
+};
+
+/// A correct password: the account, and whether the browser was already known to it.
+pub(super) struct Authenticated {
+    pub user: UserRecord,
+    pub known_device: bool,
+}
+
+/// What checking a password needs.
+#[derive(Clone)]
+pub(super) struct Credentials {
+    pub users: Arc<dyn UserStore>,
+    pub devices: Arc<dyn DeviceStore>,
+    pub second_factors: Arc<dyn SecondFactorStore>,
+    pub hasher: Hasher,
+    pub throttle: Throttle,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Credentials {
+    /// Checks a user name and password. Unknown names cost one Argon2 verification too, against
+    /// a dummy hash, and get the same error as a wrong password.
+    ///
+    /// Attempts count against the client's IP budget, and failures against the account name
+    /// (existing or not); a locked name is refused before any password check, with the same
+    /// reply whether the password is right or wrong and whether the account exists or not.
+    /// Each attempt is counted as a failure before its password is checked, and given back by
+    /// a success, so guesses sent in parallel cannot all be checked before the lock applies.
+    ///
+    /// The password is never checked against the policy here: tightening the policy must not
+    /// lock anyone out.
+    pub async fn authenticate(
+        &self,
+        action: &'static str,
+        user_name: &str,
+        proof: Proof<'_>,
+        factor: Factor,
+        client: Client,
+    ) -> AccountResult<Authenticated> {
+        let password = proof.password;
+        let name = parse_name(user_name)?;
+        require_password("password", password)?;
+        let now = self.clock.now();
+        if let Err(limited) = self
+            .throttle
+            .spend_ip(Attempt::Credentials, client.ip, now)
+            .await?
+        {
+            audit(action, "ip_rate_limited", name.canonical(), client);
+            return Err(limited.into());
+        }
+        let known_device = self
+            .known_device(client.device, now, |d| d.user_name == name.canonical())
+            .await?;
+        let key = failure_key(name.canonical(), known_device.as_deref());
+        let seen = match self.throttle.check_account(&key, now).await? {
+            Ok(seen) => seen,
+            Err(limited) => {
+                audit(action, "locked", name.canonical(), client);
+                return Err(limited.into());
+            }
+        };
+        // A place for the password check first: a request shed for load must not have
+        // counted as a failed attempt.
+        let place = self.hasher.admit()?;
+        if let Err(limited) = self.throttle.reserve_attempt(&key, seen, now).await? {
+            audit(action, "locked", name.canonical(), client);
+            return Err(limited.into());
+        }
+        let user = self.find_account(&name).await?;
+        let verified = self
+            .hasher
+            .verify_in(
+                place,
+                password.normalized(),
+                user.as_ref().map(|u| u.password_hash.clone()),
+            )
+            .await?;
+        match (verified, user) {
+            (Verified::Match { needs_rehash }, Some(mut user)) => {
+                // A missing or wrong code leaves this attempt counted as a failure.
+                if factor == Factor::Required {
+                    self.check_second_factor(action, &user, proof.code, client)
+                        .await?;
+                }
+                self.throttle.record_success(&key).await?;
+                if user.disabled {
+                    // Only a caller who knows the password learns this.
+                    audit(action, "disabled", &user.name, client);
+                    return Err(AccountError::AccountDisabled);
+                }
+                if needs_rehash {
+                    if let Some(new_hash) = self.rehash(&user, password).await {
+                        user.password_hash = new_hash;
+                    }
+                }
+                Ok(Authenticated {
+                    user,
+                    known_device: known_device.is_some(),
+                })
+            }
+            _ => {
+                // Already counted by the reservation.
+                audit(action, "failed", name.canonical(), client);
+                Err(AccountError::InvalidCredentials)
+            }
+        }
+    }
+
+    /// The password (and, when asked, the second factor) of the signed-in account, checked
+    /// again like a login, lockout included.
+    pub async fn reauthenticate(
+        &self,
+        action: &'static str,
+        signed_in: &SignedIn,
+        proof: Proof<'_>,
+        factor: Factor,
+        client: Client,
+    ) -> AccountResult<UserRecord> {
+        let user = self
+            .authenticate(action, &signed_in.user.display_name, proof, factor, client)
+            .await?
+            .user;
+        if user.id != signed_in.user.id {
+            return Err(AccountError::Unauthenticated);
+        }
+        Ok(user)
+    }
+
+    /// The second factor of an account whose password was just found right: nothing to do
+    /// without two-factor login; else a current authenticator code (each works once) or an
+    /// unused recovery code (used up by this).
+    async fn check_second_factor(
+        &self,
+        action: &'static str,
+        user: &UserRecord,
+        code: Option<&str>,
+        client: Client,
+    ) -> AccountResult<()> {
+        let Some(secret) = &user.totp_secret else {
+            return Ok(());
+        };
+        let Some(code) = code.filter(|c| !c.trim().is_empty()) else {
+            audit(action, "mfa_required", &user.name, client);
+            return Err(AccountError::SecondFactorRequired);
+        };
+        let accepted = if totp::parse_code(code).is_some() {
+            match totp::matching_step(secret, code, self.clock.now(), user.totp_last_step) {
+                // Conditional on no later step being used: a replay racing this loses.
+                Some(step) => self.second_factors.use_totp_step(&user.id, step).await?,
+                None => false,
+            }
+        } else {
+            let used = self
+                .second_factors
+                .use_recovery_code(&user.id, &totp::recovery_code_hash(code))
+                .await?;
+            if used {
+                audit(action, "recovery_code_used", &user.name, client);
+            }
+            used
+        };
+        if accepted {
+            Ok(())
+        } else {
+            audit(action, "invalid_code", &user.name, client);
+            Err(AccountError::InvalidCode)
+        }
+    }
+
+    /// The hex key of the browser's device token if the browser is known to the account that
+    /// `belongs` recognises (a guesser's browser never is; an unknown name never matches, as
+    /// for any stranger).
+    pub async fn known_device(
+        &self,
+        device: Option<DeviceKey>,
+        now: OffsetDateTime,
+        belongs: impl FnOnce(&DeviceRecord) -> bool,
+    ) -> AccountResult<Option<String>> {
+        let Some(device) = device else {
+            return Ok(None);
+        };
+        let key = device.hex();
+        let found = self.devices.find_device(&key, now).await?;
+        Ok(found.filter(belongs).map(|_| key))
+    }
+
+    /// The account a name refers to. An account whose name collided when names moved from
+    /// lower case to case folding kept its old key; the name as typed then means what it
+    /// meant under the old rules, so that key is looked up first (only for the few names
+    /// whose two forms differ).
+    pub async fn find_account(&self, name: &UserName) -> AccountResult<Option<UserRecord>> {
+        let legacy = name.legacy_canonical();
+        if legacy != name.canonical() {
+            if let Some(user) = self.users.find_user(&legacy).await? {
+                return Ok(Some(user));
+            }
+        }
+        Ok(self.users.find_user(name.canonical()).await?)
+    }
+
+    /// Replaces a hash made with older Argon2 parameters. Best effort: a failure only means we
+    /// try again at the next login. Returns the new hash if it was stored.
+    async fn rehash(&self, user: &UserRecord, password: &Password) -> Option<String> {
+        let result = match self.hasher.hash(password.normalized()).await {
+            Ok(new_hash) => self
+                .users
+                .replace_password_hash(&user.name, &user.password_hash, &new_hash, None)
+                .await
+                .map(|swapped| swapped.then_some(new_hash))
+                .map_err(AccountError::from),
+            Err(e) => Err(e.into()),
+        };
+        match result {
+            Ok(Some(hash)) => {
+                tracing::info!(user = %user.name, "password hash upgraded to current parameters");
+                Some(hash)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(user = %user.name, error = %e, "password rehash failed");
+                None
+            }
+        }
+    }
+}

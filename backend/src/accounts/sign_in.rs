@@ -1,0 +1,292 @@
+//! Registration, login, sessions, password change and deletion: what every user does.
+
+use std::{sync::Arc, time::Duration};
+
+use accounts_api::{ErrorCode, FieldError, Password, PolicyInfo, UserName};
+use time::OffsetDateTime;
+
+use super::{
+    audit, credentials::Credentials, field_error, parse_name, require_password,
+    sessions::SessionIssuer, Account, AccountError, AccountResult, Client, Factor, LoggedIn,
+    PasswordRules, Proof, SessionSummary, SignedIn,
+};
+use crate::{
+    ids,
+    store::{
+        DeviceStore, PasskeyStore, SecondFactorStore, SessionStore, StoreError, UserRecord,
+        UserStore,
+    },
+    throttle::Attempt,
+    token::SessionToken,
+};
+
+/// What [`SignIn::migrate_user_names`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NameMigration {
+    /// Accounts moved to the current canonical form.
+    pub renamed: usize,
+    /// Accounts left under their old name because the new one was taken.
+    pub kept: usize,
+}
+
+/// Registration, login, sessions, password change, deletion.
+#[derive(Clone)]
+pub struct SignIn {
+    pub(super) credentials: Credentials,
+    pub(super) issuer: SessionIssuer,
+    pub(super) users: Arc<dyn UserStore>,
+    pub(super) sessions: Arc<dyn SessionStore>,
+    pub(super) devices: Arc<dyn DeviceStore>,
+    pub(super) passkeys: Arc<dyn PasskeyStore>,
+    pub(super) second_factors: Arc<dyn SecondFactorStore>,
+    pub(super) rules: PasswordRules,
+    pub(super) password_max_age: Option<Duration>,
+}
+
+impl SignIn {
+    /// The rules in force, for the browser app.
+    pub fn policy(&self) -> PolicyInfo {
+        PolicyInfo {
+            password: self.rules.policy,
+            user_name_min_length: accounts_api::user_name::MIN_LEN,
+            user_name_max_length: accounts_api::user_name::MAX_LEN,
+            user_name_allowed: accounts_api::user_name::ALLOWED.to_owned(),
+            password_max_age_secs: self.password_max_age.map_or(0, |d| d.as_secs()),
+        }
+    }
+
+    /// Creates an account. The unique index decides races: exactly one of two concurrent
+    /// registrations of a name wins, the other gets [`AccountError::UserExists`].
+    pub async fn register(
+        &self,
+        user_name: &str,
+        password: &Password,
+        client: Client,
+    ) -> AccountResult<Account> {
+        self.credentials
+            .throttle
+            .spend_ip(Attempt::Registration, client.ip, self.clock().now())
+            .await??;
+        let name = UserName::parse_new(user_name);
+        let mut errors = Vec::new();
+        if let Err(e) = &name {
+            errors.push(field_error("user_name", ErrorCode::InvalidUserName, e));
+        }
+        if let Err(e) = self.rules.check(password, name.as_ref().ok()) {
+            errors.push(e.with_field("password"));
+        }
+        let Ok(name) = name else {
+            return Err(AccountError::Invalid(errors));
+        };
+        if !errors.is_empty() {
+            return Err(AccountError::Invalid(errors));
+        }
+        let hash = self.credentials.hasher.hash(password.normalized()).await?;
+        let now = self.clock().now();
+        let user = UserRecord {
+            id: ids::account_id(),
+            name: name.canonical().to_owned(),
+            display_name: name.display().to_owned(),
+            password_hash: hash,
+            created_at: now,
+            password_changed_at: now,
+            disabled: false,
+            password_expired: false,
+            reset_expires_at: None,
+            totp_secret: None,
+            totp_pending: None,
+            totp_last_step: 0,
+        };
+        match self.users.insert_user(&user).await {
+            Ok(()) => {
+                audit("register", "ok", &user.name, client);
+                Ok(Account::from(&user))
+            }
+            Err(StoreError::Duplicate) => Err(AccountError::UserExists),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Logs in: verifies, checks expiry, opens a session. `previous` (the caller's current
+    /// session, if any) is revoked, so a login always rotates the session.
+    pub async fn login(
+        &self,
+        user_name: &str,
+        proof: impl Into<Proof<'_>>,
+        previous: Option<&SessionToken>,
+        client: Client,
+    ) -> AccountResult<LoggedIn> {
+        let authenticated = self
+            .credentials
+            .authenticate("login", user_name, proof.into(), Factor::Required, client)
+            .await?;
+        if self.is_expired(&authenticated.user, self.clock().now()) {
+            audit("login", "expired", &authenticated.user.name, client);
+            return Err(AccountError::PasswordExpired);
+        }
+        self.issuer
+            .open(
+                "login",
+                authenticated.user,
+                authenticated.known_device,
+                previous,
+                client,
+            )
+            .await
+    }
+
+    /// Expired by an operator, or older than the maximum age.
+    fn is_expired(&self, user: &UserRecord, now: OffsetDateTime) -> bool {
+        user.password_expired
+            || self
+                .password_max_age
+                .is_some_and(|max| now - user.password_changed_at > max)
+    }
+
+    /// Changes a password given the current one (an expired password may be changed: that is
+    /// the way out of expiry). The write is a compare-and-swap on the hash that was verified,
+    /// so of two concurrent changes exactly one wins. All the user's sessions are revoked.
+    pub async fn change_password(
+        &self,
+        user_name: &str,
+        proof: impl Into<Proof<'_>>,
+        new: &Password,
+        client: Client,
+    ) -> AccountResult<Account> {
+        let proof = proof.into();
+        let current = proof.password;
+        let name = parse_name(user_name)?;
+        require_password("password", current)?;
+        if let Err(e) = self.rules.check(new, Some(&name)) {
+            return Err(AccountError::Invalid(vec![e.with_field("newpassword")]));
+        }
+        if new.normalized() == current.normalized() {
+            return Err(AccountError::Invalid(vec![FieldError {
+                field: "newpassword".into(),
+                code: ErrorCode::InvalidPassword,
+                message: "new password must differ from the current one".into(),
+            }]));
+        }
+        let user = self
+            .credentials
+            .authenticate(
+                "password_change",
+                user_name,
+                proof,
+                Factor::Required,
+                client,
+            )
+            .await?
+            .user;
+        let new_hash = self.credentials.hasher.hash(new.normalized()).await?;
+        let now = self.clock().now();
+        let swapped = self
+            .users
+            .replace_password_hash(&user.name, &user.password_hash, &new_hash, Some(now))
+            .await?;
+        if !swapped {
+            // Someone changed (or rehashed) it since we verified: the current password we
+            // checked is no longer the stored one.
+            return Err(AccountError::InvalidCredentials);
+        }
+        self.sessions.delete_user_sessions(&user.id).await?;
+        audit("password_change", "ok", &user.name, client);
+        Ok(Account {
+            password_changed_at: now,
+            ..Account::from(&user)
+        })
+    }
+
+    /// Deletes an account and its sessions, given its password.
+    pub async fn delete(
+        &self,
+        user_name: &str,
+        proof: impl Into<Proof<'_>>,
+        client: Client,
+    ) -> AccountResult<Account> {
+        let user = self
+            .credentials
+            .authenticate("delete", user_name, proof.into(), Factor::Required, client)
+            .await?
+            .user;
+        if self
+            .users
+            .delete_user(&user.name, &user.password_hash)
+            .await?
+        {
+            self.devices.delete_user_devices(&user.id).await?;
+            self.passkeys.delete_user_passkeys(&user.id).await?;
+            audit("delete", "ok", &user.name, client);
+            Ok(Account::from(&user))
+        } else {
+            Err(AccountError::InvalidCredentials)
+        }
+    }
+
+    /// Revokes one session. Idempotent; only a session that was still valid is audited.
+    pub async fn logout(&self, token: &SessionToken, client: Client) -> AccountResult<()> {
+        let revoked = self.sessions.delete_session(&token.store_key()).await?;
+        if let Some(session) = revoked.filter(|s| s.expires_at > self.clock().now()) {
+            audit("logout", "ok", &session.user_name, client);
+        }
+        Ok(())
+    }
+
+    /// The session behind a token, if it is valid: not expired, its account still exists (the
+    /// same registration, not a newer one under the same name), is not disabled, and no
+    /// password change since.
+    pub async fn session(&self, token: &SessionToken) -> AccountResult<SignedIn> {
+        self.issuer.find(token).await
+    }
+
+    /// What the account page shows about the signed-in account, from count queries.
+    pub async fn session_summary(&self, signed_in: &SignedIn) -> AccountResult<SessionSummary> {
+        let user = &signed_in.user;
+        let recovery_codes_left = if user.totp_secret.is_some() {
+            self.second_factors.count_recovery_codes(&user.id).await?
+        } else {
+            0
+        };
+        Ok(SessionSummary {
+            account: signed_in.account(),
+            expires_at: signed_in.expires_at(),
+            recovery_codes_left,
+            passkeys: self.passkeys.count_user_passkeys(&user.id).await?,
+        })
+    }
+
+    /// Moves stored names to the current canonical form (case folding now; before,
+    /// lower case), so existing accounts keep logging in. Idempotent; run at start-up. Where
+    /// two accounts would get the same name, the one that already has it keeps it and the
+    /// other keeps its old name (found by `Credentials::find_account`); each is logged.
+    /// Renamed accounts' sessions are revoked.
+    pub async fn migrate_user_names(&self) -> AccountResult<NameMigration> {
+        let mut report = NameMigration::default();
+        for user in self.users.all_users().await? {
+            let Ok(name) = UserName::parse(&user.display_name) else {
+                continue;
+            };
+            if name.canonical() == user.name {
+                continue;
+            }
+            match self.users.rename_user(&user.id, name.canonical()).await {
+                Ok(true) => report.renamed += 1,
+                Ok(false) => {}
+                Err(StoreError::Duplicate) => {
+                    report.kept += 1;
+                    tracing::warn!(
+                        user = %user.name,
+                        taken = %name.canonical(),
+                        "user name migration: the new form is another account's; this one keeps its old name"
+                    );
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(report)
+    }
+
+    fn clock(&self) -> &dyn crate::clock::Clock {
+        &*self.credentials.clock
+    }
+}
