@@ -162,6 +162,34 @@ impl Roles {
     }
 }
 
+/// What is kept about an account, keyed by it: what deleting it removes, what its summaries
+/// count. The services that act on whole accounts (users' own and the operator's) share it.
+#[derive(Clone)]
+pub(super) struct AccountData {
+    users: Arc<dyn UserStore>,
+    sessions: Arc<dyn SessionStore>,
+    devices: Arc<dyn DeviceStore>,
+    passkeys: Arc<dyn PasskeyStore>,
+    second_factors: Arc<dyn SecondFactorStore>,
+}
+
+impl AccountData {
+    /// Deletes the account if it still holds the hash it was read with, with its sessions,
+    /// known browsers and passkeys. Whether it did.
+    async fn delete(&self, user: &UserRecord) -> AccountResult<bool> {
+        if !self
+            .users
+            .delete_user(&user.name, &user.password_hash)
+            .await?
+        {
+            return Ok(false);
+        }
+        self.devices.delete_user_devices(&user.id).await?;
+        self.passkeys.delete_user_passkeys(&user.id).await?;
+        Ok(true)
+    }
+}
+
 /// The services, bound to a store, a hasher and a clock.
 #[derive(Clone)]
 pub struct Accounts {
@@ -214,15 +242,18 @@ impl Accounts {
             clock: clock.clone(),
             session_ttl: settings.session_ttl,
         };
+        let data = AccountData {
+            users: roles.users.clone(),
+            sessions: roles.sessions.clone(),
+            devices: roles.devices.clone(),
+            passkeys: roles.passkeys.clone(),
+            second_factors: roles.second_factors.clone(),
+        };
         Self {
             sign_in: SignIn {
                 credentials: credentials.clone(),
                 issuer: issuer.clone(),
-                users: roles.users.clone(),
-                sessions: roles.sessions.clone(),
-                devices: roles.devices.clone(),
-                passkeys: roles.passkeys.clone(),
-                second_factors: roles.second_factors.clone(),
+                data: data.clone(),
                 rules,
                 password_max_age: settings.password_max_age,
             },
@@ -248,12 +279,8 @@ impl Accounts {
             },
             operator: Operator {
                 credentials,
-                users: roles.users.clone(),
+                data,
                 recovery: roles.recovery,
-                sessions: roles.sessions,
-                devices: roles.devices,
-                passkeys: roles.passkeys,
-                second_factors: roles.second_factors,
                 throttle,
                 clock,
             },

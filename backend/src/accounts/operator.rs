@@ -11,13 +11,12 @@ use std::{sync::Arc, time::Duration};
 use accounts_api::UserName;
 use time::OffsetDateTime;
 
-use super::{credentials::Credentials, failure_names, Account, AccountError, AccountResult};
+use super::{
+    credentials::Credentials, failure_names, Account, AccountData, AccountError, AccountResult,
+};
 use crate::{
     clock::Clock,
-    store::{
-        DeviceStore, PasskeyStore, RecoveryStore, SecondFactorStore, SessionStore, UserRecord,
-        UserStore,
-    },
+    store::{RecoveryStore, UserRecord},
     throttle::{failure_key, Throttle},
     token::ResetToken,
 };
@@ -37,12 +36,8 @@ pub struct IssuedReset {
 #[derive(Clone)]
 pub struct Operator {
     pub(super) credentials: Credentials,
-    pub(super) users: Arc<dyn UserStore>,
+    pub(super) data: AccountData,
     pub(super) recovery: Arc<dyn RecoveryStore>,
-    pub(super) sessions: Arc<dyn SessionStore>,
-    pub(super) devices: Arc<dyn DeviceStore>,
-    pub(super) passkeys: Arc<dyn PasskeyStore>,
-    pub(super) second_factors: Arc<dyn SecondFactorStore>,
     pub(super) throttle: Throttle,
     pub(super) clock: Arc<dyn Clock>,
 }
@@ -76,7 +71,7 @@ impl Operator {
     /// Every account, oldest first.
     pub async fn account_statuses(&self) -> AccountResult<Vec<AccountStatus>> {
         let mut statuses = Vec::new();
-        for user in self.users.all_users().await? {
+        for user in self.data.users.all_users().await? {
             statuses.push(self.status_of(user).await?);
         }
         Ok(statuses)
@@ -101,11 +96,11 @@ impl Operator {
     /// Disables or enables the account. Disabling revokes its sessions; returns how many.
     pub async fn set_disabled(&self, name: &str, disabled: bool) -> AccountResult<(Account, u64)> {
         let user = self.operator_find(name).await?;
-        if !self.users.set_disabled(&user.name, disabled).await? {
+        if !self.data.users.set_disabled(&user.name, disabled).await? {
             return Err(AccountError::NoSuchAccount(name.to_owned()));
         }
         let revoked = if disabled {
-            self.sessions.delete_user_sessions(&user.id).await?
+            self.data.sessions.delete_user_sessions(&user.id).await?
         } else {
             0
         };
@@ -120,7 +115,7 @@ impl Operator {
     /// Revokes every session of the account; returns how many there were.
     pub async fn revoke_sessions(&self, name: &str) -> AccountResult<(Account, u64)> {
         let user = self.operator_find(name).await?;
-        let revoked = self.sessions.delete_user_sessions(&user.id).await?;
+        let revoked = self.data.sessions.delete_user_sessions(&user.id).await?;
         operator_audit("revoke_sessions", &user.name);
         Ok((Account::from(&user), revoked))
     }
@@ -128,7 +123,7 @@ impl Operator {
     /// Makes the next login answer "password expired" until the password is changed.
     pub async fn expire_password(&self, name: &str) -> AccountResult<Account> {
         let user = self.operator_find(name).await?;
-        if !self.users.expire_password(&user.name).await? {
+        if !self.data.users.expire_password(&user.name).await? {
             return Err(AccountError::NoSuchAccount(name.to_owned()));
         }
         operator_audit("expire_password", &user.name);
@@ -141,13 +136,7 @@ impl Operator {
         // only means reading again.
         for _ in 0..3 {
             let user = self.operator_find(name).await?;
-            if self
-                .users
-                .delete_user(&user.name, &user.password_hash)
-                .await?
-            {
-                self.devices.delete_user_devices(&user.id).await?;
-                self.passkeys.delete_user_passkeys(&user.id).await?;
+            if self.data.delete(&user).await? {
                 operator_audit("delete", &user.name);
                 return Ok(Account::from(&user));
             }
@@ -162,7 +151,7 @@ impl Operator {
     async fn operator_find(&self, name: &str) -> AccountResult<UserRecord> {
         let found = match UserName::parse(name) {
             Ok(parsed) => self.credentials.find_account(&parsed).await?,
-            Err(_) => self.users.find_user(name.trim()).await?,
+            Err(_) => self.data.users.find_user(name.trim()).await?,
         };
         found.ok_or_else(|| AccountError::NoSuchAccount(name.to_owned()))
     }
@@ -171,7 +160,11 @@ impl Operator {
         let now = self.clock.now();
         Ok(AccountStatus {
             locked_until: self.locked_until(&user).await?,
-            sessions: self.sessions.count_user_sessions(&user.id, now).await?,
+            sessions: self
+                .data
+                .sessions
+                .count_user_sessions(&user.id, now)
+                .await?,
             reset_link_expires_at: user.reset_expires_at.filter(|t| *t > now),
             user_name: user.display_name,
             created_at: user.created_at,
@@ -179,7 +172,7 @@ impl Operator {
             disabled: user.disabled,
             password_expired: user.password_expired,
             totp: user.totp_secret.is_some(),
-            passkeys: self.passkeys.count_user_passkeys(&user.id).await?,
+            passkeys: self.data.passkeys.count_user_passkeys(&user.id).await?,
         })
     }
 
@@ -223,10 +216,10 @@ impl Operator {
     /// account, whether it had any of them, and how many sessions were revoked.
     pub async fn reset_second_factors(&self, name: &str) -> AccountResult<(Account, bool, u64)> {
         let user = self.operator_find(name).await?;
-        let had_totp = self.second_factors.disable_totp(&user.id).await?;
-        let passkeys = self.passkeys.delete_user_passkeys(&user.id).await?;
+        let had_totp = self.data.second_factors.disable_totp(&user.id).await?;
+        let passkeys = self.data.passkeys.delete_user_passkeys(&user.id).await?;
         let was_on = had_totp || passkeys > 0;
-        let revoked = self.sessions.delete_user_sessions(&user.id).await?;
+        let revoked = self.data.sessions.delete_user_sessions(&user.id).await?;
         operator_audit("reset_mfa", &user.name);
         let account = Account {
             two_factor: false,

@@ -92,7 +92,7 @@ impl Passkeys {
     }
 
     /// Starts adding a passkey to the signed-in account.
-    pub async fn start_passkey_registration(
+    pub async fn start_registration(
         &self,
         signed_in: &SignedIn,
         proof: Proof<'_>,
@@ -131,7 +131,7 @@ impl Passkeys {
 
     /// Finishes adding a passkey: verifies the browser's answer (`credential`, its JSON) against
     /// the ceremony's state.
-    pub async fn finish_passkey_registration(
+    pub async fn finish_registration(
         &self,
         signed_in: &SignedIn,
         ceremony: &str,
@@ -173,7 +173,7 @@ impl Passkeys {
     }
 
     /// The account's passkeys, oldest first.
-    pub async fn passkeys(&self, signed_in: &SignedIn) -> AccountResult<Vec<PasskeyInfo>> {
+    pub async fn list(&self, signed_in: &SignedIn) -> AccountResult<Vec<PasskeyInfo>> {
         Ok(self
             .passkeys
             .user_passkeys(&signed_in.user.id)
@@ -184,7 +184,7 @@ impl Passkeys {
     }
 
     /// Removes one of the signed-in account's passkeys.
-    pub async fn remove_passkey(
+    pub async fn remove(
         &self,
         signed_in: &SignedIn,
         id: &str,
@@ -198,7 +198,7 @@ impl Passkeys {
     }
 
     /// Starts a login with a passkey: no user name, the browser offers the passkeys it has.
-    pub async fn start_passkey_login(&self) -> AccountResult<PasskeyCeremony> {
+    pub async fn start_login(&self) -> AccountResult<PasskeyCeremony> {
         let webauthn = self.webauthn()?;
         let (mut challenge, state) = webauthn
             .start_discoverable_authentication()
@@ -215,7 +215,7 @@ impl Passkeys {
     /// Finishes a passkey login: finds the account by the credential, verifies the signature
     /// (user verification required), updates the credential's counter and opens a session.
     /// Rate-limited per IP like password logins.
-    pub async fn finish_passkey_login(
+    pub async fn finish_login(
         &self,
         ceremony: &str,
         credential: &str,

@@ -51,7 +51,7 @@ pub struct SecondFactor {
 impl SecondFactor {
     /// Starts setting up two-factor login: checks the password again and keeps a new secret
     /// pending (replacing an unconfirmed one). Nothing changes for logins yet.
-    pub async fn start_totp_setup(
+    pub async fn start_setup(
         &self,
         signed_in: &SignedIn,
         password: &Password,
@@ -89,7 +89,7 @@ impl SecondFactor {
 
     /// Turns two-factor login on with a code from the pending secret; returns the new recovery
     /// codes (only their hashes are kept).
-    pub async fn confirm_totp(
+    pub async fn confirm(
         &self,
         signed_in: &SignedIn,
         code: &str,
@@ -125,7 +125,7 @@ impl SecondFactor {
     }
 
     /// Turns two-factor login off, given the password and a code (or a recovery code).
-    pub async fn disable_totp(
+    pub async fn disable(
         &self,
         signed_in: &SignedIn,
         proof: Proof<'_>,

@@ -1,21 +1,18 @@
 //! Registration, login, sessions, password change and deletion: what every user does.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use accounts_api::{ErrorCode, FieldError, Password, PolicyInfo, UserName};
 use time::OffsetDateTime;
 
 use super::{
     audit, credentials::Credentials, field_error, parse_name, require_password,
-    sessions::SessionIssuer, Account, AccountError, AccountResult, Client, Factor, LoggedIn,
-    PasswordRules, Proof, SessionSummary, SignedIn,
+    sessions::SessionIssuer, Account, AccountData, AccountError, AccountResult, Client, Factor,
+    LoggedIn, PasswordRules, Proof, SessionSummary, SignedIn,
 };
 use crate::{
     ids,
-    store::{
-        DeviceStore, PasskeyStore, SecondFactorStore, SessionStore, StoreError, UserRecord,
-        UserStore,
-    },
+    store::{StoreError, UserRecord},
     throttle::Attempt,
     token::SessionToken,
 };
@@ -34,11 +31,7 @@ pub struct NameMigration {
 pub struct SignIn {
     pub(super) credentials: Credentials,
     pub(super) issuer: SessionIssuer,
-    pub(super) users: Arc<dyn UserStore>,
-    pub(super) sessions: Arc<dyn SessionStore>,
-    pub(super) devices: Arc<dyn DeviceStore>,
-    pub(super) passkeys: Arc<dyn PasskeyStore>,
-    pub(super) second_factors: Arc<dyn SecondFactorStore>,
+    pub(super) data: AccountData,
     pub(super) rules: PasswordRules,
     pub(super) password_max_age: Option<Duration>,
 }
@@ -97,7 +90,7 @@ impl SignIn {
             totp_pending: None,
             totp_last_step: 0,
         };
-        match self.users.insert_user(&user).await {
+        match self.data.users.insert_user(&user).await {
             Ok(()) => {
                 audit("register", "ok", &user.name, client);
                 Ok(Account::from(&user))
@@ -181,6 +174,7 @@ impl SignIn {
         let new_hash = self.credentials.hasher.hash(new.normalized()).await?;
         let now = self.clock().now();
         let swapped = self
+            .data
             .users
             .replace_password_hash(&user.name, &user.password_hash, &new_hash, Some(now))
             .await?;
@@ -189,7 +183,7 @@ impl SignIn {
             // checked is no longer the stored one.
             return Err(AccountError::InvalidCredentials);
         }
-        self.sessions.delete_user_sessions(&user.id).await?;
+        self.data.sessions.delete_user_sessions(&user.id).await?;
         audit("password_change", "ok", &user.name, client);
         Ok(Account {
             password_changed_at: now,
@@ -209,13 +203,7 @@ impl SignIn {
             .authenticate("delete", user_name, proof.into(), Factor::Required, client)
             .await?
             .user;
-        if self
-            .users
-            .delete_user(&user.name, &user.password_hash)
-            .await?
-        {
-            self.devices.delete_user_devices(&user.id).await?;
-            self.passkeys.delete_user_passkeys(&user.id).await?;
+        if self.data.delete(&user).await? {
             audit("delete", "ok", &user.name, client);
             Ok(Account::from(&user))
         } else {
@@ -225,7 +213,11 @@ impl SignIn {
 
     /// Revokes one session. Idempotent; only a session that was still valid is audited.
     pub async fn logout(&self, token: &SessionToken, client: Client) -> AccountResult<()> {
-        let revoked = self.sessions.delete_session(&token.store_key()).await?;
+        let revoked = self
+            .data
+            .sessions
+            .delete_session(&token.store_key())
+            .await?;
         if let Some(session) = revoked.filter(|s| s.expires_at > self.clock().now()) {
             audit("logout", "ok", &session.user_name, client);
         }
@@ -243,7 +235,10 @@ impl SignIn {
     pub async fn session_summary(&self, signed_in: &SignedIn) -> AccountResult<SessionSummary> {
         let user = &signed_in.user;
         let recovery_codes_left = if user.totp_secret.is_some() {
-            self.second_factors.count_recovery_codes(&user.id).await?
+            self.data
+                .second_factors
+                .count_recovery_codes(&user.id)
+                .await?
         } else {
             0
         };
@@ -251,7 +246,7 @@ impl SignIn {
             account: signed_in.account(),
             expires_at: signed_in.expires_at(),
             recovery_codes_left,
-            passkeys: self.passkeys.count_user_passkeys(&user.id).await?,
+            passkeys: self.data.passkeys.count_user_passkeys(&user.id).await?,
         })
     }
 
@@ -262,14 +257,19 @@ impl SignIn {
     /// Renamed accounts' sessions are revoked.
     pub async fn migrate_user_names(&self) -> AccountResult<NameMigration> {
         let mut report = NameMigration::default();
-        for user in self.users.all_users().await? {
+        for user in self.data.users.all_users().await? {
             let Ok(name) = UserName::parse(&user.display_name) else {
                 continue;
             };
             if name.canonical() == user.name {
                 continue;
             }
-            match self.users.rename_user(&user.id, name.canonical()).await {
+            match self
+                .data
+                .users
+                .rename_user(&user.id, name.canonical())
+                .await
+            {
                 Ok(true) => report.renamed += 1,
                 Ok(false) => {}
                 Err(StoreError::Duplicate) => {

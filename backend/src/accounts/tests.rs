@@ -722,14 +722,14 @@ async fn with_totp(f: &Fixture) -> (String, Vec<String>) {
     let e = f
         .accounts
         .second_factor
-        .start_totp_setup(&signed_in, &pw("wrong"), CLIENT)
+        .start_setup(&signed_in, &pw("wrong"), CLIENT)
         .await
         .unwrap_err();
     assert!(matches!(e, AccountError::InvalidCredentials), "{e:?}");
     let pending = f
         .accounts
         .second_factor
-        .start_totp_setup(&signed_in, &pw("first pass phrase"), CLIENT)
+        .start_setup(&signed_in, &pw("first pass phrase"), CLIENT)
         .await
         .unwrap();
     assert!(pending.otpauth_uri.contains(&pending.secret));
@@ -743,13 +743,13 @@ async fn with_totp(f: &Fixture) -> (String, Vec<String>) {
     let wrong = f
         .accounts
         .second_factor
-        .confirm_totp(&signed_in, "000000", CLIENT)
+        .confirm(&signed_in, "000000", CLIENT)
         .await;
     assert!(matches!(wrong, Err(AccountError::InvalidCode)));
     let codes = f
         .accounts
         .second_factor
-        .confirm_totp(&signed_in, &code_at(f, &pending.secret, 0), CLIENT)
+        .confirm(&signed_in, &code_at(f, &pending.secret, 0), CLIENT)
         .await
         .unwrap();
     assert_eq!(codes.len(), 10);
@@ -909,14 +909,14 @@ async fn turning_totp_off_needs_password_and_code_and_the_operator_can_reset_it(
     let e = f
         .accounts
         .second_factor
-        .disable_totp(&signed_in, with_code(&password, "000000"), CLIENT)
+        .disable(&signed_in, with_code(&password, "000000"), CLIENT)
         .await
         .unwrap_err();
     assert!(matches!(e, AccountError::InvalidCode), "{e:?}");
     f.clock.advance(Duration::from_secs(30));
     f.accounts
         .second_factor
-        .disable_totp(
+        .disable(
             &signed_in,
             with_code(&password, &code_at(&f, &secret, 0)),
             CLIENT,
@@ -935,13 +935,13 @@ async fn turning_totp_off_needs_password_and_code_and_the_operator_can_reset_it(
     let pending = f
         .accounts
         .second_factor
-        .start_totp_setup(&signed_in.unwrap(), &password, CLIENT)
+        .start_setup(&signed_in.unwrap(), &password, CLIENT)
         .await
         .unwrap();
     let signed_in = f.accounts.sign_in.session(&session.token).await.unwrap();
     f.accounts
         .second_factor
-        .confirm_totp(&signed_in, &code_at(&f, &pending.secret, 0), CLIENT)
+        .confirm(&signed_in, &code_at(&f, &pending.secret, 0), CLIENT)
         .await
         .unwrap();
     let (_, was_on, revoked) = f

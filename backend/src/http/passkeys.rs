@@ -83,7 +83,7 @@ async fn register_start(
     let ceremony = state
         .accounts
         .passkeys
-        .start_passkey_registration(&signed_in, proof, client)
+        .start_registration(&signed_in, proof, client)
         .await?;
     challenge(ceremony)
 }
@@ -108,7 +108,7 @@ async fn register_finish(
     let added = state
         .accounts
         .passkeys
-        .finish_passkey_registration(
+        .finish_registration(
             &signed_in,
             &req.ceremony,
             &req.name,
@@ -131,7 +131,7 @@ async fn list(
     State(state): State<AppState>,
     SignedInUser(signed_in): SignedInUser,
 ) -> Result<axum::Json<Vec<PasskeySummary>>, ApiError> {
-    let passkeys = state.accounts.passkeys.passkeys(&signed_in).await?;
+    let passkeys = state.accounts.passkeys.list(&signed_in).await?;
     Ok(axum::Json(passkeys.into_iter().map(summary).collect()))
 }
 
@@ -155,7 +155,7 @@ async fn remove(
     state
         .accounts
         .passkeys
-        .remove_passkey(&signed_in, &id, client)
+        .remove(&signed_in, &id, client)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -171,7 +171,7 @@ async fn remove(
 async fn login_start(
     State(state): State<AppState>,
 ) -> Result<axum::Json<PasskeyChallenge>, ApiError> {
-    challenge(state.accounts.passkeys.start_passkey_login().await?)
+    challenge(state.accounts.passkeys.start_login().await?)
 }
 
 /// Finish a passkey login: a session, like a password login with its second factor.
@@ -194,7 +194,7 @@ async fn login_finish(
     let logged_in = state
         .accounts
         .passkeys
-        .finish_passkey_login(
+        .finish_login(
             &req.ceremony,
             req.credential.get(),
             previous.as_ref(),

@@ -45,7 +45,7 @@ async fn setup(
     let pending = state
         .accounts
         .second_factor
-        .start_totp_setup(&signed_in, &req.password, client)
+        .start_setup(&signed_in, &req.password, client)
         .await?;
     let (qr_path, qr_size) = pending.qr_code();
     Ok(axum::Json(TotpSetup {
@@ -77,7 +77,7 @@ async fn confirm(
     let recovery_codes = state
         .accounts
         .second_factor
-        .confirm_totp(&signed_in, &req.code, client)
+        .confirm(&signed_in, &req.code, client)
         .await?;
     Ok(axum::Json(RecoveryCodes { recovery_codes }))
 }
@@ -102,7 +102,7 @@ async fn disable(
     state
         .accounts
         .second_factor
-        .disable_totp(
+        .disable(
             &signed_in,
             Proof {
                 password: &req.password,

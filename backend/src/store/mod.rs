@@ -29,8 +29,7 @@ pub use roles::{
     SessionStore, UserStore,
 };
 
-/// Everything the service stores, in one database: every role. Implemented by whatever
-/// implements them all.
+/// Everything the service stores, in one database: every role.
 pub trait Store:
     Ping
     + UserStore
@@ -41,19 +40,6 @@ pub trait Store:
     + SecondFactorStore
     + PasskeyStore
     + CeremonyStore
-{
-}
-
-impl<T> Store for T where
-    T: Ping
-        + UserStore
-        + RecoveryStore
-        + SessionStore
-        + CounterStore
-        + DeviceStore
-        + SecondFactorStore
-        + PasskeyStore
-        + CeremonyStore
 {
 }
 

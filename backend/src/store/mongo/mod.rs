@@ -39,7 +39,7 @@ use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
 use self::indexes::Collections;
-use super::{Ping, StoreError, StoreResult};
+use super::{Ping, Store, StoreError, StoreResult};
 use crate::clock::{from_millis, to_millis};
 
 /// How long an operation waits for a usable server before failing with `Unavailable`.
@@ -125,6 +125,8 @@ fn bson_time(t: OffsetDateTime) -> DateTime {
 fn from_bson(t: DateTime) -> OffsetDateTime {
     from_millis(t.timestamp_millis())
 }
+
+impl Store for MongoStore {}
 
 #[async_trait]
 impl Ping for MongoStore {

@@ -30,7 +30,7 @@ use std::{
 use async_trait::async_trait;
 use rusqlite::{Connection, ErrorCode};
 
-use super::{session_cache::SessionCache, Ping, StoreError, StoreResult};
+use super::{session_cache::SessionCache, Ping, Store, StoreError, StoreResult};
 
 /// File name inside the data folder.
 pub const FILE_NAME: &str = "accounts.sqlite3";
@@ -228,6 +228,8 @@ fn classify(e: rusqlite::Error) -> StoreError {
         _ => StoreError::Internal(Box::new(e)),
     }
 }
+
+impl Store for SqliteStore {}
 
 #[async_trait]
 impl Ping for SqliteStore {
