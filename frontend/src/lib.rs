@@ -1,7 +1,7 @@
 //! Accounts browser app: client-side rendered Leptos, talking to the API on the same origin.
 //!
 //! - [`api`]: the only module that calls the server (gloo-net), returning shared DTOs;
-//!   [`decode`] reads the replies with the browser's JSON parser.
+//!   [`decode`] reads the replies with the browser's JSON parser into them.
 //! - [`state`]: the session (one local resource), the policy, the message for the next page.
 //! - [`form`]: one submission model for every form (a Leptos action), and validation display.
 //! - [`router`]: real URLs, and who may see which page; [`App`] holds the one guard.

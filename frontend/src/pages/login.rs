@@ -86,7 +86,7 @@ pub fn LoginPage() -> impl IntoView {
             let credential = crate::passkey::get(&start.options)
                 .await
                 .map_err(api::ApiError::Local)?;
-            api::passkey_login_finish(&start.id, &credential).await
+            api::passkey_login_finish(&start.ceremony, &credential).await
         },
         move |_, ()| {
             state.session.changed();

@@ -197,7 +197,7 @@ struct AddPasskey {
 #[component]
 fn Passkeys() -> impl IntoView {
     let state = expect_context::<AppState>();
-    let list = RwSignal::new(None::<Vec<crate::decode::Passkey>>);
+    let list = RwSignal::new(None::<Vec<accounts_api::PasskeySummary>>);
     let problem = RwSignal::new(None::<String>);
     let reload = move || {
         spawn_local(async move {
@@ -220,7 +220,7 @@ fn Passkeys() -> impl IntoView {
             let credential = crate::passkey::create(&start.options)
                 .await
                 .map_err(api::ApiError::Local)?;
-            api::passkey_register_finish(&start.id, &req.name, &credential).await
+            api::passkey_register_finish(&start.ceremony, &req.name, &credential).await
         },
         move |added, _| {
             problem.set(Some(format!("Passkey \"{}\" added.", added.name)));
