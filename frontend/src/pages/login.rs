@@ -5,7 +5,7 @@
 use accounts_api::{Credentials, ErrorCode};
 use leptos::{ev::SubmitEvent, prelude::*};
 
-use super::{encode, set_title};
+use super::encode;
 use crate::{
     api,
     components::{CodeField, ErrorBanner, FormCard, PasswordField, SubmitButton, TextField},
@@ -26,7 +26,6 @@ enum Outcome {
 /// The login page.
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    set_title("Log in");
     let state = expect_context::<AppState>();
     let router = expect_context::<Router>();
     let name = FieldState::new(router.query("user").unwrap_or_default());

@@ -8,7 +8,6 @@ use accounts_api::{
 };
 use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
 
-use super::set_title;
 use crate::{
     api,
     components::{CodeField, ErrorBanner, Notice, PasswordField, SubmitButton, TextField},
@@ -30,7 +29,6 @@ enum Step {
 /// The security page (signed in only).
 #[component]
 pub fn SecurityPage() -> impl IntoView {
-    set_title("Security");
     let state = expect_context::<AppState>();
     let notice = RwSignal::new(state.take_flash());
     let step = RwSignal::new(Step::Overview);
