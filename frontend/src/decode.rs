@@ -4,8 +4,10 @@
 //! Why: serde_json's parser measured 19.9 KiB of the gzipped download together with the
 //! visitors it instantiates (191.4 KiB with it, 171.5 KiB without), and the app has a 180 KiB
 //! budget. The browser already has a JSON parser, so only a thin serde `Deserializer` over its
-//! values is ours ([`reader`]). The shared types' own `Deserialize` impls drive it, so the key
-//! names, defaults and the error-code table are serde's, written once in `accounts-api`.
+//! values is ours (the `reader` module). The shared types' own `Deserialize` impls drive it, so
+//! the key names, defaults and the error-code table are serde's, written once in
+//! `accounts-api`. (Those derived impls measured 4.2 KiB gzipped more than hand-written
+//! readers that retyped every key: the price of naming each key once.)
 //!
 //! The reader sees values through [`Json`], which the app implements for `JsValue` and the
 //! host tests for `serde_json::Value`: the same decoding runs natively under `cargo test`.
