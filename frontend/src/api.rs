@@ -2,15 +2,15 @@
 //! DTOs (read by [`crate::decode`]) or the server's problem details.
 
 use accounts_api::{
-    AccountReply, ChangePasswordRequest, Credentials, ErrorCode, LoginReply, PolicyInfo, Problem,
-    ReauthRequest, RecoveryCodes, ResetPasswordRequest, SessionInfo, TotpConfirmRequest,
-    TotpDisableRequest, TotpSetup, TotpSetupRequest,
+    AccountReply, ChangePasswordRequest, Credentials, ErrorCode, LoginReply, PasskeyChallenge,
+    PasskeySummary, PolicyInfo, Problem, ReauthRequest, RecoveryCodes, ResetPasswordRequest,
+    SessionInfo, TotpConfirmRequest, TotpDisableRequest, TotpSetup, TotpSetupRequest,
 };
 use gloo_net::http::{Method, RequestBuilder};
 use serde::Serialize;
 use wasm_bindgen::JsValue;
 
-use crate::decode::{self, Ceremony, FromJs, Passkey};
+use crate::decode::{self, Reply};
 
 /// What a failed call tells the UI: the server's problem, or that the server was not reached.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,7 +46,7 @@ impl ApiError {
 
 /// One call: the request's JSON in, the reply read out. Only this thin layer is generic; the
 /// exchange itself ([`exchange`]) exists once in the download, not once per pair of types.
-async fn call<Req: Serialize, Resp: FromJs>(
+async fn call<Req: Serialize, Resp: Reply>(
     method: Method,
     path: &str,
     body: Option<&Req>,
@@ -59,7 +59,7 @@ async fn call<Req: Serialize, Resp: FromJs>(
 }
 
 /// A success's body as `Resp` (`Some(None)` for `204`); `None` if it is not one (not ours).
-fn read<Resp: FromJs>(text: Option<String>) -> Option<Option<Resp>> {
+fn read<Resp: Reply>(text: Option<String>) -> Option<Option<Resp>> {
     match text {
         Some(text) => decode::from_text(&text).map(Some),
         None => Some(None),
@@ -67,7 +67,7 @@ fn read<Resp: FromJs>(text: Option<String>) -> Option<Option<Resp>> {
 }
 
 /// A POST whose body is a JS object (WebAuthn results are already JS values).
-async fn post_js<Resp: FromJs>(path: &str, body: &JsValue) -> Result<Resp, ApiError> {
+async fn post_js<Resp: Reply>(path: &str, body: &JsValue) -> Result<Resp, ApiError> {
     let body: String = js_sys::JSON::stringify(body)
         .map_err(|_| ApiError::Network)?
         .into();
@@ -170,14 +170,14 @@ async fn sleep_ms(ms: i32) {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
-async fn post<Req: Serialize, Resp: FromJs>(path: &str, body: &Req) -> Result<Resp, ApiError> {
+async fn post<Req: Serialize, Resp: Reply>(path: &str, body: &Req) -> Result<Resp, ApiError> {
     call(Method::POST, path, Some(body))
         .await?
         .ok_or(ApiError::Network)
 }
 
 /// A GET whose reply is read as `Resp`.
-async fn get<Resp: FromJs>(path: &str) -> Result<Resp, ApiError> {
+async fn get<Resp: Reply>(path: &str) -> Result<Resp, ApiError> {
     call::<(), _>(Method::GET, path, None)
         .await?
         .ok_or(ApiError::Network)
@@ -236,7 +236,7 @@ pub async fn totp_disable(req: &TotpDisableRequest) -> Result<(), ApiError> {
 }
 
 /// `POST /api/passkeys/register/start`.
-pub async fn passkey_register_start(req: &ReauthRequest) -> Result<Ceremony, ApiError> {
+pub async fn passkey_register_start(req: &ReauthRequest) -> Result<PasskeyChallenge, ApiError> {
     post("/api/passkeys/register/start", req).await
 }
 
@@ -245,7 +245,7 @@ pub async fn passkey_register_finish(
     ceremony: &str,
     name: &str,
     credential: &JsValue,
-) -> Result<Passkey, ApiError> {
+) -> Result<PasskeySummary, ApiError> {
     let body = object(&[
         ("ceremony", &ceremony.into()),
         ("name", &name.into()),
@@ -255,7 +255,7 @@ pub async fn passkey_register_finish(
 }
 
 /// `GET /api/passkeys`.
-pub async fn passkeys() -> Result<Vec<Passkey>, ApiError> {
+pub async fn passkeys() -> Result<Vec<PasskeySummary>, ApiError> {
     get("/api/passkeys").await
 }
 
@@ -269,7 +269,7 @@ pub async fn passkey_remove(id: &str) -> Result<(), ApiError> {
 }
 
 /// `POST /api/passkeys/login/start`.
-pub async fn passkey_login_start() -> Result<Ceremony, ApiError> {
+pub async fn passkey_login_start() -> Result<PasskeyChallenge, ApiError> {
     post("/api/passkeys/login/start", &()).await
 }
 

@@ -1,11 +1,12 @@
 //! Accounts browser app: client-side rendered Leptos, talking to the API on the same origin.
 //!
 //! - [`api`]: the only module that calls the server (gloo-net), returning shared DTOs;
-//!   [`decode`] reads the replies with the browser's JSON parser.
+//!   [`decode`] reads the replies with the browser's JSON parser into them.
 //! - [`state`]: the session (one local resource), the policy, the message for the next page.
 //! - [`form`]: one submission model for every form (a Leptos action), and validation display.
 //! - [`router`]: real URLs, and who may see which page; [`App`] holds the one guard.
-//! - [`components`]: fields, buttons, notices. [`pages`]: one module per route.
+//! - [`components`]: fields, buttons, notices. [`pages`]: one module per page, and the table
+//!   of pages (path, access, title, navigation link).
 //! - [`passkey`]: the browser's WebAuthn calls.
 //! - [`relative_time`]: "3 minutes ago".
 //!
@@ -26,11 +27,8 @@ pub mod state;
 
 use leptos::prelude::*;
 
-use pages::{
-    AccountPage, ChangePasswordPage, LoginPage, NotFoundPage, RegisterPage, ResetPasswordPage,
-    SecurityPage,
-};
-use router::{redirect_for, Link, Route, Router};
+use pages::PAGES;
+use router::{Link, Router};
 use state::AppState;
 
 /// The whole app: shared state, the layout and the page for the current URL.
@@ -40,45 +38,40 @@ pub fn App() -> impl IntoView {
     provide_context(state);
     let router = Router::start();
     provide_context(router);
-    let route = Memo::new(move |_| router.route());
+    let page = Memo::new(move |_| router.page());
     // The one guard: once the session is known, a page someone may not see sends them on.
     Effect::new(move |_| {
         let Some(session) = state.session.known() else {
             return;
         };
-        if let Some(target) = redirect_for(route.get(), session.is_some()) {
+        if let Some(target) = page.get().redirect(session.is_some()) {
             router.replace(target);
         }
     });
-    let signed_in = move || state.session.user().is_some();
+    let signed_in = Memo::new(move |_| state.session.user().is_some());
+    let nav = move || {
+        let signed_in = signed_in.get();
+        PAGES
+            .iter()
+            .filter_map(|page| {
+                let label = page.nav.label(signed_in)?;
+                Some(view! { <Link href=page.path>{label}</Link> })
+            })
+            .collect_view()
+    };
     view! {
         <a class="skip" href="#main">"Skip to content"</a>
         <header class="top">
             <Link href="/" class="brand">"Accounts"</Link>
-            <nav aria-label="Main">
-                <Show
-                    when=signed_in
-                    fallback=|| view! {
-                        <Link href="/login">"Log in"</Link>
-                        <Link href="/register">"Register"</Link>
-                    }
-                >
-                    <Link href="/account">"Account"</Link>
-                    <Link href="/password">"Change password"</Link>
-                    <Link href="/security">"Security"</Link>
-                </Show>
-            </nav>
+            <nav aria-label="Main">{nav}</nav>
         </header>
         <main id="main" tabindex="-1">
-            {move || match route.get() {
-                Route::Login => view! { <LoginPage/> }.into_any(),
-                Route::Register => view! { <RegisterPage/> }.into_any(),
-                Route::ChangePassword => view! { <ChangePasswordPage/> }.into_any(),
-                Route::Account => view! { <AccountPage/> }.into_any(),
-                Route::ResetPassword => view! { <ResetPasswordPage/> }.into_any(),
-                Route::Security => view! { <SecurityPage/> }.into_any(),
-                Route::NotFound => view! { <NotFoundPage/> }.into_any(),
-                Route::Home => ().into_any(),
+            {move || {
+                let page = page.get();
+                if let Some(title) = page.title {
+                    document().set_title(&format!("{title} · Accounts"));
+                }
+                (page.view)()
             }}
         </main>
     }

@@ -3,26 +3,30 @@
 //! the result comes back with `toJSON()`: no binary handling on this side, and no bindings
 //! beyond a few property lookups.
 
-use js_sys::{Function, Object, Promise, Reflect};
+use js_sys::{Function, Object, Promise, Reflect, JSON};
+use serde_json::value::RawValue;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-/// `navigator.credentials.create()` with creation options; the new credential's JSON form.
-pub async fn create(options: &JsValue) -> Result<JsValue, String> {
+/// `navigator.credentials.create()` with creation options (the challenge's JSON text); the
+/// new credential's JSON form.
+pub async fn create(options: &RawValue) -> Result<JsValue, String> {
     ceremony(options, "parseCreationOptionsFromJSON", "create").await
 }
 
-/// `navigator.credentials.get()` with request options; the assertion's JSON form.
-pub async fn get(options: &JsValue) -> Result<JsValue, String> {
+/// `navigator.credentials.get()` with request options (the challenge's JSON text); the
+/// assertion's JSON form.
+pub async fn get(options: &RawValue) -> Result<JsValue, String> {
     ceremony(options, "parseRequestOptionsFromJSON", "get").await
 }
 
-async fn ceremony(options: &JsValue, parse: &str, method: &str) -> Result<JsValue, String> {
+async fn ceremony(options: &RawValue, parse: &str, method: &str) -> Result<JsValue, String> {
     let unsupported = || "This browser cannot use passkeys.".to_owned();
     let window: JsValue = leptos::prelude::window().into();
     let class = prop(&window, "PublicKeyCredential").ok_or_else(unsupported)?;
     let parse = function(&class, parse).ok_or_else(unsupported)?;
-    let json = prop(options, "publicKey").ok_or_else(unsupported)?;
+    let options = JSON::parse(options.get()).map_err(explain)?;
+    let json = prop(&options, "publicKey").ok_or_else(unsupported)?;
     let public_key = parse.call1(&class, &json).map_err(explain)?;
     let init = Object::new();
     Reflect::set(&init, &"publicKey".into(), &public_key).map_err(explain)?;

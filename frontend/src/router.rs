@@ -1,44 +1,62 @@
-//! A minimal client-side router for the app's seven fixed pages: real URLs with the History API,
+//! A minimal client-side router for the app's fixed pages: real URLs with the History API,
 //! so reload and back/forward work. `leptos_router` added ~45 KiB (gzipped) to every download
 //! for features this app does not use.
+//!
+//! The pages themselves are one table, [`crate::pages::PAGES`]: a row per page says its path,
+//! who may see it, its title and its navigation link, so adding a page is adding a row.
 
 use leptos::{ev, prelude::*};
 use wasm_bindgen::JsCast;
 
-/// The app's pages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Route {
-    /// `/`: sends on to the account or to log in.
-    Home,
-    /// `/login`.
-    Login,
-    /// `/register`.
-    Register,
-    /// `/password`.
-    ChangePassword,
-    /// `/account`.
-    Account,
-    /// `/reset`, opened from an operator's reset link.
-    ResetPassword,
-    /// `/security`: two-factor login.
-    Security,
-    /// Anything else.
-    NotFound,
+use crate::pages::{NOT_FOUND, PAGES};
+
+/// One page of the app: a row of [`PAGES`].
+pub struct Page {
+    /// Its URL path.
+    pub path: &'static str,
+    /// Who may see it; the guard in [`crate::App`] sends others on.
+    pub access: Access,
+    /// The tab's title (before " · Accounts"); `None` for a page that only sends on.
+    pub title: Option<&'static str>,
+    /// Its link in the main navigation, if any (in table order).
+    pub nav: Nav,
+    /// What it shows.
+    pub view: fn() -> AnyView,
 }
 
-impl Route {
-    /// The page for a URL path (query and trailing slash ignored).
-    pub fn parse(path: &str) -> Self {
+/// Each page is one row of a static table, so a page is itself.
+impl PartialEq for Page {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+
+impl Eq for Page {}
+
+impl std::fmt::Debug for Page {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Page({})", self.path)
+    }
+}
+
+impl Page {
+    /// The page for a URL path (query, fragment and trailing slash ignored); [`NOT_FOUND`] for
+    /// any other.
+    pub fn for_path(path: &str) -> &'static Page {
         let path = path.split(['?', '#']).next().unwrap_or("");
-        match path.trim_end_matches('/') {
-            "" => Self::Home,
-            "/login" => Self::Login,
-            "/register" => Self::Register,
-            "/password" => Self::ChangePassword,
-            "/account" => Self::Account,
-            "/reset" => Self::ResetPassword,
-            "/security" => Self::Security,
-            _ => Self::NotFound,
+        let path = path.trim_end_matches('/');
+        PAGES
+            .iter()
+            .find(|page| page.path.trim_end_matches('/') == path)
+            .unwrap_or(&NOT_FOUND)
+    }
+
+    /// Where the guard sends someone who may not see this page, if anywhere.
+    pub fn redirect(&self, signed_in: bool) -> Option<&'static str> {
+        match (self.access, signed_in) {
+            (Access::Nobody | Access::SignedOut, true) => Some("/account"),
+            (Access::Nobody | Access::SignedIn, false) => Some("/login"),
+            _ => None,
         }
     }
 }
@@ -52,27 +70,29 @@ pub enum Access {
     SignedIn,
     /// Signed-out users; signed-in ones are sent to their account.
     SignedOut,
+    /// No one stays: signed-in users go to their account, others to log in (`/`).
+    Nobody,
 }
 
-impl Route {
-    /// Who may see this page.
-    pub fn access(self) -> Access {
+/// A page's link in the main navigation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Nav {
+    /// Not linked.
+    Hidden,
+    /// Linked, with this label, while signed out.
+    SignedOut(&'static str),
+    /// Linked, with this label, while signed in.
+    SignedIn(&'static str),
+}
+
+impl Nav {
+    /// The link's label, if it shows for someone signed in (or not).
+    pub fn label(self, signed_in: bool) -> Option<&'static str> {
         match self {
-            Self::Account | Self::Security => Access::SignedIn,
-            Self::Login | Self::Register => Access::SignedOut,
-            Self::Home | Self::ChangePassword | Self::ResetPassword | Self::NotFound => {
-                Access::Anyone
-            }
+            Self::SignedOut(label) if !signed_in => Some(label),
+            Self::SignedIn(label) if signed_in => Some(label),
+            _ => None,
         }
-    }
-}
-
-/// Where the guard sends someone who may not see `route`, if anywhere.
-pub fn redirect_for(route: Route, signed_in: bool) -> Option<&'static str> {
-    match (route, route.access(), signed_in) {
-        (Route::Home, _, true) | (_, Access::SignedOut, true) => Some("/account"),
-        (Route::Home, _, false) | (_, Access::SignedIn, false) => Some("/login"),
-        _ => None,
     }
 }
 
@@ -124,8 +144,8 @@ impl Router {
     }
 
     /// The page for the current URL (tracked).
-    pub fn route(self) -> Route {
-        self.path.with(|p| Route::parse(p))
+    pub fn page(self) -> &'static Page {
+        self.path.with(|p| Page::for_path(p))
     }
 
     /// A query parameter of the current URL (not tracked: read once when a page opens).
@@ -174,7 +194,7 @@ pub fn Link(
     class: &'static str,
 ) -> impl IntoView {
     let router = expect_context::<Router>();
-    let current = move || Route::parse(href) == router.route();
+    let current = move || Page::for_path(href) == router.page();
     view! {
         <a
             href=href
@@ -196,37 +216,86 @@ pub fn Link(
 mod tests {
     use super::*;
 
+    fn path(url: &str) -> &'static str {
+        Page::for_path(url).path
+    }
+
     #[test]
     fn paths_map_to_pages() {
-        assert_eq!(Route::parse("/"), Route::Home);
-        assert_eq!(Route::parse(""), Route::Home);
-        assert_eq!(Route::parse("/login"), Route::Login);
-        assert_eq!(Route::parse("/login/"), Route::Login);
-        assert_eq!(Route::parse("/password?user=ada"), Route::ChangePassword);
-        assert_eq!(Route::parse("/account#x"), Route::Account);
-        assert_eq!(Route::parse("/register"), Route::Register);
-        assert_eq!(Route::parse("/reset#token=abc"), Route::ResetPassword);
-        assert_eq!(Route::parse("/nope"), Route::NotFound);
-        assert_eq!(Route::parse("/login/extra"), Route::NotFound);
+        assert_eq!(path("/"), "/");
+        assert_eq!(path(""), "/");
+        assert_eq!(path("/login"), "/login");
+        assert_eq!(path("/login/"), "/login");
+        assert_eq!(path("/password?user=ada"), "/password");
+        assert_eq!(path("/account#x"), "/account");
+        assert_eq!(path("/register"), "/register");
+        assert_eq!(path("/reset#token=abc"), "/reset");
+        assert_eq!(path("/security"), "/security");
+        assert_eq!(Page::for_path("/nope"), &NOT_FOUND);
+        assert_eq!(Page::for_path("/login/extra"), &NOT_FOUND);
+        assert_ne!(Page::for_path("/login"), Page::for_path("/register"));
+        let mut paths: Vec<_> = PAGES.iter().map(|p| p.path).collect();
+        paths.sort_unstable();
+        paths.dedup();
+        assert_eq!(paths.len(), PAGES.len(), "each path once");
     }
 
     #[test]
     fn the_guard_sends_each_page_to_the_right_place() {
-        assert_eq!(redirect_for(Route::Account, false), Some("/login"));
-        assert_eq!(redirect_for(Route::Account, true), None);
-        assert_eq!(redirect_for(Route::Security, false), Some("/login"));
-        assert_eq!(redirect_for(Route::Security, true), None);
-        assert_eq!(redirect_for(Route::Login, true), Some("/account"));
-        assert_eq!(redirect_for(Route::Register, true), Some("/account"));
-        assert_eq!(redirect_for(Route::Login, false), None);
-        assert_eq!(redirect_for(Route::ChangePassword, false), None);
-        assert_eq!(redirect_for(Route::ChangePassword, true), None);
-        assert_eq!(redirect_for(Route::Home, false), Some("/login"));
-        assert_eq!(redirect_for(Route::Home, true), Some("/account"));
-        assert_eq!(redirect_for(Route::NotFound, false), None);
+        let redirect = |url: &str, signed_in| Page::for_path(url).redirect(signed_in);
+        assert_eq!(redirect("/account", false), Some("/login"));
+        assert_eq!(redirect("/account", true), None);
+        assert_eq!(redirect("/security", false), Some("/login"));
+        assert_eq!(redirect("/security", true), None);
+        assert_eq!(redirect("/login", true), Some("/account"));
+        assert_eq!(redirect("/register", true), Some("/account"));
+        assert_eq!(redirect("/login", false), None);
+        assert_eq!(redirect("/register", false), None);
+        assert_eq!(redirect("/password", false), None);
+        assert_eq!(redirect("/password", true), None);
+        assert_eq!(redirect("/", false), Some("/login"));
+        assert_eq!(redirect("/", true), Some("/account"));
+        assert_eq!(redirect("/nope", false), None);
+        assert_eq!(redirect("/nope", true), None);
         // A reset link works whether or not someone is signed in on this browser.
-        assert_eq!(redirect_for(Route::ResetPassword, false), None);
-        assert_eq!(redirect_for(Route::ResetPassword, true), None);
+        assert_eq!(redirect("/reset", false), None);
+        assert_eq!(redirect("/reset", true), None);
+    }
+
+    #[test]
+    fn titles() {
+        let title = |url: &str| Page::for_path(url).title;
+        assert_eq!(title("/"), None);
+        assert_eq!(title("/login"), Some("Log in"));
+        assert_eq!(title("/register"), Some("Register"));
+        assert_eq!(title("/password"), Some("Change password"));
+        assert_eq!(title("/account"), Some("Account"));
+        assert_eq!(title("/reset"), Some("Reset password"));
+        assert_eq!(title("/security"), Some("Security"));
+        assert_eq!(title("/nope"), Some("Not found"));
+    }
+
+    #[test]
+    fn the_navigation_links_depend_on_being_signed_in() {
+        let links = |signed_in| -> Vec<_> {
+            PAGES
+                .iter()
+                .filter_map(|p| Some((p.nav.label(signed_in)?, p.path)))
+                .collect()
+        };
+        assert_eq!(
+            links(false),
+            [("Log in", "/login"), ("Register", "/register")]
+        );
+        assert_eq!(
+            links(true),
+            [
+                ("Account", "/account"),
+                ("Change password", "/password"),
+                ("Security", "/security")
+            ]
+        );
+        assert_eq!(NOT_FOUND.nav, Nav::Hidden);
     }
 
     #[test]

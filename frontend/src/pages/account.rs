@@ -3,7 +3,6 @@
 use accounts_api::{Credentials, SessionInfo};
 use leptos::{ev::SubmitEvent, prelude::*};
 
-use super::set_title;
 use crate::{
     api,
     components::{CodeField, ErrorBanner, Notice, PasswordField, SubmitButton},
@@ -16,7 +15,6 @@ use crate::{
 /// The account page (signed in only).
 #[component]
 pub fn AccountPage() -> impl IntoView {
-    set_title("Account");
     let state = expect_context::<AppState>();
     let router = expect_context::<Router>();
     let notice = RwSignal::new(state.take_flash());

@@ -4,7 +4,7 @@
 use accounts_api::{ChangePasswordRequest, ErrorCode};
 use leptos::{ev::SubmitEvent, prelude::*};
 
-use super::{encode, set_title};
+use super::encode;
 use crate::{
     api,
     components::{CodeField, FormCard, PasswordField, SubmitButton, TextField},
@@ -16,7 +16,6 @@ use crate::{
 /// The change-password page (signed in or not).
 #[component]
 pub fn ChangePasswordPage() -> impl IntoView {
-    set_title("Change password");
     let state = expect_context::<AppState>();
     let router = expect_context::<Router>();
     let prefill = router

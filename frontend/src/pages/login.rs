@@ -5,7 +5,7 @@
 use accounts_api::{Credentials, ErrorCode};
 use leptos::{ev::SubmitEvent, prelude::*};
 
-use super::{encode, set_title};
+use super::encode;
 use crate::{
     api,
     components::{CodeField, ErrorBanner, FormCard, PasswordField, SubmitButton, TextField},
@@ -26,7 +26,6 @@ enum Outcome {
 /// The login page.
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    set_title("Log in");
     let state = expect_context::<AppState>();
     let router = expect_context::<Router>();
     let name = FieldState::new(router.query("user").unwrap_or_default());
@@ -86,7 +85,7 @@ pub fn LoginPage() -> impl IntoView {
             let credential = crate::passkey::get(&start.options)
                 .await
                 .map_err(api::ApiError::Local)?;
-            api::passkey_login_finish(&start.id, &credential).await
+            api::passkey_login_finish(&start.ceremony, &credential).await
         },
         move |_, ()| {
             state.session.changed();

@@ -7,7 +7,6 @@ use crate::router::Link;
 /// Any URL the app does not know.
 #[component]
 pub fn NotFoundPage() -> impl IntoView {
-    super::set_title("Not found");
     view! {
         <section class="card" aria-labelledby="title">
             <h1 id="title">"Page not found"</h1>

@@ -3,7 +3,6 @@
 use accounts_api::Credentials;
 use leptos::{ev::SubmitEvent, prelude::*};
 
-use super::set_title;
 use crate::{
     api,
     components::{FormCard, PasswordField, SubmitButton, TextField},
@@ -15,7 +14,6 @@ use crate::{
 /// The registration page.
 #[component]
 pub fn RegisterPage() -> impl IntoView {
-    set_title("Register");
     let state = expect_context::<AppState>();
     let router = expect_context::<Router>();
     let name = FieldState::new("");

@@ -4,7 +4,7 @@
 use accounts_api::ResetPasswordRequest;
 use leptos::{ev::SubmitEvent, prelude::*};
 
-use super::{encode, set_title};
+use super::encode;
 use crate::{
     api,
     components::{FormCard, PasswordField, SubmitButton},
@@ -16,7 +16,6 @@ use crate::{
 /// The reset page (signed in or not).
 #[component]
 pub fn ResetPasswordPage() -> impl IntoView {
-    set_title("Reset password");
     let hash = window().location().hash().unwrap_or_default();
     match query_value(hash.trim_start_matches('#'), "token").filter(|t| !t.is_empty()) {
         Some(token) => view! { <ResetForm token=token/> }.into_any(),

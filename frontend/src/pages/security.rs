@@ -4,11 +4,11 @@
 //! with the password (and the code), named, listed and removed.
 
 use accounts_api::{
-    ReauthRequest, TotpConfirmRequest, TotpDisableRequest, TotpSetup, TotpSetupRequest,
+    PasskeySummary, ReauthRequest, TotpConfirmRequest, TotpDisableRequest, TotpSetup,
+    TotpSetupRequest,
 };
-use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
+use leptos::{ev::SubmitEvent, prelude::*};
 
-use super::set_title;
 use crate::{
     api,
     components::{CodeField, ErrorBanner, Notice, PasswordField, SubmitButton, TextField},
@@ -30,7 +30,6 @@ enum Step {
 /// The security page (signed in only).
 #[component]
 pub fn SecurityPage() -> impl IntoView {
-    set_title("Security");
     let state = expect_context::<AppState>();
     let notice = RwSignal::new(state.take_flash());
     let step = RwSignal::new(Step::Overview);
@@ -193,20 +192,38 @@ struct AddPasskey {
     reauth: ReauthRequest,
 }
 
-/// The account's passkeys: the list (remove each), and adding one.
+/// What the passkey list is asked to do: load again, or remove one (then load again).
+#[derive(Clone)]
+enum ListChange {
+    Load,
+    Remove(String),
+}
+
+/// The account's passkeys: the list (remove each), and adding one. The list and the add form
+/// are each a [`Submission`], so each has a busy state and puts its failure in an error banner.
 #[component]
 fn Passkeys() -> impl IntoView {
     let state = expect_context::<AppState>();
-    let list = RwSignal::new(None::<Vec<crate::decode::Passkey>>);
-    let problem = RwSignal::new(None::<String>);
-    let reload = move || {
-        spawn_local(async move {
-            match api::passkeys().await {
-                Ok(keys) => list.set(Some(keys)),
-                Err(e) => problem.set(Some(e.message())),
+    let list = RwSignal::new(None::<Vec<PasskeySummary>>);
+    // What the last change did ("Passkey … added.", "Passkey removed.").
+    let done = RwSignal::new(None::<String>);
+    let listing = Submission::new(
+        &[],
+        |change: ListChange| async move {
+            if let ListChange::Remove(id) = &change {
+                api::passkey_remove(id).await?;
             }
-        })
-    };
+            api::passkeys().await
+        },
+        move |keys, change| {
+            list.set(Some(keys));
+            if let ListChange::Remove(_) = change {
+                done.set(Some("Passkey removed.".into()));
+                state.session.changed();
+            }
+        },
+    );
+    let reload = move || listing.submit(&[], || ListChange::Load);
     reload();
     let name = FieldState::new("");
     let password = FieldState::new("");
@@ -220,10 +237,10 @@ fn Passkeys() -> impl IntoView {
             let credential = crate::passkey::create(&start.options)
                 .await
                 .map_err(api::ApiError::Local)?;
-            api::passkey_register_finish(&start.id, &req.name, &credential).await
+            api::passkey_register_finish(&start.ceremony, &req.name, &credential).await
         },
         move |added, _| {
-            problem.set(Some(format!("Passkey \"{}\" added.", added.name)));
+            done.set(Some(format!("Passkey \"{}\" added.", added.name)));
             for field in [name, password, code] {
                 field.value.set(String::new());
                 field.touched.set(false);
@@ -244,7 +261,7 @@ fn Passkeys() -> impl IntoView {
     );
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        problem.set(None);
+        done.set(None);
         cleared.set(false);
         form.submit(&[password_error, code_error], || AddPasskey {
             name: name.value.get_untracked(),
@@ -254,27 +271,18 @@ fn Passkeys() -> impl IntoView {
             },
         });
     };
-    let remove = move |id: String| {
-        spawn_local(async move {
-            match api::passkey_remove(&id).await {
-                Ok(()) => {
-                    problem.set(Some("Passkey removed.".into()));
-                    reload();
-                    state.session.changed();
-                }
-                Err(e) => problem.set(Some(e.message())),
-            }
-        })
-    };
+    let busy = listing.busy();
     view! {
         <h2>"Passkeys"</h2>
         <p>"A passkey logs you in with your device's screen lock (fingerprint, face or PIN): no password, no code."</p>
-        <p class="notice" role="status" class:hidden=move || problem.with(Option::is_none)>{move || problem.get()}</p>
-        {move || list.get().map(|keys| if keys.is_empty() {
-            view! { <p class="loading">"No passkeys yet."</p> }.into_any()
-        } else {
-            view! {
-                <ul class="passkeys">
+        <p class="notice" role="status" class:hidden=move || done.with(Option::is_none)>{move || done.get()}</p>
+        <ErrorBanner message=listing.top_error/>
+        {move || match list.get() {
+            None if busy.get() => view! { <p class="loading">"Loading…"</p> }.into_any(),
+            None => ().into_any(),
+            Some(keys) if keys.is_empty() => view! { <p class="loading">"No passkeys yet."</p> }.into_any(),
+            Some(keys) => view! {
+                <ul class="passkeys" aria-busy=move || if busy.get() { "true" } else { "false" }>
                     {keys.into_iter().map(|k| {
                         let id = k.id.clone();
                         let used = k.last_used_at.map_or_else(|| "never used".to_owned(), |t| format!("last used {}", day(&t)));
@@ -283,13 +291,17 @@ fn Passkeys() -> impl IntoView {
                                 <span class="passkey-name">{k.name.clone()}</span>
                                 <span class="hint">{format!("added {}, {used}", day(&k.created_at))}</span>
                                 <button type="button" class="danger-link" aria-label=format!("Remove passkey {}", k.name)
-                                    on:click=move |_| remove(id.clone())>"Remove"</button>
+                                    disabled=move || busy.get()
+                                    on:click=move |_| {
+                                        done.set(None);
+                                        listing.submit(&[], || ListChange::Remove(id.clone()));
+                                    }>"Remove"</button>
                             </li>
                         }
                     }).collect_view()}
                 </ul>
-            }.into_any()
-        })}
+            }.into_any(),
+        }}
         <form on:submit=on_submit novalidate aria-labelledby="add-passkey">
             <h3 id="add-passkey">"Add a passkey"</h3>
             <ErrorBanner message=form.top_error/>
