@@ -17,7 +17,10 @@ it with `oha` (crates.io) over loopback, and reports, all measured in this one r
 5. peak RSS idle, at saturation and at overload, and again after the load has stopped (the
    hashing threads give their Argon2 memory back after 10 s idle); start-up time to ready.
 
-Usage: scripts/bench.py [--seconds N] [--quick]   (--quick: 2 s per figure, for CI)
+Usage: scripts/bench.py [--seconds N] [--quick] [--cheap] [--perf FILE]
+  --quick: 2 s per figure, for CI; --cheap: only the cheap routes next to the hello-world (4);
+  --perf FILE: record the server with `perf record -g` while it serves the cheap routes, for
+  `perf report -i FILE` or a flame graph.
 """
 
 import argparse
@@ -204,6 +207,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=10, help="seconds per load figure")
     ap.add_argument("--quick", action="store_true", help="2 s per figure (CI smoke run)")
+    ap.add_argument("--cheap", action="store_true", help="only the cheap routes (figure 4)")
+    ap.add_argument("--perf", metavar="FILE", help="perf-record the server on the cheap routes")
     args = ap.parse_args()
     secs = 2 if args.quick else args.seconds
     if not shutil.which("oha"):
@@ -232,62 +237,64 @@ def main():
         assert status == 200
         cookie = headers["Set-Cookie"].split(";")[0]
 
-        # 1. Hash times, measured right before and right after the saturation run, whose
-        # throughput they are compared with: this virtual machine's speed drifts by several
-        # percent within minutes, and the mean of both sides cancels most of that.
-        before = hash_times(rounds, cores)
-        # 2-3. Saturation: exactly as many concurrent logins as hashing threads + queue slots.
-        rss.phase()
-        sat = oha(f"{base}/api/login", secs, 2 * cores, "POST", creds)
-        sat_rss = rss.phase()
-        after = hash_times(rounds, cores)
-        hash_ms, all_ms = ((b + a) / 2 for b, a in zip(before, after))
-        limit = cores / (hash_ms / 1000)
-        capacity = cores / (all_ms / 1000)
-        rows.append(("Argon2id hash, one core (m=%d KiB, t=%d, p=%d)" % ARGON2, f"{hash_ms:.1f} ms",
-                     f"mean of {before[0]:.1f} before and {after[0]:.1f} after the saturation run"))
-        rows.append((f"machine limit = {cores} cores / hash time", f"{limit:.1f} logins/s", ""))
-        rows.append((f"Argon2id hash, all {cores} cores hashing at once", f"{all_ms:.1f} ms per core",
-                     f"{all_ms / hash_ms:.2f}x the one-core time: shared cache and memory bandwidth"))
-        rows.append(("all-core hashing capacity = cores / that time", f"{capacity:.1f} logins/s",
-                     "what the hashing code alone reaches with every core busy"))
-        sat_rps = sat["statusCodeDistribution"].get("200", 0) / sat["summary"]["total"]
-        sat_p50 = sat["latencyPercentiles"]["p50"] * 1000
-        sat_p99 = sat["latencyPercentiles"]["p99"] * 1000
-        rows.append(("login throughput at saturation", f"{sat_rps:.1f} logins/s",
-                     f"{sat_rps / limit:.3f} of the limit (goal >= 0.9); "
-                     f"{sat_rps / capacity:.2f} of the all-core capacity"))
-        rows.append(("login latency at saturation, p50 / p99", f"{sat_p50:.0f} / {sat_p99:.0f} ms", ""))
-
-        # A burst: 30 people logging in at the same moment.
-        statuses = burst(f"{base}/api/login", creds, 30)
-        rows.append(("30 logins sent at once: logged in", f"{statuses.count(200)} of 30",
-                     "goal: all (the threads clear them well within the 1 s bound)"))
-
-        # 3. Overload: offered at 4x the limit, open loop.
-        db = os.path.join(data, "overload.db")
-        # One connection per request a second offered: with fewer, each waiting one would hold
-        # a connection and oha could not offer 4x at all.
-        oha(f"{base}/api/login", secs, round(4 * limit), "POST", creds, rate=round(4 * limit), db=db)
-        over_rss = rss.phase()
-        with sqlite3.connect(db) as con:
-            rows_db = con.execute("SELECT status, duration FROM oha").fetchall()
-        shed = [d * 1000 for s, d in rows_db if s == 503]
-        ok = [d * 1000 for s, d in rows_db if s == 200]
-        total = len(rows_db)
-        rows.append(("at 4x overload: share shed with 503", f"{len(shed) / max(total, 1):.0%}",
-                     f"{total} requests, {len(ok)} accepted"))
-        rows.append(("at 4x overload: p99 time to shed", f"{percentile(shed, 99):.1f} ms", "goal < 50 ms"))
-        rows.append(("at 4x overload: p99 of accepted logins", f"{percentile(ok, 99):.0f} ms",
-                     f"goal < 1000 ms (the --hash-max-wait bound); "
-                     f"{percentile(ok, 99) / sat_p99:.2f}x the saturation p99"))
         overload_ended = time.monotonic()
+        if not args.cheap:
+            # 1. Hash times, measured right before and right after the saturation run, whose
+            # throughput they are compared with: this virtual machine's speed drifts by several
+            # percent within minutes, and the mean of both sides cancels most of that.
+            before = hash_times(rounds, cores)
+            # 2-3. Saturation: exactly as many concurrent logins as hashing threads + queue slots.
+            rss.phase()
+            sat = oha(f"{base}/api/login", secs, 2 * cores, "POST", creds)
+            sat_rss = rss.phase()
+            after = hash_times(rounds, cores)
+            hash_ms, all_ms = ((b + a) / 2 for b, a in zip(before, after))
+            limit = cores / (hash_ms / 1000)
+            capacity = cores / (all_ms / 1000)
+            rows.append(("Argon2id hash, one core (m=%d KiB, t=%d, p=%d)" % ARGON2, f"{hash_ms:.1f} ms",
+                         f"mean of {before[0]:.1f} before and {after[0]:.1f} after the saturation run"))
+            rows.append((f"machine limit = {cores} cores / hash time", f"{limit:.1f} logins/s", ""))
+            rows.append((f"Argon2id hash, all {cores} cores hashing at once", f"{all_ms:.1f} ms per core",
+                         f"{all_ms / hash_ms:.2f}x the one-core time: shared cache and memory bandwidth"))
+            rows.append(("all-core hashing capacity = cores / that time", f"{capacity:.1f} logins/s",
+                         "what the hashing code alone reaches with every core busy"))
+            sat_rps = sat["statusCodeDistribution"].get("200", 0) / sat["summary"]["total"]
+            sat_p50 = sat["latencyPercentiles"]["p50"] * 1000
+            sat_p99 = sat["latencyPercentiles"]["p99"] * 1000
+            rows.append(("login throughput at saturation", f"{sat_rps:.1f} logins/s",
+                         f"{sat_rps / limit:.3f} of the limit (goal >= 0.9); "
+                         f"{sat_rps / capacity:.2f} of the all-core capacity"))
+            rows.append(("login latency at saturation, p50 / p99", f"{sat_p50:.0f} / {sat_p99:.0f} ms", ""))
 
-        # 3b. A flood from one address past its per-IP limit, and another client meanwhile.
-        (q50, q99), (f50, f99) = flood_figures(secs, creds)
-        rows.append(("another client's login during a one-address flood, p50 / p99",
-                     f"{f50:.0f} / {f99:.0f} ms",
-                     f"without the flood {q50:.0f} / {q99:.0f} ms"))
+            # A burst: 30 people logging in at the same moment.
+            statuses = burst(f"{base}/api/login", creds, 30)
+            rows.append(("30 logins sent at once: logged in", f"{statuses.count(200)} of 30",
+                         "goal: all (the threads clear them well within the 1 s bound)"))
+
+            # 3. Overload: offered at 4x the limit, open loop.
+            db = os.path.join(data, "overload.db")
+            # One connection per request a second offered: with fewer, each waiting one would hold
+            # a connection and oha could not offer 4x at all.
+            oha(f"{base}/api/login", secs, round(4 * limit), "POST", creds, rate=round(4 * limit), db=db)
+            over_rss = rss.phase()
+            with sqlite3.connect(db) as con:
+                rows_db = con.execute("SELECT status, duration FROM oha").fetchall()
+            shed = [d * 1000 for s, d in rows_db if s == 503]
+            ok = [d * 1000 for s, d in rows_db if s == 200]
+            total = len(rows_db)
+            rows.append(("at 4x overload: share shed with 503", f"{len(shed) / max(total, 1):.0%}",
+                         f"{total} requests, {len(ok)} accepted"))
+            rows.append(("at 4x overload: p99 time to shed", f"{percentile(shed, 99):.1f} ms", "goal < 50 ms"))
+            rows.append(("at 4x overload: p99 of accepted logins", f"{percentile(ok, 99):.0f} ms",
+                         f"goal < 1000 ms (the --hash-max-wait bound); "
+                         f"{percentile(ok, 99) / sat_p99:.2f}x the saturation p99"))
+            overload_ended = time.monotonic()
+
+            # 3b. A flood from one address past its per-IP limit, and another client meanwhile.
+            (q50, q99), (f50, f99) = flood_figures(secs, creds)
+            rows.append(("another client's login during a one-address flood, p50 / p99",
+                         f"{f50:.0f} / {f99:.0f} ms",
+                         f"without the flood {q50:.0f} / {q99:.0f} ms"))
 
         # 4. Cheap routes next to a bare axum hello-world.
         hello_port = free_port()
@@ -295,8 +302,17 @@ def main():
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_ready(f"http://127.0.0.1:{hello_port}/")
         bare = oha(f"http://127.0.0.1:{hello_port}/", secs, 32)["summary"]["requestsPerSec"]
+        perf = None
+        if args.perf:
+            perf = subprocess.Popen(["perf", "record", "-F", "999", "-g", "-o", args.perf,
+                                     "-p", str(server.pid)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.5)
         sess = oha(f"{base}/api/session", secs, 32, headers=[f"cookie: {cookie}"])
         val = oha(f"{base}/api/login", secs, 32, "POST", {"user_name": "loadtest"})
+        if perf:
+            perf.send_signal(2)
+            perf.wait(timeout=60)
         assert set(sess["statusCodeDistribution"]) == {"200"}, sess["statusCodeDistribution"]
         assert set(val["statusCodeDistribution"]) == {"400"}, val["statusCodeDistribution"]
         sess_rps = sess["summary"]["requestsPerSec"]
@@ -307,19 +323,20 @@ def main():
         rows.append(("POST /api/login, 400 validation error", f"{val_rps:,.0f} req/s",
                      f"{val_rps / bare:.2f} of baseline"))
 
-        # 5. Memory and start-up. The hashing threads give their memory back after 10 s idle
-        # (one after the other: each waits its turn for the job queue).
-        time.sleep(max(0.0, overload_ended + 10 * cores + 5 - time.monotonic()))
-        rss.phase()
-        time.sleep(1)
-        rest_rss = rss.phase()
-        mib = lambda b: f"{b / 2**20:.1f} MiB"
-        rows.append(("peak RSS idle / saturation / overload",
-                     f"{mib(idle_rss)} / {mib(sat_rss)} / {mib(over_rss)}",
-                     f"{cores} hashing threads x {ARGON2[0] / 1024:.0f} MiB Argon2 memory while busy"))
-        rows.append(("RSS at rest after the load", mib(rest_rss),
-                     f"{10 * cores + 5} s after the overload run; goal <= 20 MiB, as idle"))
-        rows.append(("start-up to ready (embedded store)", f"{startup * 1000:.0f} ms", ""))
+        if not args.cheap:
+            # 5. Memory and start-up. The hashing threads give their memory back after 10 s idle
+            # (one after the other: each waits its turn for the job queue).
+            time.sleep(max(0.0, overload_ended + 10 * cores + 5 - time.monotonic()))
+            rss.phase()
+            time.sleep(1)
+            rest_rss = rss.phase()
+            mib = lambda b: f"{b / 2**20:.1f} MiB"
+            rows.append(("peak RSS idle / saturation / overload",
+                         f"{mib(idle_rss)} / {mib(sat_rss)} / {mib(over_rss)}",
+                         f"{cores} hashing threads x {ARGON2[0] / 1024:.0f} MiB Argon2 memory while busy"))
+            rows.append(("RSS at rest after the load", mib(rest_rss),
+                         f"{10 * cores + 5} s after the overload run; goal <= 20 MiB, as idle"))
+            rows.append(("start-up to ready (embedded store)", f"{startup * 1000:.0f} ms", ""))
     finally:
         for p in (server, hello):
             if p:

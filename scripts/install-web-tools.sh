@@ -8,7 +8,8 @@
 # The installs are independent, so they run side by side, and the two Rust tools are built
 # without optimisation (`cargo install --debug`): on 2 cores that takes Trunk from about 9 to
 # under 4 minutes, and a debug Trunk builds the app as fast as an optimised one (the time is
-# spent in cargo and wasm-opt, not in Trunk).
+# spent in cargo and wasm-opt, not in Trunk). Both are built without their default features:
+# those are TLS stacks and update checks for downloading, and nothing here downloads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,15 +26,17 @@ fi
 
 if [ "$(trunk --version 2>/dev/null || true)" != "trunk $TRUNK_VERSION" ]; then
     step "installing trunk $TRUNK_VERSION (about 4 minutes on 2 cores)"
-    run_bg cargo install trunk --version "$TRUNK_VERSION" --locked --debug --quiet
+    run_bg cargo install trunk --version "$TRUNK_VERSION" --locked --debug --quiet \
+        --no-default-features
 fi
 
 # The CLI must be exactly the library version the app links.
 WBG_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 install_wasm_bindgen() {
     # --locked has failed here when a pinned dependency was missing from the registry mirror.
-    cargo install wasm-bindgen-cli --version "$WBG_VERSION" --locked --debug --quiet \
-        || cargo install wasm-bindgen-cli --version "$WBG_VERSION" --debug --quiet
+    local flags=(--version "$WBG_VERSION" --debug --quiet --no-default-features)
+    cargo install wasm-bindgen-cli "${flags[@]}" --locked 2>/dev/null \
+        || cargo install wasm-bindgen-cli "${flags[@]}"
 }
 if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WBG_VERSION" ]; then
     step "installing wasm-bindgen-cli $WBG_VERSION"

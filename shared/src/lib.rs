@@ -1,7 +1,9 @@
 //! Accounts API: the contract between the server and the browser app.
 //!
 //! Everything here is plain data and pure functions, so the same rules compile into the server and
-//! into the WASM app, and the two can never disagree about field names or validation.
+//! into the WASM app. The server writes replies with these types' serde impls and the app reads
+//! them back through the same impls (its decoder is tested round trip against every reply
+//! type), so field names and validation have one source.
 //!
 //! - [`dto`]: JSON request and response bodies, with the original service's keys
 //!   (`user_name`, `password`, `newpassword`).

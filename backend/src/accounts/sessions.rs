@@ -86,17 +86,23 @@ impl SessionIssuer {
     /// password change since.
     pub async fn find(&self, token: &SessionToken) -> AccountResult<SignedIn> {
         let now = self.clock.now();
-        let (session, user) = self
+        let found = self
             .sessions
-            .find_session_and_user(&token.store_key(), now)
+            .look_up_session(&token.store_key(), now)
             .await?
-            .filter(|(s, u)| {
+            .filter(|found| {
+                let (s, u) = (&found.session, &found.user);
                 s.expires_at > now
                     && u.id == s.user_id
                     && !u.disabled
                     && s.created_at >= u.password_changed_at
             })
             .ok_or(AccountError::Unauthenticated)?;
-        Ok(SignedIn { user, session })
+        Ok(SignedIn {
+            user: found.user,
+            session: found.session,
+            passkeys: found.passkeys,
+            recovery_codes: found.recovery_codes,
+        })
     }
 }

@@ -231,23 +231,18 @@ impl SignIn {
         self.issuer.find(token).await
     }
 
-    /// What the account page shows about the signed-in account, from count queries.
-    pub async fn session_summary(&self, signed_in: &SignedIn) -> AccountResult<SessionSummary> {
-        let user = &signed_in.user;
-        let recovery_codes_left = if user.totp_secret.is_some() {
-            self.data
-                .second_factors
-                .count_recovery_codes(&user.id)
-                .await?
-        } else {
-            0
-        };
-        Ok(SessionSummary {
+    /// What the account page shows about the signed-in account: read with its session.
+    pub fn session_summary(&self, signed_in: &SignedIn) -> SessionSummary {
+        SessionSummary {
             account: signed_in.account(),
             expires_at: signed_in.expires_at(),
-            recovery_codes_left,
-            passkeys: self.data.passkeys.count_user_passkeys(&user.id).await?,
-        })
+            recovery_codes_left: if signed_in.user.totp_secret.is_some() {
+                signed_in.recovery_codes
+            } else {
+                0
+            },
+            passkeys: signed_in.passkeys,
+        }
     }
 
     /// Moves stored names to the current canonical form (case folding now; before,

@@ -41,6 +41,10 @@ impl From<&UserRecord> for Account {
 pub struct SignedIn {
     pub(super) user: UserRecord,
     pub(super) session: SessionRecord,
+    /// Passkeys the account has, as read with the session.
+    pub(super) passkeys: u64,
+    /// Unused recovery codes, as read with the session.
+    pub(super) recovery_codes: u64,
 }
 
 impl SignedIn {
@@ -55,7 +59,7 @@ impl SignedIn {
     }
 }
 
-/// What the signed-in user's account page shows, from count queries.
+/// What the signed-in user's account page shows: read with the session, no further query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionSummary {
     /// The account.

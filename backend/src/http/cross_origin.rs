@@ -13,10 +13,29 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::error::ApiError;
-use super::AppState;
+use std::sync::Arc;
 
-pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+use super::{cookies::CookieSettings, error::ApiError, AppState};
+
+/// What the guard reads, apart from the rest of the state: it is cloned for every request.
+#[derive(Clone)]
+pub struct Guard {
+    cookies: CookieSettings,
+    cors_origins: Arc<[String]>,
+}
+
+impl Guard {
+    /// The guard for the service `state` describes.
+    pub fn new(state: &AppState) -> Self {
+        Self {
+            cookies: state.cookies.clone(),
+            cors_origins: state.cors_origins.clone(),
+        }
+    }
+}
+
+/// The middleware; see the module documentation.
+pub async fn guard(State(state): State<Guard>, req: Request, next: Next) -> Response {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe
         && state.cookies.read(req.headers()).is_some()

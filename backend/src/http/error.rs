@@ -259,26 +259,27 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let reply = self.reply();
         let problem = Problem::new(reply.code, reply.detail).with_errors(reply.errors);
-        let mut response = problem_response(&problem);
+        let mut response = problem_response(problem);
         if let Some(secs) = reply.retry_after {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
-        response.extensions_mut().insert(Failure {
-            error: Arc::new(self),
-            fault: reply.fault,
-        });
+        // Only the server's own failures are logged and counted (see `observe`); a client's
+        // mistake is worth no allocation.
+        if reply.fault != Fault::Client {
+            response.extensions_mut().insert(Failure {
+                error: Arc::new(self),
+                fault: reply.fault,
+            });
+        }
         response
     }
 }
 
 /// Serialises a problem with its status and media type, and the id of the request it answers.
-pub fn problem_response(problem: &Problem) -> Response {
-    let problem = Problem {
-        request_id: super::observe::current_request_id(),
-        ..problem.clone()
-    };
+pub fn problem_response(mut problem: Problem) -> Response {
+    problem.request_id = super::observe::current_request_id();
     let body = serde_json::to_vec(&problem).unwrap_or_else(|_| b"{}".to_vec());
     let mut response = (status(problem.code), body).into_response();
     response

@@ -27,7 +27,7 @@ use std::{sync::Arc, time::Duration};
 use axum::{
     extract::DefaultBodyLimit,
     http::{header, HeaderValue, Method},
-    middleware, Extension, Router,
+    middleware, Router,
 };
 use tower_http::{
     compression::{CompressionLayer, CompressionLevel},
@@ -84,14 +84,13 @@ pub fn document() -> OpenApiDoc {
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    let (routes, doc) = documented();
+    let (routes, _) = documented();
     let cors = cors(&state.cors_origins);
     let router = routes
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            cross_origin::Guard::new(&state),
             cross_origin::guard,
         ))
-        .layer(Extension(openapi::Published::new(&doc)))
         .method_not_allowed_fallback(static_files::method_not_allowed)
         // Only the app's files are compressed: API replies are small, and compressing replies
         // per request costs more CPU than it saves (and invites BREACH-style side channels).

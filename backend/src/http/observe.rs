@@ -12,6 +12,7 @@
 use std::time::Instant;
 
 use axum::{
+    body::Bytes,
     extract::{MatchedPath, Request, State},
     http::{header, HeaderMap, HeaderName, HeaderValue, Method},
     middleware::Next,
@@ -23,13 +24,16 @@ use super::error::{Failure, Fault};
 use crate::telemetry;
 
 tokio::task_local! {
-    /// The id of the request this task is serving.
-    static REQUEST_ID: String;
+    /// The id of the request this task is serving, as its reply's header carries it.
+    static REQUEST_ID: HeaderValue;
 }
 
 /// The id of the request being served, if any.
 pub fn current_request_id() -> Option<String> {
-    REQUEST_ID.try_with(Clone::clone).ok()
+    REQUEST_ID
+        .try_with(|id| id.to_str().ok().map(str::to_owned))
+        .ok()
+        .flatten()
 }
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -62,12 +66,11 @@ const HSTS: HeaderValue = HeaderValue::from_static("max-age=31536000");
 pub async fn observe(State(https): State<bool>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request_id(req.headers());
-    let id_header = HeaderValue::from_str(&id).ok();
     // Every line logged while serving the request says which one it was.
     let span = tracing::info_span!(
         "request",
-        request_id = %id,
-        method = %req.method(),
+        request_id = id.to_str().unwrap_or("-"),
+        method = req.method().as_str(),
         path = req.uri().path(),
     );
     let metrics = telemetry::metrics_enabled().then(|| {
@@ -79,7 +82,7 @@ pub async fn observe(State(https): State<bool>, req: Request, next: Next) -> Res
     });
 
     let mut response = REQUEST_ID
-        .scope(id, next.run(req))
+        .scope(id.clone(), next.run(req))
         .instrument(span.clone())
         .await;
 
@@ -88,9 +91,7 @@ pub async fn observe(State(https): State<bool>, req: Request, next: Next) -> Res
     for (name, value) in SECURITY_HEADERS {
         headers.entry(name).or_insert(value);
     }
-    if let Some(id) = id_header {
-        headers.insert(X_REQUEST_ID, id);
-    }
+    headers.insert(X_REQUEST_ID, id);
     if https {
         headers.insert(header::STRICT_TRANSPORT_SECURITY, HSTS);
     }
@@ -148,17 +149,20 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-/// A proxy's well-formed `x-request-id`, or a new one.
-fn request_id(headers: &HeaderMap) -> String {
-    headers
-        .get(X_REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| {
-            (1..=64).contains(&v.len())
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
-        })
-        .map_or_else(crate::ids::request_id, str::to_owned)
+/// A proxy's well-formed `x-request-id` (shared, not copied), or a new one (its one buffer
+/// shared by the header, the span and the task-local).
+fn request_id(headers: &HeaderMap) -> HeaderValue {
+    let well_formed = |v: &&HeaderValue| {
+        (1..=64).contains(&v.len())
+            && v.as_bytes()
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
+    };
+    match headers.get(X_REQUEST_ID).filter(well_formed) {
+        Some(id) => id.clone(),
+        None => HeaderValue::from_maybe_shared(Bytes::from(crate::ids::request_id()))
+            .unwrap_or_else(|_| HeaderValue::from_static("-")),
+    }
 }
 
 #[cfg(test)]

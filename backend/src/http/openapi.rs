@@ -12,7 +12,9 @@ use accounts_api::{
     PasswordPolicy, PolicyInfo, Problem, ReauthRequest, RecoveryCodes, ResetPasswordRequest,
     SessionInfo, TotpConfirmRequest, TotpDisableRequest, TotpSetup, TotpSetupRequest,
 };
-use axum::{body::Bytes, http::header, response::IntoResponse, Extension};
+use std::sync::LazyLock;
+
+use axum::{body::Bytes, http::header, response::IntoResponse};
 use utoipa::{
     openapi::{
         security::{ApiKey, ApiKeyValue, SecurityScheme},
@@ -58,28 +60,23 @@ impl Modify for SessionCookie {
     }
 }
 
-/// `GET /api/openapi.json`, documented too. It serves the [`Published`] document that the
-/// finished router carries as an extension.
+/// `GET /api/openapi.json`, documented too.
 pub fn routes() -> ApiRouter {
     ApiRouter::new().routes(routes!(openapi_json))
 }
 
-/// The finished document, serialised once.
-#[derive(Clone)]
-pub struct Published(Bytes);
-
-impl Published {
-    /// Serialises `doc` for serving.
-    pub fn new(doc: &OpenApiDoc) -> Self {
-        Self(Bytes::from(serde_json::to_vec(doc).unwrap_or_default()))
-    }
-}
+/// The finished document, serialised on first use: it depends on the code alone.
+static PUBLISHED: LazyLock<Bytes> =
+    LazyLock::new(|| Bytes::from(serde_json::to_vec(&super::document()).unwrap_or_default()));
 
 /// This API as OpenAPI 3.1.
 #[utoipa::path(get, path = "/api/openapi.json", operation_id = "openapi", tag = "meta",
     responses((status = 200, description = "The OpenAPI document", body = serde_json::Value)))]
-async fn openapi_json(Extension(Published(doc)): Extension<Published>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], doc)
+async fn openapi_json() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        PUBLISHED.clone(),
+    )
 }
 
 /// Serves and documents `route` (from `routes!`) at the original service's `path` as well. The

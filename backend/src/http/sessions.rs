@@ -118,7 +118,7 @@ async fn session(
     State(state): State<AppState>,
     SignedInUser(signed_in): SignedInUser,
 ) -> Result<axum::Json<SessionInfo>, ApiError> {
-    let summary = state.accounts.sign_in.session_summary(&signed_in).await?;
+    let summary = state.accounts.sign_in.session_summary(&signed_in);
     let account = summary.account;
     Ok(axum::Json(SessionInfo {
         totp: account.two_factor,

@@ -23,7 +23,7 @@ mod session_cache;
 pub mod sqlite;
 
 pub use error::{Cause, StoreError, StoreResult};
-pub use records::{Counter, DeviceRecord, PasskeyRecord, SessionRecord, UserRecord};
+pub use records::{Counter, DeviceRecord, PasskeyRecord, SessionLookup, SessionRecord, UserRecord};
 pub use roles::{
     CeremonyStore, CounterStore, DeviceStore, PasskeyStore, Ping, RecoveryStore, SecondFactorStore,
     SessionStore, UserStore,

@@ -72,6 +72,21 @@ pub struct SessionRecord {
     pub expires_at: OffsetDateTime,
 }
 
+/// What a request with a session cookie needs, read together: the session, its account, and
+/// how many passkeys and unused recovery codes the account has (the signed-in pages show
+/// them). One lookup, so the embedded store can answer it from memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionLookup {
+    /// The session.
+    pub session: SessionRecord,
+    /// Its account.
+    pub user: UserRecord,
+    /// Passkeys registered to the account.
+    pub passkeys: u64,
+    /// Unused recovery codes of the account.
+    pub recovery_codes: u64,
+}
+
 /// A counter of events under one key (failed logins of an account, requests of a client IP in
 /// a minute) that expires by itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::{Counter, DeviceRecord, PasskeyRecord, SessionRecord, StoreResult, UserRecord};
+use super::{
+    Counter, DeviceRecord, PasskeyRecord, SessionLookup, SessionRecord, StoreResult, UserRecord,
+};
 
 /// The database's readiness.
 #[async_trait]
@@ -138,13 +140,13 @@ pub trait SessionStore: Send + Sync + 'static {
     ) -> StoreResult<bool>;
 
     /// The session, if it exists and has not expired at `now` (whether or not a sweep has
-    /// removed it yet), together with the user it names, if that user exists. One round trip
-    /// where the store can join.
-    async fn find_session_and_user(
+    /// removed it yet), with the account it names and that account's passkey and recovery-code
+    /// counts, if that account exists. One round trip where the store can join.
+    async fn look_up_session(
         &self,
         token_hash: &str,
         now: OffsetDateTime,
-    ) -> StoreResult<Option<(SessionRecord, UserRecord)>>;
+    ) -> StoreResult<Option<SessionLookup>>;
 
     /// Revokes one session. Idempotent. Returns the session if it was there (expired or not),
     /// so the caller learns whose it was in the same round trip.

@@ -18,10 +18,7 @@ use std::{collections::HashMap, sync::Mutex};
 
 use time::OffsetDateTime;
 
-use super::{SessionRecord, UserRecord};
-
-/// A session with the account it belongs to, as [`super::Store::find_session_and_user`] returns.
-pub type SessionAndUser = (SessionRecord, UserRecord);
+use super::SessionLookup;
 
 pub struct SessionCache {
     capacity: usize,
@@ -33,7 +30,7 @@ struct Inner {
     /// Bumped whenever an entry is forgotten.
     generation: u64,
     /// By token hash.
-    entries: HashMap<String, SessionAndUser>,
+    entries: HashMap<String, SessionLookup>,
 }
 
 impl SessionCache {
@@ -46,10 +43,10 @@ impl SessionCache {
     }
 
     /// The cached session, if it has not expired at `now` (an expired one is dropped).
-    pub fn get(&self, token_hash: &str, now: OffsetDateTime) -> Option<SessionAndUser> {
+    pub fn get(&self, token_hash: &str, now: OffsetDateTime) -> Option<SessionLookup> {
         let mut inner = self.lock();
         match inner.entries.get(token_hash) {
-            Some(entry) if entry.0.expires_at > now => Some(entry.clone()),
+            Some(entry) if entry.session.expires_at > now => Some(entry.clone()),
             Some(_) => {
                 inner.entries.remove(token_hash);
                 None
@@ -65,7 +62,7 @@ impl SessionCache {
 
     /// Keeps a lookup's result, unless something was forgotten since `generation` was read
     /// (the result may predate that write).
-    pub fn insert(&self, generation: u64, found: SessionAndUser) {
+    pub fn insert(&self, generation: u64, found: SessionLookup) {
         let mut inner = self.lock();
         if inner.generation != generation || self.capacity == 0 {
             return;
@@ -78,7 +75,9 @@ impl SessionCache {
                 inner.entries.remove(&key);
             }
         }
-        inner.entries.insert(found.0.token_hash.clone(), found);
+        inner
+            .entries
+            .insert(found.session.token_hash.clone(), found);
     }
 
     /// After a session is revoked.
@@ -90,17 +89,17 @@ impl SessionCache {
 
     /// After an account changes (password, rehash) or is deleted: by canonical name.
     pub fn forget_user_name(&self, name: &str) {
-        self.forget_where(|(_, user)| user.name == name);
+        self.forget_where(|found| found.user.name == name);
     }
 
     /// After all sessions of one account are revoked.
     pub fn forget_user_id(&self, user_id: &str) {
-        self.forget_where(|(session, user)| session.user_id == user_id || user.id == user_id);
+        self.forget_where(|found| found.session.user_id == user_id || found.user.id == user_id);
     }
 
     /// A scan, which is fine: it follows a write that waited for an fsync, and the cache is
     /// bounded.
-    fn forget_where(&self, matches: impl Fn(&SessionAndUser) -> bool) {
+    fn forget_where(&self, matches: impl Fn(&SessionLookup) -> bool) {
         let mut inner = self.lock();
         inner.generation += 1;
         inner.entries.retain(|_, entry| !matches(entry));
@@ -117,8 +116,9 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::store::{SessionRecord, UserRecord};
 
-    fn entry(token: &str, user: &str, ttl: Duration) -> SessionAndUser {
+    fn entry(token: &str, user: &str, ttl: Duration) -> SessionLookup {
         let now = OffsetDateTime::now_utc();
         let session = SessionRecord {
             token_hash: token.into(),
@@ -141,7 +141,12 @@ mod tests {
             totp_pending: None,
             totp_last_step: 0,
         };
-        (session, user)
+        SessionLookup {
+            session,
+            user,
+            passkeys: 0,
+            recovery_codes: 0,
+        }
     }
 
     const HOUR: Duration = Duration::from_secs(3600);

@@ -82,9 +82,9 @@ impl Sessions for dyn Store {
         now: OffsetDateTime,
     ) -> StoreResult<Option<SessionRecord>> {
         Ok(self
-            .find_session_and_user(token_hash, now)
+            .look_up_session(token_hash, now)
             .await?
-            .map(|(session, _)| session))
+            .map(|found| found.session))
     }
 }
 

@@ -3,7 +3,10 @@
 
 use std::{sync::Arc, time::Duration};
 
-use accounts_server::clock;
+use accounts_server::{
+    clock,
+    store::{PasskeyRecord, SessionLookup},
+};
 
 use super::{session, user, Sessions, HOUR};
 use crate::support::{store, Kind};
@@ -90,28 +93,24 @@ async fn a_session_is_found_with_its_user(kind: Kind) {
     f.store.insert_session(&s).await.unwrap();
     let now = clock::now();
     assert_eq!(
-        f.store.find_session_and_user("o1", now).await.unwrap(),
-        Some((s.clone(), u.clone()))
+        f.store.look_up_session("o1", now).await.unwrap(),
+        Some(SessionLookup {
+            session: s.clone(),
+            user: u.clone(),
+            passkeys: 0,
+            recovery_codes: 0
+        })
     );
+    assert_eq!(f.store.look_up_session("nope", now).await.unwrap(), None);
     assert_eq!(
-        f.store.find_session_and_user("nope", now).await.unwrap(),
-        None
-    );
-    assert_eq!(
-        f.store
-            .find_session_and_user("o1", s.expires_at)
-            .await
-            .unwrap(),
+        f.store.look_up_session("o1", s.expires_at).await.unwrap(),
         None
     );
     // A session whose user is gone (deleted without the store's help) is not returned.
     let orphan_owner = user("pam", "h");
     let orphan = session("p1", &orphan_owner, HOUR);
     super::insert_orphan_session(&f, &orphan).await;
-    assert_eq!(
-        f.store.find_session_and_user("p1", now).await.unwrap(),
-        None
-    );
+    assert_eq!(f.store.look_up_session("p1", now).await.unwrap(), None);
 }
 
 /// The embedded store answers repeated lookups from memory; every later write must still show.
@@ -126,10 +125,10 @@ async fn a_looked_up_session_reflects_every_later_write(kind: Kind) {
         let store = f.store.clone();
         async move {
             store
-                .find_session_and_user(t, clock::now())
+                .look_up_session(t, clock::now())
                 .await
                 .unwrap()
-                .map(|(_, user)| user)
+                .map(|found| found.user)
         }
     };
     for t in ["q1", "q2", "q3"] {
@@ -188,17 +187,14 @@ async fn a_revocation_holds_against_concurrent_lookups(kind: Kind) {
                 let (store, token, stop) = (f.store.clone(), token.clone(), stop.clone());
                 tokio::spawn(async move {
                     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                        store
-                            .find_session_and_user(&token, clock::now())
-                            .await
-                            .unwrap();
+                        store.look_up_session(&token, clock::now()).await.unwrap();
                         // A lookup served from memory does not yield by itself.
                         tokio::task::yield_now().await;
                     }
                 })
             })
             .collect();
-        let found = || f.store.find_session_and_user(&token, clock::now());
+        let found = || f.store.look_up_session(&token, clock::now());
         tokio::time::sleep(Duration::from_millis(2)).await;
         f.store.delete_session(&token).await.unwrap();
         let right_after = found().await.unwrap();
@@ -281,7 +277,54 @@ async fn a_session_for_a_replaced_hash_never_survives_the_change(kind: Kind) {
     }
 }
 
+/// A lookup counts the account's passkeys and unused recovery codes, and (answered from memory
+/// or not) follows every change to them.
+async fn a_lookup_counts_passkeys_and_recovery_codes(kind: Kind) {
+    let f = store(kind).await;
+    let u = user("rita", "h");
+    f.store.insert_user(&u).await.unwrap();
+    f.store
+        .insert_session(&session("r1", &u, HOUR))
+        .await
+        .unwrap();
+    let counts = || async {
+        let found = f.store.look_up_session("r1", clock::now()).await.unwrap();
+        found.map(|l| (l.passkeys, l.recovery_codes)).unwrap()
+    };
+    let passkey = |id: &str| PasskeyRecord {
+        credential_id: id.into(),
+        user_id: u.id.clone(),
+        name: id.into(),
+        passkey: "{}".into(),
+        created_at: clock::now(),
+        last_used_at: None,
+    };
+    assert_eq!(counts().await, (0, 0));
+    f.store.insert_passkey(&passkey("c1")).await.unwrap();
+    assert_eq!(counts().await, (1, 0));
+    assert!(f.store.set_pending_totp(&u.id, "SECRET").await.unwrap());
+    let codes = ["a".to_owned(), "b".to_owned(), "c".to_owned()];
+    assert!(f
+        .store
+        .enable_totp(&u.id, "SECRET", 1, &codes)
+        .await
+        .unwrap());
+    assert_eq!(counts().await, (1, 3));
+    assert!(f.store.use_recovery_code(&u.id, "b").await.unwrap());
+    assert_eq!(counts().await, (1, 2));
+    f.store.insert_passkey(&passkey("c2")).await.unwrap();
+    assert_eq!(counts().await, (2, 2));
+    assert!(f.store.delete_passkey(&u.id, "c1").await.unwrap());
+    assert_eq!(counts().await, (1, 2));
+    f.store.insert_passkey(&passkey("c3")).await.unwrap();
+    assert_eq!(f.store.delete_user_passkeys(&u.id).await.unwrap(), 2);
+    assert_eq!(counts().await, (0, 2));
+    assert!(f.store.disable_totp(&u.id).await.unwrap());
+    assert_eq!(counts().await, (0, 0));
+}
+
 crate::for_each_store!(
+    a_lookup_counts_passkeys_and_recovery_codes,
     a_session_for_a_replaced_hash_never_survives_the_change,
     sessions_are_found_until_they_expire,
     a_session_can_be_revoked,

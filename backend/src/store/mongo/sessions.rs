@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::{bson_time, from_bson, MongoStore};
-use crate::store::{SessionRecord, SessionStore, StoreResult, UserRecord, UserStore};
+use crate::store::{SessionLookup, SessionRecord, SessionStore, StoreResult};
 
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct SessionDoc {
@@ -59,26 +59,44 @@ impl SessionStore for MongoStore {
         Ok(still)
     }
 
-    async fn find_session_and_user(
+    /// Three reads: the session, its account (whose document holds the recovery codes), and
+    /// the account's passkey count. Not cached: instances share the database, and a revocation
+    /// on one must hold on all at once.
+    async fn look_up_session(
         &self,
         token_hash: &str,
         now: OffsetDateTime,
-    ) -> StoreResult<Option<(SessionRecord, UserRecord)>> {
+    ) -> StoreResult<Option<SessionLookup>> {
         // The TTL sweep runs only every 60 s, so the filter on expiry is what enforces it.
         let found = self
             .run(async |c| {
-                c.sessions
+                let Some(session) = c
+                    .sessions
                     .find_one(doc! { "_id": token_hash, "expires_at": { "$gt": bson_time(now) } })
-                    .await
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                let Some(user) = c
+                    .users
+                    .find_one(doc! { "name": &session.user_name })
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                let passkeys = c
+                    .passkeys
+                    .count_documents(doc! { "user_id": &user.id })
+                    .await?;
+                Ok(Some((session, user, passkeys)))
             })
             .await?;
-        let Some(session) = found.map(SessionRecord::from) else {
-            return Ok(None);
-        };
-        Ok(self
-            .find_user(&session.user_name)
-            .await?
-            .map(|user| (session, user)))
+        Ok(found.map(|(session, user, passkeys)| SessionLookup {
+            session: session.into(),
+            recovery_codes: user.recovery_codes.len() as u64,
+            user: user.into(),
+            passkeys,
+        }))
     }
 
     async fn delete_session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {

@@ -1,4 +1,5 @@
-//! Passkeys: the `passkeys` table.
+//! Passkeys: the `passkeys` table. Adding or removing one forgets the account's cached
+//! sessions, which carry its passkey count.
 
 use async_trait::async_trait;
 use rusqlite::params;
@@ -25,7 +26,7 @@ fn passkey_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PasskeyRecord> {
 impl PasskeyStore for SqliteStore {
     async fn insert_passkey(&self, p: &PasskeyRecord) -> StoreResult<()> {
         let p = p.clone();
-        self.write(move |c| {
+        self.write_user(&p.user_id.clone(), move |c, _| {
             c.prepare_cached(
                 "INSERT INTO passkeys (credential_id, user_id, name, passkey, created_at, last_used_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -83,18 +84,17 @@ impl PasskeyStore for SqliteStore {
     }
 
     async fn delete_passkey(&self, user_id: &str, credential_id: &str) -> StoreResult<bool> {
-        let (user_id, id) = (user_id.to_owned(), credential_id.to_owned());
-        self.write(move |c| {
+        let id = credential_id.to_owned();
+        self.write_user(user_id, move |c, user_id| {
             c.prepare_cached("DELETE FROM passkeys WHERE user_id = ?1 AND credential_id = ?2")?
-                .execute([user_id, id])
+                .execute([user_id, &id])
                 .map(|n| n == 1)
         })
         .await
     }
 
     async fn delete_user_passkeys(&self, user_id: &str) -> StoreResult<u64> {
-        let user_id = user_id.to_owned();
-        self.write(move |c| {
+        self.write_user(user_id, |c, user_id| {
             c.prepare_cached("DELETE FROM passkeys WHERE user_id = ?1")?
                 .execute([user_id])
                 .map(|n| n as u64)

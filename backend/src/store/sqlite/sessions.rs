@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::{defer, users::user_from_row, SqliteStore};
 use crate::{
     clock::{from_millis, to_millis},
-    store::{SessionRecord, SessionStore, StoreResult, UserRecord},
+    store::{SessionLookup, SessionRecord, SessionStore, StoreResult},
 };
 
 /// A session from five columns starting at `first`: token hash, user id, user name, created,
@@ -55,11 +55,12 @@ impl SessionStore for SqliteStore {
         .await
     }
 
-    async fn find_session_and_user(
+    /// Answered from memory when cached; a miss is one query, whose result is cached.
+    async fn look_up_session(
         &self,
         token_hash: &str,
         now: OffsetDateTime,
-    ) -> StoreResult<Option<(SessionRecord, UserRecord)>> {
+    ) -> StoreResult<Option<SessionLookup>> {
         if let Some(hit) = self.sessions.get(token_hash, now) {
             return Ok(Some(hit));
         }
@@ -72,12 +73,19 @@ impl SessionStore for SqliteStore {
                         u.password_changed_at, u.disabled, u.password_expired,
                         u.reset_expires_at, u.totp_secret, u.totp_pending, u.totp_last_step,
                         s.token_hash, s.user_id, s.user_name,
-                        s.created_at, s.expires_at
+                        s.created_at, s.expires_at,
+                        (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = u.id),
+                        (SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = u.id)
                  FROM sessions s JOIN users u ON u.name = s.user_name
                  WHERE s.token_hash = ?1 AND s.expires_at > ?2",
                 )?
                 .query_row(params![token_hash, to_millis(now)], |r| {
-                    Ok((session_from_row(r, 12)?, user_from_row(r)?))
+                    Ok(SessionLookup {
+                        session: session_from_row(r, 12)?,
+                        user: user_from_row(r)?,
+                        passkeys: r.get(17)?,
+                        recovery_codes: r.get(18)?,
+                    })
                 })
                 .optional()
             })
