@@ -68,7 +68,7 @@ run_schemathesis() {
         --argon2-memory-kib 1024 --argon2-iterations 1 >"$data/server.log" 2>&1 &
     pid=$!
     local base="http://127.0.0.1:$port"
-    for _ in $(seq 1 100); do curl -sf "$base/health/ready" >/dev/null && break; sleep 0.1; done
+    wait_until_ready "$base" "$pid" "$data/server.log"
     local json='content-type: application/json'
     curl -sf -H "$json" -d '{"user_name":"Ada","password":"correct horse battery"}' \
         "$base/api/user/add" >/dev/null
@@ -98,6 +98,22 @@ run_schemathesis() {
     return "$status"
 }
 
+# Waits until the server at $1 (process $2, output in $3) answers GET /health/ready with 200;
+# an open port is not enough (it is bound before the store is open). Fails with its log.
+wait_until_ready() {
+    local base=$1 pid=$2 log=$3
+    for _ in $(seq 1 600); do
+        curl -sf "$base/health/ready" >/dev/null && return 0
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "accounts-server exited before it was ready:"; cat "$log"; return 1
+        fi
+        sleep 0.1
+    done
+    echo "accounts-server at $base was not ready within 60 s:"; cat "$log"
+    kill -TERM "$pid" 2>/dev/null || true
+    return 1
+}
+
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -122,8 +138,10 @@ start_mongodb_server() {
     "$SECANTUS_DIR/bin/secantusd-py" --host 127.0.0.1 --port "$port" \
         --storage-path "$MONGO_DATA/db" --log-level WARNING >"$MONGO_DATA/server.log" 2>&1 &
     MONGO_PID=$!
+    # Ready once it answers a ping (pymongo comes with SecantusDB), not merely once its port is open.
+    local ping="import pymongo; pymongo.MongoClient('mongodb://127.0.0.1:$port/', serverSelectionTimeoutMS=500).admin.command('ping')"
     for _ in $(seq 1 300); do
-        if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then
+        if "$SECANTUS_DIR/bin/python" -c "$ping" 2>/dev/null; then
             export ACCOUNTS_TEST_MONGODB_URI="mongodb://127.0.0.1:$port/"
             # The outage test starts and stops a server of its own.
             export ACCOUNTS_TEST_SECANTUSD="$SECANTUS_DIR/bin/secantusd-py"
@@ -134,7 +152,7 @@ start_mongodb_server() {
         fi
         sleep 0.2
     done
-    echo "SecantusDB did not open port $port within 60 s:"; cat "$MONGO_DATA/server.log"; exit 1
+    echo "SecantusDB did not answer a ping on port $port within 60 s:"; cat "$MONGO_DATA/server.log"; exit 1
 }
 
 trap stop_mongodb_server EXIT

@@ -1,8 +1,9 @@
 //! Time as the service sees it: UTC, millisecond precision (what both stores keep), RFC 3339 on
 //! the wire.
 //!
-//! The use cases never read the wall clock themselves: they get a [`Clock`], so expiry, lockout
-//! and (later) one-time codes are tested with a [`ManualClock`] instead of sleeping.
+//! The use cases never read the wall clock themselves: they get a [`Clock`], so expiry, lockout,
+//! rate windows and one-time codes are tested with a [`ManualClock`] instead of sleeping, in the
+//! use cases' own tests and, through [`crate::App::build_with`], against the running server.
 
 use std::sync::{Arc, Mutex};
 

@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 use crate::{
     accounts::{Accounts, Settings},
     admin::{AdminSocket, AdminSocketError, Commands},
-    clock::SystemClock,
+    clock::{Clock, SystemClock},
     config::{Config, ConfigError},
     http::{self, cookies::CookieSettings, AppState},
     password::{HashError, Hasher},
@@ -71,6 +71,14 @@ impl App {
     /// Validates the config, opens the store, binds the port. Nothing is served yet, so a test
     /// can read [`App::local_addr`] (port 0 picks a free one) before calling [`App::serve`].
     pub async fn build(config: Config) -> Result<Self, StartupError> {
+        Self::build_with(config, Arc::new(SystemClock)).await
+    }
+
+    /// [`App::build`] with the service's time taken from `clock`: what expiry, lockout, rate
+    /// windows and one-time codes go by. Tests pass a [`crate::clock::ManualClock`] to move
+    /// time on instead of sleeping. Timeouts (request bodies, headers, the hashing queue, the
+    /// shutdown grace) and MongoDB's own sweep of expired records stay on real time.
+    pub async fn build_with(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
         config.validate()?;
         crate::password::return_large_blocks_to_the_system();
         let (store, store_name) = open_store(&config).await?;
@@ -96,7 +104,7 @@ impl App {
         let accounts = Accounts::new(
             store,
             hasher,
-            Arc::new(SystemClock),
+            clock,
             Settings {
                 policy: config.password_policy(),
                 password_max_age: config.password_max_age(),

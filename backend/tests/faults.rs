@@ -5,7 +5,7 @@ mod support;
 
 use std::{
     path::Path,
-    process::{Child, Command, Stdio},
+    process::{Child, Command},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -13,7 +13,7 @@ use std::{
 use serde_json::json;
 use support::{
     app::{expect_problem, TestApp},
-    process::{free_port, server_command, wait_for_port, CHEAP_ARGON2},
+    process::{free_port, server_command, wait_until_ready, CHEAP_ARGON2},
 };
 
 /// The MongoDB wire-protocol server binary; `scripts/test.sh` sets this.
@@ -34,11 +34,19 @@ fn stop(child: &mut Child) {
     let _ = child.wait();
 }
 
-fn start_mongodb(port: u16, dir: &Path) -> Child {
+/// Starts the MongoDB test server on `port`, its data and log in `dir` (the same data on a
+/// restart), and waits until it answers a ping: an open port alone does not mean it serves.
+async fn start_mongodb(port: u16, dir: &Path) -> Child {
     let bin = std::env::var(SECANTUSD_ENV).unwrap_or_else(|_| {
         panic!("{SECANTUSD_ENV} is not set: scripts/test.sh points it at the MongoDB test server")
     });
-    Command::new(bin)
+    let log_path = dir.join("mongodb.log");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .unwrap();
+    let mut child = Command::new(bin)
         .args([
             "--host",
             "127.0.0.1",
@@ -48,19 +56,48 @@ fn start_mongodb(port: u16, dir: &Path) -> Child {
             "WARNING",
         ])
         .arg("--storage-path")
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .arg(dir.join("db"))
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
         .spawn()
-        .expect("start the MongoDB test server")
+        .expect("start the MongoDB test server");
+    let uri = format!("mongodb://127.0.0.1:{port}/?serverSelectionTimeoutMS=1000");
+    let limit = Duration::from_secs(60);
+    let started = Instant::now();
+    loop {
+        let attempt = async {
+            let client = mongodb::Client::with_uri_str(&uri).await?;
+            client
+                .database("admin")
+                .run_command(mongodb::bson::doc! { "ping": 1 })
+                .await
+        };
+        let last = match tokio::time::timeout(Duration::from_secs(5), attempt).await {
+            Ok(Ok(_)) => return child,
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "no answer within 5 s".to_owned(),
+        };
+        let gone = child.try_wait().unwrap();
+        if gone.is_some() || started.elapsed() > limit {
+            stop(&mut child);
+            let why = match gone {
+                Some(status) => format!("exited ({status})"),
+                None => format!("did not answer a ping within {limit:?}"),
+            };
+            let output = std::fs::read_to_string(&log_path).unwrap_or_default();
+            panic!(
+                "the MongoDB test server on port {port} {why}; last: {last}; its output:\n{output}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_database_outage_answers_503_quickly_and_the_service_recovers_by_itself() {
     let port = free_port();
     let dir = tempfile::tempdir().unwrap();
-    let mut mongo = start_mongodb(port, dir.path());
-    wait_for_port(port, Duration::from_secs(60)).await;
+    let mut mongo = start_mongodb(port, dir.path()).await;
     let app = TestApp::spawn_on_mongodb_at(format!("mongodb://127.0.0.1:{port}/"), "outage").await;
     assert_eq!(
         app.register("ursula", "first pass phrase").await.status(),
@@ -87,8 +124,7 @@ async fn a_database_outage_answers_503_quickly_and_the_service_recovers_by_itsel
         "the process stays up"
     );
 
-    let mut mongo = start_mongodb(port, dir.path());
-    wait_for_port(port, Duration::from_secs(60)).await;
+    let mut mongo = start_mongodb(port, dir.path()).await;
     let started = Instant::now();
     while app.get("/health/ready").await.status() != 200 {
         assert!(
@@ -134,7 +170,7 @@ async fn no_acknowledged_write_is_lost_when_the_process_is_killed() {
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
     let mut server = spawn_server(port, data.path());
-    wait_for_port(port, Duration::from_secs(30)).await;
+    wait_until_ready(&mut server, port, data.path(), Duration::from_secs(30)).await;
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
@@ -212,7 +248,7 @@ async fn no_acknowledged_write_is_lost_when_the_process_is_killed() {
 
     // Every acknowledged write is there after a restart.
     let mut server = spawn_server(port, data.path());
-    wait_for_port(port, Duration::from_secs(30)).await;
+    wait_until_ready(&mut server, port, data.path(), Duration::from_secs(30)).await;
     for (name, acked) in &users {
         let Some(password) = &acked.password else {
             continue;
@@ -250,7 +286,7 @@ async fn sigterm_lets_requests_in_flight_finish_then_exits_0() {
         .args(["--hash-threads", "1"])
         .spawn()
         .unwrap();
-    wait_for_port(port, Duration::from_secs(60)).await;
+    wait_until_ready(&mut server, port, data.path(), Duration::from_secs(60)).await;
     let url = format!("http://127.0.0.1:{port}/api/user/add");
     let in_flight = tokio::spawn(async move {
         let started = Instant::now();

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::for_each_store;
 use crate::support::{
     app::{expect_problem, TestApp},
-    process::{free_port, server_command, start_server, wait_for_port, CHEAP_ARGON2},
+    process::{free_port, server_command, start_server, wait_until_ready, CHEAP_ARGON2},
     Kind,
 };
 
@@ -242,7 +242,7 @@ async fn the_binary_logs_no_secrets_and_stops_cleanly_on_sigterm() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_for_port(port, Duration::from_secs(10)).await;
+    wait_until_ready(&mut child, port, dir.path(), Duration::from_secs(30)).await;
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let secret = "Sup3r-Secret-Pass";

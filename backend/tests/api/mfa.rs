@@ -1,12 +1,14 @@
 //! Two-factor login over HTTP, both stores: enrolment, login with and without a code, wrong
 //! and replayed codes, the drift window, recovery codes, the lockout, password change and
 //! deletion, turning it off, and the operator's reset. Codes are computed here from the secret
-//! the server hands out, at the wall clock's time (the server's clock too).
+//! the server hands out, at the server's time: a test server's manual clock, which a test moves
+//! to the next step instead of waiting for it; the wall clock for the real binary.
 
 use std::time::Duration;
 
 use accounts_server::totp::{base32_decode, hotp, step_at, STEP_SECS};
 use serde_json::{json, Value};
+use time::OffsetDateTime;
 
 use crate::support::{
     app::{expect_problem, TestApp},
@@ -16,31 +18,31 @@ use crate::support::{
 
 const PASSWORD: &str = "first pass phrase";
 
-/// The code `steps` steps from now.
-fn code(secret: &str, steps: i64) -> String {
-    let step = step_at(time::OffsetDateTime::now_utc()) + steps;
+/// The code `steps` steps from the time `at`.
+fn code_at(secret: &str, at: OffsetDateTime, steps: i64) -> String {
+    let step = step_at(at) + steps;
     format!("{:06}", hotp(&base32_decode(secret).unwrap(), step as u64))
 }
 
-/// Waits until at least 3 s remain in the current step, so a code computed now is still
-/// current when the server checks it.
+/// The code `steps` steps from the test server's time.
+fn code(app: &TestApp, secret: &str, steps: i64) -> String {
+    code_at(secret, app.now(), steps)
+}
+
+/// Moves the test server's clock to the next step (each accepted code uses its step up).
+fn next_step(app: &TestApp) {
+    app.advance(Duration::from_secs(STEP_SECS as u64));
+}
+
+/// For the real binary, on the wall clock: waits until at least 3 s remain in the current
+/// step, so a code computed now is still current when the server checks it.
 async fn clear_of_a_step_change() {
-    let into = time::OffsetDateTime::now_utc()
+    let into = OffsetDateTime::now_utc()
         .unix_timestamp()
         .rem_euclid(STEP_SECS);
     if into > STEP_SECS - 3 {
         tokio::time::sleep(Duration::from_secs((STEP_SECS - into + 1) as u64)).await;
     }
-}
-
-/// Waits for the next step (each accepted code uses its step up).
-async fn next_step() {
-    let now = time::OffsetDateTime::now_utc();
-    let into_ms = (now.unix_timestamp_nanos() / 1_000_000) as i64 % (STEP_SECS * 1000);
-    tokio::time::sleep(Duration::from_millis(
-        (STEP_SECS * 1000 - into_ms + 200) as u64,
-    ))
-    .await;
 }
 
 async fn login(app: &TestApp, code: Option<&str>) -> reqwest::Response {
@@ -92,9 +94,11 @@ async fn enrolled(app: &TestApp) -> (String, Vec<String>) {
         "invalid_code",
     )
     .await;
-    clear_of_a_step_change().await;
     let confirmed = app
-        .post("/api/mfa/totp/confirm", json!({ "code": code(&secret, 0) }))
+        .post(
+            "/api/mfa/totp/confirm",
+            json!({ "code": code(app, &secret, 0) }),
+        )
         .await;
     assert_eq!(confirmed.status(), 200);
     let codes: Vec<String> =
@@ -121,7 +125,7 @@ async fn enrolment_and_login_with_codes(kind: Kind) {
     let wrong = app
         .post(
             "/api/login",
-            json!({ "user_name": "ada", "password": "not it at all", "code": code(&secret, 0) }),
+            json!({ "user_name": "ada", "password": "not it at all", "code": code(&app, &secret, 0) }),
         )
         .await;
     expect_problem(wrong, 401, "invalid_credentials").await;
@@ -136,14 +140,13 @@ async fn enrolment_and_login_with_codes(kind: Kind) {
     expect_problem(original, 401, "mfa_required").await;
 
     // A code from the next step (drift), then the same code again: replay.
-    next_step().await;
-    clear_of_a_step_change().await;
-    let ahead = code(&secret, 1);
+    next_step(&app);
+    let ahead = code(&app, &secret, 1);
     assert_eq!(login(&app, Some(&ahead)).await.status(), 200);
     expect_problem(login(&app, Some(&ahead)).await, 401, "invalid_code").await;
     // Two steps back is outside the window.
     expect_problem(
-        login(&app, Some(&code(&secret, -2))).await,
+        login(&app, Some(&code(&app, &secret, -2))).await,
         401,
         "invalid_code",
     )
@@ -186,8 +189,8 @@ async fn wrong_codes_lock_the_account_like_wrong_passwords(kind: Kind) {
     for _ in 0..3 {
         expect_problem(login(&app, Some("000000")).await, 401, "invalid_code").await;
     }
-    next_step().await;
-    let locked = login(&app, Some(&code(&secret, 0))).await;
+    next_step(&app);
+    let locked = login(&app, Some(&code(&app, &secret, 0))).await;
     expect_problem(locked, 429, "rate_limited").await;
 }
 
@@ -209,7 +212,7 @@ async fn totp_is_turned_off_with_password_and_code(kind: Kind) {
     };
     expect_problem(off("000000".into()).await, 401, "invalid_code").await;
     assert_eq!(off(codes[3].clone()).await.status(), 204);
-    expect_problem(off(code(&secret, 0)).await, 409, "mfa_conflict").await;
+    expect_problem(off(code(&app, &secret, 0)).await, 409, "mfa_conflict").await;
     assert_eq!(login(&app, None).await.status(), 200);
     let session: Value = app.get("/api/session").await.json().await.unwrap();
     assert_eq!(
@@ -274,7 +277,8 @@ async fn the_operator_resets_a_lost_second_factor(kind: Kind) {
         .unwrap();
     let secret = setup["secret"].as_str().unwrap().to_owned();
     clear_of_a_step_change().await;
-    let confirmed = post("/api/mfa/totp/confirm", json!({ "code": code(&secret, 0) }))
+    let code = code_at(&secret, OffsetDateTime::now_utc(), 0);
+    let confirmed = post("/api/mfa/totp/confirm", json!({ "code": code }))
         .await
         .unwrap();
     assert_eq!(confirmed.status(), 200);

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::support::{
     app::{expect_problem, TestApp},
-    process::{free_port, server_command, wait_for_port, CHEAP_ARGON2},
+    process::{free_port, server_command, wait_until_ready, CHEAP_ARGON2},
     Kind,
 };
 
@@ -79,7 +79,7 @@ async fn json_logs_carry_audit_events_and_no_secrets() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_for_port(port, Duration::from_secs(10)).await;
+    wait_until_ready(&mut child, port, dir.path(), Duration::from_secs(30)).await;
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder()
         .cookie_store(true)

@@ -1,8 +1,13 @@
-//! `TestApp`: the real server on an ephemeral port, with a cookie-keeping HTTP client.
+//! `TestApp`: the real server on an ephemeral port, with a cookie-keeping HTTP client, on a
+//! clock that moves only when the test says ([`TestApp::advance`]).
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
-use accounts_server::{config::Config, App};
+use accounts_server::{
+    clock::{Clock, ManualClock},
+    config::Config,
+    App,
+};
 use clap::Parser;
 use reqwest::{header, Response};
 use serde_json::{json, Value};
@@ -18,7 +23,8 @@ enum Storage {
     MongoAt { uri: String, db: String },
 }
 
-/// A running server. Dropping it stops the server; [`TestApp::restart`] reuses its data.
+/// A running server. Dropping it stops the server; [`TestApp::restart_with`] reuses its data
+/// and its clock.
 pub struct TestApp {
     pub addr: SocketAddr,
     /// The metrics listener, when the config enables it.
@@ -28,6 +34,8 @@ pub struct TestApp {
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<std::io::Result<()>>>,
     data: DataHolder,
+    /// The server's time: it starts at the wall clock's and stands still until advanced.
+    clock: ManualClock,
 }
 
 /// Keeps the temporary data folder alive across restarts.
@@ -103,7 +111,7 @@ impl TestApp {
             },
             dir.0.path().to_owned(),
         );
-        Self::start(config, dir).await
+        Self::start(config, dir, ManualClock::new()).await
     }
 
     /// Starts a server after `adjust` has changed the test config.
@@ -111,14 +119,16 @@ impl TestApp {
         let dir = DataHolder(std::sync::Arc::new(tempfile::tempdir().expect("temp dir")));
         let mut config = test_config(kind, dir.0.path().to_owned());
         adjust(&mut config);
-        Self::start(config, dir).await
+        Self::start(config, dir, ManualClock::new()).await
     }
 
-    async fn start(config: Config, data: DataHolder) -> Self {
+    async fn start(config: Config, data: DataHolder, clock: ManualClock) -> Self {
         if super::test_log() {
             accounts_server::telemetry::init(accounts_server::telemetry::LogFormat::Text);
         }
-        let app = App::build(config.clone()).await.expect("app builds");
+        let app = App::build_with(config.clone(), Arc::new(clock.clone()))
+            .await
+            .expect("app builds");
         let addr = app.local_addr().expect("bound");
         let metrics_addr = app.metrics_addr();
         let (tx, rx) = oneshot::channel::<()>();
@@ -138,7 +148,18 @@ impl TestApp {
             shutdown: Some(tx),
             handle: Some(handle),
             data,
+            clock,
         }
+    }
+
+    /// The server's time now.
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// Moves the server's time forward by `by` (no real time passes).
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
     }
 
     /// Stops the server gracefully and starts a new one on the same data, after `adjust`.
@@ -147,7 +168,7 @@ impl TestApp {
         let mut config = self.config.clone();
         config.listen = "127.0.0.1:0".parse().expect("addr");
         adjust(&mut config);
-        Self::start(config, self.data.clone()).await
+        Self::start(config, self.data.clone(), self.clock.clone()).await
     }
 
     /// Stops the server and opens its store directly (the embedded store admits one process
@@ -163,6 +184,19 @@ impl TestApp {
                     .expect("connect to MongoDB"),
             ),
         }
+    }
+
+    /// `accounts-server admin --socket <its socket> ARGS…`: the operator's client (the real
+    /// binary) against this server, run to completion.
+    pub fn admin(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_accounts-server"))
+            .arg("admin")
+            .arg("--socket")
+            .arg(self.config.admin_socket())
+            .args(args)
+            .env_remove("MONGODB_URI")
+            .output()
+            .expect("the admin client runs")
     }
 
     /// The Prometheus text of the metrics listener (the config must enable it).
