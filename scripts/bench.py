@@ -209,6 +209,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="2 s per figure (CI smoke run)")
     ap.add_argument("--cheap", action="store_true", help="only the cheap routes (figure 4)")
     ap.add_argument("--perf", metavar="FILE", help="perf-record the server on the cheap routes")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="cheap-route rounds, each hello / session / validation in turn (median)")
     args = ap.parse_args()
     secs = 2 if args.quick else args.seconds
     if not shutil.which("oha"):
@@ -301,27 +303,38 @@ def main():
         hello = subprocess.Popen([RELEASE / "examples" / "hello", f"127.0.0.1:{hello_port}"],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_ready(f"http://127.0.0.1:{hello_port}/")
-        bare = oha(f"http://127.0.0.1:{hello_port}/", secs, 32)["summary"]["requestsPerSec"]
         perf = None
         if args.perf:
             perf = subprocess.Popen(["perf", "record", "-F", "999", "-g", "-o", args.perf,
                                      "-p", str(server.pid)],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(0.5)
-        sess = oha(f"{base}/api/session", secs, 32, headers=[f"cookie: {cookie}"])
-        val = oha(f"{base}/api/login", secs, 32, "POST", {"user_name": "loadtest"})
+        # This virtual machine's speed drifts within minutes: the three are measured in turn,
+        # several rounds, and each figure is the median round (ratios within their round).
+        figures = []
+        for _ in range(max(1, args.rounds)):
+            bare = oha(f"http://127.0.0.1:{hello_port}/", secs, 32)["summary"]["requestsPerSec"]
+            sess = oha(f"{base}/api/session", secs, 32, headers=[f"cookie: {cookie}"])
+            val = oha(f"{base}/api/login", secs, 32, "POST", {"user_name": "loadtest"})
+            assert set(sess["statusCodeDistribution"]) == {"200"}, sess["statusCodeDistribution"]
+            assert set(val["statusCodeDistribution"]) == {"400"}, val["statusCodeDistribution"]
+            figures.append((bare, sess["summary"]["requestsPerSec"],
+                            val["summary"]["requestsPerSec"]))
         if perf:
             perf.send_signal(2)
             perf.wait(timeout=60)
-        assert set(sess["statusCodeDistribution"]) == {"200"}, sess["statusCodeDistribution"]
-        assert set(val["statusCodeDistribution"]) == {"400"}, val["statusCodeDistribution"]
-        sess_rps = sess["summary"]["requestsPerSec"]
-        val_rps = val["summary"]["requestsPerSec"]
+        median = lambda xs: sorted(xs)[len(xs) // 2]
+        bare = median([f[0] for f in figures])
+        sess_rps = median([f[1] for f in figures])
+        val_rps = median([f[2] for f in figures])
+        sess_ratio = median([f[1] / f[0] for f in figures])
+        val_ratio = median([f[2] / f[0] for f in figures])
+        spread = lambda i: ", ".join(f"{f[i] / f[0]:.2f}" for f in figures)
         rows.append(("bare axum hello-world (baseline)", f"{bare:,.0f} req/s", ""))
         rows.append(("GET /api/session (valid cookie)", f"{sess_rps:,.0f} req/s",
-                     f"{sess_rps / bare:.2f} of baseline (goal >= 0.5)"))
+                     f"{sess_ratio:.2f} of baseline (goal >= 0.7; rounds: {spread(1)})"))
         rows.append(("POST /api/login, 400 validation error", f"{val_rps:,.0f} req/s",
-                     f"{val_rps / bare:.2f} of baseline"))
+                     f"{val_ratio:.2f} of baseline (goal >= 0.7; rounds: {spread(2)})"))
 
         if not args.cheap:
             # 5. Memory and start-up. The hashing threads give their memory back after 10 s idle

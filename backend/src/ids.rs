@@ -32,11 +32,10 @@ pub fn request_id() -> String {
     };
     static PREFIX: LazyLock<u64> = LazyLock::new(|| OsRng.next_u64());
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{:016x}{:016x}",
-        *PREFIX,
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
+    let mut id = [0u8; 16];
+    id[..8].copy_from_slice(&PREFIX.to_be_bytes());
+    id[8..].copy_from_slice(&NEXT.fetch_add(1, Ordering::Relaxed).to_be_bytes());
+    hex(&id)
 }
 
 /// Lowercase hex of `bytes`.

@@ -146,14 +146,14 @@ impl App {
         }
         let accounts = Arc::new(accounts);
         let weak_accounts = Arc::downgrade(&accounts);
-        let router = http::router(AppState {
+        let router = http::router(AppState::new(http::Shared {
             accounts: accounts.clone(),
             cookies: CookieSettings::new(config.cookie_secure, session_ttl),
             static_app: static_app.map(Arc::new),
             trusted_proxies: Arc::from(config.trusted_proxies.clone()),
             cors_origins: Arc::from(config.cors_origins.clone()),
             body_timeout: Duration::from_secs(config.body_timeout),
-        });
+        }));
         let metrics = match config.metrics_listen {
             Some(addr) => Some(metrics_endpoint(addr).await?),
             None => None,

@@ -138,10 +138,16 @@ impl Credentials {
         client: Client,
     ) -> AccountResult<UserRecord> {
         let user = self
-            .authenticate(action, &signed_in.user.display_name, proof, factor, client)
+            .authenticate(
+                action,
+                &signed_in.user().display_name,
+                proof,
+                factor,
+                client,
+            )
             .await?
             .user;
-        if user.id != signed_in.user.id {
+        if user.id != signed_in.user().id {
             return Err(AccountError::Unauthenticated);
         }
         Ok(user)

@@ -142,7 +142,7 @@ impl Passkeys {
         let webauthn = self.webauthn()?;
         let name = passkey_name(name)?;
         let (owner, state) = self.take_ceremony(ceremony).await?;
-        if owner.as_deref() != Some(signed_in.user.id.as_str()) {
+        if owner.as_deref() != Some(signed_in.user().id.as_str()) {
             return Err(AccountError::InvalidPasskey);
         }
         let state: PasskeyRegistration = serde_json::from_str(&state)
@@ -157,7 +157,7 @@ impl Passkeys {
             })?;
         let record = PasskeyRecord {
             credential_id: base64url(passkey.cred_id().as_ref()),
-            user_id: signed_in.user.id.clone(),
+            user_id: signed_in.user().id.clone(),
             name,
             passkey: to_json(&passkey)?.to_string(),
             created_at: self.clock().now(),
@@ -168,7 +168,7 @@ impl Passkeys {
             Err(StoreError::Duplicate) => return Err(AccountError::InvalidPasskey),
             Err(e) => return Err(e.into()),
         }
-        audit("passkey_add", "ok", &signed_in.user.name, client);
+        audit("passkey_add", "ok", &signed_in.user().name, client);
         Ok(record.into())
     }
 
@@ -176,7 +176,7 @@ impl Passkeys {
     pub async fn list(&self, signed_in: &SignedIn) -> AccountResult<Vec<PasskeyInfo>> {
         Ok(self
             .passkeys
-            .user_passkeys(&signed_in.user.id)
+            .user_passkeys(&signed_in.user().id)
             .await?
             .into_iter()
             .map(Into::into)
@@ -190,10 +190,14 @@ impl Passkeys {
         id: &str,
         client: Client,
     ) -> AccountResult<()> {
-        if !self.passkeys.delete_passkey(&signed_in.user.id, id).await? {
+        if !self
+            .passkeys
+            .delete_passkey(&signed_in.user().id, id)
+            .await?
+        {
             return Err(AccountError::NoSuchPasskey);
         }
-        audit("passkey_remove", "ok", &signed_in.user.name, client);
+        audit("passkey_remove", "ok", &signed_in.user().name, client);
         Ok(())
     }
 

@@ -57,7 +57,7 @@ impl SecondFactor {
         password: &Password,
         client: Client,
     ) -> AccountResult<PendingTotp> {
-        if signed_in.user.totp_secret.is_some() {
+        if signed_in.user().totp_secret.is_some() {
             return Err(AccountError::SecondFactorConflict(
                 "Two-factor login is already on. Turn it off first to move it to another app.",
             ));
@@ -95,7 +95,7 @@ impl SecondFactor {
         code: &str,
         client: Client,
     ) -> AccountResult<Vec<String>> {
-        let user = &signed_in.user;
+        let user = signed_in.user();
         if user.totp_secret.is_some() {
             return Err(AccountError::SecondFactorConflict(
                 "Two-factor login is already on.",
@@ -131,7 +131,7 @@ impl SecondFactor {
         proof: Proof<'_>,
         client: Client,
     ) -> AccountResult<()> {
-        if signed_in.user.totp_secret.is_none() {
+        if signed_in.user().totp_secret.is_none() {
             return Err(AccountError::SecondFactorConflict(
                 "Two-factor login is not on.",
             ));

@@ -98,11 +98,6 @@ impl SessionIssuer {
                     && s.created_at >= u.password_changed_at
             })
             .ok_or(AccountError::Unauthenticated)?;
-        Ok(SignedIn {
-            user: found.user,
-            session: found.session,
-            passkeys: found.passkeys,
-            recovery_codes: found.recovery_codes,
-        })
+        Ok(SignedIn { found })
     }
 }

@@ -236,12 +236,12 @@ impl SignIn {
         SessionSummary {
             account: signed_in.account(),
             expires_at: signed_in.expires_at(),
-            recovery_codes_left: if signed_in.user.totp_secret.is_some() {
-                signed_in.recovery_codes
+            recovery_codes_left: if signed_in.user().totp_secret.is_some() {
+                signed_in.found.recovery_codes
             } else {
                 0
             },
-            passkeys: signed_in.passkeys,
+            passkeys: signed_in.found.passkeys,
         }
     }
 

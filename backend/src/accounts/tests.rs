@@ -128,7 +128,7 @@ async fn a_password_expires_after_its_maximum_age_and_changing_it_is_the_way_out
         .await
         .unwrap();
     let signed_in = f.accounts.sign_in.session(&logged_in.token).await.unwrap();
-    assert_eq!(signed_in.session.created_at, f.clock.now());
+    assert_eq!(signed_in.found.session.created_at, f.clock.now());
     assert_eq!(
         (logged_in.expires_at, signed_in.expires_at()),
         (

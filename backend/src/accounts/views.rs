@@ -3,7 +3,9 @@
 
 use time::OffsetDateTime;
 
-use crate::store::{SessionRecord, UserRecord};
+use std::sync::Arc;
+
+use crate::store::{SessionLookup, UserRecord};
 
 /// An account as its owner (or an operator) may see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,23 +41,25 @@ impl From<&UserRecord> for Account {
 /// them and read only the views.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
-    pub(super) user: UserRecord,
-    pub(super) session: SessionRecord,
-    /// Passkeys the account has, as read with the session.
-    pub(super) passkeys: u64,
-    /// Unused recovery codes, as read with the session.
-    pub(super) recovery_codes: u64,
+    /// The session, its account and the account's counts, as the store looked them up
+    /// (shared with the embedded store's cache, not copied).
+    pub(super) found: Arc<SessionLookup>,
 }
 
 impl SignedIn {
     /// The signed-in account.
     pub fn account(&self) -> Account {
-        Account::from(&self.user)
+        Account::from(self.user())
     }
 
     /// When this session ends by itself.
     pub fn expires_at(&self) -> OffsetDateTime {
-        self.session.expires_at
+        self.found.session.expires_at
+    }
+
+    /// The account's record.
+    pub(super) fn user(&self) -> &UserRecord {
+        &self.found.user
     }
 }
 

@@ -7,15 +7,20 @@
 //! the `SameSite=Strict` cookie and the JSON-only bodies (which a plain HTML form cannot send).
 
 use axum::{
-    extract::{Request, State},
+    extract::Request,
     http::{header, HeaderMap, Method},
-    middleware::Next,
     response::{IntoResponse, Response},
 };
+use tower::ServiceExt as _;
 
 use std::sync::Arc;
 
-use super::{cookies::CookieSettings, error::ApiError, AppState};
+use super::{
+    cookies::CookieSettings,
+    error::ApiError,
+    layer::{Inner, Middleware},
+    AppState,
+};
 
 /// What the guard reads, apart from the rest of the state: it is cloned for every request.
 #[derive(Clone)]
@@ -34,16 +39,20 @@ impl Guard {
     }
 }
 
-/// The middleware; see the module documentation.
-pub async fn guard(State(state): State<Guard>, req: Request, next: Next) -> Response {
-    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if !safe
-        && state.cookies.read(req.headers()).is_some()
-        && !origin_allowed(req.headers(), &state.cors_origins, state.cookies.secure())
-    {
-        return ApiError::CrossOrigin.into_response();
+impl Middleware for Guard {
+    async fn call<S: Inner>(self, req: Request, inner: S) -> Response {
+        let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+        if !safe
+            && self.cookies.read(req.headers()).is_some()
+            && !origin_allowed(req.headers(), &self.cors_origins, self.cookies.secure())
+        {
+            return ApiError::CrossOrigin.into_response();
+        }
+        match inner.oneshot(req).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }
     }
-    next.run(req).await
 }
 
 /// A listed origin; else not a browser's cross-site request, and either no `Origin` (not a

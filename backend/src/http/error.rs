@@ -280,7 +280,11 @@ impl IntoResponse for ApiError {
 /// Serialises a problem with its status and media type, and the id of the request it answers.
 pub fn problem_response(mut problem: Problem) -> Response {
     problem.request_id = super::observe::current_request_id();
-    let body = serde_json::to_vec(&problem).unwrap_or_else(|_| b"{}".to_vec());
+    // Sized for a typical problem body, so serialising does not regrow the buffer.
+    let mut body = Vec::with_capacity(512);
+    if serde_json::to_writer(&mut body, &problem).is_err() {
+        body = b"{}".to_vec();
+    }
     let mut response = (status(problem.code), body).into_response();
     response
         .headers_mut()

@@ -48,14 +48,17 @@ fn is_json(headers: &HeaderMap) -> bool {
     else {
         return false;
     };
-    let essence = value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    // Compared without allocating: this runs for every request with a body.
+    let essence = value.split(';').next().unwrap_or("").trim().as_bytes();
+    let ends_with = |suffix: &[u8]| {
+        essence.len() >= suffix.len()
+            && essence[essence.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+    };
+    let starts_with = |prefix: &[u8]| {
+        essence.len() >= prefix.len() && essence[..prefix.len()].eq_ignore_ascii_case(prefix)
+    };
+    essence.eq_ignore_ascii_case(b"application/json")
+        || (starts_with(b"application/") && ends_with(b"+json"))
 }
 
 /// Parses a body, turning serde's error into a safe, specific [`ApiError`].
@@ -69,7 +72,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
+        let path = e.path().clone();
         describe(&path, e.into_inner())
     })?;
     de.end()
@@ -77,7 +80,8 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-fn describe(path: &str, e: serde_json::Error) -> ApiError {
+/// The path is written out only for the error that names it.
+fn describe(path: &serde_path_to_error::Path, e: serde_json::Error) -> ApiError {
     use serde_json::error::Category;
     let message = e.to_string();
     match e.classify() {
@@ -93,6 +97,7 @@ fn describe(path: &str, e: serde_json::Error) -> ApiError {
             if let Some(field) = quoted_after(&message, "duplicate field `") {
                 return ApiError::MalformedJson(format!("the field `{field}` appears twice"));
             }
+            let path = path.to_string();
             if path == "." {
                 return ApiError::MalformedJson("the body must be a JSON object".into());
             }

@@ -12,6 +12,7 @@ mod cross_origin;
 pub mod error;
 pub mod extract;
 mod health;
+mod layer;
 pub mod observe;
 pub mod openapi;
 mod passkeys;
@@ -27,7 +28,7 @@ use std::{sync::Arc, time::Duration};
 use axum::{
     extract::DefaultBodyLimit,
     http::{header, HeaderValue, Method},
-    middleware, Router,
+    Router,
 };
 use tower_http::{
     compression::{CompressionLayer, CompressionLevel},
@@ -46,9 +47,28 @@ pub const BODY_LIMIT: usize = 16 * 1024;
 /// A router whose routes carry their OpenAPI entries.
 pub type ApiRouter = OpenApiRouter<AppState>;
 
-/// What every handler can reach.
+/// What every handler can reach: one shared allocation, so the per-request clone that axum
+/// makes for each extractor is one reference count.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// The state for `shared`.
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+pub struct Shared {
     /// The use cases.
     pub accounts: Arc<Accounts>,
     /// How the session cookie is named and flagged.
@@ -87,10 +107,7 @@ pub fn router(state: AppState) -> Router {
     let (routes, _) = documented();
     let cors = cors(&state.cors_origins);
     let router = routes
-        .layer(middleware::from_fn_with_state(
-            cross_origin::Guard::new(&state),
-            cross_origin::guard,
-        ))
+        .layer(layer::Wrap(cross_origin::Guard::new(&state)))
         .method_not_allowed_fallback(static_files::method_not_allowed)
         // Only the app's files are compressed: API replies are small, and compressing replies
         // per request costs more CPU than it saves (and invites BREACH-style side channels).
@@ -101,10 +118,9 @@ pub fn router(state: AppState) -> Router {
                 .with_state(state.clone()),
         )
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn_with_state(
-            state.cookies.secure(),
-            observe::observe,
-        ))
+        .layer(layer::Wrap(observe::Observe {
+            https: state.cookies.secure(),
+        }))
         .with_state(state);
     // Outermost, so it answers preflights before routing.
     match cors {
@@ -137,14 +153,14 @@ pub(crate) mod tests {
     pub async fn router_and_document() -> (Router, OpenApiDoc, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let accounts = Accounts::on_temporary_store(dir.path());
-        let state = AppState {
+        let state = AppState::new(Shared {
             accounts: Arc::new(accounts),
             cookies: CookieSettings::new(false, Duration::from_secs(60)),
             static_app: None,
             trusted_proxies: Arc::from([]),
             cors_origins: Arc::from([]),
             body_timeout: Duration::from_secs(5),
-        };
+        });
         (router(state), document(), dir)
     }
 }

@@ -13,14 +13,17 @@ use std::time::Instant;
 
 use axum::{
     body::Bytes,
-    extract::{MatchedPath, Request, State},
+    extract::{MatchedPath, Request},
     http::{header, HeaderMap, HeaderName, HeaderValue, Method},
-    middleware::Next,
     response::Response,
 };
+use tower::ServiceExt as _;
 use tracing::Instrument;
 
-use super::error::{Failure, Fault};
+use super::{
+    error::{Failure, Fault},
+    layer::{Inner, Middleware},
+};
 use crate::telemetry;
 
 tokio::task_local! {
@@ -63,15 +66,28 @@ const HSTS: HeaderValue = HeaderValue::from_static("max-age=31536000");
 
 /// The middleware; see the module documentation. `https` says whether clients reach the
 /// service over HTTPS (then every reply carries `Strict-Transport-Security`).
-pub async fn observe(State(https): State<bool>, req: Request, next: Next) -> Response {
+#[derive(Debug, Clone, Copy)]
+pub struct Observe {
+    /// Clients reach the service over HTTPS.
+    pub https: bool,
+}
+
+impl Middleware for Observe {
+    async fn call<S: Inner>(self, req: Request, inner: S) -> Response {
+        observe(self.https, req, inner).await
+    }
+}
+
+async fn observe(https: bool, req: Request, inner: impl Inner) -> Response {
     let started = Instant::now();
     let id = request_id(req.headers());
-    // Every line logged while serving the request says which one it was.
+    // Every line logged while serving the request says which one it was. Recorded as Display
+    // (`%`): a `&str` field is written with Debug's quoting and escaping, on every request.
     let span = tracing::info_span!(
         "request",
-        request_id = id.to_str().unwrap_or("-"),
-        method = req.method().as_str(),
-        path = req.uri().path(),
+        request_id = %id.to_str().unwrap_or("-"),
+        method = %req.method().as_str(),
+        path = %req.uri().path(),
     );
     let metrics = telemetry::metrics_enabled().then(|| {
         let route = req
@@ -81,8 +97,14 @@ pub async fn observe(State(https): State<bool>, req: Request, next: Next) -> Res
         (method_label(req.method()), route.to_owned())
     });
 
+    let served = async move {
+        match inner.oneshot(req).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }
+    };
     let mut response = REQUEST_ID
-        .scope(id.clone(), next.run(req))
+        .scope(id.clone(), served)
         .instrument(span.clone())
         .await;
 

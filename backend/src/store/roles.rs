@@ -2,7 +2,7 @@
 //! it uses (the throttle sees counters, nothing else). Each has a conformance suite of its own
 //! in `tests/store_conformance/`, run against both implementations.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -141,12 +141,13 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// The session, if it exists and has not expired at `now` (whether or not a sweep has
     /// removed it yet), with the account it names and that account's passkey and recovery-code
-    /// counts, if that account exists. One round trip where the store can join.
+    /// counts, if that account exists. One round trip where the store can join. Shared, so a
+    /// store that keeps lookups in memory hands them out without copying.
     async fn look_up_session(
         &self,
         token_hash: &str,
         now: OffsetDateTime,
-    ) -> StoreResult<Option<SessionLookup>>;
+    ) -> StoreResult<Option<Arc<SessionLookup>>>;
 
     /// Revokes one session. Idempotent. Returns the session if it was there (expired or not),
     /// so the caller learns whose it was in the same round trip.

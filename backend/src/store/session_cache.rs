@@ -14,7 +14,10 @@
 //! Never used for MongoDB: several instances share that database, and a revocation made by one
 //! instance must take effect on all of them at once.
 
-use std::{collections::HashMap, sync::Mutex};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
 use time::OffsetDateTime;
 
@@ -30,7 +33,7 @@ struct Inner {
     /// Bumped whenever an entry is forgotten.
     generation: u64,
     /// By token hash.
-    entries: HashMap<String, SessionLookup>,
+    entries: HashMap<String, Arc<SessionLookup>>,
 }
 
 impl SessionCache {
@@ -43,7 +46,7 @@ impl SessionCache {
     }
 
     /// The cached session, if it has not expired at `now` (an expired one is dropped).
-    pub fn get(&self, token_hash: &str, now: OffsetDateTime) -> Option<SessionLookup> {
+    pub fn get(&self, token_hash: &str, now: OffsetDateTime) -> Option<Arc<SessionLookup>> {
         let mut inner = self.lock();
         match inner.entries.get(token_hash) {
             Some(entry) if entry.session.expires_at > now => Some(entry.clone()),
@@ -62,7 +65,7 @@ impl SessionCache {
 
     /// Keeps a lookup's result, unless something was forgotten since `generation` was read
     /// (the result may predate that write).
-    pub fn insert(&self, generation: u64, found: SessionLookup) {
+    pub fn insert(&self, generation: u64, found: Arc<SessionLookup>) {
         let mut inner = self.lock();
         if inner.generation != generation || self.capacity == 0 {
             return;
@@ -118,7 +121,7 @@ mod tests {
     use super::*;
     use crate::store::{SessionRecord, UserRecord};
 
-    fn entry(token: &str, user: &str, ttl: Duration) -> SessionLookup {
+    fn entry(token: &str, user: &str, ttl: Duration) -> Arc<SessionLookup> {
         let now = OffsetDateTime::now_utc();
         let session = SessionRecord {
             token_hash: token.into(),
@@ -141,12 +144,12 @@ mod tests {
             totp_pending: None,
             totp_last_step: 0,
         };
-        SessionLookup {
+        Arc::new(SessionLookup {
             session,
             user,
             passkeys: 0,
             recovery_codes: 0,
-        }
+        })
     }
 
     const HOUR: Duration = Duration::from_secs(3600);

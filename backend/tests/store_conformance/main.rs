@@ -84,7 +84,7 @@ impl Sessions for dyn Store {
         Ok(self
             .look_up_session(token_hash, now)
             .await?
-            .map(|found| found.session))
+            .map(|found| found.session.clone()))
     }
 }
 

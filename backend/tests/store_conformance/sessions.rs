@@ -94,12 +94,12 @@ async fn a_session_is_found_with_its_user(kind: Kind) {
     let now = clock::now();
     assert_eq!(
         f.store.look_up_session("o1", now).await.unwrap(),
-        Some(SessionLookup {
+        Some(std::sync::Arc::new(SessionLookup {
             session: s.clone(),
             user: u.clone(),
             passkeys: 0,
             recovery_codes: 0
-        })
+        }))
     );
     assert_eq!(f.store.look_up_session("nope", now).await.unwrap(), None);
     assert_eq!(
@@ -128,7 +128,7 @@ async fn a_looked_up_session_reflects_every_later_write(kind: Kind) {
                 .look_up_session(t, clock::now())
                 .await
                 .unwrap()
-                .map(|found| found.user)
+                .map(|found| found.user.clone())
         }
     };
     for t in ["q1", "q2", "q3"] {

@@ -1,5 +1,7 @@
 //! Login sessions: the `sessions` collection, keyed by the token's hash.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use mongodb::bson::{doc, DateTime};
 use serde::{Deserialize, Serialize};
@@ -66,7 +68,7 @@ impl SessionStore for MongoStore {
         &self,
         token_hash: &str,
         now: OffsetDateTime,
-    ) -> StoreResult<Option<SessionLookup>> {
+    ) -> StoreResult<Option<Arc<SessionLookup>>> {
         // The TTL sweep runs only every 60 s, so the filter on expiry is what enforces it.
         let found = self
             .run(async |c| {
@@ -91,11 +93,13 @@ impl SessionStore for MongoStore {
                 Ok(Some((session, user, passkeys)))
             })
             .await?;
-        Ok(found.map(|(session, user, passkeys)| SessionLookup {
-            session: session.into(),
-            recovery_codes: user.recovery_codes.len() as u64,
-            user: user.into(),
-            passkeys,
+        Ok(found.map(|(session, user, passkeys)| {
+            Arc::new(SessionLookup {
+                session: session.into(),
+                recovery_codes: user.recovery_codes.len() as u64,
+                user: user.into(),
+                passkeys,
+            })
         }))
     }
 

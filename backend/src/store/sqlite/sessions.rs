@@ -1,6 +1,8 @@
 //! Login sessions: the `sessions` table, with the in-memory cache of lookups in front of it
 //! (see `SessionCache`).
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
 use time::OffsetDateTime;
@@ -60,7 +62,7 @@ impl SessionStore for SqliteStore {
         &self,
         token_hash: &str,
         now: OffsetDateTime,
-    ) -> StoreResult<Option<SessionLookup>> {
+    ) -> StoreResult<Option<Arc<SessionLookup>>> {
         if let Some(hit) = self.sessions.get(token_hash, now) {
             return Ok(Some(hit));
         }
@@ -80,12 +82,12 @@ impl SessionStore for SqliteStore {
                  WHERE s.token_hash = ?1 AND s.expires_at > ?2",
                 )?
                 .query_row(params![token_hash, to_millis(now)], |r| {
-                    Ok(SessionLookup {
+                    Ok(Arc::new(SessionLookup {
                         session: session_from_row(r, 12)?,
                         user: user_from_row(r)?,
                         passkeys: r.get(17)?,
                         recovery_codes: r.get(18)?,
-                    })
+                    }))
                 })
                 .optional()
             })
