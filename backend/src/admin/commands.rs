@@ -3,7 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use super::protocol::{AccountView, Reply, Request};
+use super::protocol::{AccountView, Reply, Request, RESET_TTL_SECS};
 use crate::{
     accounts::{AccountError, AccountStatus, Accounts},
     clock::rfc3339,
@@ -99,6 +99,15 @@ impl Commands {
                 ))
             }
             Request::ResetLink { name, ttl } => {
+                if !RESET_TTL_SECS.contains(&ttl) {
+                    return Ok(Reply::Failed {
+                        message: format!(
+                            "ttl_secs must be {} to {} seconds",
+                            RESET_TTL_SECS.start(),
+                            RESET_TTL_SECS.end()
+                        ),
+                    });
+                }
                 let issued = a
                     .operator
                     .issue_reset_token(&name, Duration::from_secs(ttl))

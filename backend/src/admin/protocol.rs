@@ -4,6 +4,10 @@
 use clap::Subcommand;
 use serde::{Deserialize, Serialize};
 
+/// How long a reset link may work, in seconds: a second to a week. The CLI's parser and the
+/// server both check it (a request can reach the socket without the CLI).
+pub const RESET_TTL_SECS: std::ops::RangeInclusive<u64> = 1..=604_800;
+
 /// Longest request line the server reads: a command and a name are far shorter, but a long
 /// name typed by mistake should be "no such account", not a protocol error.
 pub const MAX_REQUEST: usize = 64 * 1024;
@@ -62,7 +66,7 @@ pub enum Request {
         name: String,
         /// How long the link works, in seconds (at most 604800, a week).
         #[arg(long, value_name = "SECONDS", default_value_t = 3600,
-              value_parser = clap::value_parser!(u64).range(1..=604_800))]
+              value_parser = clap::value_parser!(u64).range(RESET_TTL_SECS))]
         #[serde(rename = "ttl_secs")]
         ttl: u64,
     },

@@ -438,6 +438,20 @@ async fn bad_admin_input_is_a_clear_usage_error() {
     let mut answer = String::new();
     raw.read_to_string(&mut answer).unwrap();
     assert!(answer.contains("\"reply\":\"failed\""), "{answer}");
+    // The server checks a link's lifetime itself: a request need not come from the CLI,
+    // whose parser bounds it (a huge one overflowed the expiry's date).
+    for ttl in ["0", "604801", "18446744073709551615"] {
+        let mut raw = std::os::unix::net::UnixStream::connect(&server.socket).unwrap();
+        let line =
+            format!("{{\"command\":\"reset-link\",\"name\":\"anyone\",\"ttl_secs\":{ttl}}}\n");
+        raw.write_all(line.as_bytes()).unwrap();
+        let mut answer = String::new();
+        raw.read_to_string(&mut answer).unwrap();
+        assert!(
+            answer.contains("\"reply\":\"failed\"") && answer.contains("604800"),
+            "ttl {ttl}: {answer}"
+        );
+    }
     server.admin_ok(&["list"]);
 }
 
