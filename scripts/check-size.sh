@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The browser app's download budget: the release .wasm + JS glue + CSS, each gzip -9, at most
-# 180 KiB together (160 until part 8 added two-factor login and passkeys). Prints each figure;
+# 180 KiB together (160 before two-factor login and passkeys were added). Prints each figure;
 # fails over budget.
 set -euo pipefail
 cd "$(dirname "$0")/.."

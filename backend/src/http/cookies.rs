@@ -1,5 +1,7 @@
-//! The session cookie: `HttpOnly`, `SameSite=Strict`, `Path=/`, and `Secure` (with the
-//! `__Host-` name prefix, which browsers only accept over HTTPS) when configured.
+//! The session and device cookies (`HttpOnly`, `SameSite=Strict`, `Path=/`, and `Secure` with
+//! the `__Host-` name prefix, which browsers only accept over HTTPS, when configured), and the
+//! extractors that read them: the raw session token ([`SessionCookie`]) and the caller's valid
+//! session ([`SignedInUser`], [`SignedInJson`]).
 
 use axum::{
     extract::{FromRequest, FromRequestParts, Request},

@@ -1,4 +1,4 @@
-//! Abuse resistance, round two (part 6), each point tried against the real server the way it
+//! Abuse resistance, round two, each point tried against the real server the way it
 //! was found: IPv6 budgets, the origin's scheme and `Sec-Fetch-Site`, HSTS, invented methods
 //! in metrics, password length counted as typed, parallel guesses, logins racing a password
 //! change, and floods past the per-IP limit.
