@@ -16,7 +16,7 @@ step() { printf '\n==> [%dm%02ds] %s\n' $(((SECONDS - started) / 60)) $(((SECOND
 
 if [ ! -x target/serve/accounts-server ] || ! command -v trunk >/dev/null; then
     step "first run: installing the build tools and compiling the server and the app." \
-        "On 2 cores this takes about 10 to 25 minutes (measured: see README, 'How long');" \
+        "On 2 cores this takes about 10 to 25 minutes (see 'How long' in README.md);" \
         "later runs start in seconds."
 fi
 
@@ -33,10 +33,13 @@ step "building the browser app (release)"
 scripts/build-web.sh
 
 step "waiting for the server build"
+waited=0
 while kill -0 "$server_build" 2>/dev/null; do
-    sleep 30
-    kill -0 "$server_build" 2>/dev/null || break
-    step "still compiling the server: $(grep -c '^ *Compiling' "$server_log" || true) crates so far"
+    sleep 1
+    waited=$((waited + 1))
+    if [ $((waited % 30)) = 0 ]; then
+        step "still compiling the server: $(grep -c '^ *Compiling' "$server_log" || true) crates so far"
+    fi
 done
 if ! wait "$server_build"; then
     cat "$server_log"
