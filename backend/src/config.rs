@@ -11,6 +11,8 @@ use crate::telemetry::LogFormat;
 use clap::Parser;
 
 /// Accounts: a self-hostable user-account service (register, log in, change password).
+// The field docs are also `--help`, where a bare URL reads better than rustdoc's `<...>`.
+#[allow(rustdoc::bare_urls)]
 #[derive(Debug, Clone, Parser)]
 #[command(name = "accounts-server", version, about, long_about = None)]
 pub struct Config {

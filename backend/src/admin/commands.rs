@@ -1,4 +1,4 @@
-//! What each admin request does: one call into [`Accounts`], and its reply in words. No socket
+//! What each admin request does: one call into the use cases (`Accounts`), and its reply in words. No socket
 //! here, so the whole command set is testable in-process.
 
 use std::{sync::Arc, time::Duration};

@@ -6,7 +6,7 @@
 //! admin route exists on the public listener.
 //!
 //! - [`protocol`]: the wire format, one JSON request and one JSON reply per connection.
-//! - [`commands`]: what each request does, through [`crate::accounts::Accounts`].
+//! - [`commands`]: what each request does, through the use cases (`accounts::Accounts`).
 //! - [`socket`]: binding (mode, stale sockets), serving, removal on shutdown.
 //! - [`cli`]: the client's arguments, output and exit codes.
 

@@ -1,5 +1,5 @@
 //! The HTTP layer: one file per resource, merged into one router. Handlers are thin: they
-//! extract, call [`crate::accounts`], and shape the reply; errors become responses in
+//! extract, call the use cases (`accounts`), and shape the reply; errors become responses in
 //! [`error`], and are logged and counted in [`observe`].
 //!
 //! Routes are registered with utoipa-axum's `routes!`, which documents each one from its

@@ -1,6 +1,6 @@
 //! Persistence: role traits, two implementations.
 //!
-//! Each kind of record has a role trait of its own ([`roles`]), so a part of the service
+//! Each kind of record has a role trait of its own (`roles`), so a part of the service
 //! depends only on what it uses: [`UserStore`] (accounts), [`RecoveryStore`] (reset links),
 //! [`SessionStore`] (logins), [`CounterStore`] (throttling), [`DeviceStore`] (known browsers),
 //! [`SecondFactorStore`] (authenticator apps), [`PasskeyStore`] (WebAuthn credentials) and

@@ -21,7 +21,7 @@ pub trait Ping: Send + Sync + 'static {
 /// Accounts, keyed by canonical user name.
 #[async_trait]
 pub trait UserStore: Send + Sync + 'static {
-    /// Inserts a new user; [`StoreError::Duplicate`] when the name is taken.
+    /// Inserts a new user; [`StoreError::Duplicate`](super::StoreError::Duplicate) when the name is taken.
     async fn insert_user(&self, user: &UserRecord) -> StoreResult<()>;
 
     /// The user with this canonical name, if any.
@@ -49,7 +49,7 @@ pub trait UserStore: Send + Sync + 'static {
     async fn all_users(&self) -> StoreResult<Vec<UserRecord>>;
 
     /// Gives the account `id` the canonical name `new_name` and revokes its sessions (they
-    /// name the account by its old name). [`StoreError::Duplicate`] if the name is taken;
+    /// name the account by its old name). [`StoreError::Duplicate`](super::StoreError::Duplicate) if the name is taken;
     /// `false` if there is no such account.
     async fn rename_user(&self, id: &str, new_name: &str) -> StoreResult<bool>;
 
@@ -204,7 +204,7 @@ pub trait CounterStore: Send + Sync + 'static {
 /// Passkeys (WebAuthn credentials) of accounts.
 #[async_trait]
 pub trait PasskeyStore: Send + Sync + 'static {
-    /// Stores a new passkey; [`StoreError::Duplicate`] if its credential id is registered.
+    /// Stores a new passkey; [`StoreError::Duplicate`](super::StoreError::Duplicate) if its credential id is registered.
     async fn insert_passkey(&self, passkey: &PasskeyRecord) -> StoreResult<()>;
 
     /// The account's passkeys, oldest first.

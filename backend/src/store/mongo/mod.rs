@@ -7,7 +7,7 @@
 //! - Writes use majority write concern with journaling: an acknowledged write survives a
 //!   failover. Server selection is short, so a down database gives a quick `503`, and the
 //!   driver reconnects by itself when it comes back.
-//! - Every operation goes through [`MongoStore::run`], which hands out the collections only
+//! - Every operation goes through `MongoStore::run`, which hands out the collections only
 //!   once their indexes exist (created idempotently on first use, see `indexes`) and
 //!   classifies the driver's error. If MongoDB is down at start-up the server still starts
 //!   (not ready) and creates them once the database answers.
