@@ -38,6 +38,11 @@ pub(super) struct Credentials {
 }
 
 impl Credentials {
+    /// Now, by the services' clock.
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
     /// Checks a user name and password. Unknown names cost one Argon2 verification too, against
     /// a dummy hash, and get the same error as a wrong password.
     ///

@@ -81,10 +81,6 @@ pub struct Passkeys {
 }
 
 impl Passkeys {
-    fn clock(&self) -> &dyn crate::clock::Clock {
-        &*self.credentials.clock
-    }
-
     fn webauthn(&self) -> AccountResult<&webauthn_rs::Webauthn> {
         self.webauthn
             .as_deref()
@@ -160,7 +156,7 @@ impl Passkeys {
             user_id: signed_in.user().id.clone(),
             name,
             passkey: to_json(&passkey)?.to_string(),
-            created_at: self.clock().now(),
+            created_at: self.credentials.now(),
             last_used_at: None,
         };
         match self.passkeys.insert_passkey(&record).await {
@@ -230,7 +226,7 @@ impl Passkeys {
         let webauthn = self.webauthn()?;
         self.credentials
             .throttle
-            .spend_ip(Attempt::Credentials, client.ip, self.clock().now())
+            .spend_ip(Attempt::Credentials, client.ip, self.credentials.now())
             .await??;
         let (_, state) = self.take_ceremony(ceremony).await?;
         let state: DiscoverableAuthentication = serde_json::from_str(&state)
@@ -271,7 +267,7 @@ impl Passkeys {
         if let Some((id, passkey)) = passkeys.iter_mut().find(|(id, _)| *id == credential_id) {
             passkey.update_credential(&result);
             self.passkeys
-                .update_passkey(id, &to_json(&*passkey)?.to_string(), self.clock().now())
+                .update_passkey(id, &to_json(&*passkey)?.to_string(), self.credentials.now())
                 .await?;
         }
         if user.disabled {
@@ -280,7 +276,9 @@ impl Passkeys {
         }
         let known_device = self
             .credentials
-            .known_device(client.device, self.clock().now(), |d| d.user_id == user.id)
+            .known_device(client.device, self.credentials.now(), |d| {
+                d.user_id == user.id
+            })
             .await?
             .is_some();
         self.issuer
@@ -296,7 +294,7 @@ impl Passkeys {
                 &id,
                 user_id,
                 &state.to_string(),
-                self.clock().now() + CEREMONY_TTL,
+                self.credentials.now() + CEREMONY_TTL,
             )
             .await?;
         Ok(id)
@@ -308,7 +306,7 @@ impl Passkeys {
             return Err(AccountError::InvalidPasskey);
         }
         self.ceremonies
-            .take_ceremony(id, self.clock().now())
+            .take_ceremony(id, self.credentials.now())
             .await?
             .ok_or(AccountError::InvalidPasskey)
     }

@@ -58,7 +58,7 @@ impl SignIn {
     ) -> AccountResult<Account> {
         self.credentials
             .throttle
-            .spend_ip(Attempt::Registration, client.ip, self.clock().now())
+            .spend_ip(Attempt::Registration, client.ip, self.credentials.now())
             .await??;
         let name = UserName::parse_new(user_name);
         let mut errors = Vec::new();
@@ -75,7 +75,7 @@ impl SignIn {
             return Err(AccountError::Invalid(errors));
         }
         let hash = self.credentials.hasher.hash(password.normalized()).await?;
-        let now = self.clock().now();
+        let now = self.credentials.now();
         let user = UserRecord {
             id: ids::account_id(),
             name: name.canonical().to_owned(),
@@ -113,7 +113,7 @@ impl SignIn {
             .credentials
             .authenticate("login", user_name, proof.into(), Factor::Required, client)
             .await?;
-        if self.is_expired(&authenticated.user, self.clock().now()) {
+        if self.is_expired(&authenticated.user, self.credentials.now()) {
             audit("login", "expired", &authenticated.user.name, client);
             return Err(AccountError::PasswordExpired);
         }
@@ -172,7 +172,7 @@ impl SignIn {
             .await?
             .user;
         let new_hash = self.credentials.hasher.hash(new.normalized()).await?;
-        let now = self.clock().now();
+        let now = self.credentials.now();
         let swapped = self
             .data
             .users
@@ -218,7 +218,7 @@ impl SignIn {
             .sessions
             .delete_session(&token.store_key())
             .await?;
-        if let Some(session) = revoked.filter(|s| s.expires_at > self.clock().now()) {
+        if let Some(session) = revoked.filter(|s| s.expires_at > self.credentials.now()) {
             audit("logout", "ok", &session.user_name, client);
         }
         Ok(())
@@ -279,9 +279,5 @@ impl SignIn {
             }
         }
         Ok(report)
-    }
-
-    fn clock(&self) -> &dyn crate::clock::Clock {
-        &*self.credentials.clock
     }
 }

@@ -11,14 +11,13 @@ use axum::{
     http::{header, HeaderMap, Method},
     response::{IntoResponse, Response},
 };
-use tower::ServiceExt as _;
 
 use std::sync::Arc;
 
 use super::{
     cookies::CookieSettings,
     error::ApiError,
-    layer::{Inner, Middleware},
+    layer::{self, Inner, Middleware},
     AppState,
 };
 
@@ -48,10 +47,7 @@ impl Middleware for Guard {
         {
             return ApiError::CrossOrigin.into_response();
         }
-        match inner.oneshot(req).await {
-            Ok(response) => response,
-            Err(never) => match never {},
-        }
+        layer::run(inner, req).await
     }
 }
 

@@ -17,12 +17,11 @@ use axum::{
     http::{header, HeaderMap, HeaderName, HeaderValue, Method},
     response::Response,
 };
-use tower::ServiceExt as _;
 use tracing::Instrument;
 
 use super::{
     error::{Failure, Fault},
-    layer::{Inner, Middleware},
+    layer::{self, Inner, Middleware},
 };
 use crate::telemetry;
 
@@ -97,14 +96,8 @@ async fn observe(https: bool, req: Request, inner: impl Inner) -> Response {
         (method_label(req.method()), route.to_owned())
     });
 
-    let served = async move {
-        match inner.oneshot(req).await {
-            Ok(response) => response,
-            Err(never) => match never {},
-        }
-    };
     let mut response = REQUEST_ID
-        .scope(id.clone(), served)
+        .scope(id.clone(), layer::run(inner, req))
         .instrument(span.clone())
         .await;
 
