@@ -279,7 +279,7 @@ impl IntoResponse for ApiError {
 
 /// Serialises a problem with its status and media type, and the id of the request it answers.
 pub fn problem_response(mut problem: Problem) -> Response {
-    problem.request_id = super::observe::current_request_id();
+    problem.request_id = crate::telemetry::current_request_id();
     // Sized for a typical problem body, so serialising does not regrow the buffer.
     let mut body = Vec::with_capacity(512);
     if serde_json::to_writer(&mut body, &problem).is_err() {

@@ -1,7 +1,7 @@
 //! What every reply gets, in one middleware: a request id (echoed in `x-request-id`, put in
-//! error bodies, and with method and path in the log span of everything logged meanwhile),
-//! request metrics by route and status, a debug-level access line, the security headers, and
-//! the one place where server-side failures are logged and counted (from the [`Failure`] an
+//! error bodies, and with method and path on every line logged meanwhile: see
+//! [`telemetry::serving`]), request metrics by route and status, a debug-level access line,
+//! the security headers, and the one place where server-side failures are logged and counted (from the [`Failure`] an
 //! error reply carries).
 //!
 //! One middleware rather than a stack of layers because each layer costs an allocation or two
@@ -17,26 +17,12 @@ use axum::{
     http::{header, HeaderMap, HeaderName, HeaderValue, Method},
     response::Response,
 };
-use tracing::Instrument;
 
 use super::{
     error::{Failure, Fault},
     layer::{self, Inner, Middleware},
 };
-use crate::telemetry;
-
-tokio::task_local! {
-    /// The id of the request this task is serving, as its reply's header carries it.
-    static REQUEST_ID: HeaderValue;
-}
-
-/// The id of the request being served, if any.
-pub fn current_request_id() -> Option<String> {
-    REQUEST_ID
-        .try_with(|id| id.to_str().ok().map(str::to_owned))
-        .ok()
-        .flatten()
-}
+use crate::telemetry::{self, RequestTag};
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -80,14 +66,12 @@ impl Middleware for Observe {
 async fn observe(https: bool, req: Request, inner: impl Inner) -> Response {
     let started = Instant::now();
     let id = request_id(req.headers());
-    // Every line logged while serving the request says which one it was. Recorded as Display
-    // (`%`): a `&str` field is written with Debug's quoting and escaping, on every request.
-    let span = tracing::info_span!(
-        "request",
-        request_id = %id.to_str().unwrap_or("-"),
-        method = %req.method().as_str(),
-        path = %req.uri().path(),
-    );
+    // Every line logged while serving the request says which one it was.
+    let tag = RequestTag {
+        id: id.clone(),
+        method: req.method().clone(),
+        uri: req.uri().clone(),
+    };
     let metrics = telemetry::metrics_enabled().then(|| {
         let route = req
             .extensions()
@@ -96,10 +80,7 @@ async fn observe(https: bool, req: Request, inner: impl Inner) -> Response {
         (method_label(req.method()), route.to_owned())
     });
 
-    let mut response = REQUEST_ID
-        .scope(id.clone(), layer::run(inner, req))
-        .instrument(span.clone())
-        .await;
+    let mut response = telemetry::serving(tag.clone(), layer::run(inner, req)).await;
 
     let headers = response.headers_mut();
     headers.reserve(SECURITY_HEADERS.len() + 1);
@@ -121,7 +102,7 @@ async fn observe(https: bool, req: Request, inner: impl Inner) -> Response {
         metrics::counter!("http_requests_total", &labels).increment(1);
         metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
     }
-    span.in_scope(|| {
+    telemetry::serving_sync(tag, || {
         if let Some(failure) = response.extensions().get::<Failure>() {
             report(failure);
         }
@@ -165,7 +146,7 @@ fn method_label(method: &Method) -> &'static str {
 }
 
 /// A proxy's well-formed `x-request-id` (shared, not copied), or a new one (its one buffer
-/// shared by the header, the span and the task-local).
+/// shared by the header and the log lines).
 fn request_id(headers: &HeaderMap) -> HeaderValue {
     let well_formed = |v: &&HeaderValue| {
         (1..=64).contains(&v.len())

@@ -14,6 +14,10 @@ use clap::ValueEnum;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
 
+mod request_log;
+
+pub use request_log::{current_request_id, serving, serving_sync, RequestTag};
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -42,15 +46,10 @@ pub fn init(format: LogFormat) {
     // Ignore the error of a second init (tests start several servers in one process).
     let _ = match format {
         LogFormat::Text => builder
-            .with_target(false)
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .event_format(request_log::Text)
             .try_init(),
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .try_init(),
+        LogFormat::Json => builder.event_format(request_log::Json).try_init(),
     };
 }
 
