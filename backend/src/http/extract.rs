@@ -6,13 +6,36 @@
 
 use axum::{
     body::Bytes,
-    extract::{FromRequest, Request},
+    extract::{DefaultBodyLimit, FromRequest, Request},
     http::{header, HeaderMap, StatusCode},
+    response::Response,
 };
 use serde::de::DeserializeOwned;
+use std::{
+    future::{poll_fn, Future},
+    pin::{pin, Pin},
+    task::Poll,
+    time::Duration,
+};
+use tokio::time::Sleep;
+use tower::Layer as _;
 
-use super::error::ApiError;
-use super::AppState;
+use super::{
+    error::ApiError,
+    layer::{self, Inner, Middleware},
+    AppState,
+};
+
+/// The largest body a route reads, as a middleware (axum's `DefaultBodyLimit` as a router
+/// layer would cost a route layer of its own).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+impl Middleware for BodyLimit {
+    async fn call<S: Inner>(self, req: Request, inner: S) -> Response {
+        layer::run(DefaultBodyLimit::max(self.0).layer(inner), req).await
+    }
+}
 
 /// Like `axum::Json`, with our errors.
 pub struct Json<T>(pub T);
@@ -24,11 +47,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Json<T> {
         if !is_json(req.headers()) {
             return Err(ApiError::UnsupportedMediaType);
         }
-        // A slow or endless body must not hold a connection (and a task) forever.
-        let read = tokio::time::timeout(state.body_timeout, Bytes::from_request(req, state));
-        let bytes = read
+        let bytes = within(state.body_timeout, Bytes::from_request(req, state))
             .await
-            .map_err(|_| ApiError::RequestTimeout)?
+            .ok_or(ApiError::RequestTimeout)?
             .map_err(|r| {
                 if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     ApiError::PayloadTooLarge
@@ -38,6 +59,23 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Json<T> {
             })?;
         parse(&bytes).map(Json)
     }
+}
+
+/// `read`'s output, or `None` if it takes longer than `limit`: a slow or endless body must not
+/// hold a connection (and a task) forever. The timer is only started if the body is not
+/// already there: it usually arrives with the headers, and a timer per request costs a wake-up
+/// of the runtime's driver (`docs/benchmarks.md`).
+async fn within<F: Future>(limit: Duration, read: F) -> Option<F::Output> {
+    let mut read = pin!(read);
+    let mut timer: Option<Pin<Box<Sleep>>> = None;
+    poll_fn(|cx| {
+        if let Poll::Ready(output) = read.as_mut().poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        timer.as_mut().poll(cx).map(|()| None)
+    })
+    .await
 }
 
 /// `application/json`, or any `application/*+json`, with or without parameters.

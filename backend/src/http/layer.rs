@@ -1,7 +1,9 @@
 //! A route-level middleware without axum's `from_fn` wrapping: `from_fn` boxes the inner
 //! service again for its `Next` and boxes the inner future too, on every request. Here the
 //! middleware is a plain async function of the request and the inner service, and the only
-//! allocation is its own future. Used by the two middlewares every request passes through.
+//! allocation is its own future. Middlewares compose as pairs, `Wrap((outer, inner))`, so a
+//! route gets one layer however many middlewares it passes through: each route layer costs a
+//! boxed service clone and two boxed futures per request (`docs/benchmarks.md`).
 
 use std::{
     convert::Infallible,
@@ -34,6 +36,14 @@ impl<S> Inner for S where
 pub trait Middleware: Clone + Send + Sync + 'static {
     /// Serves `req`, calling `inner` (at most once) for the wrapped route's answer.
     fn call<S: Inner>(self, req: Request, inner: S) -> impl Future<Output = Response> + Send;
+}
+
+/// `A` around `B` around the route.
+impl<A: Middleware, B: Middleware> Middleware for (A, B) {
+    fn call<S: Inner>(self, req: Request, inner: S) -> impl Future<Output = Response> + Send {
+        let (outer, middleware) = self;
+        outer.call(req, Wrapped { middleware, inner })
+    }
 }
 
 /// The wrapped route's answer to `req` (routes never fail: their errors are responses).

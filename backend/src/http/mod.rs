@@ -26,7 +26,7 @@ mod users;
 use std::{sync::Arc, time::Duration};
 
 use axum::{
-    extract::DefaultBodyLimit,
+    handler::Handler as _,
     http::{header, HeaderValue, Method},
     Router,
 };
@@ -39,6 +39,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::{accounts::Accounts, client::IpNet};
 use cookies::CookieSettings;
+use extract::BodyLimit;
 use static_files::StaticApp;
 
 /// Largest accepted request body.
@@ -106,21 +107,24 @@ pub fn document() -> OpenApiDoc {
 pub fn router(state: AppState) -> Router {
     let (routes, _) = documented();
     let cors = cors(&state.cors_origins);
+    let observe = observe::Observe {
+        https: state.cookies.secure(),
+    };
     let router = routes
-        .layer(layer::Wrap(cross_origin::Guard::new(&state)))
-        .method_not_allowed_fallback(static_files::method_not_allowed)
+        .layer(layer::Wrap((
+            observe,
+            (cross_origin::Guard::new(&state), BodyLimit(BODY_LIMIT)),
+        )))
+        .method_not_allowed_fallback(static_files::method_not_allowed.layer(layer::Wrap(observe)))
         // Only the app's files are compressed: API replies are small, and compressing replies
         // per request costs more CPU than it saves (and invites BREACH-style side channels).
         .fallback_service(
             Router::new()
                 .fallback(static_files::fallback)
                 .layer(CompressionLayer::new().quality(CompressionLevel::Precise(6)))
+                .layer(layer::Wrap(observe))
                 .with_state(state.clone()),
         )
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(layer::Wrap(observe::Observe {
-            https: state.cookies.secure(),
-        }))
         .with_state(state);
     // Outermost, so it answers preflights before routing.
     match cors {
