@@ -171,11 +171,13 @@ pub(super) struct AccountData {
     devices: Arc<dyn DeviceStore>,
     passkeys: Arc<dyn PasskeyStore>,
     second_factors: Arc<dyn SecondFactorStore>,
+    throttle: Throttle,
 }
 
 impl AccountData {
     /// Deletes the account if it still holds the hash it was read with, with its sessions,
-    /// known browsers and passkeys. Whether it did.
+    /// known browsers, passkeys and failure counts (a new account under the name must not
+    /// start locked). Whether it did.
     async fn delete(&self, user: &UserRecord) -> AccountResult<bool> {
         if !self
             .users
@@ -186,6 +188,7 @@ impl AccountData {
         }
         self.devices.delete_user_devices(&user.id).await?;
         self.passkeys.delete_user_passkeys(&user.id).await?;
+        self.throttle.forget_failures(&failure_names(user)).await?;
         Ok(true)
     }
 }
@@ -248,6 +251,7 @@ impl Accounts {
             devices: roles.devices.clone(),
             passkeys: roles.passkeys.clone(),
             second_factors: roles.second_factors.clone(),
+            throttle: throttle.clone(),
         };
         Self {
             sign_in: SignIn {
@@ -366,7 +370,7 @@ fn failure_names(user: &UserRecord) -> Vec<String> {
     names
 }
 
-/// A security-relevant event on the `audit` log target (the request id comes from the span).
+/// A security-relevant event on the `audit` log target (the log line names the request).
 /// Never a password or a hash.
 fn audit(action: &'static str, outcome: &'static str, user: &str, client: Client) {
     let ip = client

@@ -9,6 +9,7 @@ mod errors;
 mod hardening;
 mod lifecycle;
 mod load;
+mod lockout;
 mod mfa;
 mod observability;
 mod passkeys;

@@ -1,0 +1,42 @@
+//! The lockout from the owner's side: what a locked name means for a later account, and that
+//! the lock holds guessers back without refusing the owner's honest attempts.
+
+use crate::for_each_store;
+use crate::support::{
+    app::{expect_problem, TestApp},
+    Kind,
+};
+
+async fn lockout(kind: Kind, threshold: u32) -> TestApp {
+    TestApp::spawn_with(kind, |c| {
+        c.lockout_threshold = threshold;
+        c.lockout_duration = 600;
+    })
+    .await
+}
+
+/// Failures counted against a deleted account are not inherited by the next account that
+/// takes its name.
+async fn a_new_account_under_a_deleted_name_starts_unlocked(kind: Kind) {
+    let app = lockout(kind, 2).await;
+    app.register("walt", "correct pass phrase").await;
+    for _ in 0..2 {
+        app.login("walt", "wrong pass phrase").await;
+    }
+    expect_problem(
+        app.login("walt", "correct pass phrase").await,
+        429,
+        "rate_limited",
+    )
+    .await;
+    let out = app.admin(&["delete", "walt"]);
+    assert!(out.status.success(), "{out:?}");
+
+    assert_eq!(
+        app.register("walt", "another pass phrase").await.status(),
+        201
+    );
+    assert_eq!(app.login("walt", "another pass phrase").await.status(), 200);
+}
+
+for_each_store!(a_new_account_under_a_deleted_name_starts_unlocked);
