@@ -164,11 +164,22 @@ impl Hasher {
     /// threads, as measured). The returned place is held until the check has run (or is
     /// dropped unused). Taking it first lets a caller refuse before doing anything else.
     pub fn admit(&self) -> Result<Place, HashError> {
+        self.admit_with(0).map(|(place, _)| place)
+    }
+
+    /// [`Hasher::admit`] for a check and `later` more hashes by the same request, admitted
+    /// with it: once the request has done something that cannot be undone (used a one-time
+    /// code), its later hash must not be refused for load.
+    pub fn admit_with(&self, later: usize) -> Result<(Place, Vec<Place>), HashError> {
         let inner = &self.inner;
-        let ahead = inner.in_flight.fetch_add(1, Ordering::Relaxed);
+        let mine = later + 1;
+        let ahead = inner.in_flight.fetch_add(mine, Ordering::Relaxed);
         let admitted = Admitted(self.inner.clone());
+        let later: Vec<Place> = (0..later)
+            .map(|_| Place(Admitted(self.inner.clone()), None))
+            .collect();
         let per_check = self.time_per_check();
-        let predicted = per_check.saturating_mul(u32::try_from(ahead + 1).unwrap_or(u32::MAX));
+        let predicted = per_check.saturating_mul(u32::try_from(ahead + mine).unwrap_or(u32::MAX));
         let overrun = inner.overrun_permille.load(Ordering::Relaxed);
         let expected = predicted.saturating_mul(u32::try_from(overrun).unwrap_or(u32::MAX)) / 1000;
         // With a thread free, a check waits for nothing: always admitted (a hash slower than
@@ -178,14 +189,22 @@ impl Hasher {
         }
         // Worth learning from only when a queue was ahead of it.
         let queued = (ahead >= inner.threads).then(|| (Instant::now(), predicted));
-        Ok(Place(admitted, queued))
+        Ok((Place(admitted, queued), later))
     }
 
     /// Hashes `password` (already normalised) into a PHC string.
     pub async fn hash(&self, password: String) -> Result<String, HashError> {
+        let place = self.admit()?;
+        self.hash_in(place, password).await
+    }
+
+    /// [`Hasher::hash`] in a place taken earlier.
+    pub async fn hash_in(&self, place: Place, password: String) -> Result<String, HashError> {
         let params = self.inner.params.clone();
-        self.run(move |memory| hash_with(&params, password.as_bytes(), memory))
-            .await
+        self.run_in(place, move |memory| {
+            hash_with(&params, password.as_bytes(), memory)
+        })
+        .await
     }
 
     /// Checks `password` against `stored`, or against the dummy hash when there is no account.
@@ -220,15 +239,6 @@ impl Hasher {
             })
         })
         .await
-    }
-
-    /// Queues `job` for a hashing thread, if it is admitted.
-    async fn run<T: Send + 'static>(
-        &self,
-        job: impl FnOnce(&mut Vec<Block>) -> Result<T, HashError> + Send + 'static,
-    ) -> Result<T, HashError> {
-        let place = self.admit()?;
-        self.run_in(place, job).await
     }
 
     /// Queues `job` for a hashing thread in `place`, which is held until the job has run, even

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::{
     clock::Clock,
-    password::{Hasher, Verified},
+    password::{Hasher, Place, Verified},
     store::{DeviceRecord, DeviceStore, SecondFactorStore, UserRecord, UserStore},
     throttle::{failure_key, Attempt, Throttle},
     token::DeviceKey,
@@ -62,6 +62,24 @@ impl Credentials {
         factor: Factor,
         client: Client,
     ) -> AccountResult<Authenticated> {
+        let (authenticated, _) = self
+            .authenticate_before_hashes(action, user_name, proof, factor, client, 0)
+            .await?;
+        Ok(authenticated)
+    }
+
+    /// [`Credentials::authenticate`] for a change that then hashes `hashes` times: places for
+    /// those hashes are taken with the check's, so a change whose one-time code was used is
+    /// never refused for load afterwards (the code would be spent for nothing).
+    pub async fn authenticate_before_hashes(
+        &self,
+        action: &'static str,
+        user_name: &str,
+        proof: Proof<'_>,
+        factor: Factor,
+        client: Client,
+        hashes: usize,
+    ) -> AccountResult<(Authenticated, Vec<Place>)> {
         let password = proof.password;
         let name = parse_name(user_name)?;
         require_password("password", password)?;
@@ -87,7 +105,7 @@ impl Credentials {
         };
         // A place for the password check first: a request shed for load must not have
         // counted as a failed attempt.
-        let place = self.hasher.admit()?;
+        let (place, later) = self.hasher.admit_with(hashes)?;
         if let Err(limited) = self.throttle.reserve_attempt(&key, seen, now).await? {
             audit(action, "locked", name.canonical(), client);
             return Err(limited.into());
@@ -119,10 +137,11 @@ impl Credentials {
                         user.password_hash = new_hash;
                     }
                 }
-                Ok(Authenticated {
+                let authenticated = Authenticated {
                     user,
                     known_device: known_device.is_some(),
-                })
+                };
+                Ok((authenticated, later))
             }
             _ => {
                 // Already counted by the reservation.

@@ -160,18 +160,23 @@ impl SignIn {
                 message: "new password must differ from the current one".into(),
             }]));
         }
-        let user = self
+        let (authenticated, mut places) = self
             .credentials
-            .authenticate(
+            .authenticate_before_hashes(
                 "password_change",
                 user_name,
                 proof,
                 Factor::Required,
                 client,
+                1,
             )
-            .await?
-            .user;
-        let new_hash = self.credentials.hasher.hash(new.normalized()).await?;
+            .await?;
+        let user = authenticated.user;
+        let hasher = &self.credentials.hasher;
+        let new_hash = match places.pop() {
+            Some(place) => hasher.hash_in(place, new.normalized()).await?,
+            None => hasher.hash(new.normalized()).await?,
+        };
         let now = self.credentials.now();
         let swapped = self
             .data

@@ -1016,3 +1016,99 @@ forward_users! {
     }
 }
 }
+
+/// The SQLite store, except that "another request" asks the hasher for a place the moment a
+/// one-time code is used, and keeps it if admitted.
+struct Crowding {
+    inner: Arc<SqliteStore>,
+    hasher: Hasher,
+    codes_used: std::sync::atomic::AtomicUsize,
+    taken: std::sync::Mutex<Vec<crate::password::Place>>,
+}
+
+#[async_trait]
+impl SecondFactorStore for Crowding {
+    async fn set_pending_totp(&self, user_id: &str, secret: &str) -> StoreResult<bool> {
+        self.inner.set_pending_totp(user_id, secret).await
+    }
+    async fn enable_totp(
+        &self,
+        user_id: &str,
+        secret: &str,
+        step: i64,
+        recovery_hashes: &[String],
+    ) -> StoreResult<bool> {
+        self.inner
+            .enable_totp(user_id, secret, step, recovery_hashes)
+            .await
+    }
+    async fn disable_totp(&self, user_id: &str) -> StoreResult<bool> {
+        self.inner.disable_totp(user_id).await
+    }
+    async fn use_totp_step(&self, user_id: &str, step: i64) -> StoreResult<bool> {
+        let used = self.inner.use_totp_step(user_id, step).await?;
+        self.codes_used.fetch_add(1, Ordering::SeqCst);
+        if let Ok(place) = self.hasher.admit() {
+            self.taken.lock().unwrap().push(place);
+        }
+        Ok(used)
+    }
+    async fn use_recovery_code(&self, user_id: &str, code_hash: &str) -> StoreResult<bool> {
+        self.inner.use_recovery_code(user_id, code_hash).await
+    }
+    async fn count_recovery_codes(&self, user_id: &str) -> StoreResult<u64> {
+        self.inner.count_recovery_codes(user_id).await
+    }
+}
+
+#[tokio::test]
+async fn a_password_change_that_used_its_code_is_not_refused_for_load() {
+    let f = fixture(|_| {});
+    let (secret, _) = with_totp(&f).await;
+    f.clock.advance(Duration::from_secs(30));
+    // One thread and a bound no waiting check meets: a check is refused whenever another
+    // holds the thread.
+    let hasher = Hasher::new(
+        argon2::Params::new(1024, 1, 1, None).unwrap(),
+        1,
+        Duration::from_nanos(1),
+    )
+    .unwrap();
+    let crowding = Arc::new(Crowding {
+        inner: f.store.clone(),
+        hasher: hasher.clone(),
+        codes_used: Default::default(),
+        taken: Default::default(),
+    });
+    let roles = Roles {
+        second_factors: crowding.clone(),
+        ..Roles::of(f.store.clone())
+    };
+    let accounts = Accounts::from_roles(roles, hasher, Arc::new(f.clock.clone()), settings());
+    let password = pw("first pass phrase");
+    let code = code_at(&f, &secret, 0);
+    accounts
+        .sign_in
+        .change_password(
+            "ada",
+            with_code(&password, &code),
+            &pw("second pass phrase"),
+            CLIENT,
+        )
+        .await
+        .expect("admitted with its check, the new hash is not refused once the code is used");
+    assert_eq!(crowding.codes_used.load(Ordering::SeqCst), 1);
+    crowding.taken.lock().unwrap().clear();
+    f.clock.advance(Duration::from_secs(30));
+    let code = code_at(&f, &secret, 0);
+    f.accounts
+        .sign_in
+        .login(
+            "ada",
+            with_code(&pw("second pass phrase"), &code),
+            None,
+            CLIENT,
+        )
+        .await
+        .unwrap();
+}
