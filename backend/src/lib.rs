@@ -38,6 +38,7 @@ pub mod config;
 pub mod http;
 pub mod ids;
 mod password;
+mod seal;
 mod server;
 pub mod startup;
 pub mod store;

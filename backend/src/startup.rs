@@ -112,8 +112,10 @@ impl App {
                 throttle: config.throttle_policy(),
             },
         );
+        // TODO(data key): instances sharing a MongoDB need one sealing key.
+        let sealer = crate::seal::Sealer::random();
         let accounts = match relying_party(&public_url) {
-            Ok(webauthn) => accounts.with_passkeys(webauthn),
+            Ok(webauthn) => accounts.with_passkeys(webauthn, sealer),
             Err(why) => {
                 tracing::warn!(
                     public_url,

@@ -45,6 +45,7 @@ use crate::{
     clock::Clock,
     common_passwords,
     password::Hasher,
+    seal::Sealer,
     store::{
         CeremonyStore, CounterStore, DeviceStore, PasskeyStore, Ping, RecoveryStore,
         SecondFactorStore, SessionStore, Store, UserRecord, UserStore,
@@ -272,6 +273,7 @@ impl Accounts {
                 passkeys: roles.passkeys.clone(),
                 ceremonies: roles.ceremonies.clone(),
                 webauthn: None,
+                sealer: Sealer::random(),
             },
             recovery: Recovery {
                 recovery: roles.recovery.clone(),
@@ -324,9 +326,11 @@ impl Accounts {
         )
     }
 
-    /// Passkeys on, as the relying party `webauthn` describes.
-    pub fn with_passkeys(mut self, webauthn: webauthn_rs::Webauthn) -> Self {
+    /// Passkeys on, as the relying party `webauthn` describes; login ceremonies sealed by
+    /// `sealer` (instances sharing a store must share its key).
+    pub fn with_passkeys(mut self, webauthn: webauthn_rs::Webauthn, sealer: Sealer) -> Self {
         self.passkeys.webauthn = Some(Arc::new(webauthn));
+        self.passkeys.sealer = sealer;
         self
     }
 

@@ -3,9 +3,13 @@
 //! without a user name (a discoverable credential, user verification required), complete on
 //! its own since it is already two factors.
 //!
-//! Each ceremony's state is kept in the store for five minutes and taken out once, so its
-//! finish may reach any instance and cannot be replayed. The account behind a passkey is
-//! found by the credential id; the WebAuthn user handle is the account id (16 random bytes).
+//! A registration's state is kept in the store for five minutes and taken out once. A login's
+//! is not stored when it starts (anyone may start one, and a row per start let any web page
+//! fill the store): it travels sealed with the server's key ([`Sealer`]) and bound to its
+//! expiry, and only its finish, which spends the caller's login budget, writes a row, to
+//! refuse a second use. Either way a finish may reach any instance and cannot be replayed.
+//! The account behind a passkey is found by the credential id; the WebAuthn user handle is
+//! the account id (16 random bytes).
 
 use std::time::Duration;
 
@@ -23,7 +27,9 @@ use super::{
     Factor, LoggedIn, Proof, SignedIn,
 };
 use crate::{
+    clock::{from_millis, to_millis},
     ids,
+    seal::Sealer,
     store::{CeremonyStore, PasskeyRecord, PasskeyStore, StoreError, UserStore},
     throttle::Attempt,
     token::SessionToken,
@@ -33,6 +39,18 @@ use crate::{
 const CEREMONY_TTL: Duration = Duration::from_secs(300);
 /// Longest passkey name, in characters.
 const MAX_NAME: usize = 64;
+/// What a login ceremony's seal is for.
+const LOGIN_SEAL: &str = "passkey-login";
+
+/// A login ceremony's state, as it travels sealed.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct LoginCeremony {
+    /// Random: names the ceremony once it is used.
+    id: String,
+    /// When it ends, in Unix milliseconds.
+    expires_at: i64,
+    state: DiscoverableAuthentication,
+}
 
 /// A ceremony started: its id (sent back with the result) and the options for the browser's
 /// `navigator.credentials` call, as JSON.
@@ -78,6 +96,8 @@ pub struct Passkeys {
     pub(super) ceremonies: Arc<dyn CeremonyStore>,
     /// The relying party; `None` when the public URL cannot be one.
     pub(super) webauthn: Option<Arc<webauthn_rs::Webauthn>>,
+    /// Seals login ceremonies.
+    pub(super) sealer: Sealer,
 }
 
 impl Passkeys {
@@ -198,18 +218,54 @@ impl Passkeys {
     }
 
     /// Starts a login with a passkey: no user name, the browser offers the passkeys it has.
-    pub async fn start_login(&self) -> AccountResult<PasskeyCeremony> {
+    /// Spends the caller's per-IP login budget; stores nothing.
+    pub async fn start_login(&self, client: Client) -> AccountResult<PasskeyCeremony> {
         let webauthn = self.webauthn()?;
+        self.credentials
+            .throttle
+            .spend_ip(Attempt::Credentials, client.ip, self.credentials.now())
+            .await??;
         let (mut challenge, state) = webauthn
             .start_discoverable_authentication()
             .map_err(|e| AccountError::internal("starting a passkey login", e))?;
         // A login button, not the autofill ("conditional") variant the library defaults to.
         challenge.mediation = None;
-        let id = self.keep_ceremony(None, &to_json(&state)?).await?;
+        let ceremony = LoginCeremony {
+            id: ids::random_hex(16),
+            expires_at: to_millis(self.credentials.now() + CEREMONY_TTL),
+            state,
+        };
+        let sealed = serde_json::to_vec(&ceremony)
+            .map_err(|e| AccountError::internal("sealing a ceremony", e))?;
         Ok(PasskeyCeremony {
-            id,
+            id: self.sealer.seal(LOGIN_SEAL, &sealed),
             options: to_json(&challenge)?,
         })
+    }
+
+    /// The state of a login ceremony sealed by [`Passkeys::start_login`], used up: unsealed,
+    /// unexpired, and not used before (on any instance). Anything else is one case.
+    async fn use_login_ceremony(&self, sealed: &str) -> AccountResult<DiscoverableAuthentication> {
+        let ceremony: LoginCeremony = self
+            .sealer
+            .open(LOGIN_SEAL, sealed)
+            .and_then(|json| serde_json::from_slice(&json).ok())
+            .ok_or(AccountError::InvalidPasskey)?;
+        let now = self.credentials.now();
+        if ceremony.expires_at <= to_millis(now) {
+            return Err(AccountError::InvalidPasskey);
+        }
+        let used = format!("used-login:{}", ceremony.id);
+        let expires_at = from_millis(ceremony.expires_at);
+        match self
+            .ceremonies
+            .insert_ceremony(&used, None, "", expires_at)
+            .await
+        {
+            Ok(()) => Ok(ceremony.state),
+            Err(StoreError::Duplicate) => Err(AccountError::InvalidPasskey),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Finishes a passkey login: finds the account by the credential, verifies the signature
@@ -228,9 +284,7 @@ impl Passkeys {
             .throttle
             .spend_ip(Attempt::Credentials, client.ip, self.credentials.now())
             .await??;
-        let (_, state) = self.take_ceremony(ceremony).await?;
-        let state: DiscoverableAuthentication = serde_json::from_str(&state)
-            .map_err(|e| AccountError::internal("reading a ceremony", e))?;
+        let state = self.use_login_ceremony(ceremony).await?;
         let credential: PublicKeyCredential =
             serde_json::from_str(credential).map_err(|_| AccountError::InvalidPasskey)?;
         let (handle, credential_id) = webauthn

@@ -170,8 +170,9 @@ async fn remove(
     ))]
 async fn login_start(
     State(state): State<AppState>,
+    Caller(client): Caller,
 ) -> Result<axum::Json<PasskeyChallenge>, ApiError> {
-    challenge(state.accounts.passkeys.start_login().await?)
+    challenge(state.accounts.passkeys.start_login(client).await?)
 }
 
 /// Finish a passkey login: a session, like a password login with its second factor.

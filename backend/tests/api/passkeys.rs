@@ -157,7 +157,74 @@ async fn passkey_management_needs_a_session(kind: Kind) {
     expect_problem(removed, 404, "not_found").await;
 }
 
+/// Anyone may start a passkey login, from any page: a start writes nothing to the store and
+/// spends the caller's per-IP login budget.
+async fn cross_site_login_starts_leave_the_store_unchanged(kind: Kind) {
+    let app = TestApp::spawn_with(kind, |c| c.ip_rate_limit = 20).await;
+    let before = app.count_records("ceremonies").await;
+    let client = reqwest::Client::new();
+    let (mut served, mut limited) = (0, 0);
+    for _ in 0..300 {
+        let reply = client
+            .post(app.url("/api/passkeys/login/start"))
+            .header("origin", "https://evil.example")
+            .header("sec-fetch-site", "cross-site")
+            .send()
+            .await
+            .unwrap();
+        match reply.status().as_u16() {
+            200 => served += 1,
+            429 => limited += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!((served, limited), (20, 280));
+    assert_eq!(app.count_records("ceremonies").await, before);
+}
+
+/// A registration's ceremony id is not a login's, and a login ceremony works once only.
+async fn a_registration_ceremony_cannot_finish_a_login(kind: Kind) {
+    let app = signed_in(kind).await;
+    let start: Value = app
+        .post(
+            "/api/passkeys/register/start",
+            json!({ "password": PASSWORD }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let answer = json!({ "ceremony": start["ceremony"], "credential": {
+        "id": "AAAA", "rawId": "AAAA", "type": "public-key",
+        "response": { "authenticatorData": "AAAA", "clientDataJSON": "AAAA",
+                      "signature": "AAAA", "userHandle": "AAAAAAAAAAAAAAAAAAAAAA" } } });
+    expect_problem(
+        app.post("/api/passkeys/login/finish", answer).await,
+        400,
+        "invalid_passkey",
+    )
+    .await;
+    // And a login ceremony cannot finish a registration.
+    let login: Value = app
+        .post("/api/passkeys/login/start", json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let forged = json!({ "ceremony": login["ceremony"], "name": "Laptop", "credential": {
+        "id": "AAAA", "rawId": "AAAA", "type": "public-key",
+        "response": { "attestationObject": "AAAA", "clientDataJSON": "AAAA" } } });
+    expect_problem(
+        app.post("/api/passkeys/register/finish", forged).await,
+        400,
+        "invalid_passkey",
+    )
+    .await;
+}
+
 crate::for_each_store!(
+    cross_site_login_starts_leave_the_store_unchanged,
+    a_registration_ceremony_cannot_finish_a_login,
     registration_asks_for_a_discoverable_user_verified_credential,
     a_passkey_login_without_a_valid_answer_is_refused_alike,
     passkey_management_needs_a_session,

@@ -171,6 +171,37 @@ impl TestApp {
         Self::start(config, self.data.clone(), self.clock.clone()).await
     }
 
+    /// How many records the server's store holds in `table` (a SQLite table, the MongoDB
+    /// collection of the same name), read behind the server's back.
+    pub async fn count_records(&self, table: &str) -> u64 {
+        match self.config.mongodb_uri.as_deref() {
+            None => {
+                let path = self
+                    .config
+                    .data_dir
+                    .join(accounts_server::store::sqlite::FILE_NAME);
+                let db = rusqlite::Connection::open_with_flags(
+                    path,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+                )
+                .expect("open the database read-only");
+                db.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .expect("count") as u64
+            }
+            Some(uri) => {
+                let client = mongodb::Client::with_uri_str(uri).await.expect("connect");
+                client
+                    .database(&self.config.mongodb_db)
+                    .collection::<mongodb::bson::Document>(table)
+                    .count_documents(mongodb::bson::doc! {})
+                    .await
+                    .expect("count")
+            }
+        }
+    }
+
     /// Stops the server and opens its store directly (the embedded store admits one process
     /// at a time), to look at what the server left there.
     pub async fn stop_and_open_store(&mut self) -> Box<dyn accounts_server::store::Store> {
