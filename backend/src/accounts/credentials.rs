@@ -92,8 +92,13 @@ impl Credentials {
             audit(action, "ip_rate_limited", name.canonical(), client);
             return Err(limited.into());
         }
+        let user = self.find_account(&name).await?;
+        // Matched by account id: the name typed may not be the stored one (an account that
+        // kept an older key, see `find_account`).
         let known_device = self
-            .known_device(client.device, now, |d| d.user_name == name.canonical())
+            .known_device(client.device, now, |d| {
+                user.as_ref().is_some_and(|u| u.id == d.user_id)
+            })
             .await?;
         let key = failure_key(name.canonical(), known_device.as_deref());
         let seen = match self.throttle.check_account(&key, now).await? {
@@ -110,7 +115,6 @@ impl Credentials {
             audit(action, "locked", name.canonical(), client);
             return Err(limited.into());
         }
-        let user = self.find_account(&name).await?;
         let verified = self
             .hasher
             .verify_in(

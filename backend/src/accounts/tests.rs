@@ -1112,3 +1112,69 @@ async fn a_password_change_that_used_its_code_is_not_refused_for_load() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_browser_known_to_an_account_under_its_older_name_keeps_its_own_budget() {
+    let f = fixture(|_| {});
+    // "Straße" was stored as "straße" when names were lower-cased; "Strasse" took the
+    // case-folded form since, so the older account kept its key (see `find_account`).
+    f.accounts
+        .sign_in
+        .register("Strasse", &pw("another pass phrase"), CLIENT)
+        .await
+        .unwrap();
+    let now = f.clock.now();
+    let hash = hasher(1024)
+        .hash(pw("first pass phrase").normalized())
+        .await
+        .unwrap();
+    f.store
+        .insert_user(&UserRecord {
+            id: crate::ids::account_id(),
+            name: "straße".into(),
+            display_name: "Straße".into(),
+            password_hash: hash,
+            created_at: now,
+            password_changed_at: now,
+            disabled: false,
+            password_expired: false,
+            reset_expires_at: None,
+            totp_secret: None,
+            totp_pending: None,
+            totp_last_step: 0,
+        })
+        .await
+        .unwrap();
+    let owner = f
+        .accounts
+        .sign_in
+        .login("Straße", &pw("first pass phrase"), None, CLIENT)
+        .await
+        .unwrap();
+    let device = crate::token::DeviceKey::of(&owner.new_device.expect("a new browser"));
+    let owners_browser = Client {
+        device: Some(device),
+        ..CLIENT
+    };
+    // A guesser locks the name for everyone else...
+    for _ in 0..2 {
+        let _ = f
+            .accounts
+            .sign_in
+            .login("Straße", &pw("wrong pass phrase"), None, CLIENT)
+            .await;
+    }
+    assert!(matches!(
+        f.accounts
+            .sign_in
+            .login("Straße", &pw("first pass phrase"), None, CLIENT)
+            .await,
+        Err(AccountError::RateLimited { .. })
+    ));
+    // ...not for the owner's browser.
+    f.accounts
+        .sign_in
+        .login("Straße", &pw("first pass phrase"), None, owners_browser)
+        .await
+        .expect("the owner's browser has a budget of its own");
+}
