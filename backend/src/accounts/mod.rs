@@ -110,6 +110,10 @@ pub struct Client {
 /// How long a browser stays known to an account after its first login there.
 pub const DEVICE_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
 
+/// Browsers remembered per account: past this, the least recently remembered is forgotten (a
+/// script logging in without keeping cookies must not pile up records).
+pub const MAX_DEVICES: usize = 20;
+
 /// The rules' settings.
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {

@@ -5,6 +5,7 @@ use std::{sync::Arc, time::Duration};
 
 use super::{
     audit, Account, AccountError, AccountResult, Client, LoggedIn, SignedIn, DEVICE_LIFETIME,
+    MAX_DEVICES,
 };
 use crate::{
     clock::Clock,
@@ -68,6 +69,7 @@ impl SessionIssuer {
                         expires_at: now + DEVICE_LIFETIME,
                     },
                     now,
+                    MAX_DEVICES,
                 )
                 .await?;
             Some(device)

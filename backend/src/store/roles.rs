@@ -163,9 +163,15 @@ pub trait SessionStore: Send + Sync + 'static {
 /// Browsers known to accounts.
 #[async_trait]
 pub trait DeviceStore: Send + Sync + 'static {
-    /// Remembers a browser (replacing a record with the same token hash); records expired at
-    /// `now` may be swept meanwhile.
-    async fn insert_device(&self, device: &DeviceRecord, now: OffsetDateTime) -> StoreResult<()>;
+    /// Remembers a browser (replacing a record with the same token hash), then forgets the
+    /// account's records beyond the `keep` that expire last (the most recently remembered);
+    /// records expired at `now` may be swept meanwhile.
+    async fn insert_device(
+        &self,
+        device: &DeviceRecord,
+        now: OffsetDateTime,
+        keep: usize,
+    ) -> StoreResult<()>;
 
     /// The device record, unless absent or expired at `now`.
     async fn find_device(

@@ -39,4 +39,26 @@ async fn a_new_account_under_a_deleted_name_starts_unlocked(kind: Kind) {
     assert_eq!(app.login("walt", "another pass phrase").await.status(), 200);
 }
 
-for_each_store!(a_new_account_under_a_deleted_name_starts_unlocked);
+
+/// A script that logs in without keeping cookies gets a new device record each time: the
+/// account keeps at most 20.
+async fn an_account_remembers_at_most_twenty_browsers(kind: Kind) {
+    let app = TestApp::spawn(kind).await;
+    app.register("walt", "correct pass phrase").await;
+    let cookieless = reqwest::Client::new();
+    for _ in 0..25 {
+        let reply = cookieless
+            .post(app.url("/api/login"))
+            .json(&serde_json::json!({ "user_name": "walt", "password": "correct pass phrase" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 200);
+    }
+    assert_eq!(app.count_records("devices").await, 20);
+}
+
+for_each_store!(
+    a_new_account_under_a_deleted_name_starts_unlocked,
+    an_account_remembers_at_most_twenty_browsers,
+);

@@ -25,13 +25,16 @@ async fn devices_are_found_until_they_expire_and_go_with_their_account(kind: Kin
     let f = store(kind).await;
     let (u, other) = (user("dana", "h"), user("otto", "h"));
     let known = device("d1", &u, HOUR);
-    f.store.insert_device(&known, clock::now()).await.unwrap();
     f.store
-        .insert_device(&device("d2", &u, HOUR), clock::now())
+        .insert_device(&known, clock::now(), 20)
         .await
         .unwrap();
     f.store
-        .insert_device(&device("o1", &other, HOUR), clock::now())
+        .insert_device(&device("d2", &u, HOUR), clock::now(), 20)
+        .await
+        .unwrap();
+    f.store
+        .insert_device(&device("o1", &other, HOUR), clock::now(), 20)
         .await
         .unwrap();
     let now = clock::now();
@@ -50,11 +53,49 @@ async fn devices_are_found_until_they_expire_and_go_with_their_account(kind: Kin
     );
     // Remembering the same browser again replaces the record.
     let renewed = device("d1", &u, 2 * HOUR);
-    f.store.insert_device(&renewed, clock::now()).await.unwrap();
+    f.store
+        .insert_device(&renewed, clock::now(), 20)
+        .await
+        .unwrap();
     assert_eq!(f.store.find_device("d1", now).await.unwrap(), Some(renewed));
     assert_eq!(f.store.delete_user_devices(&u.id).await.unwrap(), 2);
     assert_eq!(f.store.find_device("d1", now).await.unwrap(), None);
     assert!(f.store.find_device("o1", now).await.unwrap().is_some());
 }
 
-crate::for_each_store!(devices_are_found_until_they_expire_and_go_with_their_account);
+/// An account keeps its `keep` most recently remembered browsers; other accounts' are untouched.
+async fn an_account_keeps_its_most_recent_browsers(kind: Kind) {
+    let f = store(kind).await;
+    let (u, other) = (user("dana", "h"), user("otto", "h"));
+    f.store
+        .insert_device(&device("o1", &other, HOUR), clock::now(), 3)
+        .await
+        .unwrap();
+    for i in 0..5u32 {
+        let d = device(
+            &format!("d{i}"),
+            &u,
+            HOUR + Duration::from_secs(u64::from(i)),
+        );
+        f.store.insert_device(&d, clock::now(), 3).await.unwrap();
+    }
+    let now = clock::now();
+    let mut kept = Vec::new();
+    for i in 0..5 {
+        if f.store
+            .find_device(&format!("d{i}"), now)
+            .await
+            .unwrap()
+            .is_some()
+        {
+            kept.push(i);
+        }
+    }
+    assert_eq!(kept, [2, 3, 4]);
+    assert!(f.store.find_device("o1", now).await.unwrap().is_some());
+}
+
+crate::for_each_store!(
+    devices_are_found_until_they_expire_and_go_with_their_account,
+    an_account_keeps_its_most_recent_browsers,
+);

@@ -20,7 +20,12 @@ pub(super) struct DeviceDoc {
 #[async_trait]
 impl DeviceStore for MongoStore {
     /// MongoDB's TTL index sweeps expired records; `now` is not needed.
-    async fn insert_device(&self, d: &DeviceRecord, _now: OffsetDateTime) -> StoreResult<()> {
+    async fn insert_device(
+        &self,
+        d: &DeviceRecord,
+        _now: OffsetDateTime,
+        keep: usize,
+    ) -> StoreResult<()> {
         let doc = DeviceDoc {
             token_hash: d.token_hash.clone(),
             user_id: d.user_id.clone(),
@@ -31,6 +36,32 @@ impl DeviceStore for MongoStore {
             c.devices
                 .replace_one(doc! { "_id": &d.token_hash }, doc)
                 .upsert(true)
+                .await
+                .map(drop)
+        })
+        .await?;
+        let beyond: Vec<DeviceDoc> = self
+            .run(async |c| {
+                let mut cursor = c
+                    .devices
+                    .find(doc! { "user_id": &d.user_id })
+                    .sort(doc! { "expires_at": -1 })
+                    .skip(u64::try_from(keep).unwrap_or(u64::MAX))
+                    .await?;
+                let mut beyond = Vec::new();
+                while cursor.advance().await? {
+                    beyond.push(cursor.deserialize_current()?);
+                }
+                Ok(beyond)
+            })
+            .await?;
+        if beyond.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = beyond.iter().map(|b| b.token_hash.as_str()).collect();
+        self.run(async |c| {
+            c.devices
+                .delete_many(doc! { "_id": { "$in": &ids } })
                 .await
                 .map(drop)
         })

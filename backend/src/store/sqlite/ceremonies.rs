@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
 use time::OffsetDateTime;
 
-use super::SqliteStore;
+use super::{sweep_expired, SqliteStore};
 use crate::{
     clock::to_millis,
     store::{CeremonyStore, StoreResult},
@@ -38,8 +38,7 @@ impl CeremonyStore for SqliteStore {
         let id = id.to_owned();
         self.write(move |c| {
             // Sweep ended ceremonies while writing anyway (abandoned ones are never taken).
-            c.prepare_cached("DELETE FROM ceremonies WHERE expires_at <= ?1")?
-                .execute([to_millis(now)])?;
+            sweep_expired(c, "ceremonies", now)?;
             c.prepare_cached(
                 "DELETE FROM ceremonies WHERE id = ?1 RETURNING user_id, state, expires_at",
             )?

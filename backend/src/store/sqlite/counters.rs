@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
 use time::OffsetDateTime;
 
-use super::{without_fsync, SqliteStore};
+use super::{sweep_expired, without_fsync, SqliteStore};
 use crate::{
     clock::{from_millis, to_millis},
     store::{prefix_end, Counter, CounterStore, StoreResult},
@@ -23,8 +23,7 @@ impl CounterStore for SqliteStore {
         let (now, expires) = (to_millis(now), to_millis(now + ttl));
         self.write(move |c| {
             without_fsync(c, |tx| {
-                tx.prepare_cached("DELETE FROM counters WHERE expires_at <= ?1")?
-                    .execute([now])?;
+                sweep_expired(tx, "counters", from_millis(now))?;
                 tx.prepare_cached(
                     "INSERT INTO counters (key, count, last_at, expires_at) VALUES (?1, 1, ?2, ?3)
                      ON CONFLICT(key) DO UPDATE SET count = count + 1, last_at = ?2,

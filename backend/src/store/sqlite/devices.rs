@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
 use time::OffsetDateTime;
 
-use super::SqliteStore;
+use super::{sweep_expired, SqliteStore};
 use crate::{
     clock::{from_millis, to_millis},
     store::{DeviceRecord, DeviceStore, StoreResult},
@@ -12,11 +12,16 @@ use crate::{
 
 #[async_trait]
 impl DeviceStore for SqliteStore {
-    async fn insert_device(&self, d: &DeviceRecord, now: OffsetDateTime) -> StoreResult<()> {
+    async fn insert_device(
+        &self,
+        d: &DeviceRecord,
+        now: OffsetDateTime,
+        keep: usize,
+    ) -> StoreResult<()> {
         let d = d.clone();
+        let keep = i64::try_from(keep).unwrap_or(i64::MAX);
         self.write(move |c| {
-            c.prepare_cached("DELETE FROM devices WHERE expires_at <= ?1")?
-                .execute([to_millis(now)])?;
+            sweep_expired(c, "devices", now)?;
             c.prepare_cached(
                 "INSERT OR REPLACE INTO devices (token_hash, user_id, user_name, expires_at)
                  VALUES (?1, ?2, ?3, ?4)",
@@ -26,7 +31,13 @@ impl DeviceStore for SqliteStore {
                 d.user_id,
                 d.user_name,
                 to_millis(d.expires_at)
-            ])
+            ])?;
+            c.prepare_cached(
+                "DELETE FROM devices WHERE user_id = ?1 AND token_hash NOT IN (
+                     SELECT token_hash FROM devices WHERE user_id = ?1
+                     ORDER BY expires_at DESC LIMIT ?2)",
+            )?
+            .execute(params![d.user_id, keep])
             .map(drop)
         })
         .await

@@ -29,6 +29,7 @@ use std::{
 
 use async_trait::async_trait;
 use rusqlite::{Connection, ErrorCode};
+use time::OffsetDateTime;
 
 use super::{session_cache::SessionCache, Ping, Store, StoreError, StoreResult};
 
@@ -212,6 +213,20 @@ fn without_fsync<T>(
     let value = result?;
     restored?;
     Ok(value)
+}
+
+/// Rows of a sweep, at most: a write that sweeps on the way does bounded work however much has
+/// expired (each write adds one row and removes up to this many, so a backlog drains).
+const SWEEP_BATCH: i64 = 256;
+
+/// Deletes up to [`SWEEP_BATCH`] rows of `table` expired at `now`, through its expiry index.
+fn sweep_expired(c: &Connection, table: &'static str, now: OffsetDateTime) -> rusqlite::Result<()> {
+    c.prepare_cached(&format!(
+        "DELETE FROM {table} WHERE rowid IN
+             (SELECT rowid FROM {table} WHERE expires_at <= ?1 LIMIT ?2)"
+    ))?
+    .execute(rusqlite::params![crate::clock::to_millis(now), SWEEP_BATCH])
+    .map(drop)
 }
 
 fn classify(e: rusqlite::Error) -> StoreError {

@@ -71,6 +71,9 @@ const MIGRATIONS: &[&str] = &[
          state TEXT NOT NULL,
          expires_at INTEGER NOT NULL
      ) STRICT;",
+    // 4: every expiring table is swept through an index on its expiry.
+    "CREATE INDEX devices_by_expiry ON devices(expires_at);
+     CREATE INDEX ceremonies_by_expiry ON ceremonies(expires_at);",
 ];
 
 /// Creates the tables if they are missing, then migrates them.

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
 use time::OffsetDateTime;
 
-use super::{defer, users::user_from_row, SqliteStore};
+use super::{defer, sweep_expired, users::user_from_row, SqliteStore};
 use crate::{
     clock::{from_millis, to_millis},
     store::{SessionLookup, SessionRecord, SessionStore, StoreResult},
@@ -36,9 +36,8 @@ impl SessionStore for SqliteStore {
     ) -> StoreResult<bool> {
         let (s, password_hash) = (s.clone(), password_hash.to_owned());
         self.write(move |c| {
-            // Sweep expired sessions while we are writing anyway (indexed, so cheap).
-            c.prepare_cached("DELETE FROM sessions WHERE expires_at <= ?1")?
-                .execute([to_millis(s.created_at)])?;
+            // Sweep expired sessions while we are writing anyway.
+            sweep_expired(c, "sessions", s.created_at)?;
             c.prepare_cached(
                 "INSERT INTO sessions (token_hash, user_id, user_name, created_at, expires_at)
                  SELECT ?1, ?2, ?3, ?4, ?5
