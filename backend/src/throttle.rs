@@ -199,6 +199,16 @@ impl Throttle {
         Ok(())
     }
 
+    /// Counts one wrong answer to a question asked again and again (a set-up's code), for
+    /// a day; how many so far.
+    pub async fn count_wrong_answer(&self, key: &str, now: OffsetDateTime) -> StoreResult<u32> {
+        Ok(self
+            .store
+            .bump_counter(key, now, FAILURE_MEMORY)
+            .await?
+            .count)
+    }
+
     /// A correct password: forget the failures, this attempt's reservation included.
     pub async fn record_success(&self, key: &str) -> StoreResult<()> {
         self.store.delete_counter(key).await

@@ -14,10 +14,12 @@ use std::sync::Arc;
 use super::{
     audit, credentials::Credentials, AccountError, AccountResult, Client, Factor, Proof, SignedIn,
 };
-use crate::{store::SecondFactorStore, totp};
+use crate::{store::SecondFactorStore, throttle::failure_key, totp};
 
 /// Shown in authenticator apps next to the account.
 const ISSUER: &str = "Accounts";
+/// Wrong codes while confirming a set-up before its pending secret is dropped.
+const MAX_CONFIRM_FAILURES: u32 = 5;
 
 /// A secret being set up. `Debug` is redacted.
 #[derive(Clone)]
@@ -106,10 +108,43 @@ impl SecondFactor {
                 "No set-up is waiting for a code: start the set-up first.",
             ));
         };
-        let Some(step) = totp::matching_step(pending, code, self.credentials.clock.now(), 0) else {
+        // A code oracle otherwise: each guess counts against the account like a wrong
+        // password, and the pending secret goes after a few.
+        let now = self.credentials.now();
+        let throttle = &self.credentials.throttle;
+        let device = self
+            .credentials
+            .known_device(client.device, now, |d| d.user_id == user.id)
+            .await?;
+        let key = failure_key(&user.name, device.as_deref());
+        let seen = match throttle.check_account(&key, now).await? {
+            Ok(seen) => seen,
+            Err(limited) => {
+                audit("totp_enable", "locked", &user.name, client);
+                return Err(limited.into());
+            }
+        };
+        if let Err(limited) = throttle.reserve_attempt(&key, seen, now).await? {
+            audit("totp_enable", "locked", &user.name, client);
+            return Err(limited.into());
+        }
+        let Some(step) = totp::matching_step(pending, code, now, 0) else {
+            let wrong_key = format!("totp-confirm:{}", user.id);
+            if throttle.count_wrong_answer(&wrong_key, now).await? >= MAX_CONFIRM_FAILURES {
+                self.second_factors.disable_totp(&user.id).await?;
+                throttle.record_success(&wrong_key).await?;
+                audit("totp_enable", "setup_dropped", &user.name, client);
+                return Err(AccountError::SecondFactorConflict(
+                    "Too many wrong codes: the set-up was cancelled. Start it again.",
+                ));
+            }
             audit("totp_enable", "invalid_code", &user.name, client);
             return Err(AccountError::InvalidCode);
         };
+        throttle.record_success(&key).await?;
+        throttle
+            .record_success(&format!("totp-confirm:{}", user.id))
+            .await?;
         let (codes, hashes) = totp::generate_recovery_codes();
         if !self
             .second_factors

@@ -166,6 +166,8 @@ async fn remove(
     responses(
         (status = 200, description = "Request options for the browser", body = PasskeyChallenge),
         CrossOrigin,
+        (status = 429, description = "Too many login attempts from this address", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         PasskeyErrors,
     ))]
 async fn login_start(

@@ -66,7 +66,9 @@ async fn setup(
         InvalidBody,
         (status = 401, description = "Not signed in, or the code is wrong (`invalid_code`)", body = Problem, content_type = "application/problem+json"),
         CrossOrigin,
-        (status = 409, description = "Already on, or no set-up started", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already on, no set-up started, or the set-up cancelled after five wrong codes", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong codes or passwords for this account: it is locked for a while", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         BodyErrors,
     ))]
 async fn confirm(

@@ -235,7 +235,68 @@ async fn the_routes_need_a_session(kind: Kind) {
     }
 }
 
+/// Ada, signed in, with a set-up waiting for its code: the pending secret.
+async fn setting_up(app: &TestApp) -> String {
+    assert_eq!(app.register("Ada", PASSWORD).await.status(), 201);
+    assert_eq!(login(app, None).await.status(), 200);
+    let setup: Value = app
+        .post("/api/mfa/totp/setup", json!({ "password": PASSWORD }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    setup["secret"].as_str().unwrap().to_owned()
+}
+
+/// Confirming a set-up is no code oracle: wrong codes count against the account like wrong
+/// passwords...
+async fn wrong_set_up_codes_lock_the_account(kind: Kind) {
+    let app = TestApp::spawn_with(kind, |c| c.lockout_threshold = 3).await;
+    let secret = setting_up(&app).await;
+    for _ in 0..3 {
+        let wrong = app
+            .post("/api/mfa/totp/confirm", json!({ "code": "000000" }))
+            .await;
+        expect_problem(wrong, 401, "invalid_code").await;
+    }
+    let right = json!({ "code": code(&app, &secret, 0) });
+    expect_problem(
+        app.post("/api/mfa/totp/confirm", right).await,
+        429,
+        "rate_limited",
+    )
+    .await;
+    expect_problem(login(&app, None).await, 429, "rate_limited").await;
+}
+
+/// ...and five wrong codes cancel the set-up: the right code of that secret no longer works.
+async fn five_wrong_set_up_codes_cancel_the_set_up(kind: Kind) {
+    let app = TestApp::spawn_with(kind, |c| c.lockout_threshold = 20).await;
+    let secret = setting_up(&app).await;
+    for _ in 0..4 {
+        let wrong = app
+            .post("/api/mfa/totp/confirm", json!({ "code": "000000" }))
+            .await;
+        expect_problem(wrong, 401, "invalid_code").await;
+    }
+    let fifth = app
+        .post("/api/mfa/totp/confirm", json!({ "code": "000000" }))
+        .await;
+    expect_problem(fifth, 409, "mfa_conflict").await;
+    let right = json!({ "code": code(&app, &secret, 0) });
+    expect_problem(
+        app.post("/api/mfa/totp/confirm", right).await,
+        409,
+        "mfa_conflict",
+    )
+    .await;
+    let session: Value = app.get("/api/session").await.json().await.unwrap();
+    assert_eq!(session["totp"], false);
+}
+
 crate::for_each_store!(
+    wrong_set_up_codes_lock_the_account,
+    five_wrong_set_up_codes_cancel_the_set_up,
     enrolment_and_login_with_codes,
     wrong_codes_lock_the_account_like_wrong_passwords,
     totp_is_turned_off_with_password_and_code,
