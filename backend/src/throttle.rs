@@ -14,6 +14,8 @@ use std::{
     time::Duration,
 };
 
+use tokio::sync::Notify;
+
 use time::OffsetDateTime;
 
 use crate::store::{Counter, CounterStore, StoreResult};
@@ -24,6 +26,9 @@ const FAILURE_MEMORY: Duration = Duration::from_secs(24 * 3600);
 const MAX_LOCK: Duration = Duration::from_secs(24 * 3600);
 /// The IP limits count per fixed minute.
 const WINDOW: Duration = Duration::from_secs(60);
+/// How long an attempt refused only because others on the account are in flight waits for
+/// their outcome (real time).
+const WAIT_FOR_OUTCOMES: Duration = Duration::from_secs(2);
 
 /// The limits in force.
 #[derive(Debug, Clone, Copy)]
@@ -62,6 +67,75 @@ pub struct Throttle {
     store: Arc<dyn CounterStore>,
     policy: ThrottlePolicy,
     over_limit: Arc<OverLimit>,
+    in_flight: Arc<InFlight>,
+}
+
+/// Attempts this process has reserved under each failure key and not yet finished, and a
+/// way to wait for their outcome.
+#[derive(Default)]
+struct InFlight(Mutex<HashMap<String, (usize, Arc<Notify>)>>);
+
+impl InFlight {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, (usize, Arc<Notify>)>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What wakes the waiters of `key` (its entry is kept while someone waits or attempts).
+    fn notify(&self, key: &str) -> Arc<Notify> {
+        self.map()
+            .entry(key.to_owned())
+            .or_insert_with(|| (0, Arc::default()))
+            .1
+            .clone()
+    }
+
+    fn any(&self, key: &str) -> bool {
+        self.map().get(key).is_some_and(|(n, _)| *n > 0)
+    }
+
+    fn enter(&self, key: &str) {
+        self.map()
+            .entry(key.to_owned())
+            .or_insert_with(|| (0, Arc::default()))
+            .0 += 1;
+    }
+
+    /// Gives back what [`InFlight::notify`] handed out; the entry goes once nobody needs it.
+    fn release(&self, key: &str, notify: Arc<Notify>) {
+        drop(notify);
+        let mut map = self.map();
+        if map
+            .get(key)
+            .is_some_and(|(n, notify)| *n == 0 && Arc::strong_count(notify) == 1)
+        {
+            map.remove(key);
+        }
+    }
+
+    fn leave(&self, key: &str) {
+        let mut map = self.map();
+        if let Some((n, notify)) = map.get_mut(key) {
+            *n = n.saturating_sub(1);
+            notify.notify_waiters();
+            if *n == 0 && Arc::strong_count(notify) == 1 {
+                map.remove(key);
+            }
+        }
+    }
+}
+
+/// An attempt reserved by [`Throttle::reserve_or_wait`]; its outcome is known when this is
+/// dropped (after [`Throttle::record_success`], if it succeeded), and attempts waiting on the
+/// same account then look again.
+pub struct Attempting {
+    in_flight: Arc<InFlight>,
+    key: String,
+}
+
+impl Drop for Attempting {
+    fn drop(&mut self) {
+        self.in_flight.leave(&self.key);
+    }
 }
 
 /// Which clients this process has seen go over their per-IP limit, until their window ends.
@@ -98,6 +172,7 @@ impl Throttle {
             store,
             policy,
             over_limit: Arc::default(),
+            in_flight: Arc::default(),
         }
     }
 
@@ -173,6 +248,55 @@ impl Throttle {
                 retry_after: Duration::from_secs(1),
             },
         )))
+    }
+
+    /// [`Throttle::reserve_attempt`], except that an attempt refused while other attempts on
+    /// the account are in flight in this process waits for their outcome (up to two seconds)
+    /// and tries again: a success clears the way, failures lock the account. So parallel
+    /// honest logins to one account are all served in turn, and parallel guesses stay capped.
+    /// `now` gives the services' time for each try.
+    pub async fn reserve_or_wait(
+        &self,
+        key: &str,
+        mut seen: u32,
+        now: impl Fn() -> OffsetDateTime,
+    ) -> StoreResult<Result<Attempting, Limited>> {
+        let deadline = tokio::time::Instant::now() + WAIT_FOR_OUTCOMES;
+        loop {
+            let notify = self.in_flight.notify(key);
+            // Listening before reserving, so no outcome between the two is missed.
+            let (refused, waited) = {
+                let outcome = notify.notified();
+                tokio::pin!(outcome);
+                outcome.as_mut().enable();
+                match self.reserve_attempt(key, seen, now()).await? {
+                    Ok(()) => {
+                        self.in_flight.enter(key);
+                        (None, false)
+                    }
+                    Err(limited) => {
+                        let waited = self.in_flight.any(key)
+                            && tokio::time::timeout_at(deadline, outcome).await.is_ok();
+                        (Some(limited), waited)
+                    }
+                }
+            };
+            self.in_flight.release(key, notify);
+            match refused {
+                None => {
+                    return Ok(Ok(Attempting {
+                        in_flight: self.in_flight.clone(),
+                        key: key.to_owned(),
+                    }))
+                }
+                Some(limited) if !waited => return Ok(Err(limited)),
+                Some(_) => {}
+            }
+            seen = match self.check_account(key, now()).await? {
+                Ok(seen) => seen,
+                Err(limited) => return Ok(Err(limited)),
+            };
+        }
     }
 
     /// When the lock under `key` ends, if it is locked at `now` (for operators).

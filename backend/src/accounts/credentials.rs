@@ -111,10 +111,17 @@ impl Credentials {
         // A place for the password check first: a request shed for load must not have
         // counted as a failed attempt.
         let (place, later) = self.hasher.admit_with(hashes)?;
-        if let Err(limited) = self.throttle.reserve_attempt(&key, seen, now).await? {
-            audit(action, "locked", name.canonical(), client);
-            return Err(limited.into());
-        }
+        let _attempting = match self
+            .throttle
+            .reserve_or_wait(&key, seen, || self.clock.now())
+            .await?
+        {
+            Ok(attempting) => attempting,
+            Err(limited) => {
+                audit(action, "locked", name.canonical(), client);
+                return Err(limited.into());
+            }
+        };
         let verified = self
             .hasher
             .verify_in(

@@ -39,7 +39,6 @@ async fn a_new_account_under_a_deleted_name_starts_unlocked(kind: Kind) {
     assert_eq!(app.login("walt", "another pass phrase").await.status(), 200);
 }
 
-
 /// A script that logs in without keeping cookies gets a new device record each time: the
 /// account keeps at most 20.
 async fn an_account_remembers_at_most_twenty_browsers(kind: Kind) {
@@ -58,7 +57,57 @@ async fn an_account_remembers_at_most_twenty_browsers(kind: Kind) {
     assert_eq!(app.count_records("devices").await, 20);
 }
 
+/// A script or CI jobs sharing an account log in at once with the right password: attempts
+/// beyond the lockout threshold wait for the earlier ones' outcome instead of being refused.
+async fn parallel_honest_logins_are_all_served(kind: Kind) {
+    let app = TestApp::spawn(kind).await; // the default threshold, 5
+    app.register("cijobs", "correct pass phrase").await;
+    let started = std::time::Instant::now();
+    let logins = (0..30).map(|_| async {
+        reqwest::Client::new()
+            .post(app.url("/api/login"))
+            .json(&serde_json::json!({ "user_name": "cijobs", "password": "correct pass phrase" }))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    let statuses = futures::future::join_all(logins).await;
+    assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+/// Guesses sent at once are still checked only up to the threshold.
+async fn parallel_guesses_stay_capped(kind: Kind) {
+    let app = lockout(kind, 3).await;
+    app.register("cijobs", "correct pass phrase").await;
+    let app = &app;
+    let guesses = (0..20).map(|i| async move {
+        reqwest::Client::new()
+            .post(app.url("/api/login"))
+            .json(&serde_json::json!({ "user_name": "cijobs", "password": format!("guess number {i}") }))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    let statuses = futures::future::join_all(guesses).await;
+    let checked = statuses.iter().filter(|&&s| s == 401).count();
+    let refused = statuses.iter().filter(|&&s| s == 429).count();
+    assert_eq!((checked, refused), (3, 17), "{statuses:?}");
+    expect_problem(
+        app.login("cijobs", "correct pass phrase").await,
+        429,
+        "rate_limited",
+    )
+    .await;
+}
+
 for_each_store!(
+    parallel_honest_logins_are_all_served,
+    parallel_guesses_stay_capped,
     a_new_account_under_a_deleted_name_starts_unlocked,
     an_account_remembers_at_most_twenty_browsers,
 );
