@@ -210,11 +210,14 @@ impl Config {
         self.mongodb_uri.as_deref().filter(|u| !u.trim().is_empty())
     }
 
-    /// The admin socket's path: --admin-socket, else admin.sock in the data folder.
+    /// The admin socket's path: --admin-socket, else admin.sock in the data folder; absolute
+    /// (a relative one is taken from the working directory), so messages name the file.
     pub fn admin_socket(&self) -> PathBuf {
-        self.admin_socket
+        let path = self
+            .admin_socket
             .clone()
-            .unwrap_or_else(|| self.data_dir.join("admin.sock"))
+            .unwrap_or_else(|| self.data_dir.join("admin.sock"));
+        std::path::absolute(&path).unwrap_or(path)
     }
 
     /// Where users reach the service: --public-url, else from the address the server is

@@ -91,22 +91,46 @@ async fn exchange(socket: &Path, request: &Request) -> Result<Reply, Unreachable
             },
             _ => e.to_string().into(),
         })?;
+    check_server(&stream)?;
     let (read, mut write) = stream.into_split();
     let mut line = serde_json::to_vec(request).map_err(|e| e.to_string())?;
     line.push(b'\n');
-    write
-        .write_all(&line)
-        .await
-        .map_err(|e| format!("sending the command failed: {e}"))?;
+    // A server that refuses this user answers and closes without reading: its answer says
+    // why, so it is read even when sending failed (a broken pipe).
+    let sent = write.write_all(&line).await;
     let mut answer = String::new();
-    tokio::time::timeout(REPLY_TIMEOUT, BufReader::new(read).read_line(&mut answer))
+    let read = tokio::time::timeout(REPLY_TIMEOUT, BufReader::new(read).read_line(&mut answer))
         .await
-        .map_err(|_| "no answer in time".to_owned())?
-        .map_err(|e| format!("reading the answer failed: {e}"))?;
-    serde_json::from_str(&answer).map_err(|_| {
+        .map_err(|_| "no answer in time".to_owned())?;
+    if let Ok(reply) = serde_json::from_str(&answer) {
+        return Ok(reply);
+    }
+    sent.map_err(|e| format!("sending the command failed: {e}"))?;
+    read.map_err(|e| format!("reading the answer failed: {e}"))?;
+    Err(
         "it did not answer like an accounts-server admin socket (is the path right?)"
             .to_owned()
-            .into()
+            .into(),
+    )
+}
+
+/// Commands (and the reset links they return) go only to a server run by root or by this
+/// user: anyone else who managed to listen at the path would get them.
+fn check_server(stream: &UnixStream) -> Result<(), Unreachable> {
+    let server = stream
+        .peer_cred()
+        .map_err(|e| format!("cannot tell who serves the socket: {e}"))?
+        .uid();
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if server == 0 || server == me {
+        return Ok(());
+    }
+    Err(Unreachable {
+        why: format!(
+            "permission denied: the socket is served by user {server}, not by root or by you"
+        ),
+        hint: "Refusing to send it a command. Check the path (--socket) and who runs the server.",
     })
 }
 

@@ -12,6 +12,7 @@ mod load;
 mod lockout;
 mod mfa;
 mod observability;
+mod operator_socket;
 mod passkeys;
 mod scale_out;
 mod sessions;
