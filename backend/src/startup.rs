@@ -115,7 +115,7 @@ impl App {
         // TODO(data key): instances sharing a MongoDB need one sealing key.
         let sealer = crate::seal::Sealer::random();
         let accounts = match relying_party(&public_url) {
-            Ok(webauthn) => accounts.with_passkeys(webauthn, sealer),
+            Ok(webauthn) => accounts.with_passkeys(webauthn),
             Err(why) => {
                 tracing::warn!(
                     public_url,
@@ -125,6 +125,7 @@ impl App {
                 accounts
             }
         };
+        let accounts = accounts.with_sealer(sealer);
         let static_app = http::static_files::StaticApp::load(&config.static_dir);
         if static_app.is_none() {
             tracing::warn!(

@@ -14,7 +14,7 @@ use std::{
     time::Duration,
 };
 
-use tokio::sync::Notify;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use time::OffsetDateTime;
 
@@ -26,9 +26,8 @@ const FAILURE_MEMORY: Duration = Duration::from_secs(24 * 3600);
 const MAX_LOCK: Duration = Duration::from_secs(24 * 3600);
 /// The IP limits count per fixed minute.
 const WINDOW: Duration = Duration::from_secs(60);
-/// How long an attempt refused only because others on the account are in flight waits for
-/// their outcome (real time).
-const WAIT_FOR_OUTCOMES: Duration = Duration::from_secs(2);
+/// How long an attempt waits for its turn among others on the same account (real time).
+const WAIT_FOR_TURN: Duration = Duration::from_secs(5);
 
 /// The limits in force.
 #[derive(Debug, Clone, Copy)]
@@ -67,74 +66,47 @@ pub struct Throttle {
     store: Arc<dyn CounterStore>,
     policy: ThrottlePolicy,
     over_limit: Arc<OverLimit>,
-    in_flight: Arc<InFlight>,
+    turns: Arc<Turns>,
 }
 
-/// Attempts this process has reserved under each failure key and not yet finished, and a
-/// way to wait for their outcome.
+/// A turn per failure key in this process: at most the lockout threshold of attempts on one
+/// account run at once here, the rest queue. Without it, attempts in flight (each counted
+/// before its check) made later honest attempts look like guesses past the threshold.
 #[derive(Default)]
-struct InFlight(Mutex<HashMap<String, (usize, Arc<Notify>)>>);
+struct Turns(Mutex<HashMap<String, Arc<Semaphore>>>);
 
-impl InFlight {
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, (usize, Arc<Notify>)>> {
+impl Turns {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Semaphore>>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// What wakes the waiters of `key` (its entry is kept while someone waits or attempts).
-    fn notify(&self, key: &str) -> Arc<Notify> {
+    fn gate(&self, key: &str, size: usize) -> Arc<Semaphore> {
         self.map()
             .entry(key.to_owned())
-            .or_insert_with(|| (0, Arc::default()))
-            .1
+            .or_insert_with(|| Arc::new(Semaphore::new(size)))
             .clone()
     }
 
-    fn any(&self, key: &str) -> bool {
-        self.map().get(key).is_some_and(|(n, _)| *n > 0)
-    }
-
-    fn enter(&self, key: &str) {
-        self.map()
-            .entry(key.to_owned())
-            .or_insert_with(|| (0, Arc::default()))
-            .0 += 1;
-    }
-
-    /// Gives back what [`InFlight::notify`] handed out; the entry goes once nobody needs it.
-    fn release(&self, key: &str, notify: Arc<Notify>) {
-        drop(notify);
+    /// Forgets the gate of `key` once nobody holds or waits for a turn.
+    fn tidy(&self, key: &str) {
         let mut map = self.map();
-        if map
-            .get(key)
-            .is_some_and(|(n, notify)| *n == 0 && Arc::strong_count(notify) == 1)
-        {
+        if map.get(key).is_some_and(|g| Arc::strong_count(g) == 1) {
             map.remove(key);
         }
     }
-
-    fn leave(&self, key: &str) {
-        let mut map = self.map();
-        if let Some((n, notify)) = map.get_mut(key) {
-            *n = n.saturating_sub(1);
-            notify.notify_waiters();
-            if *n == 0 && Arc::strong_count(notify) == 1 {
-                map.remove(key);
-            }
-        }
-    }
 }
 
-/// An attempt reserved by [`Throttle::reserve_or_wait`]; its outcome is known when this is
-/// dropped (after [`Throttle::record_success`], if it succeeded), and attempts waiting on the
-/// same account then look again.
-pub struct Attempting {
-    in_flight: Arc<InFlight>,
+/// A turn to attempt on an account (see [`Throttle::take_turn`]), given back when dropped.
+pub struct Turn {
+    permit: Option<OwnedSemaphorePermit>,
+    turns: Arc<Turns>,
     key: String,
 }
 
-impl Drop for Attempting {
+impl Drop for Turn {
     fn drop(&mut self) {
-        self.in_flight.leave(&self.key);
+        drop(self.permit.take());
+        self.turns.tidy(&self.key);
     }
 }
 
@@ -172,7 +144,7 @@ impl Throttle {
             store,
             policy,
             over_limit: Arc::default(),
-            in_flight: Arc::default(),
+            turns: Arc::default(),
         }
     }
 
@@ -250,53 +222,25 @@ impl Throttle {
         )))
     }
 
-    /// [`Throttle::reserve_attempt`], except that an attempt refused while other attempts on
-    /// the account are in flight in this process waits for their outcome (up to two seconds)
-    /// and tries again: a success clears the way, failures lock the account. So parallel
-    /// honest logins to one account are all served in turn, and parallel guesses stay capped.
-    /// `now` gives the services' time for each try.
-    pub async fn reserve_or_wait(
-        &self,
-        key: &str,
-        mut seen: u32,
-        now: impl Fn() -> OffsetDateTime,
-    ) -> StoreResult<Result<Attempting, Limited>> {
-        let deadline = tokio::time::Instant::now() + WAIT_FOR_OUTCOMES;
-        loop {
-            let notify = self.in_flight.notify(key);
-            // Listening before reserving, so no outcome between the two is missed.
-            let (refused, waited) = {
-                let outcome = notify.notified();
-                tokio::pin!(outcome);
-                outcome.as_mut().enable();
-                match self.reserve_attempt(key, seen, now()).await? {
-                    Ok(()) => {
-                        self.in_flight.enter(key);
-                        (None, false)
-                    }
-                    Err(limited) => {
-                        let waited = self.in_flight.any(key)
-                            && tokio::time::timeout_at(deadline, outcome).await.is_ok();
-                        (Some(limited), waited)
-                    }
-                }
-            };
-            self.in_flight.release(key, notify);
-            match refused {
-                None => {
-                    return Ok(Ok(Attempting {
-                        in_flight: self.in_flight.clone(),
-                        key: key.to_owned(),
-                    }))
-                }
-                Some(limited) if !waited => return Ok(Err(limited)),
-                Some(_) => {}
-            }
-            seen = match self.check_account(key, now()).await? {
-                Ok(seen) => seen,
-                Err(limited) => return Ok(Err(limited)),
-            };
+    /// Waits (up to five seconds) for a turn to attempt on the account under `key`: at most
+    /// the lockout threshold of attempts run at once in this process, so parallel honest
+    /// logins to one account are served in turn instead of refused, while parallel guesses
+    /// stay capped (each turn still checks the lock and reserves its attempt).
+    pub async fn take_turn(&self, key: &str) -> Result<Turn, Limited> {
+        let size = usize::try_from(self.policy.lockout_threshold).unwrap_or(usize::MAX);
+        let gate = self.turns.gate(key, size.clamp(1, Semaphore::MAX_PERMITS));
+        let permit = tokio::time::timeout(WAIT_FOR_TURN, gate.acquire_owned()).await;
+        let turn = Turn {
+            permit: permit.ok().and_then(Result::ok),
+            turns: self.turns.clone(),
+            key: key.to_owned(),
+        };
+        if turn.permit.is_none() {
+            return Err(Limited {
+                retry_after: Duration::from_secs(1),
+            });
         }
+        Ok(turn)
     }
 
     /// When the lock under `key` ends, if it is locked at `now` (for operators).
@@ -331,6 +275,15 @@ impl Throttle {
             .bump_counter(key, now, FAILURE_MEMORY)
             .await?
             .count)
+    }
+
+    /// The wrong answers counted under `key` so far (see [`Throttle::count_wrong_answer`]).
+    pub async fn wrong_answers(&self, key: &str, now: OffsetDateTime) -> StoreResult<u32> {
+        Ok(self
+            .store
+            .get_counter(key, now)
+            .await?
+            .map_or(0, |c| c.count))
     }
 
     /// A correct password: forget the failures, this attempt's reservation included.

@@ -25,6 +25,33 @@ pub struct Credentials {
     pub code: Option<String>,
 }
 
+/// `POST /api/login` (and the original `/login`): a user name and password (and a code, with
+/// two-factor login on), or the `login_ticket` a right password got and a code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LoginRequest {
+    /// The user name, in any case or Unicode form (not with a ticket).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 3, max_length = 32, example = "Ada")
+    )]
+    pub user_name: Option<String>,
+    /// The password (not with a ticket).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, min_length = 1, max_length = 256, example = "correct horse battery"))]
+    pub password: Option<Password>,
+    /// With two-factor login on: a current code from the authenticator app, or one of the
+    /// recovery codes. Ignored otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(example = "123456"))]
+    pub code: Option<String>,
+    /// The ticket of an `mfa_required` reply, sent with `code` instead of the name and
+    /// password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_ticket: Option<String>,
+}
+
 /// `POST /api/user/update` (and the original `/user/update`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -77,8 +77,11 @@ error_codes! {
     /// A password-reset token that is wrong, used or expired: one answer for each.
     InvalidResetToken = "invalid_reset_token", 400, "Invalid or expired reset link";
     /// The password is right; the account also needs a code from its authenticator app (or a
-    /// recovery code) in `code`.
+    /// recovery code) in `code`. A login's reply carries a `login_ticket` to send with it.
     MfaRequired = "mfa_required", 401, "Code required";
+    /// A login ticket that is wrong, used, expired, from another browser, or out of tries: log
+    /// in with the password again.
+    InvalidLoginTicket = "invalid_login_ticket", 401, "Log in again";
     /// The authenticator or recovery code is wrong, or was used before.
     InvalidCode = "invalid_code", 401, "Invalid code";
     /// Two-factor login is already on (to set it up), or not on (to turn it off).
@@ -149,6 +152,11 @@ pub struct Problem {
     /// The server's id for the request (also in the `x-request-id` header and its logs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// With `mfa_required` from a login: send it back with the code (`POST /api/login`
+    /// `{"login_ticket", "code"}`) instead of the password. Single use, five minutes, this
+    /// browser only, five codes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_ticket: Option<String>,
 }
 
 impl Problem {
@@ -162,6 +170,7 @@ impl Problem {
             code,
             errors: Vec::new(),
             request_id: None,
+            login_ticket: None,
         }
     }
 

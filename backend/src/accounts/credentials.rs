@@ -12,8 +12,9 @@ use super::{
     SignedIn,
 };
 use crate::{
-    clock::Clock,
+    clock::{to_millis, Clock},
     password::{Hasher, Place, Verified},
+    seal::Sealer,
     store::{DeviceRecord, DeviceStore, SecondFactorStore, UserRecord, UserStore},
     throttle::{failure_key, Attempt, Throttle},
     token::DeviceKey,
@@ -35,9 +36,60 @@ pub(super) struct Credentials {
     pub hasher: Hasher,
     pub throttle: Throttle,
     pub clock: Arc<dyn Clock>,
+    /// Seals login tickets (and passkey login ceremonies).
+    pub sealer: Sealer,
 }
 
+/// What a login ticket says, sealed: whose right password it stands for, until when, for
+/// which browser.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(super) struct LoginTicket {
+    /// Random: names the ticket's tries and its use.
+    pub id: String,
+    pub user_id: String,
+    /// The account's password change the ticket was issued under (Unix ms): a later change
+    /// voids it.
+    pub password_changed_at: i64,
+    /// The browser's device key (hex), if it sent one.
+    pub device: Option<String>,
+    /// Unix ms.
+    pub expires_at: i64,
+}
+
+/// What a login ticket's seal is for.
+const TICKET_SEAL: &str = "login-ticket";
+/// How long a ticket lasts.
+const TICKET_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+
 impl Credentials {
+    /// A ticket for `user`'s second login step from this browser.
+    fn issue_ticket(&self, user: &UserRecord, client: Client) -> AccountResult<String> {
+        let ticket = LoginTicket {
+            id: crate::ids::random_hex(16),
+            user_id: user.id.clone(),
+            password_changed_at: to_millis(user.password_changed_at),
+            device: client.device.map(|d| d.hex()),
+            expires_at: to_millis(self.now() + TICKET_TTL),
+        };
+        let json = serde_json::to_vec(&ticket)
+            .map_err(|e| AccountError::internal("sealing a login ticket", e))?;
+        Ok(self.sealer.seal(TICKET_SEAL, &json))
+    }
+
+    /// The ticket, if this server sealed it, it has not expired and this is its browser.
+    pub fn open_ticket(&self, sealed: &str, client: Client) -> AccountResult<LoginTicket> {
+        let ticket: LoginTicket = self
+            .sealer
+            .open(TICKET_SEAL, sealed)
+            .and_then(|json| serde_json::from_slice(&json).ok())
+            .ok_or(AccountError::InvalidLoginTicket)?;
+        let same_browser = ticket.device == client.device.map(|d| d.hex());
+        if ticket.expires_at <= to_millis(self.now()) || !same_browser {
+            return Err(AccountError::InvalidLoginTicket);
+        }
+        Ok(ticket)
+    }
+
     /// Now, by the services' clock.
     pub fn now(&self) -> OffsetDateTime {
         self.clock.now()
@@ -101,6 +153,15 @@ impl Credentials {
             })
             .await?;
         let key = failure_key(name.canonical(), known_device.as_deref());
+        // Parallel attempts on one account take turns (see `Throttle::take_turn`).
+        let _turn = match self.throttle.take_turn(&key).await {
+            Ok(turn) => turn,
+            Err(limited) => {
+                audit(action, "locked", name.canonical(), client);
+                return Err(limited.into());
+            }
+        };
+        let now = self.clock.now();
         let seen = match self.throttle.check_account(&key, now).await? {
             Ok(seen) => seen,
             Err(limited) => {
@@ -111,17 +172,10 @@ impl Credentials {
         // A place for the password check first: a request shed for load must not have
         // counted as a failed attempt.
         let (place, later) = self.hasher.admit_with(hashes)?;
-        let _attempting = match self
-            .throttle
-            .reserve_or_wait(&key, seen, || self.clock.now())
-            .await?
-        {
-            Ok(attempting) => attempting,
-            Err(limited) => {
-                audit(action, "locked", name.canonical(), client);
-                return Err(limited.into());
-            }
-        };
+        if let Err(limited) = self.throttle.reserve_attempt(&key, seen, now).await? {
+            audit(action, "locked", name.canonical(), client);
+            return Err(limited.into());
+        }
         let verified = self
             .hasher
             .verify_in(
@@ -132,8 +186,19 @@ impl Credentials {
             .await?;
         match (verified, user) {
             (Verified::Match { needs_rehash }, Some(mut user)) => {
+                let no_code = proof.code.is_none_or(|c| c.trim().is_empty());
+                if factor == Factor::RequiredOrTicket && user.totp_secret.is_some() && no_code {
+                    // The password is right: not a failure. The code comes in a second
+                    // step, with a ticket instead of the password (so that step does not
+                    // spend the account's shared budget).
+                    self.throttle.record_success(&key).await?;
+                    audit(action, "mfa_required", &user.name, client);
+                    return Err(AccountError::SecondFactorRequired {
+                        login_ticket: Some(self.issue_ticket(&user, client)?),
+                    });
+                }
                 // A missing or wrong code leaves this attempt counted as a failure.
-                if factor == Factor::Required {
+                if factor != Factor::NotAsked {
                     self.check_second_factor(action, &user, proof.code, client)
                         .await?;
                 }
@@ -191,7 +256,7 @@ impl Credentials {
     /// The second factor of an account whose password was just found right: nothing to do
     /// without two-factor login; else a current authenticator code (each works once) or an
     /// unused recovery code (used up by this).
-    async fn check_second_factor(
+    pub(super) async fn check_second_factor(
         &self,
         action: &'static str,
         user: &UserRecord,
@@ -203,7 +268,7 @@ impl Credentials {
         };
         let Some(code) = code.filter(|c| !c.trim().is_empty()) else {
             audit(action, "mfa_required", &user.name, client);
-            return Err(AccountError::SecondFactorRequired);
+            return Err(AccountError::SecondFactorRequired { login_ticket: None });
         };
         let accepted = if totp::parse_code(code).is_some() {
             match totp::matching_step(secret, code, self.clock.now(), user.totp_last_step) {

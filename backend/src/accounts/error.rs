@@ -35,9 +35,16 @@ pub enum AccountError {
     /// unknown names and wrong passwords one case).
     #[error("no account named `{0}`")]
     NoSuchAccount(String),
-    /// The password is right, but the account needs its second factor too.
+    /// The password is right, but the account needs its second factor too; a login gets a
+    /// ticket to send the code with.
     #[error("second factor required")]
-    SecondFactorRequired,
+    SecondFactorRequired {
+        /// For `SignIn::login_with_ticket`.
+        login_ticket: Option<String>,
+    },
+    /// A login ticket that is not (or no longer) good: log in with the password again.
+    #[error("invalid login ticket")]
+    InvalidLoginTicket,
     /// The second factor is wrong or was used before.
     #[error("invalid second factor")]
     InvalidCode,

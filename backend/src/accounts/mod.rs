@@ -91,7 +91,9 @@ impl<'a> From<&'a Password> for Proof<'a> {
 /// Whether an action asks for the second factor of an account that has one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Factor {
-    /// Login, password change, deletion, turning two-factor login off.
+    /// A login: without a code, a right password gets a ticket to send the code with.
+    RequiredOrTicket,
+    /// Password change, deletion, turning two-factor login off.
     Required,
     /// Starting the set-up (the password alone is checked again).
     NotAsked,
@@ -243,6 +245,7 @@ impl Accounts {
             hasher: hasher.clone(),
             throttle: throttle.clone(),
             clock: clock.clone(),
+            sealer: Sealer::random(),
         };
         let issuer = SessionIssuer {
             sessions: roles.sessions.clone(),
@@ -265,6 +268,7 @@ impl Accounts {
                 data: data.clone(),
                 rules,
                 password_max_age: settings.password_max_age,
+                ceremonies: roles.ceremonies.clone(),
             },
             second_factor: SecondFactor {
                 credentials: credentials.clone(),
@@ -277,7 +281,6 @@ impl Accounts {
                 passkeys: roles.passkeys.clone(),
                 ceremonies: roles.ceremonies.clone(),
                 webauthn: None,
-                sealer: Sealer::random(),
             },
             recovery: Recovery {
                 recovery: roles.recovery.clone(),
@@ -330,11 +333,23 @@ impl Accounts {
         )
     }
 
-    /// Passkeys on, as the relying party `webauthn` describes; login ceremonies sealed by
-    /// `sealer` (instances sharing a store must share its key).
-    pub fn with_passkeys(mut self, webauthn: webauthn_rs::Webauthn, sealer: Sealer) -> Self {
+    /// Passkeys on, as the relying party `webauthn` describes.
+    pub fn with_passkeys(mut self, webauthn: webauthn_rs::Webauthn) -> Self {
         self.passkeys.webauthn = Some(Arc::new(webauthn));
-        self.passkeys.sealer = sealer;
+        self
+    }
+
+    /// Login tickets and passkey login ceremonies sealed by `sealer` (by default a key of
+    /// this process's own): instances sharing a store must share its key.
+    pub fn with_sealer(mut self, sealer: Sealer) -> Self {
+        for credentials in [
+            &mut self.sign_in.credentials,
+            &mut self.second_factor.credentials,
+            &mut self.passkeys.credentials,
+            &mut self.operator.credentials,
+        ] {
+            credentials.sealer = sealer.clone();
+        }
         self
     }
 

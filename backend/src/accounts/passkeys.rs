@@ -29,7 +29,6 @@ use super::{
 use crate::{
     clock::{from_millis, to_millis},
     ids,
-    seal::Sealer,
     store::{CeremonyStore, PasskeyRecord, PasskeyStore, StoreError, UserStore},
     throttle::Attempt,
     token::SessionToken,
@@ -96,8 +95,6 @@ pub struct Passkeys {
     pub(super) ceremonies: Arc<dyn CeremonyStore>,
     /// The relying party; `None` when the public URL cannot be one.
     pub(super) webauthn: Option<Arc<webauthn_rs::Webauthn>>,
-    /// Seals login ceremonies.
-    pub(super) sealer: Sealer,
 }
 
 impl Passkeys {
@@ -238,7 +235,7 @@ impl Passkeys {
         let sealed = serde_json::to_vec(&ceremony)
             .map_err(|e| AccountError::internal("sealing a ceremony", e))?;
         Ok(PasskeyCeremony {
-            id: self.sealer.seal(LOGIN_SEAL, &sealed),
+            id: self.credentials.sealer.seal(LOGIN_SEAL, &sealed),
             options: to_json(&challenge)?,
         })
     }
@@ -247,6 +244,7 @@ impl Passkeys {
     /// unexpired, and not used before (on any instance). Anything else is one case.
     async fn use_login_ceremony(&self, sealed: &str) -> AccountResult<DiscoverableAuthentication> {
         let ceremony: LoginCeremony = self
+            .credentials
             .sealer
             .open(LOGIN_SEAL, sealed)
             .and_then(|json| serde_json::from_slice(&json).ok())

@@ -1,6 +1,6 @@
 //! Registration, login, sessions, password change and deletion: what every user does.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use accounts_api::{ErrorCode, FieldError, Password, PolicyInfo, UserName};
 use time::OffsetDateTime;
@@ -11,8 +11,9 @@ use super::{
     LoggedIn, PasswordRules, Proof, SessionSummary, SignedIn,
 };
 use crate::{
+    clock::{from_millis, to_millis},
     ids,
-    store::{StoreError, UserRecord},
+    store::{CeremonyStore, StoreError, UserRecord},
     throttle::Attempt,
     token::SessionToken,
 };
@@ -34,7 +35,12 @@ pub struct SignIn {
     pub(super) data: AccountData,
     pub(super) rules: PasswordRules,
     pub(super) password_max_age: Option<Duration>,
+    /// Used login tickets.
+    pub(super) ceremonies: Arc<dyn CeremonyStore>,
 }
+
+/// Codes a login ticket may be tried with.
+const TICKET_TRIES: u32 = 5;
 
 impl SignIn {
     /// The rules in force, for the browser app.
@@ -111,20 +117,88 @@ impl SignIn {
     ) -> AccountResult<LoggedIn> {
         let authenticated = self
             .credentials
-            .authenticate("login", user_name, proof.into(), Factor::Required, client)
+            .authenticate(
+                "login",
+                user_name,
+                proof.into(),
+                Factor::RequiredOrTicket,
+                client,
+            )
             .await?;
-        if self.is_expired(&authenticated.user, self.credentials.now()) {
-            audit("login", "expired", &authenticated.user.name, client);
+        self.finish_login(
+            authenticated.user,
+            authenticated.known_device,
+            previous,
+            client,
+        )
+        .await
+    }
+
+    /// A login's second step: the ticket its right password got, and a code. Limited per
+    /// ticket (five codes), not by the account's shared budget; the ticket works once.
+    pub async fn login_with_ticket(
+        &self,
+        ticket: &str,
+        code: &str,
+        previous: Option<&SessionToken>,
+        client: Client,
+    ) -> AccountResult<LoggedIn> {
+        let c = &self.credentials;
+        let ticket = c.open_ticket(ticket, client)?;
+        let now = c.now();
+        let tries = format!("ticket:{}", ticket.id);
+        if c.throttle.wrong_answers(&tries, now).await? >= TICKET_TRIES {
+            return Err(AccountError::InvalidLoginTicket);
+        }
+        let user = match c.users.find_user_by_id(&ticket.user_id).await? {
+            Some(user) if to_millis(user.password_changed_at) == ticket.password_changed_at => user,
+            _ => return Err(AccountError::InvalidLoginTicket),
+        };
+        if let Err(e) = c
+            .check_second_factor("login", &user, Some(code), client)
+            .await
+        {
+            if matches!(e, AccountError::InvalidCode) {
+                c.throttle.count_wrong_answer(&tries, now).await?;
+            }
+            return Err(e);
+        }
+        let used = format!("used-ticket:{}", ticket.id);
+        match self
+            .ceremonies
+            .insert_ceremony(&used, None, "", from_millis(ticket.expires_at))
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::Duplicate) => return Err(AccountError::InvalidLoginTicket),
+            Err(e) => return Err(e.into()),
+        }
+        if user.disabled {
+            audit("login", "disabled", &user.name, client);
+            return Err(AccountError::AccountDisabled);
+        }
+        let known_device = c
+            .known_device(client.device, now, |d| d.user_id == user.id)
+            .await?
+            .is_some();
+        self.finish_login(user, known_device, previous, client)
+            .await
+    }
+
+    /// Opens the session of a login whose checks passed, unless the password has expired.
+    async fn finish_login(
+        &self,
+        user: UserRecord,
+        known_device: bool,
+        previous: Option<&SessionToken>,
+        client: Client,
+    ) -> AccountResult<LoggedIn> {
+        if self.is_expired(&user, self.credentials.now()) {
+            audit("login", "expired", &user.name, client);
             return Err(AccountError::PasswordExpired);
         }
         self.issuer
-            .open(
-                "login",
-                authenticated.user,
-                authenticated.known_device,
-                previous,
-                client,
-            )
+            .open("login", user, known_device, previous, client)
             .await
     }
 

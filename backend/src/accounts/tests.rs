@@ -777,7 +777,7 @@ async fn totp_login_asks_for_a_code_once_the_password_is_right_and_takes_each_on
 
     assert!(matches!(
         login(password.into()).await,
-        Err(AccountError::SecondFactorRequired)
+        Err(AccountError::SecondFactorRequired { .. })
     ));
     assert!(matches!(
         login(with_code(wrong_password, "123456")).await,
@@ -868,7 +868,10 @@ async fn a_recovery_code_works_once_and_changing_or_deleting_needs_a_factor() {
         .change_password("ada", &password, &new, CLIENT)
         .await
         .unwrap_err();
-    assert!(matches!(e, AccountError::SecondFactorRequired), "{e:?}");
+    assert!(
+        matches!(e, AccountError::SecondFactorRequired { .. }),
+        "{e:?}"
+    );
     f.accounts
         .sign_in
         .change_password("ada", with_code(&password, &codes[1]), &new, CLIENT)
@@ -880,7 +883,10 @@ async fn a_recovery_code_works_once_and_changing_or_deleting_needs_a_factor() {
         .delete("ada", &new, CLIENT)
         .await
         .unwrap_err();
-    assert!(matches!(e, AccountError::SecondFactorRequired), "{e:?}");
+    assert!(
+        matches!(e, AccountError::SecondFactorRequired { .. }),
+        "{e:?}"
+    );
     f.clock.advance(Duration::from_secs(30));
     f.accounts
         .sign_in

@@ -78,6 +78,8 @@ pub struct Reply {
     pub retry_after: Option<u64>,
     /// Whose fault it is, for logs and metrics.
     pub fault: Fault,
+    /// A login's ticket for its second step.
+    pub login_ticket: Option<String>,
 }
 
 impl Reply {
@@ -88,7 +90,15 @@ impl Reply {
             errors: Vec::new(),
             retry_after: None,
             fault: Fault::Client,
+            login_ticket: None,
         }
+    }
+
+    /// The problem body the client gets.
+    fn problem(self) -> Problem {
+        let mut problem = Problem::new(self.code, self.detail).with_errors(self.errors);
+        problem.login_ticket = self.login_ticket;
+        problem
     }
 
     fn retry_after(mut self, secs: u64) -> Self {
@@ -156,8 +166,7 @@ impl ApiError {
 
     /// The problem body the client gets.
     pub fn problem(&self) -> Problem {
-        let reply = self.reply();
-        Problem::new(reply.code, reply.detail).with_errors(reply.errors)
+        self.reply().problem()
     }
 }
 
@@ -195,9 +204,17 @@ fn account_reply(e: &AccountError) -> Reply {
         ),
         // Operators only; never reached over HTTP, but answered like any unknown thing.
         AccountError::NoSuchAccount(_) => Reply::new(C::NotFound, "No such account."),
-        AccountError::SecondFactorRequired => Reply::new(
-            C::MfaRequired,
-            "Enter the code from your authenticator app, or one of your recovery codes.",
+        AccountError::SecondFactorRequired { login_ticket } => Reply {
+            login_ticket: login_ticket.clone(),
+            ..Reply::new(
+                C::MfaRequired,
+                "Enter the code from your authenticator app, or one of your recovery codes.",
+            )
+        },
+        AccountError::InvalidLoginTicket => Reply::new(
+            C::InvalidLoginTicket,
+            "This login has timed out or was already finished: log in with your password \
+             again.",
         ),
         AccountError::InvalidCode => Reply::new(
             C::InvalidCode,
@@ -258,19 +275,19 @@ pub struct Failure {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let reply = self.reply();
-        let problem = Problem::new(reply.code, reply.detail).with_errors(reply.errors);
-        let mut response = problem_response(problem);
-        if let Some(secs) = reply.retry_after {
+        let (retry_after, fault) = (reply.retry_after, reply.fault);
+        let mut response = problem_response(reply.problem());
+        if let Some(secs) = retry_after {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         // Only the server's own failures are logged and counted (see `observe`); a client's
         // mistake is worth no allocation.
-        if reply.fault != Fault::Client {
+        if fault != Fault::Client {
             response.extensions_mut().insert(Failure {
                 error: Arc::new(self),
-                fault: reply.fault,
+                fault,
             });
         }
         response

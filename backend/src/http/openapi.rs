@@ -8,9 +8,10 @@
 
 use accounts_api::{
     AccountReply, ChangePasswordRequest, Credentials, ErrorCode, FieldError, LoginReply,
-    PasskeyChallenge, PasskeyLoginRequest, PasskeyRegistrationRequest, PasskeySummary, Password,
-    PasswordPolicy, PolicyInfo, Problem, ReauthRequest, RecoveryCodes, ResetPasswordRequest,
-    SessionInfo, TotpConfirmRequest, TotpDisableRequest, TotpSetup, TotpSetupRequest,
+    LoginRequest, PasskeyChallenge, PasskeyLoginRequest, PasskeyRegistrationRequest,
+    PasskeySummary, Password, PasswordPolicy, PolicyInfo, Problem, ReauthRequest, RecoveryCodes,
+    ResetPasswordRequest, SessionInfo, TotpConfirmRequest, TotpDisableRequest, TotpSetup,
+    TotpSetupRequest,
 };
 use std::sync::LazyLock;
 
@@ -35,7 +36,7 @@ use super::{ApiRouter, AppState};
                        application/problem+json with a stable `code`."
     ),
     components(schemas(
-        Credentials, ChangePasswordRequest, ResetPasswordRequest, AccountReply, TotpSetupRequest,
+        Credentials, LoginRequest, ChangePasswordRequest, ResetPasswordRequest, AccountReply, TotpSetupRequest,
         TotpSetup, TotpConfirmRequest, RecoveryCodes, TotpDisableRequest, ReauthRequest,
         PasskeyChallenge, PasskeyRegistrationRequest, PasskeyLoginRequest, PasskeySummary, LoginReply, SessionInfo, PolicyInfo,
         PasswordPolicy, Password, Problem, FieldError, ErrorCode

@@ -1,6 +1,6 @@
 //! Session routes: log in (and the original's `/login`), log out, who am I.
 
-use accounts_api::{Credentials, LoginReply, Problem, SessionInfo};
+use accounts_api::{LoginReply, LoginRequest, Problem, SessionInfo};
 use axum::{
     extract::State,
     http::{header, StatusCode},
@@ -32,12 +32,12 @@ pub fn routes() -> ApiRouter {
 
 /// Log in; the session is set as an HttpOnly cookie.
 #[utoipa::path(post, path = "/api/login", operation_id = "login", tag = "sessions",
-    request_body = Credentials,
+    request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = LoginReply,
             headers(("Set-Cookie" = String, description = "The session cookie; on a browser's first login to the account also the device cookie that keeps it known (and outside lockouts caused by others) for a year"))),
         (status = 400, description = "Invalid JSON, missing field or invalid user name", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Wrong user name or password (`invalid_credentials`), password expired (`password_expired`), or, with two-factor login on, the password is right but `code` is missing (`mfa_required`) or wrong (`invalid_code`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong user name or password (`invalid_credentials`), password expired (`password_expired`), or, with two-factor login on, the password is right but `code` is missing (`mfa_required`, with a `login_ticket` to send the code with) or wrong (`invalid_code`), or a login ticket is not good (`invalid_login_ticket`)", body = Problem, content_type = "application/problem+json"),
         BodyErrors,
         CredentialErrors,
     ))]
@@ -45,21 +45,39 @@ async fn login(
     State(state): State<AppState>,
     SessionCookie(previous): SessionCookie,
     Caller(client): Caller,
-    Json(req): Json<Credentials>,
+    Json(req): Json<LoginRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let logged_in = state
-        .accounts
-        .sign_in
-        .login(
-            &req.user_name,
-            Proof {
-                password: &req.password,
-                code: req.code.as_deref(),
-            },
-            previous.as_ref(),
-            client,
-        )
-        .await?;
+    let sign_in = &state.accounts.sign_in;
+    let logged_in = match req {
+        LoginRequest {
+            login_ticket: Some(ticket),
+            code,
+            ..
+        } => {
+            let code = code.ok_or_else(|| ApiError::MissingField("code".into()))?;
+            sign_in
+                .login_with_ticket(&ticket, &code, previous.as_ref(), client)
+                .await?
+        }
+        LoginRequest {
+            user_name: Some(user_name),
+            password: Some(password),
+            code,
+            ..
+        } => {
+            let proof = Proof {
+                password: &password,
+                code: code.as_deref(),
+            };
+            sign_in
+                .login(&user_name, proof, previous.as_ref(), client)
+                .await?
+        }
+        LoginRequest {
+            user_name: None, ..
+        } => return Err(ApiError::MissingField("user_name".into())),
+        LoginRequest { .. } => return Err(ApiError::MissingField("password".into())),
+    };
     let message = format!("User {} logged in", logged_in.account.display_name);
     Ok(logged_in_reply(&state, logged_in, message))
 }

@@ -294,7 +294,79 @@ async fn five_wrong_set_up_codes_cancel_the_set_up(kind: Kind) {
     assert_eq!(session["totp"], false);
 }
 
+/// The code step costs no password attempt: a right password without a code gets a ticket
+/// (not a failure), and the code goes with the ticket, limited per ticket, not by the
+/// account's shared budget, which a guesser may keep at its threshold.
+async fn the_code_step_goes_with_a_ticket_not_the_shared_budget(kind: Kind) {
+    let app = TestApp::spawn_with(kind, |c| c.lockout_threshold = 3).await;
+    let (secret, _) = enrolled(&app).await;
+    next_step(&app);
+    let owner = reqwest::Client::new();
+    let ask = |body: Value| owner.post(app.url("/api/login")).json(&body).send();
+    // A guesser brings the shared budget to threshold - 1.
+    for _ in 0..2 {
+        let guess = app
+            .new_client()
+            .post(app.url("/api/login"))
+            .json(&json!({ "user_name": "ada", "password": "a guess" }))
+            .send()
+            .await
+            .unwrap();
+        expect_problem(guess, 401, "invalid_credentials").await;
+    }
+    let first = ask(json!({ "user_name": "ada", "password": PASSWORD }))
+        .await
+        .unwrap();
+    let problem = expect_problem(first, 401, "mfa_required").await;
+    let ticket = problem["login_ticket"].as_str().unwrap().to_owned();
+    // Wrong codes spend the ticket's tries, not the shared budget.
+    for _ in 0..2 {
+        let wrong = ask(json!({ "login_ticket": ticket, "code": "000000" }))
+            .await
+            .unwrap();
+        expect_problem(wrong, 401, "invalid_code").await;
+    }
+    // Another browser (this one, known to the account from enrolling) cannot use it.
+    let elsewhere = app
+        .post(
+            "/api/login",
+            json!({ "login_ticket": ticket, "code": code(&app, &secret, 0) }),
+        )
+        .await;
+    expect_problem(elsewhere, 401, "invalid_login_ticket").await;
+    let done = ask(json!({ "login_ticket": ticket, "code": code(&app, &secret, 0) }))
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+    // Once only.
+    next_step(&app);
+    let again = ask(json!({ "login_ticket": ticket, "code": code(&app, &secret, 0) }))
+        .await
+        .unwrap();
+    expect_problem(again, 401, "invalid_login_ticket").await;
+    // A ticket gives five codes.
+    let first = ask(json!({ "user_name": "ada", "password": PASSWORD }))
+        .await
+        .unwrap();
+    let ticket = expect_problem(first, 401, "mfa_required").await["login_ticket"].clone();
+    for _ in 0..5 {
+        let wrong = ask(json!({ "login_ticket": ticket, "code": "000000" }))
+            .await
+            .unwrap();
+        expect_problem(wrong, 401, "invalid_code").await;
+    }
+    let sixth = ask(json!({ "login_ticket": ticket, "code": code(&app, &secret, 0) }))
+        .await
+        .unwrap();
+    expect_problem(sixth, 401, "invalid_login_ticket").await;
+    // The one-request form still works.
+    next_step(&app);
+    let whole = login(&app, Some(&code(&app, &secret, 0))).await;
+    assert_eq!(whole.status(), 200);
+}
+
 crate::for_each_store!(
+    the_code_step_goes_with_a_ticket_not_the_shared_budget,
     wrong_set_up_codes_lock_the_account,
     five_wrong_set_up_codes_cancel_the_set_up,
     enrolment_and_login_with_codes,
