@@ -171,7 +171,12 @@ impl App {
             store_name,
             limits: server::Limits {
                 header_timeout: Duration::from_secs(config.header_timeout),
+                keep_alive_timeout: Duration::from_secs(config.keep_alive_timeout),
+                max_connection_age: Duration::from_secs(config.max_connection_age),
                 max_connections: config.max_connections,
+                max_connections_per_ip: config.max_connections_per_ip,
+                ipv6_prefix: config.ipv6_prefix,
+                trusted_proxies: Arc::from(config.trusted_proxies.clone()),
             },
             shutdown_grace: Duration::from_secs(config.shutdown_grace),
             accounts: weak_accounts,

@@ -5,6 +5,7 @@ mod support;
 
 mod abuse;
 mod admin;
+mod connections;
 mod errors;
 mod hardening;
 mod lifecycle;
