@@ -107,8 +107,8 @@ pub struct Config {
           value_parser = clap::value_parser!(u8).range(1..=128))]
     pub ipv6_prefix: u8,
 
-    /// Proxies (IP addresses or CIDR networks, comma-separated) whose `X-Forwarded-For` is
-    /// believed. From anyone else the header is ignored.
+    /// Proxies (IP addresses or CIDR networks, comma-separated) whose `X-Forwarded-For` and
+    /// `X-Forwarded-Host` are believed. From anyone else the headers are ignored.
     #[arg(
         long = "trusted-proxy",
         env = "ACCOUNTS_TRUSTED_PROXIES",
@@ -175,9 +175,11 @@ pub struct Config {
     pub admin_socket: Option<PathBuf>,
 
     /// Where users reach the service (e.g. https://accounts.example.com): reset links start
-    /// with it, and its host is the passkeys' relying party (a domain name, not an IP
-    /// address). Default: http:// and the listen address, with `localhost` for a loopback or
-    /// every-interface address.
+    /// with it, its host is the passkeys' relying party (a domain name, not an IP address),
+    /// requests naming another host are refused (421; /health/* excepted) and signed-in
+    /// writes must come from its origin. Default: http:// and the listen address, with
+    /// `localhost` for a loopback or every-interface address. A loopback URL also answers to
+    /// 127.0.0.1 and [::1], on its port and the listening one.
     #[arg(long, env = "ACCOUNTS_PUBLIC_URL", value_parser = parse_public_url)]
     pub public_url: Option<String>,
 

@@ -101,6 +101,8 @@ impl App {
             source,
         })?;
         let public_url = config.public_url(bound);
+        let site = http::site::Site::new(&public_url, bound.port())
+            .map_err(|why| ConfigError(format!("--public-url: {why}")))?;
         let accounts = Accounts::new(
             store,
             hasher,
@@ -152,6 +154,7 @@ impl App {
             static_app: static_app.map(Arc::new),
             trusted_proxies: Arc::from(config.trusted_proxies.clone()),
             cors_origins: Arc::from(config.cors_origins.clone()),
+            site: Arc::new(site),
             body_timeout: Duration::from_secs(config.body_timeout),
         }));
         let metrics = match config.metrics_listen {

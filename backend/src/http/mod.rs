@@ -20,6 +20,7 @@ mod password_reset;
 mod policy;
 mod second_factor;
 mod sessions;
+pub mod site;
 pub mod static_files;
 mod users;
 
@@ -79,6 +80,8 @@ pub struct Shared {
     pub trusted_proxies: Arc<[IpNet]>,
     /// Other origins allowed to call the API with credentials.
     pub cors_origins: Arc<[String]>,
+    /// The hosts the service answers to and its own origins (from the public URL).
+    pub site: Arc<site::Site>,
     /// How long a request body may take to arrive.
     pub body_timeout: Duration,
 }
@@ -93,7 +96,8 @@ fn documented() -> (Router<AppState>, OpenApiDoc) {
         .merge(passkeys::routes())
         .merge(policy::routes())
         .merge(openapi::routes());
-    let (api, doc) = api.merge(health::routes()).split_for_parts();
+    let (api, mut doc) = api.merge(health::routes()).split_for_parts();
+    openapi::document_misdirected(&mut doc);
     (api, doc)
 }
 
@@ -118,6 +122,10 @@ pub fn router(state: AppState) -> Router {
                 .with_state(state.clone()),
         )
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(layer::Wrap(site::HostCheck::new(
+            state.site.clone(),
+            state.trusted_proxies.clone(),
+        )))
         .layer(layer::Wrap(observe::Observe {
             https: state.cookies.secure(),
         }))
@@ -148,6 +156,9 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
 pub(crate) mod tests {
     use super::*;
 
+    /// The public URL of the router below: requests to it name `localhost:5000`.
+    pub const TEST_PUBLIC_URL: &str = "http://localhost:5000";
+
     /// The production router over a temporary embedded store (kept while the folder lives),
     /// and its document.
     pub async fn router_and_document() -> (Router, OpenApiDoc, tempfile::TempDir) {
@@ -159,6 +170,7 @@ pub(crate) mod tests {
             static_app: None,
             trusted_proxies: Arc::from([]),
             cors_origins: Arc::from([]),
+            site: Arc::new(site::Site::new(TEST_PUBLIC_URL, 5000).unwrap()),
             body_timeout: Duration::from_secs(5),
         });
         (router(state), document(), dir)

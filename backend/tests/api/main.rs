@@ -8,6 +8,7 @@ mod admin;
 mod connections;
 mod errors;
 mod hardening;
+mod hosts;
 mod lifecycle;
 mod load;
 mod mfa;
