@@ -179,7 +179,7 @@ pub struct Config {
     /// requests naming another host are refused (421; /health/* excepted) and signed-in
     /// writes must come from its origin. Default: http:// and the listen address, with
     /// `localhost` for a loopback or every-interface address. A loopback URL also answers to
-    /// 127.0.0.1 and [::1], on its port and the listening one.
+    /// `127.0.0.1` and `[::1]`, on its port and the listening one.
     #[arg(long, env = "ACCOUNTS_PUBLIC_URL", value_parser = parse_public_url)]
     pub public_url: Option<String>,
 

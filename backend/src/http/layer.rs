@@ -1,7 +1,7 @@
 //! A route-level middleware without axum's `from_fn` wrapping: `from_fn` boxes the inner
 //! service again for its `Next` and boxes the inner future too, on every request. Here the
 //! middleware is a plain async function of the request and the inner service, and the only
-//! allocation is its own future. Used by the two middlewares every request passes through.
+//! allocation is its own future. Used by the middlewares every request passes through.
 
 use std::{
     convert::Infallible,

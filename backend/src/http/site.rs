@@ -6,8 +6,8 @@
 //! so it can neither read nor write here, even on a loopback instance with nothing else in
 //! front. `/health/*` answers any name: probes and load balancers use addresses.
 //!
-//! The write guard ([`super::cross_origin`]) takes its origins from here too: comparing
-//! `Origin` with the request's own `Host` passed any host whose page sent both.
+//! The write guard (`cross_origin`) takes its origins from here too: comparing `Origin` with
+//! the request's own `Host` passed any host whose page sent both.
 //!
 //! When the public URL names a loopback host (by default it is `http://localhost:PORT` for a
 //! loopback or every-interface listener), each loopback name (`localhost`, `127.0.0.1`,
@@ -37,6 +37,9 @@ struct HostPort {
     host: String,
     port: u16,
 }
+
+/// Paths that answer whatever host a request names: the probes.
+pub const ANY_HOST: &str = "/health/";
 
 /// The loopback names a local instance answers to.
 const LOOPBACK_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
@@ -161,7 +164,7 @@ impl HostCheck {
     }
 
     fn allows(&self, req: &Request) -> bool {
-        if req.uri().path().starts_with("/health/") {
+        if req.uri().path().starts_with(ANY_HOST) {
             return true;
         }
         let peer = req
