@@ -56,6 +56,20 @@ pub(crate) fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// The network `ip` is counted under by per-client limits: an IPv4 address is its own (also
+/// when IPv4-mapped); an IPv6 address counts as its network of `ipv6_prefix` bits, since one
+/// host usually holds a whole /64.
+pub(crate) fn network(ip: IpAddr, ipv6_prefix: u8) -> IpAddr {
+    match canonical(ip) {
+        IpAddr::V6(v6) => {
+            let prefix = u32::from(ipv6_prefix.min(128));
+            let mask = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
+            IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & mask))
+        }
+        v4 => v4,
+    }
+}
+
 /// The client's address: the socket peer, unless the peer is a trusted proxy; then the
 /// right-most `X-Forwarded-For` entry that is not itself a trusted proxy (entries further left
 /// were written by the client and prove nothing).
@@ -99,6 +113,17 @@ mod tests {
         assert!(all.contains(ip("8.8.8.8")));
         assert!("10.0.0.0/33".parse::<IpNet>().is_err());
         assert!("proxy".parse::<IpNet>().is_err());
+    }
+
+    #[test]
+    fn ipv6_clients_count_per_network() {
+        assert_eq!(network(ip("2001:db8::1"), 64), ip("2001:db8::"));
+        assert_eq!(network(ip("2001:db8::ffff:3"), 64), ip("2001:db8::"));
+        assert_eq!(network(ip("2001:db8:0:1::1"), 64), ip("2001:db8:0:1::"));
+        assert_eq!(network(ip("2001:db8::1"), 128), ip("2001:db8::1"));
+        assert_eq!(network(ip("2001:db8::1"), 1), ip("::"));
+        assert_eq!(network(ip("192.0.2.7"), 64), ip("192.0.2.7"));
+        assert_eq!(network(ip("::ffff:192.0.2.7"), 64), ip("192.0.2.7"));
     }
 
     #[test]

@@ -107,8 +107,8 @@ pub struct Config {
           value_parser = clap::value_parser!(u8).range(1..=128))]
     pub ipv6_prefix: u8,
 
-    /// Proxies (IP addresses or CIDR networks, comma-separated) whose `X-Forwarded-For` is
-    /// believed. From anyone else the header is ignored.
+    /// Proxies (IP addresses or CIDR networks, comma-separated) whose `X-Forwarded-For` and
+    /// `X-Forwarded-Host` are believed. From anyone else the headers are ignored.
     #[arg(
         long = "trusted-proxy",
         env = "ACCOUNTS_TRUSTED_PROXIES",
@@ -148,15 +148,38 @@ pub struct Config {
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub max_connections: usize,
 
+    /// Connections one client address may hold open at once (IPv6: per --ipv6-prefix
+    /// network); past this, its new ones are closed at once, so one client cannot take every
+    /// --max-connections slot. Connections from a --trusted-proxy are not counted per address
+    /// (the proxy carries many clients; limit them there). 0 = no per-address cap.
+    #[arg(long, env = "ACCOUNTS_MAX_CONNECTIONS_PER_IP", default_value_t = 64,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=1_000_000))]
+    pub max_connections_per_ip: usize,
+
+    /// Seconds a connection may stay silent (nothing received, no request being answered)
+    /// before it is closed: an idle keep-alive connection, or a new one that sends nothing.
+    /// At most --header-timeout takes effect, since that also runs while the server waits.
+    #[arg(long, env = "ACCOUNTS_KEEP_ALIVE_TIMEOUT", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub keep_alive_timeout: u64,
+
+    /// Seconds after which a connection is closed however busy it is: the request in
+    /// progress is answered first, then the client has to connect again.
+    #[arg(long, env = "ACCOUNTS_MAX_CONNECTION_AGE", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub max_connection_age: u64,
+
     /// Unix socket for operator commands (`accounts-server admin`), created with mode 0600.
     /// Default: admin.sock in --data-dir.
     #[arg(long, env = "ACCOUNTS_ADMIN_SOCKET", value_name = "PATH")]
     pub admin_socket: Option<PathBuf>,
 
     /// Where users reach the service (e.g. https://accounts.example.com): reset links start
-    /// with it, and its host is the passkeys' relying party (a domain name, not an IP
-    /// address). Default: http:// and the listen address, with `localhost` for a loopback or
-    /// every-interface address.
+    /// with it, its host is the passkeys' relying party (a domain name, not an IP address),
+    /// requests naming another host are refused (421; /health/* excepted) and signed-in
+    /// writes must come from its origin. Default: http:// and the listen address, with
+    /// `localhost` for a loopback or every-interface address. A loopback URL also answers to
+    /// `127.0.0.1` and `[::1]`, on its port and the listening one.
     #[arg(long, env = "ACCOUNTS_PUBLIC_URL", value_parser = parse_public_url)]
     pub public_url: Option<String>,
 
@@ -372,6 +395,24 @@ mod tests {
         assert!(parse(&["--trusted-proxy", "proxy.local"]).is_err());
         assert!(parse(&["--cors-origin", "app.example.com"]).is_err());
         assert!(parse(&["--lockout-threshold", "0"]).is_err());
+    }
+
+    #[test]
+    fn connection_limits() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(
+            (
+                c.max_connections_per_ip,
+                c.keep_alive_timeout,
+                c.max_connection_age
+            ),
+            (64, 5, 300)
+        );
+        let c = parse(&["--max-connections-per-ip", "0"]).unwrap();
+        assert_eq!(c.max_connections_per_ip, 0, "0 turns the cap off");
+        assert!(parse(&["--keep-alive-timeout", "0"]).is_err());
+        assert!(parse(&["--max-connection-age", "0"]).is_err());
+        assert!(parse(&["--max-connections-per-ip", "-1"]).is_err());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! Data flows one way: `http` → `accounts` → `password` / `throttle` / `store`.
 //!
 //! - [`startup`]: [`App`] wires the parts together, serves, and shuts down cleanly; `server`
-//!   is its connection loop (header timeout, connection cap).
+//!   is its connection loop (timeouts, connection caps).
 //! - [`config`]: typed flags and environment, checked at start-up.
 //! - [`http`]: one module per resource, merged into one documented router; the extractors
 //!   (JSON body, caller, signed-in session), the error replies (RFC 9457 problem+json) and the

@@ -101,6 +101,8 @@ impl App {
             source,
         })?;
         let public_url = config.public_url(bound);
+        let site = http::site::Site::new(&public_url, bound.port())
+            .map_err(|why| ConfigError(format!("--public-url: {why}")))?;
         let accounts = Accounts::new(
             store,
             hasher,
@@ -155,6 +157,7 @@ impl App {
             static_app: static_app.map(Arc::new),
             trusted_proxies: Arc::from(config.trusted_proxies.clone()),
             cors_origins: Arc::from(config.cors_origins.clone()),
+            site: Arc::new(site),
             body_timeout: Duration::from_secs(config.body_timeout),
         }));
         let metrics = match config.metrics_listen {
@@ -174,7 +177,12 @@ impl App {
             store_name,
             limits: server::Limits {
                 header_timeout: Duration::from_secs(config.header_timeout),
+                keep_alive_timeout: Duration::from_secs(config.keep_alive_timeout),
+                max_connection_age: Duration::from_secs(config.max_connection_age),
                 max_connections: config.max_connections,
+                max_connections_per_ip: config.max_connections_per_ip,
+                ipv6_prefix: config.ipv6_prefix,
+                trusted_proxies: Arc::from(config.trusted_proxies.clone()),
             },
             shutdown_grace: Duration::from_secs(config.shutdown_grace),
             accounts: weak_accounts,

@@ -304,14 +304,9 @@ impl Throttle {
 /// Whose budget an address spends: an IPv4 address itself (also when IPv4-mapped), an IPv6
 /// address's network of `prefix` bits.
 fn client_key(ip: IpAddr, prefix: u8) -> String {
-    match crate::client::canonical(ip) {
+    match crate::client::network(ip, prefix) {
         IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => {
-            let prefix = prefix.min(128);
-            let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
-            let network = std::net::Ipv6Addr::from(u128::from(v6) & mask);
-            format!("{network}/{prefix}")
-        }
+        IpAddr::V6(network) => format!("{network}/{}", prefix.min(128)),
     }
 }
 

@@ -1,7 +1,8 @@
 // The development flow from the README, end to end: `trunk serve` (started first, as on a
 // fresh clone before the server has made ./data) proxying to the server on its default port.
-// Signed-in writes (change password, log out) go through the proxy, where the cross-origin
-// guard must accept the dev server's own origin.
+// The server runs as the README says, with the dev server as its public URL: the proxy names
+// that host, and signed-in writes (change password, log out) come from the dev server's
+// origin, which the cross-origin guard must take as the service's own.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -16,7 +17,7 @@ before(async () => {
   await requireFreePort(8080);
   await requireFreePort(5000);
   trunk = await startTrunkServe();
-  server = await startServer([], { port: 5000 });
+  server = await startServer(['--public-url', 'http://localhost:8080'], { port: 5000 });
   browser = await launchBrowser();
 });
 

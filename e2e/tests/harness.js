@@ -122,8 +122,9 @@ export async function requireFreePort(port) {
 
 /**
  * The README's development app server, `scripts/dev-app.sh` (Trunk.toml: the app on
- * 127.0.0.1:8080, the API proxied to 127.0.0.1:5000), writing into its own folder so dist/
- * keeps the release build. Resolves once the app's page is served.
+ * 127.0.0.1:8080, the API proxied to 127.0.0.1:5000 naming the host localhost:8080, so the
+ * server must run with `--public-url http://localhost:8080`), writing into its own folder so
+ * dist/ keeps the release build. Resolves once the app's page is served.
  */
 export async function startTrunkServe() {
   const distDir = mkdtempSync(join(tmpdir(), 'accounts-trunk-serve-'));

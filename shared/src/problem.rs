@@ -105,6 +105,9 @@ error_codes! {
     RateLimited = "rate_limited", 429, "Too many attempts";
     /// A cookie-carrying write from another site.
     CrossOrigin = "cross_origin", 403, "Cross-origin request refused";
+    /// The request named another host than the service's public one (`Host`, or a trusted
+    /// proxy's `X-Forwarded-Host`).
+    MisdirectedRequest = "misdirected_request", 421, "Misdirected request";
     /// The body did not arrive in time.
     RequestTimeout = "request_timeout", 408, "Request timeout";
     /// Too many password checks waiting; see `Retry-After`.
@@ -207,7 +210,7 @@ mod tests {
 
     #[test]
     fn every_code_round_trips_with_its_own_wire_name_and_an_error_status() {
-        assert_eq!(ErrorCode::ALL.len(), 26);
+        assert_eq!(ErrorCode::ALL.len(), 27);
         let mut seen = std::collections::HashSet::new();
         for &code in ErrorCode::ALL {
             let s = serde_json::to_string(&code).unwrap();

@@ -1,10 +1,12 @@
 //! Cross-site request defences for state-changing routes.
 //!
 //! A state-changing request that carries a session cookie is refused with `403 cross_origin`
-//! unless it comes from this service's own origin or a configured CORS origin: its `Origin`
-//! must match in scheme, host and port (the scheme is `https` with `--cookie-secure`, else
-//! `http`), and a browser's `Sec-Fetch-Site: cross-site` is refused outright. This is on top of
-//! the `SameSite=Strict` cookie and the JSON-only bodies (which a plain HTML form cannot send).
+//! unless it comes from one of the service's own origins (those of `--public-url`, see
+//! [`Site`]) or a configured CORS origin: its `Origin` must match in scheme, host and port,
+//! and a browser's `Sec-Fetch-Site: cross-site` is refused outright (unless the origin is a
+//! CORS one). The request's own `Host` proves nothing: a page whose name points at this server
+//! sends its own name as both. This is on top of the `SameSite=Strict` cookie and the JSON-only
+//! bodies (which a plain HTML form cannot send).
 
 use axum::{
     extract::Request,
@@ -18,6 +20,7 @@ use super::{
     cookies::CookieSettings,
     error::ApiError,
     layer::{self, Inner, Middleware},
+    site::{Origin, Site},
     AppState,
 };
 
@@ -25,7 +28,8 @@ use super::{
 #[derive(Clone)]
 pub struct Guard {
     cookies: CookieSettings,
-    cors_origins: Arc<[String]>,
+    site: Arc<Site>,
+    cors_origins: Arc<[Origin]>,
 }
 
 impl Guard {
@@ -33,7 +37,12 @@ impl Guard {
     pub fn new(state: &AppState) -> Self {
         Self {
             cookies: state.cookies.clone(),
-            cors_origins: state.cors_origins.clone(),
+            site: state.site.clone(),
+            cors_origins: state
+                .cors_origins
+                .iter()
+                .filter_map(|o| Origin::parse(o))
+                .collect(),
         }
     }
 }
@@ -43,7 +52,7 @@ impl Middleware for Guard {
         let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
         if !safe
             && self.cookies.read(req.headers()).is_some()
-            && !origin_allowed(req.headers(), &self.cors_origins, self.cookies.secure())
+            && !origin_allowed(req.headers(), &self.site, &self.cors_origins)
         {
             return ApiError::CrossOrigin.into_response();
         }
@@ -52,17 +61,20 @@ impl Middleware for Guard {
 }
 
 /// A listed origin; else not a browser's cross-site request, and either no `Origin` (not a
-/// browser, or a same-origin request of an older one) or exactly our own.
-fn origin_allowed(headers: &HeaderMap, allowed: &[String], secure: bool) -> bool {
+/// browser, or a same-origin request of an older one) or one of our own.
+fn origin_allowed(headers: &HeaderMap, site: &Site, listed: &[Origin]) -> bool {
     let origin = match headers.get(header::ORIGIN) {
         None => None,
         Some(v) => match v.to_str() {
-            Ok(v) => Some(v.trim().to_ascii_lowercase()),
+            // `null` and other unreadable origins match nothing.
+            Ok(v) => Some(Origin::parse(v)),
             Err(_) => return false,
         },
     };
-    if origin.as_ref().is_some_and(|o| allowed.contains(o)) {
-        return true;
+    if let Some(Some(origin)) = &origin {
+        if listed.contains(origin) {
+            return true;
+        }
     }
     let cross_site = headers
         .get("sec-fetch-site")
@@ -70,14 +82,10 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String], secure: bool) -> bool
     if cross_site {
         return false;
     }
-    let Some(origin) = origin else {
-        return true;
-    };
-    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
-        return false;
-    };
-    let scheme = if secure { "https" } else { "http" };
-    origin == format!("{scheme}://{}", host.to_ascii_lowercase())
+    match origin {
+        None => true,
+        Some(origin) => origin.is_some_and(|o| site.is_own(&o)),
+    }
 }
 
 #[cfg(test)]
@@ -93,74 +101,105 @@ mod tests {
         h
     }
 
+    fn site(url: &str) -> Site {
+        Site::new(url, 5000).unwrap()
+    }
+
+    fn listed(origins: &[&str]) -> Vec<Origin> {
+        origins.iter().map(|o| Origin::parse(o).unwrap()).collect()
+    }
+
     #[test]
-    fn same_origin_listed_or_absent_origins_pass() {
-        let allowed = vec!["https://app.example.com".to_string()];
-        let ok = |origin, host, secure| origin_allowed(&headers(origin, host), &allowed, secure);
-        assert!(ok(None, "accounts.example.com", true));
+    fn own_listed_or_absent_origins_pass() {
+        let public = site("https://accounts.example.com");
+        let allowed = listed(&["https://app.example.com"]);
+        let ok = |origin, host| origin_allowed(&headers(origin, host), &public, &allowed);
+        assert!(ok(None, "accounts.example.com"));
         assert!(ok(
             Some("https://accounts.example.com"),
-            "accounts.example.com",
-            true
+            "accounts.example.com"
         ));
-        assert!(ok(Some("http://127.0.0.1:5000"), "127.0.0.1:5000", false));
-        assert!(ok(
-            Some("https://APP.example.com"),
-            "accounts.example.com",
-            false
-        ));
+        assert!(ok(Some("https://APP.example.com"), "accounts.example.com"));
+        let local = site("http://localhost:5000");
+        for origin in [
+            "http://127.0.0.1:5000",
+            "http://localhost:5000",
+            "http://[::1]:5000",
+        ] {
+            assert!(
+                origin_allowed(&headers(Some(origin), "127.0.0.1:5000"), &local, &[]),
+                "{origin}"
+            );
+        }
     }
 
     #[test]
     fn other_origins_fail() {
-        let allowed = vec![];
+        let public = site("https://accounts.example.com");
         for o in [
             "https://evil.example",
             "null",
             "https://accounts.example.com.evil",
         ] {
             assert!(
-                !origin_allowed(&headers(Some(o), "accounts.example.com"), &allowed, true),
+                !origin_allowed(&headers(Some(o), "accounts.example.com"), &public, &[]),
                 "{o}"
             );
         }
         assert!(!origin_allowed(
             &headers(Some("http://127.0.0.1:6000"), "127.0.0.1:5000"),
-            &allowed,
-            false
+            &site("http://localhost:5000"),
+            &[]
+        ));
+    }
+
+    /// An origin agreeing with the request's own `Host` proves nothing: both come from the
+    /// page (a name of the attacker's pointing at this server).
+    #[test]
+    fn an_origin_matching_only_the_host_header_fails() {
+        let public = site("https://accounts.example.com");
+        assert!(!origin_allowed(
+            &headers(Some("https://evil.example"), "evil.example"),
+            &public,
+            &[]
+        ));
+        assert!(!origin_allowed(
+            &headers(Some("http://evil.example:5000"), "evil.example:5000"),
+            &site("http://localhost:5000"),
+            &[]
         ));
     }
 
     #[test]
     fn the_scheme_must_match_too() {
-        let allowed = vec![];
         assert!(!origin_allowed(
             &headers(Some("https://127.0.0.1:5000"), "127.0.0.1:5000"),
-            &allowed,
-            false
+            &site("http://localhost:5000"),
+            &[]
         ));
         assert!(!origin_allowed(
             &headers(Some("http://accounts.example.com"), "accounts.example.com"),
-            &allowed,
-            true
+            &site("https://accounts.example.com"),
+            &[]
         ));
     }
 
     #[test]
     fn a_browser_saying_cross_site_is_refused_unless_listed() {
+        let public = site("https://accounts.example.com");
         let mut h = headers(None, "accounts.example.com");
         h.insert("sec-fetch-site", "cross-site".parse().unwrap());
-        assert!(!origin_allowed(&h, &[], true));
+        assert!(!origin_allowed(&h, &public, &[]));
         h.insert(header::ORIGIN, "https://app.example.com".parse().unwrap());
         assert!(origin_allowed(
             &h,
-            &["https://app.example.com".into()],
-            true
+            &public,
+            &listed(&["https://app.example.com"])
         ));
-        for site in ["same-origin", "same-site", "none"] {
+        for fetch_site in ["same-origin", "same-site", "none"] {
             let mut h = headers(Some("https://accounts.example.com"), "accounts.example.com");
-            h.insert("sec-fetch-site", site.parse().unwrap());
-            assert!(origin_allowed(&h, &[], true), "{site}");
+            h.insert("sec-fetch-site", fetch_site.parse().unwrap());
+            assert!(origin_allowed(&h, &public, &[]), "{fetch_site}");
         }
     }
 }

@@ -45,6 +45,9 @@ pub enum ApiError {
     /// A cookie-carrying write from another site.
     #[error("cross-origin request with a session cookie")]
     CrossOrigin,
+    /// The request named a host that is not the service's.
+    #[error("request for another host")]
+    MisdirectedRequest,
     /// The body did not arrive in time.
     #[error("request body too slow")]
     RequestTimeout,
@@ -145,6 +148,11 @@ impl ApiError {
             Self::CrossOrigin => Reply::new(
                 C::CrossOrigin,
                 "This request came from another site with your session cookie; it was refused.",
+            ),
+            Self::MisdirectedRequest => Reply::new(
+                C::MisdirectedRequest,
+                "This server does not answer for the host name this request was sent to. Use \
+                 the service's own address.",
             ),
             Self::RequestTimeout => Reply::new(
                 C::RequestTimeout,

@@ -20,6 +20,7 @@ mod password_reset;
 mod policy;
 mod second_factor;
 mod sessions;
+pub mod site;
 pub mod static_files;
 mod users;
 
@@ -80,6 +81,8 @@ pub struct Shared {
     pub trusted_proxies: Arc<[IpNet]>,
     /// Other origins allowed to call the API with credentials.
     pub cors_origins: Arc<[String]>,
+    /// The hosts the service answers to and its own origins (from the public URL).
+    pub site: Arc<site::Site>,
     /// How long a request body may take to arrive.
     pub body_timeout: Duration,
 }
@@ -94,7 +97,8 @@ fn documented() -> (Router<AppState>, OpenApiDoc) {
         .merge(passkeys::routes())
         .merge(policy::routes())
         .merge(openapi::routes());
-    let (api, doc) = api.merge(health::routes()).split_for_parts();
+    let (api, mut doc) = api.merge(health::routes()).split_for_parts();
+    openapi::document_misdirected(&mut doc);
     (api, doc)
 }
 
@@ -110,19 +114,25 @@ pub fn router(state: AppState) -> Router {
     let observe = observe::Observe {
         https: state.cookies.secure(),
     };
+    // Every reply is observed and every request must name the public host; API routes also
+    // get the cross-site guard and the body limit. One route layer each (see `layer`).
+    let hosts = site::HostCheck::new(state.site.clone(), state.trusted_proxies.clone());
+    let edge = (observe, hosts.clone());
     let router = routes
         .layer(layer::Wrap((
-            observe,
+            edge.clone(),
             (cross_origin::Guard::new(&state), BodyLimit(BODY_LIMIT)),
         )))
-        .method_not_allowed_fallback(static_files::method_not_allowed.layer(layer::Wrap(observe)))
+        .method_not_allowed_fallback(
+            static_files::method_not_allowed.layer(layer::Wrap(edge.clone())),
+        )
         // Only the app's files are compressed: API replies are small, and compressing replies
         // per request costs more CPU than it saves (and invites BREACH-style side channels).
         .fallback_service(
             Router::new()
                 .fallback(static_files::fallback)
                 .layer(CompressionLayer::new().quality(CompressionLevel::Precise(6)))
-                .layer(layer::Wrap(observe))
+                .layer(layer::Wrap(edge))
                 .with_state(state.clone()),
         )
         .with_state(state);
@@ -152,6 +162,9 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
 pub(crate) mod tests {
     use super::*;
 
+    /// The public URL of the router below: requests to it name `localhost:5000`.
+    pub const TEST_PUBLIC_URL: &str = "http://localhost:5000";
+
     /// The production router over a temporary embedded store (kept while the folder lives),
     /// and its document.
     pub async fn router_and_document() -> (Router, OpenApiDoc, tempfile::TempDir) {
@@ -163,6 +176,7 @@ pub(crate) mod tests {
             static_app: None,
             trusted_proxies: Arc::from([]),
             cors_origins: Arc::from([]),
+            site: Arc::new(site::Site::new(TEST_PUBLIC_URL, 5000).unwrap()),
             body_timeout: Duration::from_secs(5),
         });
         (router(state), document(), dir)

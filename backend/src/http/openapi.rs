@@ -19,7 +19,7 @@ use axum::{body::Bytes, http::header, response::IntoResponse};
 use utoipa::{
     openapi::{
         security::{ApiKey, ApiKeyValue, SecurityScheme},
-        OpenApi as OpenApiDoc,
+        ContentBuilder, OpenApi as OpenApiDoc, Ref, RefOr, ResponseBuilder,
     },
     IntoResponses, Modify, OpenApi,
 };
@@ -105,6 +105,46 @@ pub fn original(path: &str, route: UtoipaMethodRouter<AppState>) -> UtoipaMethod
         paths.paths.insert(path.to_owned(), item);
     }
     (schemas, paths, method_router)
+}
+
+/// Adds `421 misdirected_request` to every operation but the health probes: the host check
+/// in front of them all answers it (see [`super::site`]), so it is said once, here, rather
+/// than in each handler's annotation.
+pub fn document_misdirected(doc: &mut OpenApiDoc) {
+    let response = ResponseBuilder::new()
+        .description(
+            "The request named another host than the service's public one \
+             (`misdirected_request`)",
+        )
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build();
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if path.starts_with(super::site::ANY_HOST) {
+            continue;
+        }
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.delete,
+            &mut item.patch,
+            &mut item.head,
+            &mut item.options,
+            &mut item.trace,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            op.responses
+                .responses
+                .insert("421".to_owned(), RefOr::T(response.clone()));
+        }
+    }
 }
 
 /// What every route with a JSON body can also answer (a type for the document only).
@@ -251,6 +291,7 @@ mod tests {
             ("openapi.rs", include_str!("openapi.rs")),
             ("static_files.rs", include_str!("static_files.rs")),
             ("cross_origin.rs", include_str!("cross_origin.rs")),
+            ("site.rs", include_str!("site.rs")),
         ];
         for (file, source) in sources {
             let code = source.split("#[cfg(test)]").next().unwrap_or(source);
@@ -276,6 +317,7 @@ mod tests {
                 let request = Request::builder()
                     .method(method.to_uppercase().as_str())
                     .uri(path)
+                    .header("host", "localhost:5000")
                     .header("content-type", "application/json")
                     .body(Body::from("{}"))
                     .unwrap();
@@ -288,12 +330,18 @@ mod tests {
         }
         let login = &paths["/login"]["post"];
         assert_eq!(login["operationId"], "login_original");
-        for status in ["200", "400", "401", "413", "415", "429", "503"] {
+        for status in ["200", "400", "401", "413", "415", "421", "429", "503"] {
             assert!(
                 login["responses"].get(status).is_some(),
                 "login lacks {status}"
             );
         }
         assert!(doc["components"]["schemas"]["Problem"].is_object());
+        assert!(
+            paths["/health/live"]["get"]["responses"]
+                .get("421")
+                .is_none(),
+            "the probes answer any host"
+        );
     }
 }

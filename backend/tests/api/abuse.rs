@@ -280,7 +280,10 @@ async fn cors_can_be_opened_to_named_origins(kind: Kind) {
 async fn a_slow_body_times_out_with_408(kind: Kind) {
     let app = TestApp::spawn_with(kind, |c| c.body_timeout = 1).await;
     let mut tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
-    let head = "POST /api/login HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"user";
+    let head = format!(
+        "POST /api/login HTTP/1.1\r\nHost: {}\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{{\"user",
+        app.addr
+    );
     tcp.write_all(head.as_bytes()).await.unwrap();
     let started = Instant::now();
     let mut reply = Vec::new();

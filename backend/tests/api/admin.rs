@@ -381,7 +381,15 @@ async fn an_expired_reset_link_gets_the_reply_of_a_wrong_one(kind: Kind) {
 
 async fn a_disabled_account_gets_a_link_with_a_warning(kind: Kind) {
     let server = Operated::start(kind, &["--public-url", "https://accounts.example.com/"]).await;
-    register(&server, "Ada").await;
+    // It answers to its public host only.
+    let r = Client::new()
+        .post(server.url("/api/user/add"))
+        .header("host", "accounts.example.com")
+        .json(&json!({ "user_name": "Ada", "password": PASSWORD }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), StatusCode::CREATED);
     server.admin_ok(&["disable", "ada"]);
     let out = server.admin(&["reset-link", "ada"]);
     assert_eq!(out.status.code(), Some(0));

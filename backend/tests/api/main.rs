@@ -5,8 +5,10 @@ mod support;
 
 mod abuse;
 mod admin;
+mod connections;
 mod errors;
 mod hardening;
+mod hosts;
 mod lifecycle;
 mod load;
 mod lockout;

@@ -78,6 +78,9 @@ fn config_for(storage: Storage, data_dir: PathBuf) -> Config {
         // Tests fire many concurrent logins; shedding has its own test.
         "--hash-max-wait",
         "600",
+        // ... over as many connections from 127.0.0.1; the per-address cap has its own tests.
+        "--max-connections-per-ip",
+        "0",
     ])
     .expect("test config parses");
     config.data_dir = data_dir;
