@@ -20,7 +20,7 @@ use crate::{
     config::{Config, ConfigError},
     http::{self, cookies::CookieSettings, AppState},
     password::{HashError, Hasher},
-    server,
+    private_files, server,
     store::{mongo::MongoStore, sqlite::SqliteStore, Ping, Store, StoreError},
     telemetry,
 };
@@ -82,6 +82,7 @@ impl App {
         config.validate()?;
         crate::password::return_large_blocks_to_the_system();
         let (store, store_name) = open_store(&config).await?;
+        private_files::warn_if_open(&config.data_dir);
         let hasher = Hasher::new(
             config.argon2_params()?,
             config.hash_threads(),

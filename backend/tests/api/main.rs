@@ -5,6 +5,7 @@ mod support;
 
 mod abuse;
 mod admin;
+mod data_key;
 mod errors;
 mod hardening;
 mod lifecycle;

@@ -16,7 +16,7 @@ use crate::support::{
     Kind,
 };
 
-const PASSWORD: &str = "first pass phrase";
+pub(crate) const PASSWORD: &str = "first pass phrase";
 
 /// The code `steps` steps from the time `at`.
 fn code_at(secret: &str, at: OffsetDateTime, steps: i64) -> String {
