@@ -1059,6 +1059,17 @@ impl SecondFactorStore for Crowding {
     async fn count_recovery_codes(&self, user_id: &str) -> StoreResult<u64> {
         self.inner.count_recovery_codes(user_id).await
     }
+    async fn replace_totp_secret(
+        &self,
+        user_id: &str,
+        slot: crate::store::TotpSlot,
+        expected: &str,
+        new: &str,
+    ) -> StoreResult<bool> {
+        self.inner
+            .replace_totp_secret(user_id, slot, expected, new)
+            .await
+    }
 }
 
 #[tokio::test]
