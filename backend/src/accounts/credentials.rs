@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use super::{
     audit, parse_name, require_password, AccountError, AccountResult, Client, Factor, Proof,
-    SignedIn,
+    Secrets, SignedIn,
 };
 use crate::{
     clock::Clock,
@@ -35,6 +35,8 @@ pub(super) struct Credentials {
     pub hasher: Hasher,
     pub throttle: Throttle,
     pub clock: Arc<dyn Clock>,
+    /// Opens the stored authenticator secret.
+    pub secrets: Secrets,
 }
 
 impl Credentials {
@@ -198,7 +200,7 @@ impl Credentials {
         code: Option<&str>,
         client: Client,
     ) -> AccountResult<()> {
-        let Some(secret) = &user.totp_secret else {
+        let Some(stored) = &user.totp_secret else {
             return Ok(());
         };
         let Some(code) = code.filter(|c| !c.trim().is_empty()) else {
@@ -206,7 +208,8 @@ impl Credentials {
             return Err(AccountError::SecondFactorRequired);
         };
         let accepted = if totp::parse_code(code).is_some() {
-            match totp::matching_step(secret, code, self.clock.now(), user.totp_last_step) {
+            let secret = self.secrets.open_totp(&user.id, stored)?;
+            match totp::matching_step(&secret, code, self.clock.now(), user.totp_last_step) {
                 // Conditional on no later step being used: a replay racing this loses.
                 Some(step) => self.second_factors.use_totp_step(&user.id, step).await?,
                 None => false,
