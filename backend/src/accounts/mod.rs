@@ -5,8 +5,8 @@
 //! - [`Passkeys`] (`passkeys`): adding, listing, removing passkeys, and logging in with one.
 //! - [`Recovery`] (`recovery`): setting a new password with a reset link.
 //! - [`Operator`] (`operator`): what the admin socket offers.
-//! - [`Secrets`] (`secrets`): sealing stored secrets with the data key, and the key file's
-//!   check against the database.
+//! - [`Secrets`] (`secrets`): sealing stored secrets with the data key, the key file's check
+//!   against the database, and key rotation.
 //!
 //! They share two parts: `Credentials` (the password and second-factor check, with the
 //! lockout) and `SessionIssuer` (opening and looking up sessions). [`Accounts`] is the set of
@@ -219,7 +219,7 @@ pub struct Accounts {
     pub recovery: Recovery,
     /// The operator's actions.
     pub operator: Operator,
-    /// Stored secrets: the data key's check at start-up.
+    /// Stored secrets: the data key's check at start-up, and its rotation.
     pub secrets: Secrets,
     ping: Arc<dyn Ping>,
 }

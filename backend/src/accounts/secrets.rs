@@ -1,7 +1,8 @@
 //! Secrets at rest, as the use cases need them: an authenticator-app secret is sealed with the
 //! data key before it is stored and opened when a code is checked (`crate::data_key` does the
 //! cryptography). At start-up the key file is checked against the database and secrets that
-//! an older version stored in the clear are sealed.
+//! an older version stored in the clear are sealed; the operator's `rotate-data-key` adds a
+//! key and seals every secret again with it.
 //!
 //! Why the check: instances sharing one MongoDB database must share one key file. An instance
 //! given another file would seal secrets the others cannot open, and could not open theirs:
@@ -95,7 +96,20 @@ pub struct StartCheck {
     pub sealed: usize,
 }
 
-/// Sealing and opening stored secrets, and the start-up check.
+/// What [`Secrets::rotate`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotation {
+    /// The key file.
+    pub path: PathBuf,
+    /// The new key's id: it seals from now on.
+    pub new_id: String,
+    /// The keys listed before, still in the file.
+    pub old_ids: Vec<String>,
+    /// Stored secrets sealed again with the new key.
+    pub resealed: usize,
+}
+
+/// Sealing and opening stored secrets, the start-up check and key rotation.
 #[derive(Clone)]
 pub struct Secrets {
     keys: Arc<DataKeys>,
@@ -103,6 +117,8 @@ pub struct Secrets {
     second_factors: Arc<dyn SecondFactorStore>,
     key_checks: Arc<dyn KeyCheckStore>,
     state: Arc<RwLock<Check>>,
+    /// One rotation at a time.
+    rotating: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Secrets {
@@ -119,6 +135,7 @@ impl Secrets {
             second_factors,
             key_checks,
             state: Arc::new(RwLock::new(Check::Pending)),
+            rotating: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
@@ -297,5 +314,53 @@ impl Secrets {
             }
         }
         Ok(replaced)
+    }
+
+    /// Adds a new key to the key file, records it in the database, and seals every stored
+    /// secret again with it. The older keys stay in the file (the operator removes them).
+    pub async fn rotate(&self) -> AccountResult<Rotation> {
+        let _one_at_a_time = self.rotating.lock().await;
+        self.ready()?;
+        let key_error = |e: KeyCheckError| match e {
+            KeyCheckError::Store(e) => AccountError::from(e),
+            other => AccountError::Internal(Box::new(other)),
+        };
+        // Read before the file changes: if the database is down, nothing has changed.
+        let before = self.key_checks.key_check().await?;
+        let old_ids = self.keys.ids();
+        let keys = self.keys.clone();
+        let new_id = tokio::task::spawn_blocking(move || keys.add_key())
+            .await
+            .map_err(|e| AccountError::Internal(Box::new(e)))?
+            .map_err(|e| AccountError::Internal(Box::new(e)))?;
+        tracing::info!(target: "audit", action = "rotate_data_key", outcome = "ok", key = new_id, who = "admin socket", "audit");
+        let mut expected = before;
+        while !self
+            .key_checks
+            .swap_key_check(expected.as_deref(), &self.seal_check())
+            .await?
+        {
+            expected = self.key_checks.key_check().await?;
+        }
+        // A secret sealed by a request that read the key file just before the new key came
+        // may land after a pass has gone by: a second pass finds it.
+        let mut resealed = 0;
+        for _ in 0..3 {
+            let newest = new_id.as_str();
+            let n = self
+                .reseal_where(|stored| data_key::sealed_with(stored) != Some(newest))
+                .await
+                .map_err(key_error)?;
+            resealed += n;
+            if n == 0 {
+                break;
+            }
+        }
+        Ok(Rotation {
+            path: self.keys.path().to_owned(),
+            new_id,
+            old_ids,
+            resealed,
+        })
     }
 }

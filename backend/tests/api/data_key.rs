@@ -1,8 +1,9 @@
 //! Data at rest: the data folder and its files are private whatever the umask, and
 //! authenticator secrets are stored sealed with the data key, bound to their account. Checked
 //! in the database itself (the SQLite file, the MongoDB document), not through the server: a
-//! start with a key file that does not fit the database fails with a clear message, and
-//! secrets an older version stored in the clear are sealed at start-up.
+//! start with a key file that does not fit the database fails with a clear message, rotating
+//! the key seals every secret again, and secrets an older version stored in the clear are
+//! sealed at start-up.
 
 use std::{
     collections::BTreeMap,
@@ -384,9 +385,57 @@ async fn enrolled_on(server: &Operated) -> String {
     secret
 }
 
+/// `admin rotate-data-key` adds a key to the file (the old one stays listed), seals the
+/// stored secret again with it, and codes still verify.
+async fn rotating_the_data_key_seals_every_secret_again(kind: Kind) {
+    let db = (kind == Kind::Mongo).then(unique_db_name);
+    let server = Operated::start_on(db.as_deref(), &[]).await;
+    let raw = match &db {
+        Some(db) => Raw::Mongo(db.clone()),
+        None => Raw::Sqlite(server.dir.path().to_owned()),
+    };
+    let secret = enrolled_on(&server).await;
+    let key_file = server.dir.path().join("data.key");
+    let before = raw.secrets("ada").await.0.unwrap();
+    let old_id = sealed_with(&before).to_owned();
+    assert_eq!(key_ids(&key_file), std::slice::from_ref(&old_id));
+
+    let out = server.admin_ok(&["rotate-data-key"]);
+    let ids = key_ids(&key_file);
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert_eq!(ids[0], old_id, "the old key stays listed");
+    let new_id = &ids[1];
+    assert!(
+        out.contains(&format!(
+            "Added data key {new_id} to {}",
+            key_file.display()
+        )) && out.contains("1 stored secret was sealed again")
+            && out.contains(&format!("The older key ({old_id}) stays listed")),
+        "{out}"
+    );
+    assert_eq!(mode(&key_file), 0o600);
+    let after = raw.secrets("ada").await.0.unwrap();
+    assert_eq!(sealed_with(&after), new_id);
+
+    // The confirming code used the current step; the next one is within the drift window.
+    let code = code_at(&secret, OffsetDateTime::now_utc(), 1);
+    let login = reqwest::Client::new()
+        .post(server.url("/api/login"))
+        .json(&json!({ "user_name": "ada", "password": PASSWORD, "code": code }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    assert!(server
+        .log_text()
+        .lines()
+        .any(|l| l.contains("action=\"rotate_data_key\"") && l.contains("who=\"admin socket\"")));
+}
+
 crate::for_each_store!(
     totp_secrets_are_sealed_at_rest_and_bound_to_their_account,
     secrets_stored_in_the_clear_are_sealed_at_start,
+    rotating_the_data_key_seals_every_secret_again,
 );
 
 /// A key file other than the one that sealed the database stops the start (exit 2) with a
