@@ -127,9 +127,11 @@ pub enum DataKeyError {
     NotSealed,
 }
 
-/// One key: its id and cipher. `Debug` shows the id only.
+/// One key: its id, bytes (for [`DataKeys::derive_key`]) and cipher. `Debug` shows the id
+/// only.
 struct DataKey {
     id: String,
+    bytes: [u8; KEY_LEN],
     cipher: XChaCha20Poly1305,
 }
 
@@ -314,6 +316,19 @@ impl DataKeys {
         )
     }
 
+    /// A 256-bit key for another use, named by `label` (the passkey login tokens' MAC, say):
+    /// HMAC-SHA-256 of the label under the newest key, so it is the same on every instance
+    /// given the same file, and differs per label. A rotation changes it from the next start.
+    pub fn derive_key(&self, label: &str) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        let ring = self.ring();
+        let mut mac = <Hmac<sha2_mac::Sha256> as KeyInit>::new_from_slice(&ring.newest().bytes)
+            .expect("HMAC takes keys of any length");
+        mac.update(b"accounts-server derived key\0");
+        mac.update(label.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// Opens a value [`DataKeys::seal`] made for the same purpose and subject.
     pub fn open(
         &self,
@@ -477,6 +492,7 @@ fn parse(path: &Path, text: &str) -> Result<Ring, DataKeyError> {
             .ok_or_else(|| malformed("a key is 32 bytes in base64"))?;
         keys.push(DataKey {
             id: id.to_owned(),
+            bytes,
             cipher: XChaCha20Poly1305::new(&Key::from(bytes)),
         });
     }
@@ -624,6 +640,21 @@ mod tests {
         assert_eq!(stale.ids(), [old_id]);
         assert_eq!(stale.open(Purpose::TotpSecret, "u", &new).unwrap(), SECRET);
         assert_eq!(stale.newest_id(), new_id);
+    }
+
+    #[test]
+    fn derived_keys_follow_the_file_and_the_label() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.key");
+        let keys = DataKeys::load(&path).unwrap();
+        keys.save_new().unwrap();
+        let same_file = DataKeys::load(&path).unwrap();
+        let login = keys.derive_key("passkey-login");
+        assert_eq!(same_file.derive_key("passkey-login"), login);
+        assert_ne!(keys.derive_key("other"), login);
+        assert_ne!(DataKeys::ephemeral().derive_key("passkey-login"), login);
+        keys.add_key().unwrap();
+        assert_ne!(keys.derive_key("passkey-login"), login, "the newest key's");
     }
 
     #[test]

@@ -88,7 +88,7 @@ impl App {
         crate::password::return_large_blocks_to_the_system();
         let (store, store_name) = open_store(&config).await?;
         private_files::warn_if_open(&config.data_dir);
-        let keys = DataKeys::load(&config.data_key_file()).map_err(KeyCheckError::from)?;
+        let keys = Arc::new(DataKeys::load(&config.data_key_file()).map_err(KeyCheckError::from)?);
         let hasher = Hasher::new(
             config.argon2_params()?,
             config.hash_threads(),
@@ -118,7 +118,7 @@ impl App {
                 session_ttl,
                 throttle: config.throttle_policy(),
             },
-            Arc::new(keys),
+            keys.clone(),
         );
         // Before anything is sealed. With MongoDB down, again until it answers (meanwhile
         // nothing is sealed); a key file that does not fit stops the start.
@@ -133,8 +133,9 @@ impl App {
             }
             Err(e) => return Err(e.into()),
         };
-        // TODO(data key): instances sharing a MongoDB need one sealing key.
-        let sealer = crate::seal::Sealer::random();
+        // Derived from the data key file, which instances sharing a database share: a passkey
+        // login started on one instance finishes on another.
+        let sealer = crate::seal::Sealer::new(keys.derive_key("passkey-login"));
         let accounts = match relying_party(&public_url) {
             Ok(webauthn) => accounts.with_passkeys(webauthn, sealer),
             Err(why) => {
