@@ -33,9 +33,16 @@ pub struct Config {
     #[arg(long, env = "MONGODB_DB", default_value = "accounts")]
     pub mongodb_db: String,
 
-    /// Folder of the embedded store (created if missing).
+    /// Folder of the embedded store, the admin socket and the data key file (created with
+    /// mode 0700 if missing).
     #[arg(long, env = "ACCOUNTS_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+
+    /// The keys that seal secrets stored in the database (authenticator apps): one per line,
+    /// the last one seals. Made (mode 0600) at the first start. Every instance on one MongoDB
+    /// database needs the same file. Default: data.key in --data-dir.
+    #[arg(long, env = "ACCOUNTS_DATA_KEY_FILE", value_name = "PATH")]
+    pub data_key_file: Option<PathBuf>,
 
     /// Folder of the built browser app (`trunk build --release` writes ./dist). If it is missing
     /// the API still runs and `/` explains how to build the app.
@@ -243,6 +250,13 @@ impl Config {
         std::path::absolute(&path).unwrap_or(path)
     }
 
+    /// The data key file's path: --data-key-file, else data.key in the data folder.
+    pub fn data_key_file(&self) -> PathBuf {
+        self.data_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("data.key"))
+    }
+
     /// Where users reach the service: --public-url, else from the address the server is
     /// bound to (`bound`: the port may have been chosen by the system).
     pub fn public_url(&self, bound: SocketAddr) -> String {
@@ -419,6 +433,9 @@ mod tests {
     fn public_url_and_admin_socket() {
         let c = parse(&["--data-dir", "/srv/acc"]).unwrap();
         assert_eq!(c.admin_socket(), PathBuf::from("/srv/acc/admin.sock"));
+        assert_eq!(c.data_key_file(), PathBuf::from("/srv/acc/data.key"));
+        let c2 = parse(&["--data-key-file", "/etc/acc/keys"]).unwrap();
+        assert_eq!(c2.data_key_file(), PathBuf::from("/etc/acc/keys"));
         let bound: SocketAddr = "0.0.0.0:8080".parse().unwrap();
         assert_eq!(c.public_url(bound), "http://localhost:8080");
         assert_eq!(

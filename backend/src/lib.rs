@@ -5,6 +5,8 @@
 //! - [`startup`]: [`App`] wires the parts together, serves, and shuts down cleanly; `server`
 //!   is its connection loop (timeouts, connection caps).
 //! - [`config`]: typed flags and environment, checked at start-up.
+//! - [`data_key`]: sealing secrets stored in the database with the data key file;
+//!   [`private_files`]: the data folder and its files readable by the server's user only.
 //! - [`http`]: one module per resource, merged into one documented router; the extractors
 //!   (JSON body, caller, signed-in session), the error replies (RFC 9457 problem+json) and the
 //!   middleware that logs and counts them. It sees only the use cases' views, never a storage
@@ -35,9 +37,11 @@ mod client;
 pub mod clock;
 mod common_passwords;
 pub mod config;
+pub mod data_key;
 pub mod http;
 pub mod ids;
 mod password;
+pub mod private_files;
 mod seal;
 mod server;
 pub mod startup;

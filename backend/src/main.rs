@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use accounts_server::{
     admin,
     config::{Command, Config},
-    shutdown_signal, telemetry, App,
+    private_files, shutdown_signal, telemetry, App,
 };
 use clap::Parser;
 
@@ -16,6 +16,8 @@ async fn main() -> ExitCode {
     if let Some(Command::Admin(args)) = &config.command {
         return admin::cli::run(args, &config.admin_socket()).await;
     }
+    // Before anything is created: the data folder and its files are the server's alone.
+    private_files::restrict_umask();
     telemetry::init(config.log_format);
     let app = match App::build(config).await {
         Ok(app) => app,

@@ -1,5 +1,6 @@
-//! Start-up and shutdown: validate the configuration, open the store, start the hashing
-//! threads, bind the listeners and the admin socket ([`App::build`]); serve until a signal,
+//! Start-up and shutdown: validate the configuration, open the store, load the data key and
+//! check it against the store, start the hashing threads, bind the listeners and the admin
+//! socket ([`App::build`]); serve until a signal,
 //! then drain in-flight requests, remove the admin socket and release the store
 //! ([`App::serve`]).
 
@@ -14,13 +15,14 @@ use std::{
 use tokio::net::TcpListener;
 
 use crate::{
-    accounts::{Accounts, Settings},
+    accounts::{Accounts, KeyCheckError, Settings},
     admin::{AdminSocket, AdminSocketError, Commands},
     clock::{Clock, SystemClock},
     config::{Config, ConfigError},
+    data_key::DataKeys,
     http::{self, cookies::CookieSettings, AppState},
     password::{HashError, Hasher},
-    server,
+    private_files, server,
     store::{mongo::MongoStore, sqlite::SqliteStore, Ping, Store, StoreError},
     telemetry,
 };
@@ -34,6 +36,9 @@ pub enum StartupError {
     /// The store cannot be opened (the data folder, or the MongoDB URI).
     #[error("cannot open the store")]
     Store(#[from] StoreError),
+    /// The data key file cannot be used, or does not fit the database.
+    #[error(transparent)]
+    DataKey(#[from] KeyCheckError),
     /// The hashing threads or the dummy hash could not be made.
     #[error("cannot prepare password hashing")]
     Hash(#[from] HashError),
@@ -82,6 +87,8 @@ impl App {
         config.validate()?;
         crate::password::return_large_blocks_to_the_system();
         let (store, store_name) = open_store(&config).await?;
+        private_files::warn_if_open(&config.data_dir);
+        let keys = Arc::new(DataKeys::load(&config.data_key_file()).map_err(KeyCheckError::from)?);
         let hasher = Hasher::new(
             config.argon2_params()?,
             config.hash_threads(),
@@ -113,9 +120,24 @@ impl App {
                 session_ttl,
                 throttle: config.throttle_policy(),
             },
+            keys.clone(),
         );
-        // TODO(data key): instances sharing a MongoDB need one sealing key.
-        let sealer = crate::seal::Sealer::random();
+        // Before anything is sealed. With MongoDB down, again until it answers (meanwhile
+        // nothing is sealed); a key file that does not fit stops the start.
+        let check_later = match accounts.secrets.check_at_start().await {
+            Ok(done) => {
+                accounts.secrets.log_check(done);
+                false
+            }
+            Err(KeyCheckError::Store(StoreError::Unavailable(e))) => {
+                tracing::warn!(error = %telemetry::chain(&*e), "cannot check the data key against the database yet; will try again (no two-factor set-up until then)");
+                true
+            }
+            Err(e) => return Err(e.into()),
+        };
+        // Derived from the data key file, which instances sharing a database share: a passkey
+        // login or a login ticket from one instance is finished on another.
+        let sealer = crate::seal::Sealer::new(keys.derive_key("sealed-tokens"));
         let accounts = match relying_party(&public_url) {
             Ok(webauthn) => accounts.with_passkeys(webauthn),
             Err(why) => {
@@ -151,6 +173,9 @@ impl App {
         }
         let accounts = Arc::new(accounts);
         let weak_accounts = Arc::downgrade(&accounts);
+        if check_later {
+            tokio::spawn(check_data_key_later(weak_accounts.clone()));
+        }
         let router = http::router(AppState::new(http::Shared {
             accounts: accounts.clone(),
             cookies: CookieSettings::new(config.cookie_secure, session_ttl),
@@ -239,6 +264,30 @@ impl App {
             } => {
                 tracing::warn!(?grace, "in-flight requests did not finish in time; exiting anyway");
                 Ok(())
+            }
+        }
+    }
+}
+
+/// How often the data key check is tried again while the database cannot be reached.
+const DATA_KEY_RETRY: Duration = Duration::from_secs(5);
+
+/// The data key check of a start at which the database could not be reached: again every few
+/// seconds until it answers, or until the server stops.
+async fn check_data_key_later(accounts: Weak<Accounts>) {
+    loop {
+        tokio::time::sleep(DATA_KEY_RETRY).await;
+        let Some(accounts) = accounts.upgrade() else {
+            return;
+        };
+        match accounts.secrets.check_at_start().await {
+            Ok(done) => return accounts.secrets.log_check(done),
+            Err(KeyCheckError::Store(StoreError::Unavailable(_))) => {}
+            Err(e) => {
+                return tracing::error!(
+                    error = %telemetry::chain(&e),
+                    "the data key does not fit the database: two-factor set-up and logins with a code fail until this instance is restarted with the right key file"
+                )
             }
         }
     }

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use super::{
     audit, parse_name, require_password, AccountError, AccountResult, Client, Factor, Proof,
-    SignedIn,
+    Secrets, SignedIn,
 };
 use crate::{
     clock::{to_millis, Clock},
@@ -38,6 +38,8 @@ pub(super) struct Credentials {
     pub clock: Arc<dyn Clock>,
     /// Seals login tickets (and passkey login ceremonies).
     pub sealer: Sealer,
+    /// Opens the stored authenticator secret.
+    pub secrets: Secrets,
 }
 
 /// What a login ticket says, sealed: whose right password it stands for, until when, for
@@ -263,7 +265,7 @@ impl Credentials {
         code: Option<&str>,
         client: Client,
     ) -> AccountResult<()> {
-        let Some(secret) = &user.totp_secret else {
+        let Some(stored) = &user.totp_secret else {
             return Ok(());
         };
         let Some(code) = code.filter(|c| !c.trim().is_empty()) else {
@@ -271,7 +273,8 @@ impl Credentials {
             return Err(AccountError::SecondFactorRequired { login_ticket: None });
         };
         let accepted = if totp::parse_code(code).is_some() {
-            match totp::matching_step(secret, code, self.clock.now(), user.totp_last_step) {
+            let secret = self.secrets.open_totp(&user.id, stored)?;
+            match totp::matching_step(&secret, code, self.clock.now(), user.totp_last_step) {
                 // Conditional on no later step being used: a replay racing this loses.
                 Some(step) => self.second_factors.use_totp_step(&user.id, step).await?,
                 None => false,

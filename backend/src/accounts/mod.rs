@@ -5,6 +5,8 @@
 //! - [`Passkeys`] (`passkeys`): adding, listing, removing passkeys, and logging in with one.
 //! - [`Recovery`] (`recovery`): setting a new password with a reset link.
 //! - [`Operator`] (`operator`): what the admin socket offers.
+//! - [`Secrets`] (`secrets`): sealing stored secrets with the data key, the key file's check
+//!   against the database, and key rotation.
 //!
 //! They share two parts: `Credentials` (the password and second-factor check, with the
 //! lockout) and `SessionIssuer` (opening and looking up sessions). [`Accounts`] is the set of
@@ -21,6 +23,7 @@ mod operator;
 mod passkeys;
 mod recovery;
 mod second_factor;
+mod secrets;
 mod sessions;
 mod sign_in;
 #[cfg(test)]
@@ -32,6 +35,7 @@ pub use operator::{AccountStatus, Operator};
 pub use passkeys::{PasskeyCeremony, PasskeyInfo, Passkeys};
 pub use recovery::Recovery;
 pub use second_factor::SecondFactor;
+pub use secrets::{KeyCheckError, Secrets};
 pub use sign_in::SignIn;
 pub use views::{Account, SessionSummary, SignedIn};
 
@@ -44,10 +48,11 @@ use self::{credentials::Credentials, sessions::SessionIssuer};
 use crate::{
     clock::Clock,
     common_passwords,
+    data_key::DataKeys,
     password::Hasher,
     seal::Sealer,
     store::{
-        CeremonyStore, CounterStore, DeviceStore, PasskeyStore, Ping, RecoveryStore,
+        CeremonyStore, CounterStore, DeviceStore, KeyCheckStore, PasskeyStore, Ping, RecoveryStore,
         SecondFactorStore, SessionStore, Store, UserRecord, UserStore,
     },
     throttle::{Throttle, ThrottlePolicy},
@@ -150,6 +155,8 @@ pub struct Roles {
     pub passkeys: Arc<dyn PasskeyStore>,
     /// WebAuthn ceremonies in progress.
     pub ceremonies: Arc<dyn CeremonyStore>,
+    /// Which data key seals the stored secrets.
+    pub key_checks: Arc<dyn KeyCheckStore>,
 }
 
 impl Roles {
@@ -164,7 +171,8 @@ impl Roles {
             counters: store.clone(),
             second_factors: store.clone(),
             passkeys: store.clone(),
-            ceremonies: store,
+            ceremonies: store.clone(),
+            key_checks: store,
         }
     }
 }
@@ -213,18 +221,22 @@ pub struct Accounts {
     pub recovery: Recovery,
     /// The operator's actions.
     pub operator: Operator,
+    /// Stored secrets: the data key's check at start-up, and its rotation.
+    pub secrets: Secrets,
     ping: Arc<dyn Ping>,
 }
 
 impl Accounts {
-    /// The rules in `settings`, applied to `store` with `hasher`, at the times `clock` gives.
+    /// The rules in `settings`, applied to `store` with `hasher`, at the times `clock` gives;
+    /// secrets are sealed with `keys` once [`Secrets::check_at_start`] has passed.
     pub fn new(
         store: Arc<dyn Store>,
         hasher: Hasher,
         clock: Arc<dyn Clock>,
         settings: Settings,
+        keys: Arc<DataKeys>,
     ) -> Self {
-        Self::from_roles(Roles::of(store), hasher, clock, settings)
+        Self::from_roles(Roles::of(store), hasher, clock, settings, keys)
     }
 
     /// Like [`Accounts::new`], with each role given on its own.
@@ -233,7 +245,14 @@ impl Accounts {
         hasher: Hasher,
         clock: Arc<dyn Clock>,
         settings: Settings,
+        keys: Arc<DataKeys>,
     ) -> Self {
+        let secrets = Secrets::new(
+            keys,
+            roles.users.clone(),
+            roles.second_factors.clone(),
+            roles.key_checks.clone(),
+        );
         let throttle = Throttle::new(roles.counters.clone(), settings.throttle);
         let rules = PasswordRules {
             policy: settings.policy,
@@ -246,6 +265,7 @@ impl Accounts {
             throttle: throttle.clone(),
             clock: clock.clone(),
             sealer: Sealer::random(),
+            secrets: secrets.clone(),
         };
         let issuer = SessionIssuer {
             sessions: roles.sessions.clone(),
@@ -297,14 +317,15 @@ impl Accounts {
                 throttle,
                 clock,
             },
+            secrets,
             ping: roles.ping,
         }
     }
 
-    /// The default rules on an embedded store in `dir`, with cheap Argon2 and the system
-    /// clock: for tests of the layers above.
+    /// The default rules on an embedded store in `dir`, with cheap Argon2, the system clock
+    /// and a data key of its own: for tests of the layers above.
     #[cfg(test)]
-    pub(crate) fn on_temporary_store(dir: &std::path::Path) -> Self {
+    pub(crate) async fn on_temporary_store(dir: &std::path::Path) -> Self {
         let store = Arc::new(crate::store::sqlite::SqliteStore::open(dir).unwrap());
         let hasher = Hasher::new(
             argon2::Params::new(1024, 1, 1, None).unwrap(),
@@ -312,7 +333,7 @@ impl Accounts {
             Duration::from_secs(60),
         )
         .unwrap();
-        Self::new(
+        let accounts = Self::new(
             store,
             hasher,
             Arc::new(crate::clock::SystemClock),
@@ -330,7 +351,10 @@ impl Accounts {
                     ipv6_prefix: 64,
                 },
             },
-        )
+            Arc::new(DataKeys::ephemeral()),
+        );
+        accounts.secrets.check_at_start().await.unwrap();
+        accounts
     }
 
     /// Passkeys on, as the relying party `webauthn` describes.

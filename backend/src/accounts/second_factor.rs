@@ -3,6 +3,9 @@
 //! that login, password change and deletion make is `Credentials`'s; the operator's reset is
 //! in `operator`.
 //!
+//! The secret is stored sealed with the data key (see `secrets`), bound to the account; the
+//! set-up moves the pending value into force unchanged.
+//!
 //! The second factor is asked for only once the password is right, so an account's two-factor
 //! status is never revealed before that; a missing or wrong code leaves the attempt counted by
 //! the lockout, exactly like a wrong password.
@@ -75,9 +78,10 @@ impl SecondFactor {
             )
             .await?;
         let secret = totp::generate_secret();
+        let sealed = self.credentials.secrets.seal_totp(&user.id, &secret)?;
         if !self
             .second_factors
-            .set_pending_totp(&user.id, &secret)
+            .set_pending_totp(&user.id, &sealed)
             .await?
         {
             return Err(AccountError::Unauthenticated);
@@ -128,7 +132,8 @@ impl SecondFactor {
             audit("totp_enable", "locked", &user.name, client);
             return Err(limited.into());
         }
-        let Some(step) = totp::matching_step(pending, code, now, 0) else {
+        let secret = self.credentials.secrets.open_totp(&user.id, pending)?;
+        let Some(step) = totp::matching_step(&secret, code, now, 0) else {
             let wrong_key = format!("totp-confirm:{}", user.id);
             if throttle.count_wrong_answer(&wrong_key, now).await? >= MAX_CONFIRM_FAILURES {
                 self.second_factors.disable_totp(&user.id).await?;

@@ -29,6 +29,8 @@ struct Fixture {
     /// The users role the services are given: the database, able to interfere.
     users: Arc<Interfering>,
     clock: ManualClock,
+    /// The data key the services seal with (services built on the same store need it).
+    keys: Arc<DataKeys>,
     _dir: tempfile::TempDir,
 }
 
@@ -68,12 +70,21 @@ fn fixture(adjust: impl FnOnce(&mut Settings)) -> Fixture {
         users: users.clone(),
         ..Roles::of(store.clone())
     };
-    let accounts = Accounts::from_roles(roles, hasher(1024), Arc::new(clock.clone()), s);
+    let keys = Arc::new(DataKeys::ephemeral());
+    let accounts = Accounts::from_roles(
+        roles,
+        hasher(1024),
+        Arc::new(clock.clone()),
+        s,
+        keys.clone(),
+    );
+    accounts.secrets.assume_checked();
     Fixture {
         accounts,
         store,
         users,
         clock,
+        keys,
         _dir: dir,
     }
 }
@@ -239,6 +250,7 @@ async fn a_login_shed_for_load_does_not_count_as_a_failed_attempt() {
         Hasher::new(params, 1, Duration::from_nanos(1)).unwrap(),
         Arc::new(f.clock.clone()),
         settings(),
+        Arc::new(DataKeys::ephemeral()),
     );
     let wrong = pw("wrong pass phrase");
     let attempts = (0..5).map(|_| shedding.sign_in.login("nobody", &wrong, None, CLIENT));
@@ -325,6 +337,7 @@ async fn a_login_replaces_a_hash_made_with_older_parameters() {
         hasher(2048),
         Arc::new(f.clock.clone()),
         settings(),
+        Arc::new(DataKeys::ephemeral()),
     );
     upgraded
         .sign_in
@@ -1065,6 +1078,17 @@ impl SecondFactorStore for Crowding {
     async fn count_recovery_codes(&self, user_id: &str) -> StoreResult<u64> {
         self.inner.count_recovery_codes(user_id).await
     }
+    async fn replace_totp_secret(
+        &self,
+        user_id: &str,
+        slot: crate::store::TotpSlot,
+        expected: &str,
+        new: &str,
+    ) -> StoreResult<bool> {
+        self.inner
+            .replace_totp_secret(user_id, slot, expected, new)
+            .await
+    }
 }
 
 #[tokio::test]
@@ -1090,7 +1114,13 @@ async fn a_password_change_that_used_its_code_is_not_refused_for_load() {
         second_factors: crowding.clone(),
         ..Roles::of(f.store.clone())
     };
-    let accounts = Accounts::from_roles(roles, hasher, Arc::new(f.clock.clone()), settings());
+    let accounts = Accounts::from_roles(
+        roles,
+        hasher,
+        Arc::new(f.clock.clone()),
+        settings(),
+        f.keys.clone(),
+    );
     let password = pw("first pass phrase");
     let code = code_at(&f, &secret, 0);
     accounts

@@ -341,6 +341,10 @@ mod tests {
             wire(&Request::List { json: true }),
             serde_json::json!({"command": "list"})
         );
+        assert_eq!(
+            wire(&Request::RotateDataKey),
+            serde_json::json!({"command": "rotate-data-key"})
+        );
         let parsed: Request = serde_json::from_str(r#"{"command":"show","name":"Ada"}"#).unwrap();
         assert_eq!(
             parsed,

@@ -148,6 +148,37 @@ impl Commands {
                 let user = a.operator.remove_account(&name).await?;
                 done(format!("Deleted {} and its sessions.", user.display_name))
             }
+            Request::RotateDataKey => {
+                let r = a.secrets.rotate().await?;
+                done(format!(
+                    "Added data key {} to {}; it seals new secrets, and {} stored {} sealed \
+                     again with it. The older {} ({}) {} listed in the file, so backups made \
+                     before now still open: remove {} once no backup you may restore needs \
+                     {}. With MongoDB, copy the file to every other instance on this database \
+                     now (they read it again when they meet the new key).",
+                    r.new_id,
+                    r.path.display(),
+                    r.resealed,
+                    if r.resealed == 1 {
+                        "secret was"
+                    } else {
+                        "secrets were"
+                    },
+                    if r.old_ids.len() == 1 { "key" } else { "keys" },
+                    r.old_ids.join(", "),
+                    if r.old_ids.len() == 1 {
+                        "stays"
+                    } else {
+                        "stay"
+                    },
+                    if r.old_ids.len() == 1 {
+                        "its line"
+                    } else {
+                        "their lines"
+                    },
+                    if r.old_ids.len() == 1 { "it" } else { "them" },
+                ))
+            }
         })
     }
 }

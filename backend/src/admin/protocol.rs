@@ -83,6 +83,10 @@ pub enum Request {
         /// The account's user name.
         name: String,
     },
+    /// Add a new key to the data key file and seal every stored secret again with it. The
+    /// older keys stay in the file until you remove them; with MongoDB, copy the file to
+    /// every other instance on the database.
+    RotateDataKey,
 }
 
 /// The server's answer.

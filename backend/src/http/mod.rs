@@ -169,7 +169,7 @@ pub(crate) mod tests {
     /// and its document.
     pub async fn router_and_document() -> (Router, OpenApiDoc, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        let accounts = Accounts::on_temporary_store(dir.path());
+        let accounts = Accounts::on_temporary_store(dir.path()).await;
         let state = AppState::new(Shared {
             accounts: Arc::new(accounts),
             cookies: CookieSettings::new(false, Duration::from_secs(60)),

@@ -4,7 +4,8 @@
 //! depends only on what it uses: [`UserStore`] (accounts), [`RecoveryStore`] (reset links),
 //! [`SessionStore`] (logins), [`CounterStore`] (throttling), [`DeviceStore`] (known browsers),
 //! [`SecondFactorStore`] (authenticator apps), [`PasskeyStore`] (WebAuthn credentials) and
-//! [`CeremonyStore`] (WebAuthn ceremonies in progress), and [`Ping`] for readiness. [`Store`]
+//! [`CeremonyStore`] (WebAuthn ceremonies in progress), [`KeyCheckStore`] (which data key
+//! seals the database's secrets), and [`Ping`] for readiness. [`Store`]
 //! is all of them; new kinds of records get a role of their own.
 //!
 //! - [`mongo::MongoStore`]: production, MongoDB through the official driver.
@@ -23,10 +24,12 @@ mod session_cache;
 pub mod sqlite;
 
 pub use error::{Cause, StoreError, StoreResult};
-pub use records::{Counter, DeviceRecord, PasskeyRecord, SessionLookup, SessionRecord, UserRecord};
+pub use records::{
+    Counter, DeviceRecord, PasskeyRecord, SessionLookup, SessionRecord, TotpSlot, UserRecord,
+};
 pub use roles::{
-    CeremonyStore, CounterStore, DeviceStore, PasskeyStore, Ping, RecoveryStore, SecondFactorStore,
-    SessionStore, UserStore,
+    CeremonyStore, CounterStore, DeviceStore, KeyCheckStore, PasskeyStore, Ping, RecoveryStore,
+    SecondFactorStore, SessionStore, UserStore,
 };
 
 /// Everything the service stores, in one database: every role.
@@ -40,6 +43,7 @@ pub trait Store:
     + SecondFactorStore
     + PasskeyStore
     + CeremonyStore
+    + KeyCheckStore
 {
 }
 

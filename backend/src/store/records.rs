@@ -29,9 +29,11 @@ pub struct UserRecord {
     /// When the pending password-reset link ends, if one was issued (its token's hash stays
     /// inside the store: it is a credential).
     pub reset_expires_at: Option<OffsetDateTime>,
-    /// The authenticator-app secret in force (base32), when two-factor login is on.
+    /// The authenticator-app secret in force, when two-factor login is on: sealed with the
+    /// data key (see `crate::data_key`), or base32 as stored before sealing.
     pub totp_secret: Option<String>,
-    /// A secret being set up, in force once a code from it is confirmed.
+    /// A secret being set up, in force once a code from it is confirmed; stored like
+    /// `totp_secret`.
     pub totp_pending: Option<String>,
     /// The last time step whose code was accepted: a code works once.
     pub totp_last_step: i64,
@@ -53,6 +55,36 @@ impl fmt::Debug for UserRecord {
             .field("totp_pending", &self.totp_pending.as_ref().map(|_| "***"))
             .field("totp_last_step", &self.totp_last_step)
             .finish()
+    }
+}
+
+/// Which of an account's authenticator-app secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TotpSlot {
+    /// [`UserRecord::totp_secret`].
+    InForce,
+    /// [`UserRecord::totp_pending`].
+    Pending,
+}
+
+impl TotpSlot {
+    /// Both, in force first.
+    pub const ALL: [Self; 2] = [Self::InForce, Self::Pending];
+
+    /// The account's secret in this slot.
+    pub fn of(self, user: &UserRecord) -> Option<&str> {
+        match self {
+            Self::InForce => user.totp_secret.as_deref(),
+            Self::Pending => user.totp_pending.as_deref(),
+        }
+    }
+
+    /// The column or field that holds it, in both stores.
+    pub(crate) fn field(self) -> &'static str {
+        match self {
+            Self::InForce => "totp_secret",
+            Self::Pending => "totp_pending",
+        }
     }
 }
 

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::{
-    Counter, DeviceRecord, PasskeyRecord, SessionLookup, SessionRecord, StoreResult, UserRecord,
+    Counter, DeviceRecord, PasskeyRecord, SessionLookup, SessionRecord, StoreResult, TotpSlot,
+    UserRecord,
 };
 
 /// The database's readiness.
@@ -124,6 +125,30 @@ pub trait SecondFactorStore: Send + Sync + 'static {
 
     /// How many recovery codes the account has left.
     async fn count_recovery_codes(&self, user_id: &str) -> StoreResult<u64>;
+
+    /// Replaces the secret in `slot` with `new` if it is still `expected`, changing nothing
+    /// else (sealing a secret stored in the clear, or sealing it again with a newer key).
+    /// Returns whether it did.
+    async fn replace_totp_secret(
+        &self,
+        user_id: &str,
+        slot: TotpSlot,
+        expected: &str,
+        new: &str,
+    ) -> StoreResult<bool>;
+}
+
+/// The data key check: one value, sealed with the data key that seals new secrets, by which an
+/// instance given another key file recognises that at start-up instead of sealing with it.
+#[async_trait]
+pub trait KeyCheckStore: Send + Sync + 'static {
+    /// The value, if one was stored.
+    async fn key_check(&self) -> StoreResult<Option<String>>;
+
+    /// Compare-and-swap: stores `new` if the value is still `expected` (`None`: there is
+    /// none yet). Returns whether it did; of two instances storing a first value at once,
+    /// one wins.
+    async fn swap_key_check(&self, expected: Option<&str>, new: &str) -> StoreResult<bool>;
 }
 
 /// Login sessions, keyed by the SHA-256 of their token.

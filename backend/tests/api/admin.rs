@@ -539,7 +539,9 @@ impl Drop for Guard {
 async fn two_instances_on_mongodb_share_disable_and_unlock() {
     let db = unique_db_name();
     let a = Operated::start_on(Some(&db), &[]).await;
-    let b = Operated::start_on(Some(&db), &[]).await;
+    // Instances on one database share the data key file.
+    let key_file = a.dir.path().join("data.key").to_string_lossy().into_owned();
+    let b = Operated::start_on(Some(&db), &["--data-key-file", &key_file]).await;
     register(&a, "Ada").await;
 
     a.admin_ok(&["disable", "ada"]);

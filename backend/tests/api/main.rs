@@ -6,6 +6,7 @@ mod support;
 mod abuse;
 mod admin;
 mod connections;
+mod data_key;
 mod errors;
 mod hardening;
 mod hosts;

@@ -16,27 +16,27 @@ use crate::support::{
     Kind,
 };
 
-const PASSWORD: &str = "first pass phrase";
+pub(crate) const PASSWORD: &str = "first pass phrase";
 
 /// The code `steps` steps from the time `at`.
-fn code_at(secret: &str, at: OffsetDateTime, steps: i64) -> String {
+pub(crate) fn code_at(secret: &str, at: OffsetDateTime, steps: i64) -> String {
     let step = step_at(at) + steps;
     format!("{:06}", hotp(&base32_decode(secret).unwrap(), step as u64))
 }
 
 /// The code `steps` steps from the test server's time.
-fn code(app: &TestApp, secret: &str, steps: i64) -> String {
+pub(crate) fn code(app: &TestApp, secret: &str, steps: i64) -> String {
     code_at(secret, app.now(), steps)
 }
 
 /// Moves the test server's clock to the next step (each accepted code uses its step up).
-fn next_step(app: &TestApp) {
+pub(crate) fn next_step(app: &TestApp) {
     app.advance(Duration::from_secs(STEP_SECS as u64));
 }
 
 /// For the real binary, on the wall clock: waits until at least 3 s remain in the current
 /// step, so a code computed now is still current when the server checks it.
-async fn clear_of_a_step_change() {
+pub(crate) async fn clear_of_a_step_change() {
     let into = OffsetDateTime::now_utc()
         .unix_timestamp()
         .rem_euclid(STEP_SECS);
@@ -45,7 +45,7 @@ async fn clear_of_a_step_change() {
     }
 }
 
-async fn login(app: &TestApp, code: Option<&str>) -> reqwest::Response {
+pub(crate) async fn login(app: &TestApp, code: Option<&str>) -> reqwest::Response {
     let mut body = json!({ "user_name": "ada", "password": PASSWORD });
     if let Some(code) = code {
         body["code"] = json!(code);
@@ -54,7 +54,7 @@ async fn login(app: &TestApp, code: Option<&str>) -> reqwest::Response {
 }
 
 /// Ada, signed in, with two-factor login on: her secret and recovery codes.
-async fn enrolled(app: &TestApp) -> (String, Vec<String>) {
+pub(crate) async fn enrolled(app: &TestApp) -> (String, Vec<String>) {
     assert_eq!(app.register("Ada", PASSWORD).await.status(), 201);
     assert_eq!(login(app, None).await.status(), 200);
     let session: Value = app.get("/api/session").await.json().await.unwrap();

@@ -10,9 +10,12 @@ use crate::support::{
 async fn two_instances() -> (TestApp, TestApp) {
     let a = TestApp::spawn_with(Kind::Mongo, |c| c.lockout_threshold = 3).await;
     let db = a.config.mongodb_db.clone();
+    // Instances on one database share the data key file.
+    let key_file = a.config.data_key_file();
     let b = TestApp::spawn_with(Kind::Mongo, |c| {
         c.lockout_threshold = 3;
         c.mongodb_db = db;
+        c.data_key_file = Some(key_file);
     })
     .await;
     (a, b)

@@ -6,6 +6,7 @@ mod support;
 
 mod counters;
 mod devices;
+mod key_check;
 mod recovery;
 mod second_factor;
 mod sessions;

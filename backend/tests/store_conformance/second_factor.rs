@@ -1,7 +1,7 @@
 //! The `SecondFactorStore` role: a pending secret put in force only by one conditional write,
 //! single-use steps and recovery codes, and turning it all off.
 
-use super::user;
+use super::{user, Sessions};
 use crate::support::{store, Kind};
 
 async fn a_pending_secret_goes_into_force_once_with_its_recovery_codes(kind: Kind) {
@@ -79,9 +79,67 @@ async fn steps_and_recovery_codes_work_once(kind: Kind) {
     assert_eq!(f.store.count_recovery_codes(&u.id).await.unwrap(), 0);
 }
 
+/// Sealing a stored secret (or sealing it again with a newer key) replaces one slot only
+/// while it still holds what was read, and changes nothing else; a session lookup sees it.
+async fn a_stored_secret_is_replaced_only_while_unchanged(kind: Kind) {
+    use accounts_server::store::TotpSlot;
+    let f = store(kind).await;
+    let u = user("ann", "h1");
+    f.store.insert_user(&u).await.unwrap();
+    f.store.set_pending_totp(&u.id, "S1").await.unwrap();
+    f.store.enable_totp(&u.id, "S1", 7, &[]).await.unwrap();
+    f.store.set_pending_totp(&u.id, "P1").await.unwrap();
+    let s = super::session("t1", &u, super::HOUR);
+    f.store.insert_session(&s).await.unwrap();
+    let now = accounts_server::clock::now();
+    let seen = f.store.look_up_session("t1", now).await.unwrap().unwrap();
+    assert_eq!(seen.user.totp_secret.as_deref(), Some("S1"));
+
+    let replace = |slot, expected: &'static str, new: &'static str| {
+        let (store, id) = (f.store.clone(), u.id.clone());
+        async move {
+            store
+                .replace_totp_secret(&id, slot, expected, new)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(
+        !replace(TotpSlot::InForce, "P1", "S2").await,
+        "not that slot's"
+    );
+    assert!(
+        !replace(TotpSlot::Pending, "S1", "P2").await,
+        "not that slot's"
+    );
+    assert!(replace(TotpSlot::InForce, "S1", "S2").await);
+    assert!(
+        !replace(TotpSlot::InForce, "S1", "S3").await,
+        "changed meanwhile"
+    );
+    assert!(replace(TotpSlot::Pending, "P1", "P2").await);
+    assert!(!f
+        .store
+        .replace_totp_secret("no-such-id", TotpSlot::InForce, "S2", "S3")
+        .await
+        .unwrap());
+    let stored = f.store.find_user("ann").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            stored.totp_secret.as_deref(),
+            stored.totp_pending.as_deref(),
+            stored.totp_last_step
+        ),
+        (Some("S2"), Some("P2"), 7)
+    );
+    let seen = f.store.look_up_session("t1", now).await.unwrap().unwrap();
+    assert_eq!(seen.user, stored, "no stale cached account");
+}
+
 crate::for_each_store!(
     a_pending_secret_goes_into_force_once_with_its_recovery_codes,
     steps_and_recovery_codes_work_once,
+    a_stored_secret_is_replaced_only_while_unchanged,
 );
 
 async fn passkeys_belong_to_one_account_and_ceremonies_work_once(kind: Kind) {

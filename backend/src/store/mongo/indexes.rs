@@ -10,7 +10,7 @@ use mongodb::{
 
 use super::{
     ceremonies::CeremonyDoc, counters::CounterDoc, devices::DeviceDoc, passkeys::PasskeyDoc,
-    sessions::SessionDoc, users::UserDoc,
+    second_factor::KeyCheckDoc, sessions::SessionDoc, users::UserDoc,
 };
 
 /// Every collection, handed out only once its indexes exist.
@@ -21,6 +21,8 @@ pub(super) struct Collections {
     pub devices: Collection<DeviceDoc>,
     pub passkeys: Collection<PasskeyDoc>,
     pub ceremonies: Collection<CeremonyDoc>,
+    /// One document: the data key check.
+    pub key_check: Collection<KeyCheckDoc>,
 }
 
 impl Collections {
@@ -33,6 +35,7 @@ impl Collections {
             devices: db.collection("devices"),
             passkeys: db.collection("passkeys"),
             ceremonies: db.collection("ceremonies"),
+            key_check: db.collection("key_check"),
         };
         let expiry = || {
             index(doc! { "expires_at": 1 }, "expires_ttl", |o| {

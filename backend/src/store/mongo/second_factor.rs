@@ -1,11 +1,15 @@
 //! Two-factor login: the secret fields and recovery-code hashes on the account's document, so
-//! each change is one conditional update.
+//! each change is one conditional update; and the data key check, one document of its own in
+//! `key_check`.
 
 use async_trait::async_trait;
-use mongodb::bson::doc;
+use mongodb::bson::{doc, Document};
 
 use super::MongoStore;
-use crate::store::{SecondFactorStore, StoreResult};
+use crate::store::{KeyCheckStore, SecondFactorStore, StoreError, StoreResult, TotpSlot};
+
+/// The one document of `key_check`.
+const KEY_CHECK_ID: &str = "data_key";
 
 #[async_trait]
 impl SecondFactorStore for MongoStore {
@@ -78,4 +82,59 @@ impl SecondFactorStore for MongoStore {
             .await?;
         Ok(user.map_or(0, |u| u.recovery_codes.len() as u64))
     }
+
+    async fn replace_totp_secret(
+        &self,
+        user_id: &str,
+        slot: TotpSlot,
+        expected: &str,
+        new: &str,
+    ) -> StoreResult<bool> {
+        let field = slot.field();
+        self.update_user(
+            doc! { "_id": user_id, field: expected },
+            doc! { "$set": { field: new } },
+        )
+        .await
+    }
 }
+
+#[async_trait]
+impl KeyCheckStore for MongoStore {
+    async fn key_check(&self) -> StoreResult<Option<String>> {
+        let found = self
+            .run(async |c| c.key_check.find_one(doc! { "_id": KEY_CHECK_ID }).await)
+            .await?;
+        Ok(found.and_then(|d| d.get_str("value").ok().map(str::to_owned)))
+    }
+
+    async fn swap_key_check(&self, expected: Option<&str>, new: &str) -> StoreResult<bool> {
+        match expected {
+            None => {
+                let first = doc! { "_id": KEY_CHECK_ID, "value": new };
+                match self
+                    .run(async |c| c.key_check.insert_one(first).await.map(drop))
+                    .await
+                {
+                    Ok(()) => Ok(true),
+                    Err(StoreError::Duplicate) => Ok(false),
+                    Err(e) => Err(e),
+                }
+            }
+            Some(old) => self
+                .run(async |c| {
+                    c.key_check
+                        .update_one(
+                            doc! { "_id": KEY_CHECK_ID, "value": old },
+                            doc! { "$set": { "value": new } },
+                        )
+                        .await
+                })
+                .await
+                .map(|r| r.matched_count == 1),
+        }
+    }
+}
+
+/// A `key_check` document: `{_id, value}`.
+pub(super) type KeyCheckDoc = Document;

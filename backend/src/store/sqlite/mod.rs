@@ -8,6 +8,10 @@
 //! exclusive lock on `accounts.lock` in the data folder for as long as it is open. That also makes the session cache
 //! (`SessionCache`) exact, since every write goes through this process.
 //!
+//! The folder and the files in it are the server's alone (see `crate::private_files`): the
+//! folder is made with mode 0700, the database and the lock file with 0600, and SQLite gives
+//! its `-wal` and `-shm` files the database file's mode.
+//!
 //! One file per role, as in the conformance suite; the schema and its migrations are in
 //! `schema`.
 
@@ -56,11 +60,15 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (or creates) the database in `dir`.
     pub fn open(dir: &Path) -> StoreResult<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| {
+        crate::private_files::create_dir(dir).map_err(|e| {
             StoreError::unavailable(format!("cannot create data folder {}", dir.display()), e)
         })?;
         let lock = lock_data_dir(dir)?;
         let path = dir.join(FILE_NAME);
+        // Created here rather than by SQLite, so that it is private from the start; SQLite
+        // copies its mode to the -wal and -shm files.
+        crate::private_files::open_file(&path)
+            .map_err(|e| StoreError::unavailable(format!("cannot open {}", path.display()), e))?;
         let open = || {
             let conn = Connection::open(&path).map_err(|e| {
                 StoreError::unavailable(format!("cannot open {}", path.display()), e)
@@ -81,6 +89,11 @@ impl SqliteStore {
         reader
             .pragma_update(None, "query_only", "ON")
             .map_err(classify)?;
+        // Left readable by an older version: the database's mode is fixed above, but SQLite
+        // keeps the mode of journal files that already exist.
+        for suffix in ["-wal", "-shm"] {
+            crate::private_files::tighten(&dir.join(format!("{FILE_NAME}{suffix}")));
+        }
         Ok(Self {
             writer: Arc::new(Mutex::new(writer)),
             reader: Arc::new(Mutex::new(reader)),
@@ -156,11 +169,7 @@ impl SqliteStore {
 /// is refused at start-up instead.
 fn lock_data_dir(dir: &Path) -> StoreResult<File> {
     let path = dir.join(LOCK_FILE_NAME);
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
+    let file = crate::private_files::open_file(&path)
         .map_err(|e| StoreError::unavailable(format!("cannot open {}", path.display()), e))?;
     match file.try_lock() {
         Ok(()) => Ok(file),

@@ -74,6 +74,11 @@ const MIGRATIONS: &[&str] = &[
     // 4: every expiring table is swept through an index on its expiry.
     "CREATE INDEX devices_by_expiry ON devices(expires_at);
      CREATE INDEX ceremonies_by_expiry ON ceremonies(expires_at);",
+    // 5: the data key check (see `crate::accounts::Secrets`).
+    "CREATE TABLE key_check (
+         id INTEGER PRIMARY KEY CHECK (id = 1),
+         value TEXT NOT NULL
+     ) STRICT;",
 ];
 
 /// Creates the tables if they are missing, then migrates them.

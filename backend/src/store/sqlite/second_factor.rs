@@ -1,10 +1,11 @@
-//! Two-factor login: the secret columns of `users` and the `recovery_codes` table.
+//! Two-factor login: the secret columns of `users` and the `recovery_codes` table; and the
+//! `key_check` row, which says which data key seals those secrets.
 
 use async_trait::async_trait;
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 
 use super::SqliteStore;
-use crate::store::{SecondFactorStore, StoreResult};
+use crate::store::{KeyCheckStore, SecondFactorStore, StoreResult, TotpSlot};
 
 #[async_trait]
 impl SecondFactorStore for SqliteStore {
@@ -98,6 +99,55 @@ impl SecondFactorStore for SqliteStore {
         self.read(move |c| {
             c.prepare_cached("SELECT COUNT(*) FROM recovery_codes WHERE user_id = ?1")?
                 .query_row([user_id], |r| r.get(0))
+        })
+        .await
+    }
+
+    async fn replace_totp_secret(
+        &self,
+        user_id: &str,
+        slot: TotpSlot,
+        expected: &str,
+        new: &str,
+    ) -> StoreResult<bool> {
+        let (expected, new) = (expected.to_owned(), new.to_owned());
+        // The column name is one of two constants, never input.
+        let sql = format!(
+            "UPDATE users SET {0} = ?3 WHERE id = ?1 AND {0} = ?2",
+            slot.field()
+        );
+        self.write_user(user_id, move |c, id| {
+            c.prepare_cached(&sql)?
+                .execute([id, &expected, &new])
+                .map(|n| n == 1)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl KeyCheckStore for SqliteStore {
+    async fn key_check(&self) -> StoreResult<Option<String>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT value FROM key_check WHERE id = 1")?
+                .query_row([], |r| r.get(0))
+                .optional()
+        })
+        .await
+    }
+
+    async fn swap_key_check(&self, expected: Option<&str>, new: &str) -> StoreResult<bool> {
+        let (expected, new) = (expected.map(str::to_owned), new.to_owned());
+        self.write(move |c| {
+            let changed = match &expected {
+                None => c
+                    .prepare_cached("INSERT OR IGNORE INTO key_check (id, value) VALUES (1, ?1)")?
+                    .execute([&new])?,
+                Some(old) => c
+                    .prepare_cached("UPDATE key_check SET value = ?2 WHERE id = 1 AND value = ?1")?
+                    .execute([old, &new])?,
+            };
+            Ok(changed == 1)
         })
         .await
     }
