@@ -2,9 +2,10 @@
 //! DTOs (read by [`crate::decode`]) or the server's problem details.
 
 use accounts_api::{
-    AccountReply, ChangePasswordRequest, Credentials, ErrorCode, LoginReply, PasskeyChallenge,
-    PasskeySummary, PolicyInfo, Problem, ReauthRequest, RecoveryCodes, ResetPasswordRequest,
-    SessionInfo, TotpConfirmRequest, TotpDisableRequest, TotpSetup, TotpSetupRequest,
+    AccountReply, ChangePasswordRequest, Credentials, ErrorCode, LoginReply, LoginRequest,
+    PasskeyChallenge, PasskeySummary, PolicyInfo, Problem, ReauthRequest, RecoveryCodes,
+    ResetPasswordRequest, SessionInfo, TotpConfirmRequest, TotpDisableRequest, TotpSetup,
+    TotpSetupRequest,
 };
 use gloo_net::http::{Method, RequestBuilder};
 use serde::Serialize;
@@ -199,7 +200,7 @@ pub async fn register(req: &Credentials) -> Result<AccountReply, ApiError> {
 }
 
 /// `POST /api/login`: sets the session cookie.
-pub async fn login(req: &Credentials) -> Result<LoginReply, ApiError> {
+pub async fn login(req: &LoginRequest) -> Result<LoginReply, ApiError> {
     post("/api/login", req).await
 }
 

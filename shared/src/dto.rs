@@ -52,6 +52,17 @@ pub struct LoginRequest {
     pub login_ticket: Option<String>,
 }
 
+impl From<Credentials> for LoginRequest {
+    fn from(c: Credentials) -> Self {
+        Self {
+            user_name: Some(c.user_name),
+            password: Some(c.password),
+            code: c.code,
+            login_ticket: None,
+        }
+    }
+}
+
 /// `POST /api/user/update` (and the original `/user/update`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -1,8 +1,10 @@
 //! Log in. Only presence is checked here: sign-up rules never block a login. An account with
-//! two-factor login on answers the right password with `mfa_required`; the code field then
-//! appears and the next attempt sends it along.
+//! two-factor login on answers the right password with `mfa_required` and a login ticket; the
+//! code field then appears and the next attempt sends the code with the ticket (so it does
+//! not spend the account's shared failure budget). A ticket that is no longer good falls back
+//! to sending the password and the code together.
 
-use accounts_api::{Credentials, ErrorCode};
+use accounts_api::{ErrorCode, LoginRequest};
 use leptos::{ev::SubmitEvent, prelude::*};
 
 use super::encode;
@@ -19,8 +21,9 @@ enum Outcome {
     SignedIn,
     /// The password is right but too old: the way on is a new one.
     PasswordExpired,
-    /// The password is right; the account needs its second factor too.
-    CodeNeeded,
+    /// The password is right; the account needs its second factor too (sent with this
+    /// ticket, if the server gave one).
+    CodeNeeded(Option<String>),
 }
 
 /// The login page.
@@ -32,20 +35,29 @@ pub fn LoginPage() -> impl IntoView {
     let password = FieldState::new("");
     let code = FieldState::new("");
     let asks_code = RwSignal::new(false);
+    let ticket = RwSignal::new(None::<String>);
     let notice = RwSignal::new(state.take_flash());
 
     let form = Submission::new(
         &[("user_name", name), ("password", password), ("code", code)],
-        |req: Credentials| async move {
+        move |req: LoginRequest| async move {
             match api::login(&req).await {
                 Ok(_) => Ok(Outcome::SignedIn),
                 Err(e) if e.code() == Some(ErrorCode::PasswordExpired) => {
                     Ok(Outcome::PasswordExpired)
                 }
-                Err(e) if e.code() == Some(ErrorCode::MfaRequired) && req.code.is_none() => {
-                    Ok(Outcome::CodeNeeded)
+                Err(api::ApiError::Problem(p))
+                    if p.code == ErrorCode::MfaRequired && req.code.is_none() =>
+                {
+                    Ok(Outcome::CodeNeeded(p.login_ticket))
                 }
-                Err(e) => Err(e),
+                Err(e) => {
+                    if e.code() == Some(ErrorCode::InvalidLoginTicket) {
+                        // The next attempt sends the password with the code.
+                        ticket.set(None);
+                    }
+                    Err(e)
+                }
             }
         },
         move |outcome, req| match outcome {
@@ -57,9 +69,11 @@ pub fn LoginPage() -> impl IntoView {
                 state.flash.set(Some(Flash::warning(
                     "Your password has expired. Choose a new one to continue.",
                 )));
-                router.navigate(&format!("/password?user={}", encode(&req.user_name)));
+                let user = req.user_name.unwrap_or_default();
+                router.navigate(&format!("/password?user={}", encode(&user)));
             }
-            Outcome::CodeNeeded => {
+            Outcome::CodeNeeded(login_ticket) => {
+                ticket.set(login_ticket);
                 asks_code.set(true);
                 notice.set(Some(Flash::warning(
                     "Two-factor login is on for this account: enter the code from your authenticator app.",
@@ -96,10 +110,22 @@ pub fn LoginPage() -> impl IntoView {
         ev.prevent_default();
         code_tried.set(asks_code.get_untracked());
         notice.set(None);
-        form.submit(&[name_error, password_error, code_error], || Credentials {
-            user_name: name.value.get_untracked(),
-            password: password.value.get_untracked().into(),
-            code: code.value_if(|| asks_code.get_untracked()),
+        form.submit(&[name_error, password_error, code_error], || {
+            let code = code.value_if(|| asks_code.get_untracked());
+            match ticket.get_untracked().filter(|_| code.is_some()) {
+                Some(login_ticket) => LoginRequest {
+                    user_name: None,
+                    password: None,
+                    code,
+                    login_ticket: Some(login_ticket),
+                },
+                None => LoginRequest {
+                    user_name: Some(name.value.get_untracked()),
+                    password: Some(password.value.get_untracked().into()),
+                    code,
+                    login_ticket: None,
+                },
+            }
         });
     };
 

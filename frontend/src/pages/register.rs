@@ -1,6 +1,6 @@
 //! Register, then sign in straight away.
 
-use accounts_api::Credentials;
+use accounts_api::{Credentials, LoginRequest};
 use leptos::{ev::SubmitEvent, prelude::*};
 
 use crate::{
@@ -24,7 +24,7 @@ pub fn RegisterPage() -> impl IntoView {
         &[("user_name", name), ("password", password)],
         |req: Credentials| async move {
             let reply = api::register(&req).await?;
-            api::login(&req).await?;
+            api::login(&LoginRequest::from(req)).await?;
             Ok(reply)
         },
         move |reply, _| {
