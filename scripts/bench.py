@@ -19,8 +19,9 @@ it with `oha` (crates.io) over loopback, and reports, all measured in this one r
 
 Usage: scripts/bench.py [--seconds N] [--quick] [--cheap] [--perf FILE]
   --quick: 2 s per figure, for CI; --cheap: only the cheap routes next to the hello-world (4);
-  --perf FILE: record the server with `perf record -g` while it serves the cheap routes, for
-  `perf report -i FILE` or a flame graph.
+  --perf FILE: record the server (`perf record --call-graph dwarf`) while it serves the cheap
+  routes, for `perf report -i FILE`; with inferno installed (`cargo install inferno`), also
+  FILE.svg, a flame graph.
 """
 
 import argparse
@@ -203,6 +204,19 @@ def percentile(values, p):
     return values[k]
 
 
+def flame_graph(data):
+    """FILE.svg from a perf recording, if inferno is installed."""
+    collapse, draw = shutil.which("inferno-collapse-perf"), shutil.which("inferno-flamegraph")
+    if not (collapse and draw):
+        print("(no flame graph: `cargo install inferno` for one)", file=sys.stderr)
+        return
+    script = subprocess.run(["perf", "script", "-i", data], capture_output=True, check=True)
+    folded = subprocess.run([collapse], input=script.stdout, capture_output=True, check=True)
+    with open(f"{data}.svg", "wb") as svg:
+        subprocess.run([draw], input=folded.stdout, stdout=svg, check=True)
+    print(f"flame graph: {data}.svg", file=sys.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=10, help="seconds per load figure")
@@ -308,7 +322,9 @@ def main():
         wait_ready(f"http://127.0.0.1:{hello_port}/")
         perf = None
         if args.perf:
-            perf = subprocess.Popen(["perf", "record", "-F", "999", "-g", "-o", args.perf,
+            # DWARF unwinding: the release build keeps no frame pointers.
+            perf = subprocess.Popen(["perf", "record", "-F", "499", "--call-graph", "dwarf,16384",
+                                     "-o", args.perf,
                                      "-p", str(server.pid)],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(0.5)
@@ -326,6 +342,7 @@ def main():
         if perf:
             perf.send_signal(2)
             perf.wait(timeout=60)
+            flame_graph(args.perf)
         median = lambda xs: sorted(xs)[len(xs) // 2]
         bare = median([f[0] for f in figures])
         sess_rps = median([f[1] for f in figures])
