@@ -213,16 +213,20 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let mut connection = std::pin::pin!(connection);
-    let too_old = activity.born + timeouts.max_age;
-    let mut check = activity.born + timeouts.keep_alive;
+    // Two timers per connection, made once: this runs at every wake-up of the connection.
+    let too_old = tokio::time::sleep_until(activity.born + timeouts.max_age);
+    let idle = tokio::time::sleep_until(activity.born + timeouts.keep_alive);
+    tokio::pin!(too_old, idle);
     loop {
         tokio::select! {
+            // The connection first: it is what woke the task almost every time.
+            biased;
             ended = connection.as_mut() => return ended,
-            () = tokio::time::sleep_until(check) => match activity.silent_until(timeouts.keep_alive) {
-                Some(later) => check = later,
+            () = &mut idle => match activity.silent_until(timeouts.keep_alive) {
+                Some(later) => idle.as_mut().reset(later),
                 None => break,
             },
-            () = tokio::time::sleep_until(too_old) => break,
+            () = &mut too_old => break,
             _ = stopping.changed() => break,
         }
     }
