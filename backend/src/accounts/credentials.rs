@@ -52,6 +52,8 @@ pub(super) struct LoginTicket {
     /// The account's password change the ticket was issued under (Unix ms): a later change
     /// voids it.
     pub password_changed_at: i64,
+    /// The account's session generation then: a revocation voids the ticket too.
+    pub session_generation: i64,
     /// The browser's device key (hex), if it sent one.
     pub device: Option<String>,
     /// Unix ms.
@@ -70,6 +72,7 @@ impl Credentials {
             id: crate::ids::random_hex(16),
             user_id: user.id.clone(),
             password_changed_at: to_millis(user.password_changed_at),
+            session_generation: user.session_generation,
             device: client.device.map(|d| d.hex()),
             expires_at: to_millis(self.now() + TICKET_TTL),
         };

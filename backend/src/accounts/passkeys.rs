@@ -354,7 +354,9 @@ impl Passkeys {
 
     /// Takes a ceremony's state out: unknown, used and expired ones are one case.
     async fn take_ceremony(&self, id: &str) -> AccountResult<(Option<String>, String)> {
-        if id.len() > 64 {
+        // Only ids of the form `keep_ceremony` makes: the table also holds the marks of used
+        // login ceremonies and tickets, which nobody may take out.
+        if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(AccountError::InvalidPasskey);
         }
         self.ceremonies

@@ -48,7 +48,7 @@ impl SessionIssuer {
         };
         if !self
             .sessions
-            .insert_session_for_hash(&session, &user.password_hash)
+            .insert_session_for_hash(&session, &user.password_hash, user.session_generation)
             .await?
         {
             // The password was changed while we were checking it.

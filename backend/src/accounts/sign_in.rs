@@ -95,6 +95,7 @@ impl SignIn {
             totp_secret: None,
             totp_pending: None,
             totp_last_step: 0,
+            session_generation: 0,
         };
         match self.data.users.insert_user(&user).await {
             Ok(()) => {
@@ -146,23 +147,39 @@ impl SignIn {
         let c = &self.credentials;
         let ticket = c.open_ticket(ticket, client)?;
         let now = c.now();
+        // Each try is counted before its code is checked, so parallel tries get no more.
         let tries = format!("ticket:{}", ticket.id);
-        if c.throttle.wrong_answers(&tries, now).await? >= TICKET_TRIES {
+        if c.throttle.count_wrong_answer(&tries, now).await? > TICKET_TRIES {
             return Err(AccountError::InvalidLoginTicket);
         }
         let user = match c.users.find_user_by_id(&ticket.user_id).await? {
-            Some(user) if to_millis(user.password_changed_at) == ticket.password_changed_at => user,
+            Some(user)
+                if to_millis(user.password_changed_at) == ticket.password_changed_at
+                    && user.session_generation == ticket.session_generation
+                    && user.totp_secret.is_some() =>
+            {
+                user
+            }
             _ => return Err(AccountError::InvalidLoginTicket),
         };
-        if let Err(e) = c
-            .check_second_factor("login", &user, Some(code), client)
-            .await
-        {
-            if matches!(e, AccountError::InvalidCode) {
-                c.throttle.count_wrong_answer(&tries, now).await?;
+        // Codes tried with tickets count against the account, across tickets, like failed
+        // logins (a right password, which gets a ticket, does not clear them): someone who
+        // knows the password cannot guess codes by fetching ticket after ticket.
+        let codes = format!("ticket-codes:{}", user.id);
+        let seen = match c.throttle.check_account(&codes, now).await? {
+            Ok(seen) => seen,
+            Err(limited) => {
+                audit("login", "code_locked", &user.name, client);
+                return Err(limited.into());
             }
-            return Err(e);
+        };
+        if let Err(limited) = c.throttle.reserve_attempt(&codes, seen, now).await? {
+            audit("login", "code_locked", &user.name, client);
+            return Err(limited.into());
         }
+        c.check_second_factor("login", &user, Some(code), client)
+            .await?;
+        c.throttle.record_success(&codes).await?;
         let used = format!("used-ticket:{}", ticket.id);
         match self
             .ceremonies

@@ -62,6 +62,7 @@ fn fixture(adjust: impl FnOnce(&mut Settings)) -> Fixture {
     let users = Arc::new(Interfering {
         inner: store.clone(),
         steal_next_swap: AtomicBool::new(false),
+        revoke_after_next_find: AtomicBool::new(false),
     });
     let clock = ManualClock::new();
     let mut s = settings();
@@ -987,6 +988,8 @@ const STOLEN: &str = "stolen";
 struct Interfering {
     inner: Arc<SqliteStore>,
     steal_next_swap: AtomicBool,
+    /// An operator revokes the account's sessions right after the next lookup by name.
+    revoke_after_next_find: AtomicBool,
 }
 
 /// Hands each listed method of the users role to the SQLite store inside; `replace_password_hash`
@@ -1007,7 +1010,6 @@ macro_rules! forward_users {
 
 forward_users! {
     insert_user(user: &UserRecord) -> StoreResult<()>;
-    find_user(name: &str) -> StoreResult<Option<UserRecord>>;
     find_user_by_id(id: &str) -> StoreResult<Option<UserRecord>>;
     delete_user(name: &str, expected: &str) -> StoreResult<bool>;
     all_users() -> StoreResult<Vec<UserRecord>>;
@@ -1015,6 +1017,16 @@ forward_users! {
     set_disabled(name: &str, disabled: bool) -> StoreResult<bool>;
     expire_password(name: &str) -> StoreResult<bool>;
     {
+    async fn find_user(&self, name: &str) -> StoreResult<Option<UserRecord>> {
+        let found = self.inner.find_user(name).await?;
+        if let Some(user) = &found {
+            if self.revoke_after_next_find.swap(false, Ordering::SeqCst) {
+                crate::store::SessionStore::delete_user_sessions(&*self.inner, &user.id).await?;
+            }
+        }
+        Ok(found)
+    }
+
     async fn replace_password_hash(
         &self,
         name: &str,
@@ -1178,6 +1190,7 @@ async fn a_browser_known_to_an_account_under_its_older_name_keeps_its_own_budget
             totp_secret: None,
             totp_pending: None,
             totp_last_step: 0,
+            session_generation: 0,
         })
         .await
         .unwrap();
@@ -1213,4 +1226,37 @@ async fn a_browser_known_to_an_account_under_its_older_name_keeps_its_own_budget
         .login("Straße", &pw("first pass phrase"), None, owners_browser)
         .await
         .expect("the owner's browser has a budget of its own");
+}
+
+#[tokio::test]
+async fn a_login_checked_before_a_revocation_keeps_no_session() {
+    let f = fixture(|_| {});
+    f.accounts
+        .sign_in
+        .register("Ada", &pw("first pass phrase"), CLIENT)
+        .await
+        .unwrap();
+    // The operator's revoke-sessions lands after the login read the account, before it
+    // stores its session.
+    f.users.revoke_after_next_find.store(true, Ordering::SeqCst);
+    let raced = f
+        .accounts
+        .sign_in
+        .login("ada", &pw("first pass phrase"), None, CLIENT)
+        .await;
+    if let Ok(logged_in) = &raced {
+        assert!(
+            f.accounts.sign_in.session(&logged_in.token).await.is_err(),
+            "a session opened across a revocation must not be valid"
+        );
+    }
+    assert!(!f.users.revoke_after_next_find.load(Ordering::SeqCst));
+    // The next login is not affected.
+    let again = f
+        .accounts
+        .sign_in
+        .login("ada", &pw("first pass phrase"), None, CLIENT)
+        .await
+        .unwrap();
+    f.accounts.sign_in.session(&again.token).await.unwrap();
 }

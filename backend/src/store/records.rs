@@ -37,6 +37,9 @@ pub struct UserRecord {
     pub totp_pending: Option<String>,
     /// The last time step whose code was accepted: a code works once.
     pub totp_last_step: i64,
+    /// Bumped by every revocation of the account's sessions: a login stores its session only
+    /// if the account is still at the generation it read when checking the login.
+    pub session_generation: i64,
 }
 
 impl fmt::Debug for UserRecord {
@@ -54,6 +57,7 @@ impl fmt::Debug for UserRecord {
             .field("totp", &self.totp_secret.as_ref().map(|_| "***"))
             .field("totp_pending", &self.totp_pending.as_ref().map(|_| "***"))
             .field("totp_last_step", &self.totp_last_step)
+            .field("session_generation", &self.session_generation)
             .finish()
     }
 }

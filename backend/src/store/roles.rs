@@ -155,13 +155,16 @@ pub trait KeyCheckStore: Send + Sync + 'static {
 #[async_trait]
 pub trait SessionStore: Send + Sync + 'static {
     /// Stores a login's session only if its account (by id) still holds `password_hash`, the
-    /// hash the login verified; returns whether it did. A password change that lands while the
-    /// login is verifying must not leave it a session: either this sees the new hash and
-    /// stores nothing, or the session is in place before the change revokes every session.
+    /// hash the login verified, and is still at `generation`, the session generation it read
+    /// then; returns whether it did. A password change or a revocation (which bumps the
+    /// generation, see [`SessionStore::delete_user_sessions`]) that lands while the login is
+    /// verifying must not leave it a session: either this sees the change and stores nothing,
+    /// or the session is in place before the change revokes every session.
     async fn insert_session_for_hash(
         &self,
         session: &SessionRecord,
         password_hash: &str,
+        generation: i64,
     ) -> StoreResult<bool>;
 
     /// The session, if it exists and has not expired at `now` (whether or not a sweep has
@@ -178,7 +181,9 @@ pub trait SessionStore: Send + Sync + 'static {
     /// so the caller learns whose it was in the same round trip.
     async fn delete_session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>>;
 
-    /// Revokes every session of one account. Returns how many there were.
+    /// Revokes every session of one account, first moving it to its next session generation
+    /// (so no login checked before this stores a session after it). Returns how many there
+    /// were.
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64>;
 
     /// How many sessions of one account are valid at `now` (for operators).

@@ -143,6 +143,7 @@ mod tests {
             totp_secret: None,
             totp_pending: None,
             totp_last_step: 0,
+            session_generation: 0,
         };
         Arc::new(SessionLookup {
             session,

@@ -215,6 +215,7 @@ async fn existing_accounts_keep_logging_in_after_the_move_to_case_folding(kind: 
             totp_secret: None,
             totp_pending: None,
             totp_last_step: 0,
+            session_generation: 0,
         })
         .await
         .unwrap();

@@ -344,29 +344,94 @@ async fn the_code_step_goes_with_a_ticket_not_the_shared_budget(kind: Kind) {
         .await
         .unwrap();
     expect_problem(again, 401, "invalid_login_ticket").await;
-    // A ticket gives five codes.
-    let first = ask(json!({ "user_name": "ada", "password": PASSWORD }))
+    // Its "used" mark cannot be taken out through a passkey registration's finish.
+    use base64::Engine as _;
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(ticket.split('.').next().unwrap())
+        .unwrap();
+    let id = serde_json::from_slice::<Value>(&payload).unwrap()["id"].clone();
+    let taken = app
+        .post(
+            "/api/passkeys/register/finish",
+            json!({ "ceremony": format!("used-ticket:{}", id.as_str().unwrap()),
+                    "name": "x", "credential": {} }),
+        )
+        .await;
+    expect_problem(taken, 400, "invalid_passkey").await;
+    next_step(&app);
+    let still_used = ask(json!({ "login_ticket": ticket, "code": code(&app, &secret, 0) }))
         .await
         .unwrap();
-    let ticket = expect_problem(first, 401, "mfa_required").await["login_ticket"].clone();
-    for _ in 0..5 {
+    expect_problem(still_used, 401, "invalid_login_ticket").await;
+    // Codes tried with tickets count against the account across tickets (threshold 3):
+    // fetching ticket after ticket gives no more guesses.
+    let mut ticket = Value::Null;
+    for tried in 0..4 {
+        if tried % 2 == 0 {
+            let first = ask(json!({ "user_name": "ada", "password": PASSWORD }))
+                .await
+                .unwrap();
+            ticket = expect_problem(first, 401, "mfa_required").await["login_ticket"].clone();
+        }
         let wrong = ask(json!({ "login_ticket": ticket, "code": "000000" }))
+            .await
+            .unwrap();
+        let expected = if tried < 3 {
+            (401, "invalid_code")
+        } else {
+            (429, "rate_limited")
+        };
+        expect_problem(wrong, expected.0, expected.1).await;
+    }
+}
+
+/// A ticket gives at most five codes, and a revocation voids it.
+async fn a_ticket_gives_five_codes_and_a_revocation_voids_it(kind: Kind) {
+    let app = TestApp::spawn_with(kind, |c| c.lockout_threshold = 20).await;
+    let (secret, _) = enrolled(&app).await;
+    next_step(&app);
+    let owner = reqwest::Client::new();
+    let ask = |body: Value| owner.post(app.url("/api/login")).json(&body).send();
+    let ticket = |reply: reqwest::Response| async {
+        expect_problem(reply, 401, "mfa_required").await["login_ticket"].clone()
+    };
+    let first = ticket(
+        ask(json!({ "user_name": "ada", "password": PASSWORD }))
+            .await
+            .unwrap(),
+    )
+    .await;
+    for _ in 0..5 {
+        let wrong = ask(json!({ "login_ticket": first, "code": "000000" }))
             .await
             .unwrap();
         expect_problem(wrong, 401, "invalid_code").await;
     }
-    let sixth = ask(json!({ "login_ticket": ticket, "code": code(&app, &secret, 0) }))
+    let sixth = ask(json!({ "login_ticket": first, "code": code(&app, &secret, 0) }))
         .await
         .unwrap();
     expect_problem(sixth, 401, "invalid_login_ticket").await;
+
+    let second = ticket(
+        ask(json!({ "user_name": "ada", "password": PASSWORD }))
+            .await
+            .unwrap(),
+    )
+    .await;
+    let out = app.admin(&["revoke-sessions", "ada"]);
+    assert!(out.status.success(), "{out:?}");
+    let revoked = ask(json!({ "login_ticket": second, "code": code(&app, &secret, 0) }))
+        .await
+        .unwrap();
+    expect_problem(revoked, 401, "invalid_login_ticket").await;
     // The one-request form still works.
-    next_step(&app);
     let whole = login(&app, Some(&code(&app, &secret, 0))).await;
     assert_eq!(whole.status(), 200);
 }
 
 crate::for_each_store!(
     the_code_step_goes_with_a_ticket_not_the_shared_budget,
+    a_ticket_gives_five_codes_and_a_revocation_voids_it,
     wrong_set_up_codes_lock_the_account,
     five_wrong_set_up_codes_cancel_the_set_up,
     enrolment_and_login_with_codes,

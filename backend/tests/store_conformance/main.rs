@@ -39,6 +39,7 @@ fn user(name: &str, hash: &str) -> UserRecord {
         totp_secret: None,
         totp_pending: None,
         totp_last_step: 0,
+        session_generation: 0,
     }
 }
 
@@ -73,7 +74,10 @@ impl Sessions for dyn Store {
             .find_user_by_id(&s.user_id)
             .await?
             .expect("a session's account exists (see insert_orphan_session)");
-        assert!(self.insert_session_for_hash(s, &user.password_hash).await?);
+        assert!(
+            self.insert_session_for_hash(s, &user.password_hash, user.session_generation)
+                .await?
+        );
         Ok(())
     }
 

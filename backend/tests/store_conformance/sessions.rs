@@ -222,12 +222,12 @@ async fn a_session_for_a_replaced_hash_never_survives_the_change(kind: Kind) {
     f.store.insert_user(&u).await.unwrap();
     assert!(f
         .store
-        .insert_session_for_hash(&session("fresh", &u, HOUR), "h1")
+        .insert_session_for_hash(&session("fresh", &u, HOUR), "h1", 0)
         .await
         .unwrap());
     assert!(!f
         .store
-        .insert_session_for_hash(&session("stale", &u, HOUR), "h0")
+        .insert_session_for_hash(&session("stale", &u, HOUR), "h0", 0)
         .await
         .unwrap());
     assert!(f
@@ -249,7 +249,7 @@ async fn a_session_for_a_replaced_hash_never_survives_the_change(kind: Kind) {
                     }
                     let token = format!("r{round}-{i}");
                     store
-                        .insert_session_for_hash(&session(&token, &u, HOUR), "h1")
+                        .insert_session_for_hash(&session(&token, &u, HOUR), "h1", 0)
                         .await
                         .unwrap();
                     token
@@ -323,7 +323,36 @@ async fn a_lookup_counts_passkeys_and_recovery_codes(kind: Kind) {
     assert_eq!(counts().await, (0, 0));
 }
 
+/// A revocation moves the account to its next session generation: a login checked before it
+/// (at the older generation) stores nothing after it.
+async fn a_session_for_an_older_generation_is_not_stored(kind: Kind) {
+    let f = store(kind).await;
+    let u = user("gina", "h1");
+    f.store.insert_user(&u).await.unwrap();
+    f.store.delete_user_sessions(&u.id).await.unwrap();
+    assert!(!f
+        .store
+        .insert_session_for_hash(&session("late", &u, HOUR), "h1", 0)
+        .await
+        .unwrap());
+    assert_eq!(
+        f.store
+            .find_user_by_id(&u.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .session_generation,
+        1
+    );
+    assert!(f
+        .store
+        .insert_session_for_hash(&session("next", &u, HOUR), "h1", 1)
+        .await
+        .unwrap());
+}
+
 crate::for_each_store!(
+    a_session_for_an_older_generation_is_not_stored,
     a_lookup_counts_passkeys_and_recovery_codes,
     a_session_for_a_replaced_hash_never_survives_the_change,
     sessions_are_found_until_they_expire,

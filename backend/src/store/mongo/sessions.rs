@@ -42,6 +42,7 @@ impl SessionStore for MongoStore {
         &self,
         s: &SessionRecord,
         password_hash: &str,
+        generation: i64,
     ) -> StoreResult<bool> {
         let d = SessionDoc {
             token_hash: s.token_hash.clone(),
@@ -52,7 +53,11 @@ impl SessionStore for MongoStore {
         };
         self.run(async |c| c.sessions.insert_one(d).await).await?;
         let still = self
-            .find_user_where(doc! { "_id": &s.user_id, "password_hash": password_hash })
+            .find_user_where(doc! {
+                "_id": &s.user_id,
+                "password_hash": password_hash,
+                "session_generation": generation,
+            })
             .await?
             .is_some();
         if !still {
@@ -113,7 +118,18 @@ impl SessionStore for MongoStore {
         .map(|deleted| deleted.map(SessionRecord::from))
     }
 
+    /// The generation first: a login that checks after it stores nothing, one that checked
+    /// before has inserted its session already, and it goes now.
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64> {
+        self.run(async |c| {
+            c.users
+                .update_one(
+                    doc! { "_id": user_id },
+                    doc! { "$inc": { "session_generation": 1_i64 } },
+                )
+                .await
+        })
+        .await?;
         self.run(async |c| c.sessions.delete_many(doc! { "user_id": user_id }).await)
             .await
             .map(|r| r.deleted_count)

@@ -33,6 +33,8 @@ pub(super) struct UserDoc {
     pub totp_pending: Option<String>,
     #[serde(default)]
     pub totp_last_step: i64,
+    #[serde(default)]
+    pub session_generation: i64,
     /// Hashes of the unused recovery codes.
     #[serde(default)]
     pub recovery_codes: Vec<String>,
@@ -53,6 +55,7 @@ impl From<UserDoc> for UserRecord {
             totp_secret: d.totp_secret,
             totp_pending: d.totp_pending,
             totp_last_step: d.totp_last_step,
+            session_generation: d.session_generation,
         }
     }
 }
@@ -103,6 +106,7 @@ impl UserStore for MongoStore {
             totp_secret: u.totp_secret.clone(),
             totp_pending: u.totp_pending.clone(),
             totp_last_step: u.totp_last_step,
+            session_generation: u.session_generation,
             recovery_codes: Vec::new(),
         };
         self.run(async |c| c.users.insert_one(d).await.map(drop))

@@ -79,6 +79,8 @@ const MIGRATIONS: &[&str] = &[
          id INTEGER PRIMARY KEY CHECK (id = 1),
          value TEXT NOT NULL
      ) STRICT;",
+    // 6: the session generation (see `SessionStore::delete_user_sessions`).
+    "ALTER TABLE users ADD COLUMN session_generation INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// Creates the tables if they are missing, then migrates them.

@@ -33,6 +33,7 @@ impl SessionStore for SqliteStore {
         &self,
         s: &SessionRecord,
         password_hash: &str,
+        generation: i64,
     ) -> StoreResult<bool> {
         let (s, password_hash) = (s.clone(), password_hash.to_owned());
         self.write(move |c| {
@@ -41,7 +42,8 @@ impl SessionStore for SqliteStore {
             c.prepare_cached(
                 "INSERT INTO sessions (token_hash, user_id, user_name, created_at, expires_at)
                  SELECT ?1, ?2, ?3, ?4, ?5
-                 WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2 AND password_hash = ?6)",
+                 WHERE EXISTS (SELECT 1 FROM users
+                               WHERE id = ?2 AND password_hash = ?6 AND session_generation = ?7)",
             )?
             .execute(params![
                 s.token_hash,
@@ -49,7 +51,8 @@ impl SessionStore for SqliteStore {
                 s.user_name,
                 to_millis(s.created_at),
                 to_millis(s.expires_at),
-                password_hash
+                password_hash,
+                generation
             ])
             .map(|n| n == 1)
         })
@@ -73,7 +76,7 @@ impl SessionStore for SqliteStore {
                     "SELECT u.id, u.name, u.display_name, u.password_hash, u.created_at,
                         u.password_changed_at, u.disabled, u.password_expired,
                         u.reset_expires_at, u.totp_secret, u.totp_pending, u.totp_last_step,
-                        s.token_hash, s.user_id, s.user_name,
+                        u.session_generation, s.token_hash, s.user_id, s.user_name,
                         s.created_at, s.expires_at,
                         (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = u.id),
                         (SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = u.id)
@@ -82,10 +85,10 @@ impl SessionStore for SqliteStore {
                 )?
                 .query_row(params![token_hash, to_millis(now)], |r| {
                     Ok(Arc::new(SessionLookup {
-                        session: session_from_row(r, 12)?,
+                        session: session_from_row(r, 13)?,
                         user: user_from_row(r)?,
-                        passkeys: r.get(17)?,
-                        recovery_codes: r.get(18)?,
+                        passkeys: r.get(18)?,
+                        recovery_codes: r.get(19)?,
                     }))
                 })
                 .optional()
@@ -117,9 +120,16 @@ impl SessionStore for SqliteStore {
         let sessions = self.sessions.clone();
         self.write(move |c| {
             let _forget = defer(|| sessions.forget_user_id(&user_id));
-            c.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
-                .execute([&user_id])
-                .map(|n| n as u64)
+            let tx = c.transaction()?;
+            tx.prepare_cached(
+                "UPDATE users SET session_generation = session_generation + 1 WHERE id = ?1",
+            )?
+            .execute([&user_id])?;
+            let revoked = tx
+                .prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
+                .execute([&user_id])?;
+            tx.commit()?;
+            Ok(revoked as u64)
         })
         .await
     }
