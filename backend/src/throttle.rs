@@ -277,15 +277,6 @@ impl Throttle {
             .count)
     }
 
-    /// The wrong answers counted under `key` so far (see [`Throttle::count_wrong_answer`]).
-    pub async fn wrong_answers(&self, key: &str, now: OffsetDateTime) -> StoreResult<u32> {
-        Ok(self
-            .store
-            .get_counter(key, now)
-            .await?
-            .map_or(0, |c| c.count))
-    }
-
     /// A correct password: forget the failures, this attempt's reservation included.
     pub async fn record_success(&self, key: &str) -> StoreResult<()> {
         self.store.delete_counter(key).await
