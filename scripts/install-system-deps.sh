@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Installs the system packages the server's build needs, if missing: OpenSSL's headers and
-# pkg-config (webauthn-rs verifies passkeys with OpenSSL). Debian's packages; skipped when
-# `pkg-config --exists openssl` already succeeds.
+# Installs the system packages the server's build and tests need, if missing: OpenSSL's
+# headers and pkg-config (webauthn-rs verifies passkeys with OpenSSL), and the system's
+# python3 and setpriv (the admin-socket tests run a client and a listener as `nobody`, who
+# cannot reach a per-user Python). Debian's packages; skipped when all are there.
 set -euo pipefail
 
-if command -v pkg-config >/dev/null && pkg-config --exists openssl; then
+if command -v pkg-config >/dev/null && pkg-config --exists openssl \
+    && [ -x /usr/bin/python3 ] && command -v setpriv >/dev/null; then
     exit 0
 fi
-printf '\n==> installing libssl-dev and pkg-config (OpenSSL for passkey verification)\n'
+printf '\n==> installing libssl-dev, pkg-config, python3 and util-linux\n'
 sudo=()
 if [ "$(id -u)" != 0 ]; then
     command -v sudo >/dev/null || {
@@ -18,4 +20,4 @@ if [ "$(id -u)" != 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq libssl-dev pkg-config
+"${sudo[@]}" apt-get install -y -qq libssl-dev pkg-config python3 util-linux
