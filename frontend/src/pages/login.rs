@@ -36,6 +36,12 @@ pub fn LoginPage() -> impl IntoView {
     let code = FieldState::new("");
     let asks_code = RwSignal::new(false);
     let ticket = RwSignal::new(None::<String>);
+    // A ticket stands for the name and password it was given for: edited, they go again.
+    Effect::new(move |_| {
+        name.value.track();
+        password.value.track();
+        ticket.set(None);
+    });
     let notice = RwSignal::new(state.take_flash());
 
     let form = Submission::new(
