@@ -12,7 +12,6 @@ use super::{
 };
 use crate::{
     clock::{from_millis, to_millis},
-    ids,
     store::{CeremonyStore, StoreError, UserRecord},
     throttle::Attempt,
     token::SessionToken,
@@ -82,21 +81,7 @@ impl SignIn {
         }
         let hash = self.credentials.hasher.hash(password.normalized()).await?;
         let now = self.credentials.now();
-        let user = UserRecord {
-            id: ids::account_id(),
-            name: name.canonical().to_owned(),
-            display_name: name.display().to_owned(),
-            password_hash: hash,
-            created_at: now,
-            password_changed_at: now,
-            disabled: false,
-            password_expired: false,
-            reset_expires_at: None,
-            totp_secret: None,
-            totp_pending: None,
-            totp_last_step: 0,
-            session_generation: 0,
-        };
+        let user = UserRecord::new(name.canonical(), name.display(), hash, now);
         match self.data.users.insert_user(&user).await {
             Ok(()) => {
                 audit("register", "ok", &user.name, client);

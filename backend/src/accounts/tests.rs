@@ -1177,21 +1177,7 @@ async fn a_browser_known_to_an_account_under_its_older_name_keeps_its_own_budget
         .await
         .unwrap();
     f.store
-        .insert_user(&UserRecord {
-            id: crate::ids::account_id(),
-            name: "straße".into(),
-            display_name: "Straße".into(),
-            password_hash: hash,
-            created_at: now,
-            password_changed_at: now,
-            disabled: false,
-            password_expired: false,
-            reset_expires_at: None,
-            totp_secret: None,
-            totp_pending: None,
-            totp_last_step: 0,
-            session_generation: 0,
-        })
+        .insert_user(&UserRecord::new("straße", "Straße", hash, now))
         .await
         .unwrap();
     let owner = f

@@ -42,6 +42,28 @@ pub struct UserRecord {
     pub session_generation: i64,
 }
 
+impl UserRecord {
+    /// A newly registered account: a new random id, `now` for its creation and password, and
+    /// nothing else set (enabled, no reset link, no second factor).
+    pub fn new(name: &str, display_name: &str, password_hash: String, now: OffsetDateTime) -> Self {
+        Self {
+            id: crate::ids::account_id(),
+            name: name.to_owned(),
+            display_name: display_name.to_owned(),
+            password_hash,
+            created_at: now,
+            password_changed_at: now,
+            disabled: false,
+            password_expired: false,
+            reset_expires_at: None,
+            totp_secret: None,
+            totp_pending: None,
+            totp_last_step: 0,
+            session_generation: 0,
+        }
+    }
+}
+
 impl fmt::Debug for UserRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UserRecord")

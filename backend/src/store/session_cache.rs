@@ -132,18 +132,7 @@ mod tests {
         };
         let user = UserRecord {
             id: format!("id-{user}"),
-            name: user.into(),
-            display_name: user.into(),
-            password_hash: "$argon2id$test".into(),
-            created_at: now,
-            password_changed_at: now,
-            disabled: false,
-            password_expired: false,
-            reset_expires_at: None,
-            totp_secret: None,
-            totp_pending: None,
-            totp_last_step: 0,
-            session_generation: 0,
+            ..UserRecord::new(user, user, "$argon2id$test".into(), now)
         };
         Arc::new(SessionLookup {
             session,

@@ -202,21 +202,12 @@ async fn existing_accounts_keep_logging_in_after_the_move_to_case_folding(kind: 
     let kappa = store.find_user("kappa").await.unwrap().unwrap();
     let now = accounts_server::clock::now();
     store
-        .insert_user(&UserRecord {
-            id: accounts_server::ids::account_id(),
-            name: "σας".into(),
-            display_name: "Σας".into(),
-            password_hash: kappa.password_hash.clone(),
-            created_at: now,
-            password_changed_at: now,
-            disabled: false,
-            password_expired: false,
-            reset_expires_at: None,
-            totp_secret: None,
-            totp_pending: None,
-            totp_last_step: 0,
-            session_generation: 0,
-        })
+        .insert_user(&UserRecord::new(
+            "σας",
+            "Σας",
+            kappa.password_hash.clone(),
+            now,
+        ))
         .await
         .unwrap();
     drop(store);

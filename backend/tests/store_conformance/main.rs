@@ -26,21 +26,7 @@ use time::OffsetDateTime;
 
 fn user(name: &str, hash: &str) -> UserRecord {
     let now = clock::now();
-    UserRecord {
-        id: accounts_server::ids::account_id(),
-        name: name.to_owned(),
-        display_name: name.to_uppercase(),
-        password_hash: hash.to_owned(),
-        created_at: now,
-        password_changed_at: now,
-        disabled: false,
-        password_expired: false,
-        reset_expires_at: None,
-        totp_secret: None,
-        totp_pending: None,
-        totp_last_step: 0,
-        session_generation: 0,
-    }
+    UserRecord::new(name, &name.to_uppercase(), hash.to_owned(), now)
 }
 
 fn session(token_hash: &str, user: &UserRecord, ttl: Duration) -> SessionRecord {
