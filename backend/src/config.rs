@@ -85,6 +85,13 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=366 * 24 * 3600))]
     pub session_ttl: u64,
 
+    /// Seconds a login (or a re-authentication) clears sensitive changes for: adding or
+    /// removing a passkey, turning two-factor login on or off. After that they answer
+    /// `403 reauth_required` until the password (and code) or a passkey is given again.
+    #[arg(long, env = "ACCOUNTS_REAUTH_WINDOW", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=24 * 3600))]
+    pub reauth_window: u64,
+
     /// Mark the session cookie `Secure` (and name it `__Host-session`): set this whenever
     /// clients reach the service over HTTPS.
     #[arg(long, env = "ACCOUNTS_COOKIE_SECURE")]
@@ -283,6 +290,11 @@ impl Config {
     /// `None` when passwords never expire.
     pub fn password_max_age(&self) -> Option<Duration> {
         (self.password_max_age > 0).then(|| Duration::from_secs(self.password_max_age))
+    }
+
+    /// How long a login or re-authentication clears sensitive changes.
+    pub fn reauth_window(&self) -> Duration {
+        Duration::from_secs(self.reauth_window)
     }
 
     /// The lockout and per-IP limits.

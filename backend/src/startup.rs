@@ -119,6 +119,7 @@ impl App {
                 password_max_age: config.password_max_age(),
                 session_ttl,
                 throttle: config.throttle_policy(),
+                reauth_window: config.reauth_window(),
             },
             keys.clone(),
         );

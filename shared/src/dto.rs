@@ -159,6 +159,10 @@ pub struct SessionInfo {
     /// Passkeys registered.
     #[serde(default)]
     pub passkeys: u64,
+    /// Until when sensitive changes need no re-authentication (the last login or
+    /// re-authentication plus the window); in the past, they answer `403 reauth_required`.
+    #[serde(default)]
+    pub reauth_until: String,
 }
 
 /// `GET /api/policy`: the rules in force, so the browser app checks input before sending it.
@@ -177,13 +181,15 @@ pub struct PolicyInfo {
     pub password_max_age_secs: u64,
 }
 
-/// `POST /api/mfa/totp/setup`: the current password, checked again.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Debug)]
+/// `POST /api/mfa/totp/setup`: nothing within the re-authentication window; else the
+/// current password, checked again (which also renews the window).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Debug, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TotpSetupRequest {
-    /// The account's current password.
-    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 1, max_length = 256, example = "correct horse battery"))]
-    pub password: Password,
+    /// The account's current password: optional within the re-authentication window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, min_length = 1, max_length = 256, example = "correct horse battery"))]
+    pub password: Option<Password>,
 }
 
 /// A new authenticator-app secret, not yet in force: enter it (or scan `otpauth_uri` as a QR
@@ -237,19 +243,25 @@ impl std::fmt::Debug for RecoveryCodes {
     }
 }
 
-/// `POST /api/mfa/totp/disable`: the password and a current code (or a recovery code).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Debug)]
+/// A sensitive change (`POST /api/mfa/totp/disable`, `/api/passkeys/register/start`):
+/// nothing within the re-authentication window; else the password (and, with two-factor login
+/// on, a code), checked like a login, which also renews the window.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Debug, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct TotpDisableRequest {
-    /// The account's current password.
-    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 1, max_length = 256, example = "correct horse battery"))]
-    pub password: Password,
-    /// A current code from the authenticator app, or a recovery code.
+pub struct SensitiveRequest {
+    /// The account's current password: optional within the re-authentication window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, min_length = 1, max_length = 256, example = "correct horse battery"))]
+    pub password: Option<Password>,
+    /// With the password, for an account with two-factor login on: a current code from the
+    /// authenticator app, or a recovery code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(example = "123456"))]
-    pub code: String,
+    pub code: Option<String>,
 }
 
-/// The password again (and, with two-factor login on, a code), for a sensitive change.
+/// `POST /api/session/reauth`: the password again (and, with two-factor login on, a code),
+/// checked like a login; sensitive changes then need nothing more for the window.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Debug)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReauthRequest {
@@ -259,6 +271,14 @@ pub struct ReauthRequest {
     /// With two-factor login on: a current code from the authenticator app, or a recovery code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+}
+
+/// A re-authentication accepted.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Debug)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReauthReply {
+    /// Until when sensitive changes need no further re-authentication.
+    pub reauth_until: String,
 }
 
 /// A WebAuthn ceremony started: pass `options` to the browser (`PublicKeyCredential.
@@ -290,7 +310,8 @@ pub struct PasskeyRegistrationRequest {
     pub credential: Box<serde_json::value::RawValue>,
 }
 
-/// `POST /api/passkeys/login/finish`.
+/// `POST /api/passkeys/login/finish`, and `POST /api/session/reauth/passkey` (with a
+/// ceremony from `POST /api/passkeys/login/start`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasskeyLoginRequest {
@@ -311,6 +332,6 @@ pub struct PasskeySummary {
     pub name: String,
     /// When it was added.
     pub created_at: String,
-    /// When it last logged in; `null` if never.
+    /// When it last logged in (or confirmed a sensitive change); `null` if never.
     pub last_used_at: Option<String>,
 }

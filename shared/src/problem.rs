@@ -93,6 +93,10 @@ error_codes! {
     InvalidPasskeyName = "invalid_passkey_name", 400, "Invalid passkey name";
     /// This server has no WebAuthn relying party (its public URL has no domain name).
     PasskeysUnavailable = "passkeys_unavailable", 503, "Passkeys unavailable";
+    /// A sensitive change (passkeys, two-factor login) needs a recent authentication: none in
+    /// the re-authentication window. `POST /api/session/reauth` (the password, and the code)
+    /// or `/api/session/reauth/passkey` renews it; then send the change again.
+    ReauthRequired = "reauth_required", 403, "Confirm it is you";
     /// No valid session.
     Unauthenticated = "unauthenticated", 401, "Not signed in";
     /// No such route.
@@ -210,7 +214,7 @@ mod tests {
 
     #[test]
     fn every_code_round_trips_with_its_own_wire_name_and_an_error_status() {
-        assert_eq!(ErrorCode::ALL.len(), 28);
+        assert_eq!(ErrorCode::ALL.len(), 29);
         let mut seen = std::collections::HashSet::new();
         for &code in ErrorCode::ALL {
             let s = serde_json::to_string(&code).unwrap();

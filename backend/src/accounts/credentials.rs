@@ -203,10 +203,8 @@ impl Credentials {
                     });
                 }
                 // A missing or wrong code leaves this attempt counted as a failure.
-                if factor != Factor::NotAsked {
-                    self.check_second_factor(action, &user, proof.code, client)
-                        .await?;
-                }
+                self.check_second_factor(action, &user, proof.code, client)
+                    .await?;
                 self.throttle.record_success(&key).await?;
                 if user.disabled {
                     // Only a caller who knows the password learns this.

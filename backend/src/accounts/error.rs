@@ -61,6 +61,10 @@ pub enum AccountError {
     /// The account has no passkey with that id.
     #[error("no such passkey")]
     NoSuchPasskey,
+    /// A sensitive change, and the session's holder has not proved who they are within the
+    /// re-authentication window.
+    #[error("re-authentication required")]
+    ReauthRequired,
     /// No valid session.
     #[error("no valid session")]
     Unauthenticated,

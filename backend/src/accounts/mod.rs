@@ -21,6 +21,7 @@ mod credentials;
 mod error;
 mod operator;
 mod passkeys;
+mod reauth;
 mod recovery;
 mod second_factor;
 mod secrets;
@@ -44,7 +45,7 @@ use std::{net::IpAddr, sync::Arc, time::Duration};
 use accounts_api::{ErrorCode, FieldError, Password, PasswordPolicy, UserName};
 use time::OffsetDateTime;
 
-use self::{credentials::Credentials, sessions::SessionIssuer};
+use self::{credentials::Credentials, reauth::Reauth, sessions::SessionIssuer};
 use crate::{
     clock::Clock,
     common_passwords,
@@ -98,10 +99,8 @@ impl<'a> From<&'a Password> for Proof<'a> {
 enum Factor {
     /// A login: without a code, a right password gets a ticket to send the code with.
     RequiredOrTicket,
-    /// Password change, deletion, turning two-factor login off.
+    /// Password change, deletion, re-authentication.
     Required,
-    /// Starting the set-up (the password alone is checked again).
-    NotAsked,
 }
 
 /// Who is asking, as far as the rules care.
@@ -132,6 +131,8 @@ pub struct Settings {
     pub session_ttl: Duration,
     /// Lockout and per-IP limits.
     pub throttle: ThrottlePolicy,
+    /// How long a login or re-authentication clears sensitive changes (see `reauth`).
+    pub reauth_window: Duration,
 }
 
 /// The store, one role at a time: each service is given only the roles it uses.
@@ -273,6 +274,11 @@ impl Accounts {
             clock: clock.clone(),
             session_ttl: settings.session_ttl,
         };
+        let reauth = Reauth {
+            credentials: credentials.clone(),
+            sessions: roles.sessions.clone(),
+            window: settings.reauth_window,
+        };
         let data = AccountData {
             users: roles.users.clone(),
             sessions: roles.sessions.clone(),
@@ -289,14 +295,17 @@ impl Accounts {
                 rules,
                 password_max_age: settings.password_max_age,
                 ceremonies: roles.ceremonies.clone(),
+                reauth: reauth.clone(),
             },
             second_factor: SecondFactor {
                 credentials: credentials.clone(),
                 second_factors: roles.second_factors.clone(),
+                reauth: reauth.clone(),
             },
             passkeys: Passkeys {
                 credentials: credentials.clone(),
                 issuer,
+                reauth,
                 users: roles.users.clone(),
                 passkeys: roles.passkeys.clone(),
                 ceremonies: roles.ceremonies.clone(),
@@ -350,6 +359,7 @@ impl Accounts {
                     ip_rate_limit: 0,
                     ipv6_prefix: 64,
                 },
+                reauth_window: Duration::from_secs(300),
             },
             Arc::new(DataKeys::ephemeral()),
         );
@@ -371,6 +381,9 @@ impl Accounts {
             &mut self.second_factor.credentials,
             &mut self.passkeys.credentials,
             &mut self.operator.credentials,
+            &mut self.sign_in.reauth.credentials,
+            &mut self.second_factor.reauth.credentials,
+            &mut self.passkeys.reauth.credentials,
         ] {
             credentials.sealer = sealer.clone();
         }

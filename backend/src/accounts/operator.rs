@@ -30,6 +30,8 @@ pub struct IssuedReset {
     pub account: Account,
     /// When the token stops working.
     pub expires_at: OffsetDateTime,
+    /// How many passkeys went with it.
+    pub passkeys_removed: u64,
 }
 
 /// What the admin socket offers.
@@ -191,8 +193,15 @@ impl Operator {
         Ok(None)
     }
 
-    /// Issues a reset token for the account, valid for `ttl`, replacing any earlier one.
-    pub async fn issue_reset_token(&self, name: &str, ttl: Duration) -> AccountResult<IssuedReset> {
+    /// Issues a reset token for the account, valid for `ttl`, replacing any earlier one. The
+    /// account's passkeys are removed unless `keep_passkeys`: a reset is for an account
+    /// someone else may have had, and a passkey they added would outlive the new password.
+    pub async fn issue_reset_token(
+        &self,
+        name: &str,
+        ttl: Duration,
+        keep_passkeys: bool,
+    ) -> AccountResult<IssuedReset> {
         let user = self.operator_find(name).await?;
         let token = ResetToken::generate();
         let expires_at = self.clock.now() + ttl;
@@ -203,11 +212,17 @@ impl Operator {
         {
             return Err(AccountError::NoSuchAccount(name.to_owned()));
         }
+        let passkeys_removed = if keep_passkeys {
+            0
+        } else {
+            self.data.passkeys.delete_user_passkeys(&user.id).await?
+        };
         operator_audit("reset_link", &user.name);
         Ok(IssuedReset {
             token,
             account: Account::from(&user),
             expires_at,
+            passkeys_removed,
         })
     }
 

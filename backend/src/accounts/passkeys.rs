@@ -1,7 +1,7 @@
-//! Passkeys (WebAuthn), verified by webauthn-rs: registered while signed in (the password, and
-//! the code when two-factor login is on, are checked again), listed and removed; and a login
-//! without a user name (a discoverable credential, user verification required), complete on
-//! its own since it is already two factors.
+//! Passkeys (WebAuthn), verified by webauthn-rs: registered and removed while signed in, within
+//! the re-authentication window (see `reauth`), and listed; a login without a user name (a
+//! discoverable credential, user verification required), complete on its own since it is
+//! already two factors; and the same assertion as a re-authentication of the signed-in user.
 //!
 //! A registration's state is kept in the store for five minutes and taken out once. A login's
 //! is not stored when it starts (anyone may start one, and a row per start let any web page
@@ -23,13 +23,13 @@ use webauthn_rs::prelude::{
 use std::sync::Arc;
 
 use super::{
-    audit, credentials::Credentials, sessions::SessionIssuer, AccountError, AccountResult, Client,
-    Factor, LoggedIn, Proof, SignedIn,
+    audit, credentials::Credentials, reauth::Reauth, sessions::SessionIssuer, AccountError,
+    AccountResult, Client, LoggedIn, Proof, SignedIn,
 };
 use crate::{
     clock::{from_millis, to_millis},
     ids,
-    store::{CeremonyStore, PasskeyRecord, PasskeyStore, StoreError, UserStore},
+    store::{CeremonyStore, PasskeyRecord, PasskeyStore, StoreError, UserRecord, UserStore},
     throttle::Attempt,
     token::SessionToken,
 };
@@ -93,6 +93,7 @@ pub struct Passkeys {
     pub(super) users: Arc<dyn UserStore>,
     pub(super) passkeys: Arc<dyn PasskeyStore>,
     pub(super) ceremonies: Arc<dyn CeremonyStore>,
+    pub(super) reauth: Reauth,
     /// The relying party; `None` when the public URL cannot be one.
     pub(super) webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
@@ -104,17 +105,18 @@ impl Passkeys {
             .ok_or(AccountError::PasskeysUnavailable)
     }
 
-    /// Starts adding a passkey to the signed-in account.
+    /// Starts adding a passkey to the signed-in account, within the re-authentication window
+    /// (or with `proof`, checked again).
     pub async fn start_registration(
         &self,
         signed_in: &SignedIn,
-        proof: Proof<'_>,
+        proof: Option<Proof<'_>>,
         client: Client,
     ) -> AccountResult<PasskeyCeremony> {
         let webauthn = self.webauthn()?;
         let user = self
-            .credentials
-            .reauthenticate("passkey_add", signed_in, proof, Factor::Required, client)
+            .reauth
+            .require("passkey_add", signed_in, proof, client)
             .await?;
         let existing = self
             .passkeys
@@ -196,13 +198,16 @@ impl Passkeys {
             .collect())
     }
 
-    /// Removes one of the signed-in account's passkeys.
+    /// Removes one of the signed-in account's passkeys, within the re-authentication window.
     pub async fn remove(
         &self,
         signed_in: &SignedIn,
         id: &str,
         client: Client,
     ) -> AccountResult<()> {
+        self.reauth
+            .require("passkey_remove", signed_in, None, client)
+            .await?;
         if !self
             .passkeys
             .delete_passkey(&signed_in.user().id, id)
@@ -266,9 +271,8 @@ impl Passkeys {
         }
     }
 
-    /// Finishes a passkey login: finds the account by the credential, verifies the signature
-    /// (user verification required), updates the credential's counter and opens a session.
-    /// Rate-limited per IP like password logins.
+    /// Finishes a passkey login: verifies the assertion (see [`Passkeys::verify_assertion`])
+    /// and opens a session. Rate-limited per IP like password logins.
     pub async fn finish_login(
         &self,
         ceremony: &str,
@@ -277,6 +281,59 @@ impl Passkeys {
         client: Client,
     ) -> AccountResult<LoggedIn> {
         const ACTION: &str = "passkey_login";
+        let user = self
+            .verify_assertion(ACTION, ceremony, credential, client)
+            .await?;
+        if user.disabled {
+            audit(ACTION, "disabled", &user.name, client);
+            return Err(AccountError::AccountDisabled);
+        }
+        let known_device = self
+            .credentials
+            .known_device(client.device, self.credentials.now(), |d| {
+                d.user_id == user.id
+            })
+            .await?
+            .is_some();
+        self.issuer
+            .open(ACTION, user, known_device, previous, client)
+            .await
+    }
+
+    /// The signed-in user proves who they are again with one of their passkeys (a ceremony
+    /// from [`Passkeys::start_login`]): sensitive changes then need nothing more until the
+    /// returned instant. Another account's passkey is refused like a forged one.
+    pub async fn reauthenticate(
+        &self,
+        signed_in: &SignedIn,
+        ceremony: &str,
+        credential: &str,
+        client: Client,
+    ) -> AccountResult<OffsetDateTime> {
+        const ACTION: &str = "passkey_reauth";
+        let user = self
+            .verify_assertion(ACTION, ceremony, credential, client)
+            .await?;
+        if user.id != signed_in.user().id {
+            audit(ACTION, "other_account", &signed_in.user().name, client);
+            return Err(AccountError::InvalidPasskey);
+        }
+        let until = self.reauth.mark(signed_in).await?;
+        audit(ACTION, "ok", &user.name, client);
+        Ok(until)
+    }
+
+    /// Checks a passkey assertion: uses its ceremony up, finds the account by the credential,
+    /// verifies the signature (user verification required) and updates the credential's
+    /// counter and last use. Spends the caller's per-IP login budget. The account whose
+    /// passkey it is.
+    async fn verify_assertion(
+        &self,
+        action: &'static str,
+        ceremony: &str,
+        credential: &str,
+        client: Client,
+    ) -> AccountResult<UserRecord> {
         let webauthn = self.webauthn()?;
         self.credentials
             .throttle
@@ -290,7 +347,7 @@ impl Passkeys {
             .map_err(|_| AccountError::InvalidPasskey)?;
         let credential_id = base64url(credential_id);
         let refused = |why: &'static str| {
-            audit(ACTION, why, "-", client);
+            audit(action, why, "-", client);
             AccountError::InvalidPasskey
         };
         let Some(user) = self.users.find_user_by_id(&account_id(handle)).await? else {
@@ -313,7 +370,7 @@ impl Passkeys {
         let result = webauthn
             .finish_discoverable_authentication(&credential, state, &keys)
             .map_err(|e| {
-                tracing::info!(error = %e, "passkey login refused");
+                tracing::info!(error = %e, "passkey assertion refused");
                 refused("failed")
             })?;
         if let Some((id, passkey)) = passkeys.iter_mut().find(|(id, _)| *id == credential_id) {
@@ -322,20 +379,7 @@ impl Passkeys {
                 .update_passkey(id, &to_json(&*passkey)?.to_string(), self.credentials.now())
                 .await?;
         }
-        if user.disabled {
-            audit(ACTION, "disabled", &user.name, client);
-            return Err(AccountError::AccountDisabled);
-        }
-        let known_device = self
-            .credentials
-            .known_device(client.device, self.credentials.now(), |d| {
-                d.user_id == user.id
-            })
-            .await?
-            .is_some();
-        self.issuer
-            .open(ACTION, user, known_device, previous, client)
-            .await
+        Ok(user)
     }
 
     /// Stores a ceremony's state; its new id.

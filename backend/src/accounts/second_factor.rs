@@ -15,7 +15,8 @@ use accounts_api::Password;
 use std::sync::Arc;
 
 use super::{
-    audit, credentials::Credentials, AccountError, AccountResult, Client, Factor, Proof, SignedIn,
+    audit, credentials::Credentials, reauth::Reauth, AccountError, AccountResult, Client, Proof,
+    SignedIn,
 };
 use crate::{store::SecondFactorStore, throttle::failure_key, totp};
 
@@ -51,15 +52,17 @@ impl std::fmt::Debug for PendingTotp {
 pub struct SecondFactor {
     pub(super) credentials: Credentials,
     pub(super) second_factors: Arc<dyn SecondFactorStore>,
+    pub(super) reauth: Reauth,
 }
 
 impl SecondFactor {
-    /// Starts setting up two-factor login: checks the password again and keeps a new secret
-    /// pending (replacing an unconfirmed one). Nothing changes for logins yet.
+    /// Starts setting up two-factor login, within the re-authentication window (or with the
+    /// password, checked again): keeps a new secret pending (replacing an unconfirmed one).
+    /// Nothing changes for logins yet.
     pub async fn start_setup(
         &self,
         signed_in: &SignedIn,
-        password: &Password,
+        password: Option<&Password>,
         client: Client,
     ) -> AccountResult<PendingTotp> {
         if signed_in.user().totp_secret.is_some() {
@@ -68,14 +71,8 @@ impl SecondFactor {
             ));
         }
         let user = self
-            .credentials
-            .reauthenticate(
-                "totp_setup",
-                signed_in,
-                password.into(),
-                Factor::NotAsked,
-                client,
-            )
+            .reauth
+            .require("totp_setup", signed_in, password.map(Proof::from), client)
             .await?;
         let secret = totp::generate_secret();
         let sealed = self.credentials.secrets.seal_totp(&user.id, &secret)?;
@@ -164,11 +161,12 @@ impl SecondFactor {
         Ok(codes)
     }
 
-    /// Turns two-factor login off, given the password and a code (or a recovery code).
+    /// Turns two-factor login off, within the re-authentication window (or with the password
+    /// and a code, or a recovery code, checked again).
     pub async fn disable(
         &self,
         signed_in: &SignedIn,
-        proof: Proof<'_>,
+        proof: Option<Proof<'_>>,
         client: Client,
     ) -> AccountResult<()> {
         if signed_in.user().totp_secret.is_none() {
@@ -177,8 +175,8 @@ impl SecondFactor {
             ));
         }
         let user = self
-            .credentials
-            .reauthenticate("totp_disable", signed_in, proof, Factor::Required, client)
+            .reauth
+            .require("totp_disable", signed_in, proof, client)
             .await?;
         self.second_factors.disable_totp(&user.id).await?;
         audit("totp_disable", "ok", &user.name, client);

@@ -45,6 +45,9 @@ impl SessionIssuer {
             user_name: user.name.clone(),
             created_at: now,
             expires_at: now + self.session_ttl,
+            // A login is the strongest proof there is: sensitive changes need nothing more
+            // for a while.
+            authenticated_at: now,
         };
         if !self
             .sessions

@@ -6,7 +6,7 @@ use accounts_api::{ErrorCode, FieldError, Password, PolicyInfo, UserName};
 use time::OffsetDateTime;
 
 use super::{
-    audit, credentials::Credentials, field_error, parse_name, require_password,
+    audit, credentials::Credentials, field_error, parse_name, reauth::Reauth, require_password,
     sessions::SessionIssuer, Account, AccountData, AccountError, AccountResult, Client, Factor,
     LoggedIn, PasswordRules, Proof, SessionSummary, SignedIn,
 };
@@ -36,6 +36,8 @@ pub struct SignIn {
     pub(super) password_max_age: Option<Duration>,
     /// Used login tickets.
     pub(super) ceremonies: Arc<dyn CeremonyStore>,
+    /// The re-authentication window of sensitive changes.
+    pub(super) reauth: Reauth,
 }
 
 /// Codes a login ticket may be tried with.
@@ -323,7 +325,24 @@ impl SignIn {
                 0
             },
             passkeys: signed_in.found.passkeys,
+            reauth_until: self.reauth.until(signed_in),
         }
+    }
+
+    /// The signed-in user proves who they are again, with the password (and, with two-factor
+    /// login on, a code), checked like a login: sensitive changes then need nothing more
+    /// until the returned instant.
+    pub async fn reauthenticate(
+        &self,
+        signed_in: &SignedIn,
+        proof: Proof<'_>,
+        client: Client,
+    ) -> AccountResult<OffsetDateTime> {
+        self.reauth
+            .renew("reauth", signed_in, proof, client)
+            .await?;
+        audit("reauth", "ok", &signed_in.user().name, client);
+        Ok(self.reauth.until_now())
     }
 
     /// Moves stored names to the current canonical form (case folding now; before,

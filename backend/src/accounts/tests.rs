@@ -48,6 +48,7 @@ fn settings() -> Settings {
             ip_rate_limit: 0,
             ipv6_prefix: 64,
         },
+        reauth_window: Duration::from_secs(300),
     }
 }
 
@@ -442,7 +443,7 @@ async fn a_reset_link_works_once_until_it_expires_or_a_newer_one_replaces_it() {
     let old = f
         .accounts
         .operator
-        .issue_reset_token("ADA", MINUTE)
+        .issue_reset_token("ADA", MINUTE, false)
         .await
         .unwrap();
     f.clock.advance(MINUTE + Duration::from_millis(1));
@@ -452,13 +453,13 @@ async fn a_reset_link_works_once_until_it_expires_or_a_newer_one_replaces_it() {
     let older = f
         .accounts
         .operator
-        .issue_reset_token("ada", MINUTE)
+        .issue_reset_token("ada", MINUTE, false)
         .await
         .unwrap();
     let newer = f
         .accounts
         .operator
-        .issue_reset_token("ada", MINUTE)
+        .issue_reset_token("ada", MINUTE, false)
         .await
         .unwrap();
     invalid(reset(older.token.as_str().to_owned(), "second pass phrase").await);
@@ -520,7 +521,7 @@ async fn a_reset_revokes_sessions_clears_the_lock_and_the_operators_expiry() {
     let issued = f
         .accounts
         .operator
-        .issue_reset_token("ada", MINUTE)
+        .issue_reset_token("ada", MINUTE, false)
         .await
         .unwrap();
     f.clock.advance(Duration::from_secs(1));
@@ -560,7 +561,7 @@ async fn a_password_change_voids_a_pending_reset_link() {
     let issued = f
         .accounts
         .operator
-        .issue_reset_token("ada", MINUTE)
+        .issue_reset_token("ada", MINUTE, false)
         .await
         .unwrap();
     f.accounts
@@ -736,14 +737,14 @@ async fn with_totp(f: &Fixture) -> (String, Vec<String>) {
     let e = f
         .accounts
         .second_factor
-        .start_setup(&signed_in, &pw("wrong"), CLIENT)
+        .start_setup(&signed_in, Some(&pw("wrong")), CLIENT)
         .await
         .unwrap_err();
     assert!(matches!(e, AccountError::InvalidCredentials), "{e:?}");
     let pending = f
         .accounts
         .second_factor
-        .start_setup(&signed_in, &pw("first pass phrase"), CLIENT)
+        .start_setup(&signed_in, Some(&pw("first pass phrase")), CLIENT)
         .await
         .unwrap();
     assert!(pending.otpauth_uri.contains(&pending.secret));
@@ -924,7 +925,7 @@ async fn turning_totp_off_needs_password_and_code_and_the_operator_can_reset_it(
     let e = f
         .accounts
         .second_factor
-        .disable(&signed_in, with_code(&password, "000000"), CLIENT)
+        .disable(&signed_in, Some(with_code(&password, "000000")), CLIENT)
         .await
         .unwrap_err();
     assert!(matches!(e, AccountError::InvalidCode), "{e:?}");
@@ -933,7 +934,7 @@ async fn turning_totp_off_needs_password_and_code_and_the_operator_can_reset_it(
         .second_factor
         .disable(
             &signed_in,
-            with_code(&password, &code_at(&f, &secret, 0)),
+            Some(with_code(&password, &code_at(&f, &secret, 0))),
             CLIENT,
         )
         .await
@@ -950,7 +951,7 @@ async fn turning_totp_off_needs_password_and_code_and_the_operator_can_reset_it(
     let pending = f
         .accounts
         .second_factor
-        .start_setup(&signed_in.unwrap(), &password, CLIENT)
+        .start_setup(&signed_in.unwrap(), Some(&password), CLIENT)
         .await
         .unwrap();
     let signed_in = f.accounts.sign_in.session(&session.token).await.unwrap();
@@ -1245,4 +1246,187 @@ async fn a_login_checked_before_a_revocation_keeps_no_session() {
         .await
         .unwrap();
     f.accounts.sign_in.session(&again.token).await.unwrap();
+}
+
+/// Sensitive changes need a login or a re-authentication within the window; the password
+/// (and the code) again renews it, for that session only.
+#[tokio::test]
+async fn sensitive_changes_need_a_recent_authentication_of_that_session() {
+    let f = fixture(|s| s.throttle.lockout_threshold = 10);
+    let (secret, _) = with_totp(&f).await;
+    let password = pw("first pass phrase");
+    let login = |code: String| {
+        let (f, password) = (&f, &password);
+        async move {
+            f.accounts
+                .sign_in
+                .login("ada", with_code(password, &code), None, CLIENT)
+                .await
+                .unwrap()
+                .token
+        }
+    };
+    f.clock.advance(Duration::from_secs(30));
+    let first = login(code_at(&f, &secret, 0)).await;
+    f.clock.advance(Duration::from_secs(30));
+    let second = login(code_at(&f, &secret, 0)).await;
+    let signed_in = f.accounts.sign_in.session(&first).await.unwrap();
+    let until = f.accounts.sign_in.session_summary(&signed_in).reauth_until;
+    assert_eq!(until, f.clock.now() - Duration::from_secs(30) + 5 * MINUTE);
+    // Within the window: cleared (no such passkey is the next thing to say).
+    let e = f
+        .accounts
+        .passkeys
+        .remove(&signed_in, "no-such-id", CLIENT)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AccountError::NoSuchPasskey), "{e:?}");
+
+    // Past it, each sensitive change asks; nothing changed.
+    f.clock.advance(5 * MINUTE);
+    let signed_in = f.accounts.sign_in.session(&first).await.unwrap();
+    let e = f
+        .accounts
+        .passkeys
+        .remove(&signed_in, "no-such-id", CLIENT)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AccountError::ReauthRequired), "{e:?}");
+    let e = f
+        .accounts
+        .second_factor
+        .disable(&signed_in, None, CLIENT)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AccountError::ReauthRequired), "{e:?}");
+
+    // The password alone is not enough with two-factor login on; a wrong code neither.
+    let e = f
+        .accounts
+        .sign_in
+        .reauthenticate(&signed_in, (&password).into(), CLIENT)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, AccountError::SecondFactorRequired { .. }),
+        "{e:?}"
+    );
+    let e = f
+        .accounts
+        .sign_in
+        .reauthenticate(&signed_in, with_code(&password, "000000"), CLIENT)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AccountError::InvalidCode), "{e:?}");
+    let e = f
+        .accounts
+        .sign_in
+        .reauthenticate(&signed_in, with_code(&pw("wrong one"), "000000"), CLIENT)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AccountError::InvalidCredentials), "{e:?}");
+    f.clock.advance(Duration::from_secs(30));
+    let until = f
+        .accounts
+        .sign_in
+        .reauthenticate(
+            &signed_in,
+            with_code(&password, &code_at(&f, &secret, 0)),
+            CLIENT,
+        )
+        .await
+        .unwrap();
+    assert_eq!(until, f.clock.now() + 5 * MINUTE);
+
+    // Renewed for this session only.
+    let signed_in = f.accounts.sign_in.session(&first).await.unwrap();
+    assert_eq!(
+        f.accounts.sign_in.session_summary(&signed_in).reauth_until,
+        until
+    );
+    let other = f.accounts.sign_in.session(&second).await.unwrap();
+    let e = f
+        .accounts
+        .second_factor
+        .disable(&other, None, CLIENT)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AccountError::ReauthRequired), "{e:?}");
+    f.accounts
+        .second_factor
+        .disable(&signed_in, None, CLIENT)
+        .await
+        .unwrap();
+    assert!(f
+        .store
+        .find_user("ada")
+        .await
+        .unwrap()
+        .unwrap()
+        .totp_secret
+        .is_none());
+
+    // Until it ends again; then the password sent along with the change clears it too.
+    f.clock.advance(5 * MINUTE);
+    let signed_in = f.accounts.sign_in.session(&first).await.unwrap();
+    let e = f
+        .accounts
+        .second_factor
+        .start_setup(&signed_in, None, CLIENT)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AccountError::ReauthRequired), "{e:?}");
+    f.accounts
+        .second_factor
+        .start_setup(&signed_in, Some(&password), CLIENT)
+        .await
+        .unwrap();
+    let signed_in = f.accounts.sign_in.session(&first).await.unwrap();
+    f.accounts
+        .second_factor
+        .start_setup(&signed_in, None, CLIENT)
+        .await
+        .unwrap();
+}
+
+/// An operator's reset link removes the account's passkeys, unless told to keep them.
+#[tokio::test]
+async fn a_reset_link_removes_passkeys_unless_kept() {
+    use crate::store::{PasskeyRecord, PasskeyStore};
+    let f = fixture(|_| {});
+    f.accounts
+        .sign_in
+        .register("Ada", &pw("first pass phrase"), CLIENT)
+        .await
+        .unwrap();
+    let ada = f.store.find_user("ada").await.unwrap().unwrap();
+    for id in ["k1", "k2"] {
+        f.store
+            .insert_passkey(&PasskeyRecord {
+                credential_id: id.into(),
+                user_id: ada.id.clone(),
+                name: id.into(),
+                passkey: "{}".into(),
+                created_at: f.clock.now(),
+                last_used_at: None,
+            })
+            .await
+            .unwrap();
+    }
+    let kept = f
+        .accounts
+        .operator
+        .issue_reset_token("ada", MINUTE, true)
+        .await
+        .unwrap();
+    assert_eq!(kept.passkeys_removed, 0);
+    assert_eq!(f.store.count_user_passkeys(&ada.id).await.unwrap(), 2);
+    let removed = f
+        .accounts
+        .operator
+        .issue_reset_token("ada", MINUTE, false)
+        .await
+        .unwrap();
+    assert_eq!(removed.passkeys_removed, 2);
+    assert_eq!(f.store.count_user_passkeys(&ada.id).await.unwrap(), 0);
 }

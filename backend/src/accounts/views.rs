@@ -74,4 +74,6 @@ pub struct SessionSummary {
     pub recovery_codes_left: u64,
     /// How many passkeys the account has.
     pub passkeys: u64,
+    /// Until when sensitive changes need no re-authentication.
+    pub reauth_until: OffsetDateTime,
 }

@@ -329,10 +329,24 @@ mod tests {
         assert_eq!(
             wire(&Request::ResetLink {
                 name: "Ada".into(),
-                ttl: 120
+                ttl: 120,
+                keep_passkeys: true,
             }),
-            serde_json::json!({"command": "reset-link", "name": "Ada", "ttl_secs": 120})
+            serde_json::json!({"command": "reset-link", "name": "Ada", "ttl_secs": 120,
+                               "keep_passkeys": true})
         );
+        // Older clients leave the flag out: the passkeys go.
+        let old: Request = serde_json::from_value(
+            serde_json::json!({"command": "reset-link", "name": "Ada", "ttl_secs": 120}),
+        )
+        .unwrap();
+        assert!(matches!(
+            old,
+            Request::ResetLink {
+                keep_passkeys: false,
+                ..
+            }
+        ));
         assert_eq!(
             wire(&Request::ResetSecondFactor { name: "Ada".into() }),
             serde_json::json!({"command": "reset-mfa", "name": "Ada"})

@@ -98,7 +98,11 @@ impl Commands {
                     user.display_name
                 ))
             }
-            Request::ResetLink { name, ttl } => {
+            Request::ResetLink {
+                name,
+                ttl,
+                keep_passkeys,
+            } => {
                 if !RESET_TTL_SECS.contains(&ttl) {
                     return Ok(Reply::Failed {
                         message: format!(
@@ -110,13 +114,18 @@ impl Commands {
                 }
                 let issued = a
                     .operator
-                    .issue_reset_token(&name, Duration::from_secs(ttl))
+                    .issue_reset_token(&name, Duration::from_secs(ttl), keep_passkeys)
                     .await?;
                 let mut message = format!(
                     "Reset link for {}: works once, until {}; any earlier link no longer works.",
                     issued.account.display_name,
                     rfc3339(issued.expires_at)
                 );
+                match issued.passkeys_removed {
+                    0 => {}
+                    1 => message.push_str(" Its passkey was removed."),
+                    n => message.push_str(&format!(" Its {n} passkeys were removed.")),
+                }
                 if issued.account.disabled {
                     message.push_str(
                         " The account is disabled: enable it too, or the new password will not log in.",

@@ -69,6 +69,11 @@ pub enum Request {
               value_parser = clap::value_parser!(u64).range(RESET_TTL_SECS))]
         #[serde(rename = "ttl_secs")]
         ttl: u64,
+        /// Keep the account's passkeys (by default they are removed: whoever had the account
+        /// may have added one).
+        #[arg(long)]
+        #[serde(default)]
+        keep_passkeys: bool,
     },
     /// Remove two-factor login (authenticator app, recovery codes) and passkeys from an
     /// account whose user lost their device, and revoke its sessions.

@@ -241,6 +241,11 @@ fn account_reply(e: &AccountError) -> Reply {
              password.",
         ),
         AccountError::NoSuchPasskey => Reply::new(C::NotFound, "No such passkey."),
+        AccountError::ReauthRequired => Reply::new(
+            C::ReauthRequired,
+            "For this change, confirm it is you: enter your password again (POST \
+             /api/session/reauth), or use a passkey, then try again.",
+        ),
         AccountError::Unauthenticated => Reply::new(C::Unauthenticated, "Sign in first."),
         AccountError::RateLimited { retry_after } => {
             let secs = retry_after.as_secs().max(1);

@@ -9,9 +9,9 @@
 use accounts_api::{
     AccountReply, ChangePasswordRequest, Credentials, ErrorCode, FieldError, LoginReply,
     LoginRequest, PasskeyChallenge, PasskeyLoginRequest, PasskeyRegistrationRequest,
-    PasskeySummary, Password, PasswordPolicy, PolicyInfo, Problem, ReauthRequest, RecoveryCodes,
-    ResetPasswordRequest, SessionInfo, TotpConfirmRequest, TotpDisableRequest, TotpSetup,
-    TotpSetupRequest,
+    PasskeySummary, Password, PasswordPolicy, PolicyInfo, Problem, ReauthReply, ReauthRequest,
+    RecoveryCodes, ResetPasswordRequest, SensitiveRequest, SessionInfo, TotpConfirmRequest,
+    TotpSetup, TotpSetupRequest,
 };
 use std::sync::LazyLock;
 
@@ -37,7 +37,7 @@ use super::{ApiRouter, AppState};
     ),
     components(schemas(
         Credentials, LoginRequest, ChangePasswordRequest, ResetPasswordRequest, AccountReply, TotpSetupRequest,
-        TotpSetup, TotpConfirmRequest, RecoveryCodes, TotpDisableRequest, ReauthRequest,
+        TotpSetup, TotpConfirmRequest, RecoveryCodes, SensitiveRequest, ReauthRequest, ReauthReply,
         PasskeyChallenge, PasskeyRegistrationRequest, PasskeyLoginRequest, PasskeySummary, LoginReply, SessionInfo, PolicyInfo,
         PasswordPolicy, Password, Problem, FieldError, ErrorCode
     )),
@@ -190,6 +190,35 @@ pub enum CredentialErrors {
     #[response(status = 429, description = "Too many attempts", content_type = "application/problem+json",
         headers(("Retry-After" = u64, description = "Seconds to wait")))]
     TooManyAttempts(Problem),
+}
+
+/// What a sensitive change (see `crate::accounts::reauth`) can also answer, with a proof sent
+/// along or not (a type for the document only).
+#[derive(IntoResponses)]
+#[allow(dead_code, missing_docs)]
+pub enum SensitiveErrors {
+    #[response(
+        status = 403,
+        description = "No password sent and no login or re-authentication within the window (`reauth_required`: `POST /api/session/reauth`, then send it again), session cookie sent from another origin (`cross_origin`), or the password is right but an operator disabled the account (`account_disabled`)",
+        content_type = "application/problem+json"
+    )]
+    Refused(Problem),
+    #[response(status = 429, description = "Too many attempts", content_type = "application/problem+json",
+        headers(("Retry-After" = u64, description = "Seconds to wait")))]
+    TooManyAttempts(Problem),
+}
+
+/// `403` for a sensitive change without a body: no recent authentication, or another site
+/// (a type for the document only).
+#[derive(IntoResponses)]
+#[allow(dead_code, missing_docs)]
+pub enum ReauthRequired {
+    #[response(
+        status = 403,
+        description = "No login or re-authentication within the window (`reauth_required`: `POST /api/session/reauth`, then send it again), or session cookie sent from another origin (`cross_origin`)",
+        content_type = "application/problem+json"
+    )]
+    Refused(Problem),
 }
 
 /// `400` for a body that is not JSON of the route's shape (a type for the document only).

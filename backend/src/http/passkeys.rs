@@ -1,9 +1,9 @@
-//! Passkeys: add (the password again, then the browser's WebAuthn answer), list, remove, and
-//! log in with one, without a user name.
+//! Passkeys: add (within the re-authentication window, then the browser's WebAuthn answer),
+//! list, remove (within the window), and log in with one, without a user name.
 
 use accounts_api::{
     LoginReply, PasskeyChallenge, PasskeyLoginRequest, PasskeyRegistrationRequest, PasskeySummary,
-    Problem, ReauthRequest,
+    Problem, ReauthReply, SensitiveRequest,
 };
 use axum::{
     extract::{Path, State},
@@ -19,13 +19,13 @@ use super::{
     extract::Json,
     openapi::{
         BodyErrors, CredentialErrors, CrossOrigin, InvalidBody, NotSignedIn, PasskeyErrors,
-        StoreUnavailable,
+        ReauthRequired, SensitiveErrors, StoreUnavailable,
     },
-    sessions::logged_in_reply,
+    sessions::{logged_in_reply, proof},
     ApiRouter, AppState,
 };
 use crate::{
-    accounts::{AccountError, PasskeyCeremony, PasskeyInfo, Proof},
+    accounts::{AccountError, PasskeyCeremony, PasskeyInfo},
     clock::rfc3339,
 };
 
@@ -38,6 +38,7 @@ pub fn routes() -> ApiRouter {
         .routes(routes!(remove))
         .routes(routes!(login_start))
         .routes(routes!(login_finish))
+        .routes(routes!(reauth))
 }
 
 fn challenge(c: PasskeyCeremony) -> Result<axum::Json<PasskeyChallenge>, ApiError> {
@@ -58,32 +59,29 @@ fn summary(p: PasskeyInfo) -> PasskeySummary {
     }
 }
 
-/// Start adding a passkey: the password again (and the code, with two-factor login on). The
-/// answer's `options` go to `navigator.credentials.create()`.
+/// Start adding a passkey, within the re-authentication window (or with the password, and the
+/// code with two-factor login on). The answer's `options` go to
+/// `navigator.credentials.create()`.
 #[utoipa::path(post, path = "/api/passkeys/register/start", operation_id = "passkey_register_start", tag = "passkeys",
     security(("session" = [])),
-    request_body = ReauthRequest,
+    request_body = SensitiveRequest,
     responses(
         (status = 200, description = "Creation options for the browser", body = PasskeyChallenge),
         InvalidBody,
         (status = 401, description = "Not signed in, wrong password, or the code missing or wrong", body = Problem, content_type = "application/problem+json"),
         BodyErrors,
-        CredentialErrors,
+        SensitiveErrors,
         PasskeyErrors,
     ))]
 async fn register_start(
     State(state): State<AppState>,
     Caller(client): Caller,
-    SignedInJson(signed_in, req): SignedInJson<ReauthRequest>,
+    SignedInJson(signed_in, req): SignedInJson<SensitiveRequest>,
 ) -> Result<axum::Json<PasskeyChallenge>, ApiError> {
-    let proof = Proof {
-        password: &req.password,
-        code: req.code.as_deref(),
-    };
     let ceremony = state
         .accounts
         .passkeys
-        .start_registration(&signed_in, proof, client)
+        .start_registration(&signed_in, proof(&req)?, client)
         .await?;
     challenge(ceremony)
 }
@@ -135,14 +133,14 @@ async fn list(
     Ok(axum::Json(passkeys.into_iter().map(summary).collect()))
 }
 
-/// Remove one of the signed-in account's passkeys.
+/// Remove one of the signed-in account's passkeys, within the re-authentication window.
 #[utoipa::path(delete, path = "/api/passkeys/{id}", operation_id = "passkey_remove", tag = "passkeys",
     security(("session" = [])),
     params(("id" = String, Path, description = "The passkey's id, from the list")),
     responses(
         (status = 204, description = "Removed"),
         NotSignedIn,
-        CrossOrigin,
+        ReauthRequired,
         (status = 404, description = "The account has no such passkey", body = Problem, content_type = "application/problem+json"),
         StoreUnavailable,
     ))]
@@ -209,4 +207,32 @@ async fn login_finish(
         logged_in.account.display_name
     );
     Ok(logged_in_reply(&state, logged_in, message))
+}
+
+/// Confirm it is you with one of your passkeys (a ceremony from `/api/passkeys/login/start`):
+/// sensitive changes then need nothing more for the re-authentication window.
+#[utoipa::path(post, path = "/api/session/reauth/passkey", operation_id = "reauth_passkey", tag = "sessions",
+    security(("session" = [])),
+    request_body = PasskeyLoginRequest,
+    responses(
+        (status = 200, description = "Confirmed", body = ReauthReply),
+        (status = 400, description = "Invalid JSON or missing field, or the passkey not accepted (`invalid_passkey`; also another account's passkey)", body = Problem, content_type = "application/problem+json"),
+        NotSignedIn,
+        BodyErrors,
+        CredentialErrors,
+        PasskeyErrors,
+    ))]
+async fn reauth(
+    State(state): State<AppState>,
+    Caller(client): Caller,
+    SignedInJson(signed_in, req): SignedInJson<PasskeyLoginRequest>,
+) -> Result<axum::Json<ReauthReply>, ApiError> {
+    let until = state
+        .accounts
+        .passkeys
+        .reauthenticate(&signed_in, &req.ceremony, req.credential.get(), client)
+        .await?;
+    Ok(axum::Json(ReauthReply {
+        reauth_until: rfc3339(until),
+    }))
 }

@@ -1,8 +1,9 @@
-//! Two-factor login with an authenticator app: set up (password, then a code), turn off.
-//! Signed-in routes: the session cookie, from the service's own origin.
+//! Two-factor login with an authenticator app: set up (within the re-authentication window,
+//! then a code), turn off (within the window). Signed-in routes: the session cookie, from the
+//! service's own origin.
 
 use accounts_api::{
-    Problem, RecoveryCodes, TotpConfirmRequest, TotpDisableRequest, TotpSetup, TotpSetupRequest,
+    Problem, RecoveryCodes, SensitiveRequest, TotpConfirmRequest, TotpSetup, TotpSetupRequest,
 };
 use axum::{extract::State, http::StatusCode, response::IntoResponse};
 use utoipa_axum::routes;
@@ -11,10 +12,10 @@ use super::{
     caller::Caller,
     cookies::SignedInJson,
     error::ApiError,
-    openapi::{BodyErrors, CredentialErrors, CrossOrigin, InvalidBody},
+    openapi::{BodyErrors, CrossOrigin, InvalidBody, SensitiveErrors},
+    sessions::proof,
     ApiRouter, AppState,
 };
-use crate::accounts::Proof;
 
 /// This resource's routes, each with its document entry.
 pub fn routes() -> ApiRouter {
@@ -24,8 +25,9 @@ pub fn routes() -> ApiRouter {
         .routes(routes!(disable))
 }
 
-/// Start setting up an authenticator app: the password is checked again; the answer is a new
-/// secret, not in force until a code from it is confirmed.
+/// Start setting up an authenticator app, within the re-authentication window (or with the
+/// password, checked again); the answer is a new secret, not in force until a code from it is
+/// confirmed.
 #[utoipa::path(post, path = "/api/mfa/totp/setup", operation_id = "totp_setup", tag = "mfa",
     security(("session" = [])),
     request_body = TotpSetupRequest,
@@ -35,7 +37,7 @@ pub fn routes() -> ApiRouter {
         (status = 401, description = "Not signed in, or wrong password", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Two-factor login is already on", body = Problem, content_type = "application/problem+json"),
         BodyErrors,
-        CredentialErrors,
+        SensitiveErrors,
     ))]
 async fn setup(
     State(state): State<AppState>,
@@ -45,7 +47,7 @@ async fn setup(
     let pending = state
         .accounts
         .second_factor
-        .start_setup(&signed_in, &req.password, client)
+        .start_setup(&signed_in, req.password.as_ref(), client)
         .await?;
     let (qr_path, qr_size) = pending.qr_code();
     Ok(axum::Json(TotpSetup {
@@ -84,34 +86,28 @@ async fn confirm(
     Ok(axum::Json(RecoveryCodes { recovery_codes }))
 }
 
-/// Turn two-factor login off, with the password and a code (or a recovery code).
+/// Turn two-factor login off, within the re-authentication window (or with the password and a
+/// code, or a recovery code).
 #[utoipa::path(post, path = "/api/mfa/totp/disable", operation_id = "totp_disable", tag = "mfa",
     security(("session" = [])),
-    request_body = TotpDisableRequest,
+    request_body = SensitiveRequest,
     responses(
         (status = 204, description = "Off: the secret and the recovery codes are gone"),
         InvalidBody,
         (status = 401, description = "Not signed in, wrong password, or wrong code (`invalid_code`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Two-factor login is not on", body = Problem, content_type = "application/problem+json"),
         BodyErrors,
-        CredentialErrors,
+        SensitiveErrors,
     ))]
 async fn disable(
     State(state): State<AppState>,
     Caller(client): Caller,
-    SignedInJson(signed_in, req): SignedInJson<TotpDisableRequest>,
+    SignedInJson(signed_in, req): SignedInJson<SensitiveRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     state
         .accounts
         .second_factor
-        .disable(
-            &signed_in,
-            Proof {
-                password: &req.password,
-                code: Some(&req.code),
-            },
-            client,
-        )
+        .disable(&signed_in, proof(&req)?, client)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,6 +1,9 @@
-//! Session routes: log in (and the original's `/login`), log out, who am I.
+//! Session routes: log in (and the original's `/login`), log out, who am I, and confirm it is
+//! you again (re-authentication, for sensitive changes).
 
-use accounts_api::{LoginReply, LoginRequest, Problem, SessionInfo};
+use accounts_api::{
+    LoginReply, LoginRequest, Problem, ReauthReply, ReauthRequest, SensitiveRequest, SessionInfo,
+};
 use axum::{
     extract::State,
     http::{header, StatusCode},
@@ -10,10 +13,10 @@ use utoipa_axum::routes;
 
 use super::{
     caller::Caller,
-    cookies::{SessionCookie, SignedInUser},
+    cookies::{SessionCookie, SignedInJson, SignedInUser},
     error::ApiError,
     extract::Json,
-    openapi::{original, BodyErrors, CredentialErrors, CrossOrigin, StoreUnavailable},
+    openapi::{original, BodyErrors, CredentialErrors, CrossOrigin, InvalidBody, StoreUnavailable},
     ApiRouter, AppState,
 };
 use crate::{
@@ -28,6 +31,20 @@ pub fn routes() -> ApiRouter {
         .routes(original("/login", routes!(login)))
         .routes(routes!(logout))
         .routes(routes!(session))
+        .routes(routes!(reauth))
+}
+
+/// The proof a sensitive change carries, if any: the password, and the code with it. A code
+/// without the password proves nothing on its own.
+pub(super) fn proof(req: &SensitiveRequest) -> Result<Option<Proof<'_>>, ApiError> {
+    match (&req.password, &req.code) {
+        (Some(password), code) => Ok(Some(Proof {
+            password,
+            code: code.as_deref(),
+        })),
+        (None, Some(_)) => Err(ApiError::MissingField("password".into())),
+        (None, None) => Ok(None),
+    }
 }
 
 /// Log in; the session is set as an HttpOnly cookie.
@@ -146,5 +163,38 @@ async fn session(
         created_at: rfc3339(account.created_at),
         password_changed_at: rfc3339(account.password_changed_at),
         expires_at: rfc3339(summary.expires_at),
+        reauth_until: rfc3339(summary.reauth_until),
+    }))
+}
+
+/// Confirm it is you: the password again (and, with two-factor login on, a code), checked
+/// like a login. Sensitive changes (passkeys, two-factor login) then need nothing more for the
+/// re-authentication window.
+#[utoipa::path(post, path = "/api/session/reauth", operation_id = "reauth", tag = "sessions",
+    security(("session" = [])),
+    request_body = ReauthRequest,
+    responses(
+        (status = 200, description = "Confirmed", body = ReauthReply),
+        InvalidBody,
+        (status = 401, description = "Not signed in, wrong password (`invalid_credentials`), or with two-factor login on the code missing (`mfa_required`) or wrong (`invalid_code`)", body = Problem, content_type = "application/problem+json"),
+        BodyErrors,
+        CredentialErrors,
+    ))]
+async fn reauth(
+    State(state): State<AppState>,
+    Caller(client): Caller,
+    SignedInJson(signed_in, req): SignedInJson<ReauthRequest>,
+) -> Result<axum::Json<ReauthReply>, ApiError> {
+    let proof = Proof {
+        password: &req.password,
+        code: req.code.as_deref(),
+    };
+    let until = state
+        .accounts
+        .sign_in
+        .reauthenticate(&signed_in, proof, client)
+        .await?;
+    Ok(axum::Json(ReauthReply {
+        reauth_until: rfc3339(until),
     }))
 }

@@ -128,6 +128,9 @@ pub struct SessionRecord {
     pub created_at: OffsetDateTime,
     /// When the session ends by itself.
     pub expires_at: OffsetDateTime,
+    /// When its holder last proved who they are (the login, or a re-authentication since):
+    /// sensitive changes need this to be recent.
+    pub authenticated_at: OffsetDateTime,
 }
 
 /// What a request with a session cookie needs, read together: the session, its account, and

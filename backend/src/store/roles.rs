@@ -177,6 +177,14 @@ pub trait SessionStore: Send + Sync + 'static {
         now: OffsetDateTime,
     ) -> StoreResult<Option<Arc<SessionLookup>>>;
 
+    /// Records that the session's holder has just proved who they are again (at `at`), if
+    /// the session exists; whether it did.
+    async fn set_session_authenticated(
+        &self,
+        token_hash: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<bool>;
+
     /// Revokes one session. Idempotent. Returns the session if it was there (expired or not),
     /// so the caller learns whose it was in the same round trip.
     async fn delete_session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>>;

@@ -129,6 +129,7 @@ mod tests {
             user_name: user.into(),
             created_at: now,
             expires_at: now + ttl,
+            authenticated_at: now,
         };
         let user = UserRecord {
             id: format!("id-{user}"),

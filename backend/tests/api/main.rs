@@ -17,6 +17,7 @@ mod mfa;
 mod observability;
 mod operator_socket;
 mod passkeys;
+mod reauth;
 mod scale_out;
 mod sessions;
 mod users;

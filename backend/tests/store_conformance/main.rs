@@ -37,6 +37,7 @@ fn session(token_hash: &str, user: &UserRecord, ttl: Duration) -> SessionRecord 
         user_name: user.name.clone(),
         created_at: now,
         expires_at: now + ttl,
+        authenticated_at: now,
     }
 }
 

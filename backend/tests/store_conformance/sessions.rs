@@ -351,7 +351,48 @@ async fn a_session_for_an_older_generation_is_not_stored(kind: Kind) {
         .unwrap());
 }
 
+/// A re-authentication is recorded on the session, and the next lookup sees it (the embedded
+/// store's cache included); other sessions of the account keep theirs.
+async fn a_re_authentication_shows_in_the_next_lookup(kind: Kind) {
+    let f = store(kind).await;
+    let u = user("rita", "h");
+    f.store.insert_user(&u).await.unwrap();
+    let mut s = session("r1", &u, HOUR);
+    s.authenticated_at = s.created_at - Duration::from_secs(600);
+    f.store.insert_session(&s).await.unwrap();
+    f.store
+        .insert_session(&session("r2", &u, HOUR))
+        .await
+        .unwrap();
+    let authenticated = |t: &'static str| {
+        let store = f.store.clone();
+        async move {
+            store
+                .look_up_session(t, clock::now())
+                .await
+                .unwrap()
+                .map(|found| found.session.authenticated_at)
+        }
+    };
+    assert_eq!(authenticated("r1").await, Some(s.authenticated_at));
+    let r2 = authenticated("r2").await.unwrap();
+    let later = s.created_at + Duration::from_secs(60);
+    assert!(f
+        .store
+        .set_session_authenticated("r1", later)
+        .await
+        .unwrap());
+    assert_eq!(authenticated("r1").await, Some(later));
+    assert_eq!(authenticated("r2").await, Some(r2));
+    assert!(!f
+        .store
+        .set_session_authenticated("gone", later)
+        .await
+        .unwrap());
+}
+
 crate::for_each_store!(
+    a_re_authentication_shows_in_the_next_lookup,
     a_session_for_an_older_generation_is_not_stored,
     a_lookup_counts_passkeys_and_recovery_codes,
     a_session_for_a_replaced_hash_never_survives_the_change,

@@ -18,6 +18,9 @@ pub(super) struct SessionDoc {
     user_name: String,
     created_at: DateTime,
     expires_at: DateTime,
+    /// Absent in sessions from before re-authentication: long ago.
+    #[serde(default)]
+    authenticated_at: Option<DateTime>,
 }
 
 impl From<SessionDoc> for SessionRecord {
@@ -28,6 +31,9 @@ impl From<SessionDoc> for SessionRecord {
             user_name: d.user_name,
             created_at: from_bson(d.created_at),
             expires_at: from_bson(d.expires_at),
+            authenticated_at: d
+                .authenticated_at
+                .map_or(OffsetDateTime::UNIX_EPOCH, from_bson),
         }
     }
 }
@@ -50,6 +56,7 @@ impl SessionStore for MongoStore {
             user_name: s.user_name.clone(),
             created_at: bson_time(s.created_at),
             expires_at: bson_time(s.expires_at),
+            authenticated_at: Some(bson_time(s.authenticated_at)),
         };
         self.run(async |c| c.sessions.insert_one(d).await).await?;
         let still = self
@@ -106,6 +113,23 @@ impl SessionStore for MongoStore {
                 passkeys,
             })
         }))
+    }
+
+    async fn set_session_authenticated(
+        &self,
+        token_hash: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        self.run(async |c| {
+            c.sessions
+                .update_one(
+                    doc! { "_id": token_hash },
+                    doc! { "$set": { "authenticated_at": bson_time(at) } },
+                )
+                .await
+        })
+        .await
+        .map(|r| r.matched_count == 1)
     }
 
     async fn delete_session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {

@@ -81,6 +81,9 @@ const MIGRATIONS: &[&str] = &[
      ) STRICT;",
     // 6: the session generation (see `SessionStore::delete_user_sessions`).
     "ALTER TABLE users ADD COLUMN session_generation INTEGER NOT NULL DEFAULT 0;",
+    // 7: when a session's holder last authenticated (0, long ago, for older sessions: their
+    // next sensitive change asks again).
+    "ALTER TABLE sessions ADD COLUMN authenticated_at INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// Creates the tables if they are missing, then migrates them.

@@ -13,8 +13,8 @@ use crate::{
     store::{SessionLookup, SessionRecord, SessionStore, StoreResult},
 };
 
-/// A session from five columns starting at `first`: token hash, user id, user name, created,
-/// expires.
+/// A session from six columns starting at `first`: token hash, user id, user name, created,
+/// expires, authenticated.
 fn session_from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<SessionRecord> {
     Ok(SessionRecord {
         token_hash: r.get(first)?,
@@ -22,6 +22,7 @@ fn session_from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Ses
         user_name: r.get(first + 2)?,
         created_at: from_millis(r.get(first + 3)?),
         expires_at: from_millis(r.get(first + 4)?),
+        authenticated_at: from_millis(r.get(first + 5)?),
     })
 }
 
@@ -40,8 +41,9 @@ impl SessionStore for SqliteStore {
             // Sweep expired sessions while we are writing anyway.
             sweep_expired(c, "sessions", s.created_at)?;
             c.prepare_cached(
-                "INSERT INTO sessions (token_hash, user_id, user_name, created_at, expires_at)
-                 SELECT ?1, ?2, ?3, ?4, ?5
+                "INSERT INTO sessions
+                    (token_hash, user_id, user_name, created_at, expires_at, authenticated_at)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?8
                  WHERE EXISTS (SELECT 1 FROM users
                                WHERE id = ?2 AND password_hash = ?6 AND session_generation = ?7)",
             )?
@@ -52,7 +54,8 @@ impl SessionStore for SqliteStore {
                 to_millis(s.created_at),
                 to_millis(s.expires_at),
                 password_hash,
-                generation
+                generation,
+                to_millis(s.authenticated_at)
             ])
             .map(|n| n == 1)
         })
@@ -77,7 +80,7 @@ impl SessionStore for SqliteStore {
                         u.password_changed_at, u.disabled, u.password_expired,
                         u.reset_expires_at, u.totp_secret, u.totp_pending, u.totp_last_step,
                         u.session_generation, s.token_hash, s.user_id, s.user_name,
-                        s.created_at, s.expires_at,
+                        s.created_at, s.expires_at, s.authenticated_at,
                         (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = u.id),
                         (SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = u.id)
                  FROM sessions s JOIN users u ON u.name = s.user_name
@@ -87,8 +90,8 @@ impl SessionStore for SqliteStore {
                     Ok(Arc::new(SessionLookup {
                         session: session_from_row(r, 13)?,
                         user: user_from_row(r)?,
-                        passkeys: r.get(18)?,
-                        recovery_codes: r.get(19)?,
+                        passkeys: r.get(19)?,
+                        recovery_codes: r.get(20)?,
                     }))
                 })
                 .optional()
@@ -100,6 +103,22 @@ impl SessionStore for SqliteStore {
         Ok(found)
     }
 
+    async fn set_session_authenticated(
+        &self,
+        token_hash: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let token_hash = token_hash.to_owned();
+        let sessions = self.sessions.clone();
+        self.write(move |c| {
+            let _forget = defer(|| sessions.forget_session(&token_hash));
+            c.prepare_cached("UPDATE sessions SET authenticated_at = ?2 WHERE token_hash = ?1")?
+                .execute(params![token_hash, to_millis(at)])
+                .map(|n| n == 1)
+        })
+        .await
+    }
+
     async fn delete_session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
         let token_hash = token_hash.to_owned();
         let sessions = self.sessions.clone();
@@ -107,7 +126,8 @@ impl SessionStore for SqliteStore {
             let _forget = defer(|| sessions.forget_session(&token_hash));
             c.prepare_cached(
                 "DELETE FROM sessions WHERE token_hash = ?1
-                 RETURNING token_hash, user_id, user_name, created_at, expires_at",
+                 RETURNING token_hash, user_id, user_name, created_at, expires_at,
+                           authenticated_at",
             )?
             .query_row([&token_hash], |r| session_from_row(r, 0))
             .optional()
