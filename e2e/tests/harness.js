@@ -1,6 +1,7 @@
 // Test harness: the real backend serving the built app (dist/), driven in headless Chromium.
 // Every page a test visits is saved as a PNG under target/e2e-screenshots/.
 import { execFileSync, spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -180,8 +181,9 @@ export async function openPage(browser, testName, { width = 360, height = 780, c
   const problems = [];
   page.on('console', (m) => {
     // Chromium logs every 4xx fetch as an error; these statuses are answers the app expects and
-    // shows (signed out, name taken, wrong password), not faults. Anything else is recorded.
-    const expected = /^Failed to load resource: the server responded with a status of (400|401|409)/;
+    // shows (signed out, name taken, wrong password, confirm it is you), not faults. Anything else
+    // is recorded.
+    const expected = /^Failed to load resource: the server responded with a status of (400|401|403|409)/;
     if (m.type() === 'error' && !expected.test(m.text())) problems.push(`console error: ${m.text()}`);
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
@@ -198,7 +200,9 @@ export async function openPage(browser, testName, { width = 360, height = 780, c
     problems,
     async shot(label) {
       step += 1;
-      await page.screenshot({ path: join(SHOTS, `${safe}-${String(step).padStart(2, '0')}-${label}.png`), fullPage: true });
+      // A modal dialog is fixed to the viewport: a full-page capture would misplace its backdrop.
+      const fullPage = (await page.locator('dialog[open]').count()) === 0;
+      await page.screenshot({ path: join(SHOTS, `${safe}-${String(step).padStart(2, '0')}-${label}.png`), fullPage });
     },
     async close() { await context.close(); },
   };
@@ -218,4 +222,50 @@ export async function fillField(page, label, value) {
 /** Asserts the page does not scroll sideways (it fits the viewport). */
 export async function fitsWidth(page) {
   return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+}
+
+/** RFC 4648 base32 to bytes. */
+function base32(s) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  const out = [];
+  for (const c of s.replace(/[\s=]/g, '').toUpperCase()) {
+    value = (value << 5) | alphabet.indexOf(c);
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push((value >>> bits) & 0xff);
+    }
+  }
+  return Buffer.from(out);
+}
+
+export const currentStep = () => Math.floor(Date.now() / 1000 / 30);
+
+/** The TOTP code (SHA-1, 6 digits, 30 s) of `secret` at time step `step`. */
+export function totp(secret, step) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const h = createHmac('sha1', base32(secret)).update(counter).digest();
+  const o = h[19] & 0x0f;
+  const n = (((h[o] & 0x7f) << 24) | (h[o + 1] << 16) | (h[o + 2] << 8) | h[o + 3]) % 1_000_000;
+  return String(n).padStart(6, '0');
+}
+
+/** A platform authenticator that holds discoverable credentials and verifies the user. */
+export async function virtualAuthenticator(page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return { cdp, authenticatorId };
 }

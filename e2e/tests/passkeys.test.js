@@ -4,26 +4,9 @@
 // 360 px and desktop, light and dark.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { fillField, fitsWidth, heading, launchBrowser, openPage, startServer } from './harness.js';
+import { fillField, fitsWidth, heading, launchBrowser, openPage, startServer, virtualAuthenticator } from './harness.js';
 
 const unique = (prefix) => `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
-
-/** A platform authenticator that holds discoverable credentials and verifies the user. */
-async function virtualAuthenticator(page) {
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
-  return { cdp, authenticatorId };
-}
 
 for (const store of ['embedded', 'mongodb']) {
   describe(`passkeys (${store} store)`, () => {
@@ -60,13 +43,13 @@ for (const store of ['embedded', 'mongodb']) {
           await p.page.getByRole('button', { name: 'Log in', exact: true }).click();
           await heading(p.page, 'Your account');
 
-          // Add one on the Security page: the password again, then the authenticator.
+          // Add one on the Security page: just logged in, so no password again; then the
+          // authenticator.
           await p.page.getByRole('navigation').getByRole('link', { name: 'Security' }).click();
           await heading(p.page, 'Security');
           await p.page.getByText('No passkeys yet.').waitFor();
           const add = p.page.getByRole('form', { name: 'Add a passkey' });
           await fillField(add, 'Name', 'Virtual key');
-          await fillField(add, 'Current password', password);
           await p.shot('add-passkey');
           await add.getByRole('button', { name: 'Add a passkey' }).click();
           await p.page.getByText('Passkey "Virtual key" added.').waitFor();
@@ -161,7 +144,6 @@ describe('passkey list (embedded store)', () => {
       // Adding one loads the list again, and the error goes.
       const add = p.page.getByRole('form', { name: 'Add a passkey' });
       await fillField(add, 'Name', 'Virtual key');
-      await fillField(add, 'Current password', password);
       await add.getByRole('button', { name: 'Add a passkey' }).click();
       await p.page.locator('.passkey-name').getByText('Virtual key').waitFor();
       await p.page.getByText('The passkey store is taking a break.').waitFor({ state: 'hidden' });

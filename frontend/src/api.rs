@@ -3,9 +3,8 @@
 
 use accounts_api::{
     AccountReply, ChangePasswordRequest, Credentials, ErrorCode, LoginReply, LoginRequest,
-    PasskeyChallenge, PasskeySummary, PolicyInfo, Problem, ReauthRequest, RecoveryCodes,
-    ResetPasswordRequest, SessionInfo, TotpConfirmRequest, TotpDisableRequest, TotpSetup,
-    TotpSetupRequest,
+    PasskeyChallenge, PasskeySummary, PolicyInfo, Problem, ReauthReply, ReauthRequest,
+    RecoveryCodes, ResetPasswordRequest, SessionInfo, TotpConfirmRequest, TotpSetup,
 };
 use gloo_net::http::{Method, RequestBuilder};
 use serde::Serialize;
@@ -219,9 +218,17 @@ pub async fn delete_account(req: &Credentials) -> Result<AccountReply, ApiError>
     post("/api/user/delete", req).await
 }
 
+/// A POST of `{}`: a sensitive change that carries no proof of its own (the session's recent
+/// login is, else the server asks for one: see [`crate::reauth`]).
+async fn post_empty<Resp: Reply>(path: &str) -> Result<Option<Resp>, ApiError> {
+    read(exchange(Method::POST, path, Some("{}".into())).await?).ok_or(ApiError::Network)
+}
+
 /// `POST /api/mfa/totp/setup`: a new authenticator secret, pending.
-pub async fn totp_setup(req: &TotpSetupRequest) -> Result<TotpSetup, ApiError> {
-    post("/api/mfa/totp/setup", req).await
+pub async fn totp_setup() -> Result<TotpSetup, ApiError> {
+    post_empty("/api/mfa/totp/setup")
+        .await?
+        .ok_or(ApiError::Network)
 }
 
 /// `POST /api/mfa/totp/confirm`: on, with recovery codes.
@@ -230,15 +237,15 @@ pub async fn totp_confirm(req: &TotpConfirmRequest) -> Result<RecoveryCodes, Api
 }
 
 /// `POST /api/mfa/totp/disable`.
-pub async fn totp_disable(req: &TotpDisableRequest) -> Result<(), ApiError> {
-    call(Method::POST, "/api/mfa/totp/disable", Some(req))
-        .await
-        .map(|_: Option<()>| ())
+pub async fn totp_disable() -> Result<(), ApiError> {
+    post_empty::<()>("/api/mfa/totp/disable").await.map(drop)
 }
 
 /// `POST /api/passkeys/register/start`.
-pub async fn passkey_register_start(req: &ReauthRequest) -> Result<PasskeyChallenge, ApiError> {
-    post("/api/passkeys/register/start", req).await
+pub async fn passkey_register_start() -> Result<PasskeyChallenge, ApiError> {
+    post_empty("/api/passkeys/register/start")
+        .await?
+        .ok_or(ApiError::Network)
 }
 
 /// `POST /api/passkeys/register/finish` with the browser's new credential.
@@ -269,18 +276,41 @@ pub async fn passkey_remove(id: &str) -> Result<(), ApiError> {
     call::<(), ()>(Method::DELETE, &path, None).await.map(drop)
 }
 
-/// `POST /api/passkeys/login/start`.
-pub async fn passkey_login_start() -> Result<PasskeyChallenge, ApiError> {
-    post("/api/passkeys/login/start", &()).await
+/// A passkey assertion: a ceremony from `POST /api/passkeys/login/start`, the browser's
+/// `navigator.credentials.get()`, and the result sent to `path`; the reply's text. Not
+/// generic, so logging in and re-authenticating share it in the download.
+async fn passkey_exchange(path: &str) -> Result<Option<String>, ApiError> {
+    let start: PasskeyChallenge = post("/api/passkeys/login/start", &()).await?;
+    let credential = crate::passkey::get(&start.options)
+        .await
+        .map_err(ApiError::Local)?;
+    let body = object(&[
+        ("ceremony", &start.ceremony.as_str().into()),
+        ("credential", &credential),
+    ]);
+    let body: String = js_sys::JSON::stringify(&body)
+        .map_err(|_| ApiError::Network)?
+        .into();
+    exchange(Method::POST, path, Some(body)).await
 }
 
-/// `POST /api/passkeys/login/finish` with the browser's assertion: sets the session cookie.
-pub async fn passkey_login_finish(
-    ceremony: &str,
-    credential: &JsValue,
-) -> Result<LoginReply, ApiError> {
-    let body = object(&[("ceremony", &ceremony.into()), ("credential", credential)]);
-    post_js("/api/passkeys/login/finish", &body).await
+/// Logs in with a passkey (`POST /api/passkeys/login/finish`): sets the session cookie.
+pub async fn passkey_login() -> Result<LoginReply, ApiError> {
+    read(passkey_exchange("/api/passkeys/login/finish").await?)
+        .flatten()
+        .ok_or(ApiError::Network)
+}
+
+/// `POST /api/session/reauth`: the password (and code) again, for sensitive changes.
+pub async fn reauth(req: &ReauthRequest) -> Result<ReauthReply, ApiError> {
+    post("/api/session/reauth", req).await
+}
+
+/// Confirms it is you with a passkey (`POST /api/session/reauth/passkey`).
+pub async fn reauth_passkey() -> Result<ReauthReply, ApiError> {
+    read(passkey_exchange("/api/session/reauth/passkey").await?)
+        .flatten()
+        .ok_or(ApiError::Network)
 }
 
 /// `POST /api/logout`.

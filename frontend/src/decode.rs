@@ -18,8 +18,8 @@ mod reader;
 mod tests;
 
 use accounts_api::{
-    AccountReply, LoginReply, PasskeyChallenge, PasskeySummary, PolicyInfo, Problem, RecoveryCodes,
-    SessionInfo, TotpSetup,
+    AccountReply, LoginReply, PasskeyChallenge, PasskeySummary, PolicyInfo, Problem, ReauthReply,
+    RecoveryCodes, SessionInfo, TotpSetup,
 };
 use js_sys::{Array, Reflect, JSON};
 use serde::de::DeserializeOwned;
@@ -109,6 +109,7 @@ replies! {
     Problem,
     PolicyInfo,
     SessionInfo,
+    ReauthReply,
     AccountReply,
     LoginReply,
     TotpSetup,

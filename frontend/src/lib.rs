@@ -8,6 +8,7 @@
 //! - [`components`]: fields, buttons, notices. [`pages`]: one module per page, and the table
 //!   of pages (path, access, title, navigation link).
 //! - [`passkey`]: the browser's WebAuthn calls.
+//! - [`reauth`]: "Confirm it's you" before a sensitive change, then the change again.
 //! - [`relative_time`]: "3 minutes ago".
 //!
 //! Validation rules come from the shared `accounts-api` crate and the server's `GET /api/policy`,
@@ -21,6 +22,7 @@ pub mod decode;
 pub mod form;
 pub mod pages;
 pub mod passkey;
+pub mod reauth;
 pub mod relative_time;
 pub mod router;
 pub mod state;

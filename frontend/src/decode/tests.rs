@@ -3,7 +3,7 @@
 
 use accounts_api::{
     AccountReply, ErrorCode, FieldError, LoginReply, PasskeyChallenge, PasskeySummary,
-    PasswordPolicy, PolicyInfo, Problem, RecoveryCodes, SessionInfo, TotpSetup,
+    PasswordPolicy, PolicyInfo, Problem, ReauthReply, RecoveryCodes, SessionInfo, TotpSetup,
 };
 use serde::Serialize;
 use serde_json::{json, value::RawValue, Value};
@@ -122,6 +122,7 @@ examples! {
         password_max_age_secs: 7_776_000,
     }];
     SessionInfo => [session(false, 0, 0), session(true, 9, 2)];
+    ReauthReply => [ReauthReply { reauth_until: "2026-11-28T10:05:00Z".into() }];
     AccountReply => [AccountReply { user_name: "Ada".into(), message: "Account created".into() }];
     LoginReply => [LoginReply {
         user_name: "Ada".into(),
@@ -151,6 +152,7 @@ fn session(totp: bool, recovery_codes_left: u64, passkeys: u64) -> SessionInfo {
         expires_at: "2026-11-28T10:00:00Z".into(),
         totp,
         recovery_codes_left,
+        reauth_until: "2026-11-28T10:05:00Z".into(),
         passkeys,
     }
 }
@@ -191,7 +193,10 @@ fn unknown_members_are_ignored_and_null_or_absent_ones_take_their_defaults() {
     });
     assert_eq!(
         read::<SessionInfo, _>(older_server),
-        Some(session(false, 0, 0))
+        Some(SessionInfo {
+            reauth_until: String::new(),
+            ..session(false, 0, 0)
+        })
     );
     let never_used = json!({"id": "x", "name": "Key", "created_at": "t", "last_used_at": null});
     assert_eq!(

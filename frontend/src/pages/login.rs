@@ -100,13 +100,7 @@ pub fn LoginPage() -> impl IntoView {
     // A passkey logs in on its own: no name, no password, no code.
     let with_passkey = Submission::new(
         &[],
-        |()| async move {
-            let start = api::passkey_login_start().await?;
-            let credential = crate::passkey::get(&start.options)
-                .await
-                .map_err(api::ApiError::Local)?;
-            api::passkey_login_finish(&start.ceremony, &credential).await
-        },
+        |()| api::passkey_login(),
         move |_, ()| {
             state.session.changed();
             router.navigate("/account");

@@ -1,18 +1,17 @@
 //! Security: two-factor login with an authenticator app, and passkeys. The app is set up in
-//! three steps (the password, then a code from the app after scanning the QR code, then the
-//! recovery codes, shown once) and turned off with the password and a code. A passkey is added
-//! with the password (and the code), named, listed and removed.
+//! steps (a QR code to scan, a code from the app to check it, then the recovery codes, shown
+//! once) and turned off with one button; a passkey is added, named, listed and removed. Each
+//! of these changes asks "Confirm it's you" first when the last login is a few minutes old
+//! (see [`crate::reauth`]).
 
-use accounts_api::{
-    PasskeySummary, ReauthRequest, TotpConfirmRequest, TotpDisableRequest, TotpSetup,
-    TotpSetupRequest,
-};
+use accounts_api::{PasskeySummary, TotpConfirmRequest, TotpSetup};
 use leptos::{ev::SubmitEvent, prelude::*};
 
 use crate::{
     api,
-    components::{CodeField, ErrorBanner, Notice, PasswordField, SubmitButton, TextField},
-    form::{required, required_if, FieldState, Submission},
+    components::{CodeField, ErrorBanner, Notice, SubmitButton, TextField},
+    form::{required, FieldState, Submission},
+    reauth::{Reauth, ReauthPrompt},
     state::{AppState, Flash},
 };
 
@@ -33,6 +32,7 @@ pub fn SecurityPage() -> impl IntoView {
     let state = expect_context::<AppState>();
     let notice = RwSignal::new(state.take_flash());
     let step = RwSignal::new(Step::Overview);
+    let reauth = Reauth::new();
     view! {
         <section class="card" aria-labelledby="title">
             <h1 id="title">"Security"</h1>
@@ -43,36 +43,32 @@ pub fn SecurityPage() -> impl IntoView {
                 (_, Step::Scan(setup)) => view! { <Scan setup=setup step=step/> }.into_any(),
                 (_, Step::Saved(codes)) => view! { <Codes codes=codes step=step/> }.into_any(),
                 (Some(s), Step::Overview) if s.totp => {
-                    view! { <TurnOff left=s.recovery_codes_left notice=notice/> }.into_any()
+                    view! { <TurnOff left=s.recovery_codes_left notice=notice reauth=reauth/> }.into_any()
                 }
-                (Some(_), Step::Overview) => view! { <Start step=step/> }.into_any(),
+                (Some(_), Step::Overview) => view! { <Start step=step reauth=reauth/> }.into_any(),
             }}
-            <Passkeys/>
+            <Passkeys reauth=reauth/>
         </section>
+        <ReauthPrompt reauth=reauth/>
     }
 }
 
-/// Off: the password starts the set-up.
+/// Off: one button starts the set-up.
 #[component]
-fn Start(step: RwSignal<Step>) -> impl IntoView {
-    let password = FieldState::new("");
+fn Start(step: RwSignal<Step>, reauth: Reauth) -> impl IntoView {
     let form = Submission::new(
-        &[("password", password)],
-        |req: TotpSetupRequest| async move { api::totp_setup(&req).await },
+        &[],
+        move |()| async move { reauth.guard(api::totp_setup).await },
         move |setup, _| step.set(Step::Scan(setup)),
     );
-    let error = password.message(form.submitted, move |v| required("Password", v));
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        form.submit(&[error], || TotpSetupRequest {
-            password: password.value.get_untracked().into(),
-        });
+        form.submit(&[], || ());
     };
     view! {
         <p>"Off. With it on, logging in also asks for a 6-digit code from an authenticator app on your phone (such as Aegis, FreeOTP or Google Authenticator), so a stolen password alone is not enough."</p>
         <form on:submit=on_submit novalidate aria-label="Set up two-factor login">
             <ErrorBanner message=form.top_error/>
-            <PasswordField id="password" label="Current password" autocomplete="current-password" field=password error=error/>
             <SubmitButton label="Set up two-factor login" busy_label="Starting…" busy=form.busy()/>
         </form>
     }
@@ -146,28 +142,21 @@ fn Codes(codes: Vec<String>, step: RwSignal<Step>) -> impl IntoView {
     }
 }
 
-/// On: how many recovery codes are left; the password and a code turn it off.
+/// On: how many recovery codes are left; one button turns it off.
 #[component]
-fn TurnOff(left: u64, notice: RwSignal<Option<Flash>>) -> impl IntoView {
+fn TurnOff(left: u64, notice: RwSignal<Option<Flash>>, reauth: Reauth) -> impl IntoView {
     let state = expect_context::<AppState>();
-    let password = FieldState::new("");
-    let code = FieldState::new("");
     let form = Submission::new(
-        &[("password", password), ("code", code)],
-        |req: TotpDisableRequest| async move { api::totp_disable(&req).await },
+        &[],
+        move |()| async move { reauth.guard(api::totp_disable).await },
         move |(), _| {
             notice.set(Some(Flash::success("Two-factor login is off.")));
             state.session.changed();
         },
     );
-    let password_error = password.message(form.submitted, move |v| required("Password", v));
-    let code_error = code.message(form.submitted, move |v| required("Code", v));
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        form.submit(&[password_error, code_error], || TotpDisableRequest {
-            password: password.value.get_untracked().into(),
-            code: code.value.get_untracked(),
-        });
+        form.submit(&[], || ());
     };
     let codes_left = match left {
         1 => "1 recovery code left.".to_owned(),
@@ -177,19 +166,11 @@ fn TurnOff(left: u64, notice: RwSignal<Option<Flash>>) -> impl IntoView {
         <p>"On: logging in asks for a code from your authenticator app. " {codes_left}</p>
         <form on:submit=on_submit novalidate aria-labelledby="off-title">
             <h3 id="off-title">"Turn off two-factor login"</h3>
+            <p>"Logging in will then ask for your password alone. Your recovery codes stop working."</p>
             <ErrorBanner message=form.top_error/>
-            <PasswordField id="password" label="Current password" autocomplete="current-password" field=password error=password_error/>
-            <CodeField id="code" field=code error=code_error/>
             <SubmitButton label="Turn off" busy_label="Turning off…" busy=form.busy() danger=true/>
         </form>
     }
-}
-
-/// What adding a passkey sends first.
-#[derive(Clone)]
-struct AddPasskey {
-    name: String,
-    reauth: ReauthRequest,
 }
 
 /// What the passkey list is asked to do: load again, or remove one (then load again).
@@ -202,16 +183,16 @@ enum ListChange {
 /// The account's passkeys: the list (remove each), and adding one. The list and the add form
 /// are each a [`Submission`], so each has a busy state and puts its failure in an error banner.
 #[component]
-fn Passkeys() -> impl IntoView {
+fn Passkeys(reauth: Reauth) -> impl IntoView {
     let state = expect_context::<AppState>();
     let list = RwSignal::new(None::<Vec<PasskeySummary>>);
     // What the last change did ("Passkey … added.", "Passkey removed.").
     let done = RwSignal::new(None::<String>);
     let listing = Submission::new(
         &[],
-        |change: ListChange| async move {
+        move |change: ListChange| async move {
             if let ListChange::Remove(id) = &change {
-                api::passkey_remove(id).await?;
+                reauth.guard(|| api::passkey_remove(id)).await?;
             }
             api::passkeys().await
         },
@@ -226,50 +207,28 @@ fn Passkeys() -> impl IntoView {
     let reload = move || listing.submit(&[], || ListChange::Load);
     reload();
     let name = FieldState::new("");
-    let password = FieldState::new("");
-    let code = FieldState::new("");
-    let asks_code = Signal::derive(move || state.session.has_totp());
-    let cleared = RwSignal::new(false);
     let form = Submission::new(
-        &[("name", name), ("password", password), ("code", code)],
-        |req: AddPasskey| async move {
-            let start = api::passkey_register_start(&req.reauth).await?;
+        &[("name", name)],
+        move |name: String| async move {
+            let start = reauth.guard(api::passkey_register_start).await?;
             let credential = crate::passkey::create(&start.options)
                 .await
                 .map_err(api::ApiError::Local)?;
-            api::passkey_register_finish(&start.ceremony, &req.name, &credential).await
+            api::passkey_register_finish(&start.ceremony, &name, &credential).await
         },
         move |added, _| {
             done.set(Some(format!("Passkey \"{}\" added.", added.name)));
-            for field in [name, password, code] {
-                field.value.set(String::new());
-                field.touched.set(false);
-            }
-            // Empty again, but not wrong: no "required" until the next attempt.
-            cleared.set(true);
+            name.value.set(String::new());
+            name.touched.set(false);
             reload();
             state.session.changed();
         },
     );
     let name_error = name.message(form.submitted, |_| None);
-    let password_error = password.message(form.submitted, move |v| {
-        (!cleared.get()).then(|| required("Password", v)).flatten()
-    });
-    let code_error = code.message(
-        form.submitted,
-        required_if(move || asks_code.get() && !cleared.get(), "Code"),
-    );
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         done.set(None);
-        cleared.set(false);
-        form.submit(&[password_error, code_error], || AddPasskey {
-            name: name.value.get_untracked(),
-            reauth: ReauthRequest {
-                password: password.value.get_untracked().into(),
-                code: code.value_if(|| asks_code.get_untracked()),
-            },
-        });
+        form.submit(&[], || name.value.get_untracked());
     };
     let busy = listing.busy();
     view! {
@@ -307,10 +266,6 @@ fn Passkeys() -> impl IntoView {
             <ErrorBanner message=form.top_error/>
             <TextField id="passkey_name" label="Name" autocomplete="off" field=name error=name_error
                 hint="To tell your passkeys apart, e.g. Laptop or Phone.".to_owned()/>
-            <PasswordField id="passkey_password" label="Current password" autocomplete="current-password" field=password error=password_error/>
-            <Show when=move || asks_code.get()>
-                <CodeField id="passkey_code" field=code error=code_error/>
-            </Show>
             <SubmitButton label="Add a passkey" busy_label="Waiting for your device…" busy=form.busy()/>
         </form>
     }
