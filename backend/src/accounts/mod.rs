@@ -314,6 +314,7 @@ impl Accounts {
             recovery: Recovery {
                 recovery: roles.recovery.clone(),
                 sessions: roles.sessions.clone(),
+                passkeys: roles.passkeys.clone(),
                 hasher,
                 throttle: throttle.clone(),
                 rules,

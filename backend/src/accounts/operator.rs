@@ -32,6 +32,8 @@ pub struct IssuedReset {
     pub expires_at: OffsetDateTime,
     /// How many passkeys went with it.
     pub passkeys_removed: u64,
+    /// How many passkeys stay, when the operator kept them.
+    pub passkeys_kept: u64,
 }
 
 /// What the admin socket offers.
@@ -193,9 +195,11 @@ impl Operator {
         Ok(None)
     }
 
-    /// Issues a reset token for the account, valid for `ttl`, replacing any earlier one. The
-    /// account's passkeys are removed unless `keep_passkeys`: a reset is for an account
-    /// someone else may have had, and a passkey they added would outlive the new password.
+    /// Issues a reset token for the account, valid for `ttl`, replacing any earlier one. Unless
+    /// `keep_passkeys`, the account's passkeys are removed now and again when the link is
+    /// used: a reset is for an account someone else may have had, and a passkey they added
+    /// (before the link, or with the old password or a session until it is used) would
+    /// outlive the new password.
     pub async fn issue_reset_token(
         &self,
         name: &str,
@@ -207,22 +211,24 @@ impl Operator {
         let expires_at = self.clock.now() + ttl;
         if !self
             .recovery
-            .set_reset_token(&user.name, &token.store_key(), expires_at)
+            .set_reset_token(&user.name, &token.store_key(), expires_at, !keep_passkeys)
             .await?
         {
             return Err(AccountError::NoSuchAccount(name.to_owned()));
         }
-        let passkeys_removed = if keep_passkeys {
-            0
+        let (passkeys_removed, passkeys_kept) = if keep_passkeys {
+            (0, self.data.passkeys.count_user_passkeys(&user.id).await?)
         } else {
-            self.data.passkeys.delete_user_passkeys(&user.id).await?
+            (self.data.passkeys.delete_user_passkeys(&user.id).await?, 0)
         };
-        operator_audit("reset_link", &user.name);
+        tracing::info!(target: "audit", action = "reset_link", outcome = "ok", user = user.name,
+            passkeys_removed, passkeys_kept, keep_passkeys, who = "admin socket", "audit");
         Ok(IssuedReset {
             token,
             account: Account::from(&user),
             expires_at,
             passkeys_removed,
+            passkeys_kept,
         })
     }
 

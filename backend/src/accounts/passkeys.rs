@@ -156,6 +156,11 @@ impl Passkeys {
     ) -> AccountResult<PasskeyInfo> {
         let webauthn = self.webauthn()?;
         let name = passkey_name(name)?;
+        // Still within the window: a ceremony started just before it closed must not stretch
+        // it by the ceremony's lifetime.
+        self.reauth
+            .require("passkey_add", signed_in, None, client)
+            .await?;
         let (owner, state) = self.take_ceremony(ceremony).await?;
         if owner.as_deref() != Some(signed_in.user().id.as_str()) {
             return Err(AccountError::InvalidPasskey);
@@ -282,7 +287,7 @@ impl Passkeys {
     ) -> AccountResult<LoggedIn> {
         const ACTION: &str = "passkey_login";
         let user = self
-            .verify_assertion(ACTION, ceremony, credential, client)
+            .verify_assertion(ACTION, ceremony, credential, None, client)
             .await?;
         if user.disabled {
             audit(ACTION, "disabled", &user.name, client);
@@ -312,12 +317,8 @@ impl Passkeys {
     ) -> AccountResult<OffsetDateTime> {
         const ACTION: &str = "passkey_reauth";
         let user = self
-            .verify_assertion(ACTION, ceremony, credential, client)
+            .verify_assertion(ACTION, ceremony, credential, Some(signed_in), client)
             .await?;
-        if user.id != signed_in.user().id {
-            audit(ACTION, "other_account", &signed_in.user().name, client);
-            return Err(AccountError::InvalidPasskey);
-        }
         let until = self.reauth.mark(signed_in).await?;
         audit(ACTION, "ok", &user.name, client);
         Ok(until)
@@ -326,12 +327,14 @@ impl Passkeys {
     /// Checks a passkey assertion: uses its ceremony up, finds the account by the credential,
     /// verifies the signature (user verification required) and updates the credential's
     /// counter and last use. Spends the caller's per-IP login budget. The account whose
-    /// passkey it is.
+    /// passkey it is; with `signed_in`, it must be that session's account (else nothing is
+    /// recorded as used).
     async fn verify_assertion(
         &self,
         action: &'static str,
         ceremony: &str,
         credential: &str,
+        signed_in: Option<&SignedIn>,
         client: Client,
     ) -> AccountResult<UserRecord> {
         let webauthn = self.webauthn()?;
@@ -353,6 +356,12 @@ impl Passkeys {
         let Some(user) = self.users.find_user_by_id(&account_id(handle)).await? else {
             return Err(refused("unknown_user"));
         };
+        if let Some(signed_in) = signed_in {
+            if user.id != signed_in.user().id {
+                audit(action, "other_account", &signed_in.user().name, client);
+                return Err(AccountError::InvalidPasskey);
+            }
+        }
         let records = self.passkeys.user_passkeys(&user.id).await?;
         let mut passkeys: Vec<(String, Passkey)> = records
             .iter()

@@ -4,6 +4,8 @@
 //! The token is 256 random bits; the store keeps only its SHA-256 and expiry, with the
 //! account, so a newer token replaces an older one and a leaked database holds no usable
 //! link. A wrong, used and expired token are one case ([`AccountError::InvalidResetToken`]).
+//! Using one revokes every session and, unless the operator kept them, removes the passkeys
+//! (any added since the link was issued included).
 
 use std::sync::Arc;
 
@@ -13,7 +15,7 @@ use super::{audit, failure_names, Account, AccountError, AccountResult, Client, 
 use crate::{
     clock::Clock,
     password::Hasher,
-    store::{RecoveryStore, SessionStore},
+    store::{PasskeyStore, RecoveryStore, SessionStore},
     throttle::{Attempt, Throttle},
     token::ResetToken,
 };
@@ -23,6 +25,7 @@ use crate::{
 pub struct Recovery {
     pub(super) recovery: Arc<dyn RecoveryStore>,
     pub(super) sessions: Arc<dyn SessionStore>,
+    pub(super) passkeys: Arc<dyn PasskeyStore>,
     pub(super) hasher: Hasher,
     pub(super) throttle: Throttle,
     pub(super) rules: PasswordRules,
@@ -31,7 +34,8 @@ pub struct Recovery {
 
 impl Recovery {
     /// Sets a new password with a reset token: the policy applies, every session is revoked,
-    /// any lock is cleared and the token is used up. Rate-limited per IP like logins.
+    /// the passkeys are removed if the link says so, any lock is cleared and the token is
+    /// used up. Rate-limited per IP like logins.
     pub async fn reset_password(
         &self,
         token: &str,
@@ -69,6 +73,9 @@ impl Recovery {
             return Err(AccountError::InvalidResetToken);
         };
         self.sessions.delete_user_sessions(&user.id).await?;
+        if user.reset_removes_passkeys {
+            self.passkeys.delete_user_passkeys(&user.id).await?;
+        }
         self.throttle.forget_failures(&failure_names(&user)).await?;
         audit("password_reset", "ok", &user.name, client);
         Ok(Account::from(&user))

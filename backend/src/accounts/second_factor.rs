@@ -109,6 +109,11 @@ impl SecondFactor {
                 "No set-up is waiting for a code: start the set-up first.",
             ));
         };
+        // Turning two-factor login on is a sensitive change: a set-up started within the
+        // window is not finished from a session past it.
+        self.reauth
+            .require("totp_enable", signed_in, None, client)
+            .await?;
         // A code oracle otherwise: each guess counts against the account like a wrong
         // password, and the pending secret goes after a few.
         let now = self.credentials.now();
@@ -133,7 +138,10 @@ impl SecondFactor {
         let Some(step) = totp::matching_step(&secret, code, now, 0) else {
             let wrong_key = format!("totp-confirm:{}", user.id);
             if throttle.count_wrong_answer(&wrong_key, now).await? >= MAX_CONFIRM_FAILURES {
-                self.second_factors.disable_totp(&user.id).await?;
+                // The pending secret only: a set-up another session confirmed meanwhile stays.
+                self.second_factors
+                    .drop_pending_totp(&user.id, pending)
+                    .await?;
                 throttle.record_success(&wrong_key).await?;
                 audit("totp_enable", "setup_dropped", &user.name, client);
                 return Err(AccountError::SecondFactorConflict(

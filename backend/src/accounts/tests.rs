@@ -1074,6 +1074,9 @@ impl SecondFactorStore for Crowding {
             .enable_totp(user_id, secret, step, recovery_hashes)
             .await
     }
+    async fn drop_pending_totp(&self, user_id: &str, expected: &str) -> StoreResult<bool> {
+        self.inner.drop_pending_totp(user_id, expected).await
+    }
     async fn disable_totp(&self, user_id: &str) -> StoreResult<bool> {
         self.inner.disable_totp(user_id).await
     }
@@ -1389,7 +1392,9 @@ async fn sensitive_changes_need_a_recent_authentication_of_that_session() {
         .unwrap();
 }
 
-/// An operator's reset link removes the account's passkeys, unless told to keep them.
+/// An operator's reset link removes the account's passkeys, unless told to keep them: when
+/// it is issued, and again when it is used (one added in between, by whoever still had a
+/// session or the old password, goes too).
 #[tokio::test]
 async fn a_reset_link_removes_passkeys_unless_kept() {
     use crate::store::{PasskeyRecord, PasskeyStore};
@@ -1400,19 +1405,25 @@ async fn a_reset_link_removes_passkeys_unless_kept() {
         .await
         .unwrap();
     let ada = f.store.find_user("ada").await.unwrap().unwrap();
-    for id in ["k1", "k2"] {
-        f.store
-            .insert_passkey(&PasskeyRecord {
-                credential_id: id.into(),
-                user_id: ada.id.clone(),
-                name: id.into(),
-                passkey: "{}".into(),
-                created_at: f.clock.now(),
-                last_used_at: None,
-            })
-            .await
-            .unwrap();
-    }
+    let add = |ids: &'static [&'static str]| {
+        let (store, user_id, now) = (f.store.clone(), ada.id.clone(), f.clock.now());
+        async move {
+            for id in ids {
+                store
+                    .insert_passkey(&PasskeyRecord {
+                        credential_id: (*id).into(),
+                        user_id: user_id.clone(),
+                        name: (*id).into(),
+                        passkey: "{}".into(),
+                        created_at: now,
+                        last_used_at: None,
+                    })
+                    .await
+                    .unwrap();
+            }
+        }
+    };
+    add(&["k1", "k2"]).await;
     let kept = f
         .accounts
         .operator
@@ -1429,4 +1440,28 @@ async fn a_reset_link_removes_passkeys_unless_kept() {
         .unwrap();
     assert_eq!(removed.passkeys_removed, 2);
     assert_eq!(f.store.count_user_passkeys(&ada.id).await.unwrap(), 0);
+
+    // Added before the link is used: removed when it is.
+    add(&["planted"]).await;
+    f.accounts
+        .recovery
+        .reset_password(removed.token.as_str(), &pw("second pass phrase"), CLIENT)
+        .await
+        .unwrap();
+    assert_eq!(f.store.count_user_passkeys(&ada.id).await.unwrap(), 0);
+
+    // A link that keeps them keeps them when used, too.
+    add(&["mine"]).await;
+    let kept = f
+        .accounts
+        .operator
+        .issue_reset_token("ada", MINUTE, true)
+        .await
+        .unwrap();
+    f.accounts
+        .recovery
+        .reset_password(kept.token.as_str(), &pw("third pass phrase"), CLIENT)
+        .await
+        .unwrap();
+    assert_eq!(f.store.count_user_passkeys(&ada.id).await.unwrap(), 1);
 }

@@ -121,10 +121,19 @@ impl Commands {
                     issued.account.display_name,
                     rfc3339(issued.expires_at)
                 );
-                match issued.passkeys_removed {
-                    0 => {}
-                    1 => message.push_str(" Its passkey was removed."),
-                    n => message.push_str(&format!(" Its {n} passkeys were removed.")),
+                match (issued.passkeys_removed, issued.passkeys_kept) {
+                    (0, 0) => {}
+                    (0, 1) => message.push_str(" Its passkey was kept (--keep-passkeys)."),
+                    (0, n) => {
+                        message.push_str(&format!(" Its {n} passkeys were kept (--keep-passkeys)."))
+                    }
+                    (1, _) => message.push_str(" Its passkey was removed."),
+                    (n, _) => message.push_str(&format!(" Its {n} passkeys were removed.")),
+                }
+                if !keep_passkeys {
+                    message.push_str(
+                        " Any passkey added before the link is used is removed when it is.",
+                    );
                 }
                 if issued.account.disabled {
                     message.push_str(

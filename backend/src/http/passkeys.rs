@@ -94,7 +94,7 @@ async fn register_start(
         (status = 201, description = "Added", body = PasskeySummary),
         (status = 400, description = "Invalid JSON or missing field, a name too long (`invalid_passkey_name`), or the passkey not accepted (`invalid_passkey`)", body = Problem, content_type = "application/problem+json"),
         NotSignedIn,
-        CrossOrigin,
+        ReauthRequired,
         BodyErrors,
         PasskeyErrors,
     ))]

@@ -12,7 +12,7 @@ use super::{
     caller::Caller,
     cookies::SignedInJson,
     error::ApiError,
-    openapi::{BodyErrors, CrossOrigin, InvalidBody, SensitiveErrors},
+    openapi::{BodyErrors, InvalidBody, ReauthRequired, SensitiveErrors},
     sessions::proof,
     ApiRouter, AppState,
 };
@@ -67,7 +67,7 @@ async fn setup(
         (status = 200, description = "On; the recovery codes", body = RecoveryCodes),
         InvalidBody,
         (status = 401, description = "Not signed in, or the code is wrong (`invalid_code`)", body = Problem, content_type = "application/problem+json"),
-        CrossOrigin,
+        ReauthRequired,
         (status = 409, description = "Already on, no set-up started, or the set-up cancelled after five wrong codes", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many wrong codes or passwords for this account: it is locked for a while", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),

@@ -29,6 +29,10 @@ pub struct UserRecord {
     /// When the pending password-reset link ends, if one was issued (its token's hash stays
     /// inside the store: it is a credential).
     pub reset_expires_at: Option<OffsetDateTime>,
+    /// Whether the pending (or last used) reset link removes the account's passkeys when it
+    /// is used: an operator's link does unless told to keep them, since whoever had the
+    /// account may have added one before the owner gets to use it.
+    pub reset_removes_passkeys: bool,
     /// The authenticator-app secret in force, when two-factor login is on: sealed with the
     /// data key (see `crate::data_key`), or base32 as stored before sealing.
     pub totp_secret: Option<String>,
@@ -56,6 +60,7 @@ impl UserRecord {
             disabled: false,
             password_expired: false,
             reset_expires_at: None,
+            reset_removes_passkeys: false,
             totp_secret: None,
             totp_pending: None,
             totp_last_step: 0,
@@ -76,6 +81,7 @@ impl fmt::Debug for UserRecord {
             .field("disabled", &self.disabled)
             .field("password_expired", &self.password_expired)
             .field("reset_expires_at", &self.reset_expires_at)
+            .field("reset_removes_passkeys", &self.reset_removes_passkeys)
             .field("totp", &self.totp_secret.as_ref().map(|_| "***"))
             .field("totp_pending", &self.totp_pending.as_ref().map(|_| "***"))
             .field("totp_last_step", &self.totp_last_step)

@@ -65,13 +65,15 @@ pub trait UserStore: Send + Sync + 'static {
 /// Password-reset links: only a token's hash and expiry are kept, with the account.
 #[async_trait]
 pub trait RecoveryStore: Send + Sync + 'static {
-    /// Stores the hash of a new reset token and its expiry, replacing any earlier one (so an
-    /// older link stops working). Returns whether the account exists.
+    /// Stores the hash of a new reset token and its expiry, and whether using it removes the
+    /// passkeys, replacing any earlier one (so an older link stops working). Returns whether
+    /// the account exists.
     async fn set_reset_token(
         &self,
         name: &str,
         token_hash: &str,
         expires_at: OffsetDateTime,
+        removes_passkeys: bool,
     ) -> StoreResult<bool>;
 
     /// The account holding this reset token, unless there is none or it has expired at `now`.
@@ -83,8 +85,9 @@ pub trait RecoveryStore: Send + Sync + 'static {
 
     /// Uses a reset token up: in one conditional write, only while the account still holds
     /// the token unexpired at `now`, sets the password (`new_hash`, changed at `now`), clears
-    /// any expiry and forgets the token. Returns the updated account, or `None` if the token
-    /// was not (or no longer) valid; so of two uses at once exactly one wins.
+    /// any expiry and forgets the token. Returns the updated account (whose
+    /// `reset_removes_passkeys` still says what the token said), or `None` if the token was
+    /// not (or no longer) valid; so of two uses at once exactly one wins.
     async fn reset_password(
         &self,
         token_hash: &str,
@@ -111,6 +114,10 @@ pub trait SecondFactorStore: Send + Sync + 'static {
         step: i64,
         recovery_hashes: &[String],
     ) -> StoreResult<bool>;
+
+    /// Forgets a pending secret if it is still `expected`, and nothing else (a set-up
+    /// cancelled after too many wrong codes leaves a secret in force alone). Whether it did.
+    async fn drop_pending_totp(&self, user_id: &str, expected: &str) -> StoreResult<bool>;
 
     /// Forgets the secret in force, any pending one and the recovery codes. Returns whether
     /// there was a secret in force.

@@ -112,12 +112,24 @@ async fn sensitive_changes_need_a_recent_authentication(kind: Kind) {
             .status(),
         200
     );
-    assert_eq!(
-        app.post("/api/passkeys/register/start", json!({}))
-            .await
-            .status(),
-        200
-    );
+    let started = app.post("/api/passkeys/register/start", json!({})).await;
+    assert_eq!(started.status(), 200);
+    let started: Value = started.json().await.unwrap();
+
+    // What was started within the window is not finished past it: a passkey registration
+    // (its ceremony lives longer than the window) and a two-factor set-up.
+    app.advance(PAST_THE_WINDOW);
+    let finish = app
+        .post(
+            "/api/passkeys/register/finish",
+            json!({"ceremony": started["ceremony"], "name": "Late", "credential": {}}),
+        )
+        .await;
+    expect_problem(finish, 403, "reauth_required").await;
+    let confirm = app
+        .post("/api/mfa/totp/confirm", json!({ "code": "123456" }))
+        .await;
+    expect_problem(confirm, 403, "reauth_required").await;
 }
 
 /// Another session of the account (another browser, or a stolen cookie) is not cleared by
@@ -281,6 +293,11 @@ async fn a_reset_link_removes_the_passkeys_unless_kept(kind: Kind) {
 
     let out = app.admin(&["reset-link", "ada", "--keep-passkeys"]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("Its 2 passkeys were kept (--keep-passkeys)."),
+        "{out:?}"
+    );
     assert_eq!(app.count_records("passkeys").await, 2);
 
     let out = app.admin(&["reset-link", "ada"]);
@@ -294,6 +311,20 @@ async fn a_reset_link_removes_the_passkeys_unless_kept(kind: Kind) {
     assert_eq!(app.count_records("passkeys").await, 0);
     let listed: Value = app.get("/api/passkeys").await.json().await.unwrap();
     assert_eq!(listed, json!([]));
+
+    // One planted before the owner uses the link goes when the link is used.
+    let link = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let token = link.split("#token=").nth(1).expect("a token in the link");
+    let app = with_passkeys(app, "ada", &["planted"]).await;
+    assert_eq!(app.count_records("passkeys").await, 1);
+    let reset = app
+        .post(
+            "/api/password/reset",
+            json!({"token": token, "newpassword": "a brand new pass phrase"}),
+        )
+        .await;
+    assert_eq!(reset.status(), 200);
+    assert_eq!(app.count_records("passkeys").await, 0);
 }
 
 crate::for_each_store!(

@@ -20,7 +20,7 @@ async fn flags_are_set_and_a_password_change_clears_expiry_and_the_reset_token(k
     assert!(f.store.expire_password("ann").await.unwrap());
     assert!(f
         .store
-        .set_reset_token("ann", "t1", now + HOUR)
+        .set_reset_token("ann", "t1", now + HOUR, false)
         .await
         .unwrap());
     let stored = f.store.find_user("ann").await.unwrap().unwrap();
@@ -59,7 +59,7 @@ async fn flags_are_set_and_a_password_change_clears_expiry_and_the_reset_token(k
         f.store.set_disabled("nobody", true).await.unwrap(),
         f.store.expire_password("nobody").await.unwrap(),
         f.store
-            .set_reset_token("nobody", "t", now + HOUR)
+            .set_reset_token("nobody", "t", now + HOUR, false)
             .await
             .unwrap(),
     ] {
@@ -75,17 +75,17 @@ async fn a_reset_token_works_once_until_it_expires_or_is_replaced(kind: Kind) {
     f.store.insert_user(&user("bob", "h1")).await.unwrap();
     assert!(f
         .store
-        .set_reset_token("ann", "old", now + HOUR)
+        .set_reset_token("ann", "old", now + HOUR, false)
         .await
         .unwrap());
     assert!(f
         .store
-        .set_reset_token("ann", "new", now + HOUR)
+        .set_reset_token("ann", "new", now + HOUR, true)
         .await
         .unwrap());
     assert!(f
         .store
-        .set_reset_token("bob", "bobs", now + HOUR)
+        .set_reset_token("bob", "bobs", now + HOUR, false)
         .await
         .unwrap());
     assert_eq!(
@@ -103,6 +103,7 @@ async fn a_reset_token_works_once_until_it_expires_or_is_replaced(kind: Kind) {
         .unwrap()
         .unwrap();
     assert_eq!(found.name, "ann");
+    assert!(found.reset_removes_passkeys, "the newer link's word counts");
     // Expired at its expiry instant.
     assert_eq!(
         f.store
@@ -131,6 +132,10 @@ async fn a_reset_token_works_once_until_it_expires_or_is_replaced(kind: Kind) {
     assert_eq!(reset.password_changed_at, later);
     assert!(!reset.password_expired);
     assert_eq!(reset.reset_expires_at, None);
+    assert!(
+        reset.reset_removes_passkeys,
+        "the used link says what it was for"
+    );
     assert_eq!(f.store.find_user("ann").await.unwrap().unwrap(), reset);
     assert_eq!(
         f.store.reset_password("new", "h3", later).await.unwrap(),
@@ -153,7 +158,7 @@ async fn concurrent_uses_of_one_reset_token_have_one_winner(kind: Kind) {
     let now = clock::now();
     f.store.insert_user(&user("ann", "h0")).await.unwrap();
     f.store
-        .set_reset_token("ann", "tok", now + HOUR)
+        .set_reset_token("ann", "tok", now + HOUR, false)
         .await
         .unwrap();
     let tasks: Vec<_> = (0..20)

@@ -24,6 +24,15 @@ async fn a_pending_secret_goes_into_force_once_with_its_recovery_codes(kind: Kin
     // A new pending secret while one is in force cannot replace it.
     assert!(f.store.set_pending_totp(&u.id, "S3").await.unwrap());
     assert!(!f.store.enable_totp(&u.id, "S3", 9, &codes).await.unwrap());
+    // Dropping a pending secret leaves the one in force and the codes, and only drops the
+    // one it names.
+    assert!(!f.store.drop_pending_totp(&u.id, "S1").await.unwrap());
+    assert!(f.store.drop_pending_totp(&u.id, "S3").await.unwrap());
+    assert!(!f.store.drop_pending_totp(&u.id, "S3").await.unwrap());
+    let stored = f.store.find_user("ann").await.unwrap().unwrap();
+    assert_eq!(stored.totp_secret.as_deref(), Some("S2"));
+    assert_eq!(stored.totp_pending, None);
+    assert_eq!(f.store.count_recovery_codes(&u.id).await.unwrap(), 3);
 
     assert!(f.store.disable_totp(&u.id).await.unwrap());
     assert!(!f.store.disable_totp(&u.id).await.unwrap(), "already off");

@@ -40,7 +40,7 @@ pub fn SecurityPage() -> impl IntoView {
             <h2>"Two-factor login"</h2>
             {move || match (state.session.user(), step.get()) {
                 (None, _) => view! { <p class="loading">"Loading…"</p> }.into_any(),
-                (_, Step::Scan(setup)) => view! { <Scan setup=setup step=step/> }.into_any(),
+                (_, Step::Scan(setup)) => view! { <Scan setup=setup step=step reauth=reauth/> }.into_any(),
                 (_, Step::Saved(codes)) => view! { <Codes codes=codes step=step/> }.into_any(),
                 (Some(s), Step::Overview) if s.totp => {
                     view! { <TurnOff left=s.recovery_codes_left notice=notice reauth=reauth/> }.into_any()
@@ -76,12 +76,12 @@ fn Start(step: RwSignal<Step>, reauth: Reauth) -> impl IntoView {
 
 /// A secret is pending: the QR code (and the key to type), and a code from the app.
 #[component]
-fn Scan(setup: TotpSetup, step: RwSignal<Step>) -> impl IntoView {
+fn Scan(setup: TotpSetup, step: RwSignal<Step>, reauth: Reauth) -> impl IntoView {
     let state = expect_context::<AppState>();
     let code = FieldState::new("");
     let form = Submission::new(
         &[("code", code)],
-        |req: TotpConfirmRequest| async move { api::totp_confirm(&req).await },
+        move |req: TotpConfirmRequest| async move { reauth.guard(|| api::totp_confirm(&req)).await },
         move |reply, _| {
             state.session.changed();
             step.set(Step::Saved(reply.recovery_codes));

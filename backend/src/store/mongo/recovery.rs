@@ -15,10 +15,15 @@ impl RecoveryStore for MongoStore {
         name: &str,
         token_hash: &str,
         expires_at: OffsetDateTime,
+        removes_passkeys: bool,
     ) -> StoreResult<bool> {
         self.set_user_fields(
             name,
-            doc! { "reset_token_hash": token_hash, "reset_expires_at": bson_time(expires_at) },
+            doc! {
+                "reset_token_hash": token_hash,
+                "reset_expires_at": bson_time(expires_at),
+                "reset_removes_passkeys": removes_passkeys,
+            },
         )
         .await
     }

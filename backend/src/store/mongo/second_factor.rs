@@ -43,6 +43,14 @@ impl SecondFactorStore for MongoStore {
         .await
     }
 
+    async fn drop_pending_totp(&self, user_id: &str, expected: &str) -> StoreResult<bool> {
+        self.update_user(
+            doc! { "_id": user_id, "totp_pending": expected },
+            doc! { "$unset": { "totp_pending": "" } },
+        )
+        .await
+    }
+
     async fn disable_totp(&self, user_id: &str) -> StoreResult<bool> {
         let before = self
             .run(async |c| {

@@ -27,6 +27,8 @@ pub(super) struct UserDoc {
     pub reset_token_hash: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reset_expires_at: Option<DateTime>,
+    #[serde(default)]
+    pub reset_removes_passkeys: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub totp_secret: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -52,6 +54,7 @@ impl From<UserDoc> for UserRecord {
             disabled: d.disabled,
             password_expired: d.password_expired,
             reset_expires_at: d.reset_expires_at.map(from_bson),
+            reset_removes_passkeys: d.reset_removes_passkeys,
             totp_secret: d.totp_secret,
             totp_pending: d.totp_pending,
             totp_last_step: d.totp_last_step,
@@ -103,6 +106,7 @@ impl UserStore for MongoStore {
             password_expired: u.password_expired,
             reset_token_hash: None,
             reset_expires_at: None,
+            reset_removes_passkeys: false,
             totp_secret: u.totp_secret.clone(),
             totp_pending: u.totp_pending.clone(),
             totp_last_step: u.totp_last_step,

@@ -21,13 +21,21 @@ impl RecoveryStore for SqliteStore {
         name: &str,
         token_hash: &str,
         expires_at: OffsetDateTime,
+        removes_passkeys: bool,
     ) -> StoreResult<bool> {
         let token_hash = token_hash.to_owned();
         self.write_named_user(name, move |c, name| {
             c.prepare_cached(
-                "UPDATE users SET reset_token_hash = ?2, reset_expires_at = ?3 WHERE name = ?1",
+                "UPDATE users SET reset_token_hash = ?2, reset_expires_at = ?3,
+                        reset_removes_passkeys = ?4
+                 WHERE name = ?1",
             )?
-            .execute(params![name, token_hash, to_millis(expires_at)])
+            .execute(params![
+                name,
+                token_hash,
+                to_millis(expires_at),
+                removes_passkeys
+            ])
         })
         .await
     }

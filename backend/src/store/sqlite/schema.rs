@@ -84,6 +84,8 @@ const MIGRATIONS: &[&str] = &[
     // 7: when a session's holder last authenticated (0, long ago, for older sessions: their
     // next sensitive change asks again).
     "ALTER TABLE sessions ADD COLUMN authenticated_at INTEGER NOT NULL DEFAULT 0;",
+    // 8: whether a reset link removes the passkeys when used.
+    "ALTER TABLE users ADD COLUMN reset_removes_passkeys INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// Creates the tables if they are missing, then migrates them.

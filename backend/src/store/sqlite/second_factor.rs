@@ -53,6 +53,18 @@ impl SecondFactorStore for SqliteStore {
         .await
     }
 
+    async fn drop_pending_totp(&self, user_id: &str, expected: &str) -> StoreResult<bool> {
+        let expected = expected.to_owned();
+        self.write_user(user_id, move |c, id| {
+            c.prepare_cached(
+                "UPDATE users SET totp_pending = NULL WHERE id = ?1 AND totp_pending = ?2",
+            )?
+            .execute(rusqlite::params![id, expected])
+            .map(|n| n == 1)
+        })
+        .await
+    }
+
     async fn disable_totp(&self, user_id: &str) -> StoreResult<bool> {
         self.write_user(user_id, |c, id| {
             let tx = c.transaction()?;
