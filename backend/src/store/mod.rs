@@ -5,7 +5,8 @@
 //! [`SessionStore`] (logins), [`CounterStore`] (throttling), [`DeviceStore`] (known browsers),
 //! [`SecondFactorStore`] (authenticator apps), [`PasskeyStore`] (WebAuthn credentials) and
 //! [`CeremonyStore`] (WebAuthn ceremonies in progress), [`KeyCheckStore`] (which data key
-//! seals the database's secrets), and [`Ping`] for readiness. [`Store`]
+//! seals the database's secrets), [`EmailStore`] (addresses and their verification),
+//! [`OutboxStore`] (mail waiting to be sent), and [`Ping`] for readiness. [`Store`]
 //! is all of them; new kinds of records get a role of their own.
 //!
 //! - [`mongo::MongoStore`]: production, MongoDB through the official driver.
@@ -25,11 +26,12 @@ pub mod sqlite;
 
 pub use error::{Cause, StoreError, StoreResult};
 pub use records::{
-    Counter, DeviceRecord, PasskeyRecord, SessionLookup, SessionRecord, TotpSlot, UserRecord,
+    Counter, DeviceRecord, MailRecord, NewEmail, PasskeyRecord, SessionLookup, SessionRecord,
+    TotpSlot, UserRecord,
 };
 pub use roles::{
-    CeremonyStore, CounterStore, DeviceStore, KeyCheckStore, PasskeyStore, Ping, RecoveryStore,
-    SecondFactorStore, SessionStore, UserStore,
+    CeremonyStore, CounterStore, DeviceStore, EmailStore, KeyCheckStore, OutboxStore, PasskeyStore,
+    Ping, RecoveryStore, SecondFactorStore, SessionStore, UserStore,
 };
 
 /// Everything the service stores, in one database: every role.
@@ -44,6 +46,8 @@ pub trait Store:
     + PasskeyStore
     + CeremonyStore
     + KeyCheckStore
+    + EmailStore
+    + OutboxStore
 {
 }
 

@@ -44,6 +44,12 @@ pub struct UserRecord {
     /// Bumped by every revocation of the account's sessions: a login stores its session only
     /// if the account is still at the generation it read when checking the login.
     pub session_generation: i64,
+    /// The account's email address as the user typed it, if it has one (unique among
+    /// accounts, compared caselessly).
+    pub email: Option<String>,
+    /// Whether the owner of `email` has followed a verification link (or an operator said so).
+    /// Only a verified address receives reset links.
+    pub email_verified: bool,
 }
 
 impl UserRecord {
@@ -65,6 +71,8 @@ impl UserRecord {
             totp_pending: None,
             totp_last_step: 0,
             session_generation: 0,
+            email: None,
+            email_verified: false,
         }
     }
 }
@@ -86,6 +94,8 @@ impl fmt::Debug for UserRecord {
             .field("totp_pending", &self.totp_pending.as_ref().map(|_| "***"))
             .field("totp_last_step", &self.totp_last_step)
             .field("session_generation", &self.session_generation)
+            .field("email", &self.email)
+            .field("email_verified", &self.email_verified)
             .finish()
     }
 }
@@ -196,4 +206,63 @@ pub struct PasskeyRecord {
     pub created_at: OffsetDateTime,
     /// When it last logged in.
     pub last_used_at: Option<OffsetDateTime>,
+}
+
+/// An account's new email address (see [`EmailStore::set_email`](super::EmailStore::set_email)).
+#[derive(Debug, Clone, Copy)]
+pub struct NewEmail<'a> {
+    /// As the user typed it.
+    pub address: &'a str,
+    /// The unique key: the address lowercased, so two accounts cannot hold one mailbox in
+    /// two spellings.
+    pub key: &'a str,
+    /// Already verified (an operator said so), or waiting for its link.
+    pub verified: bool,
+    /// The verification link's token hash and expiry, if one is sent.
+    pub token: Option<(&'a str, OffsetDateTime)>,
+}
+
+/// A message in the outbox: kept until an SMTP server has taken it, so neither a restart nor
+/// an outage loses it. One sender at a time holds it (a lease that runs out if that sender
+/// dies, so it is sent at least once).
+#[derive(Clone, PartialEq, Eq)]
+pub struct MailRecord {
+    /// Random id.
+    pub id: String,
+    /// The recipient's address.
+    pub recipient: String,
+    /// What it is ("verify", "reset", "notice", ...), for operators.
+    pub kind: String,
+    /// The message itself (subject and bodies), sealed with the data key: it may hold a link
+    /// that is a credential.
+    pub sealed: String,
+    /// When it was queued.
+    pub created_at: OffsetDateTime,
+    /// Tries so far.
+    pub attempts: u32,
+    /// When it is next due; while a sender holds it, when that sender's lease runs out.
+    pub next_attempt_at: OffsetDateTime,
+    /// The sender holding it, if one took it.
+    pub lease_owner: Option<String>,
+    /// Why the last try failed.
+    pub last_error: Option<String>,
+    /// Given up: no more tries (kept for operators to see).
+    pub failed: bool,
+}
+
+impl fmt::Debug for MailRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MailRecord")
+            .field("id", &self.id)
+            .field("recipient", &self.recipient)
+            .field("kind", &self.kind)
+            .field("sealed", &"***")
+            .field("created_at", &self.created_at)
+            .field("attempts", &self.attempts)
+            .field("next_attempt_at", &self.next_attempt_at)
+            .field("lease_owner", &self.lease_owner)
+            .field("last_error", &self.last_error)
+            .field("failed", &self.failed)
+            .finish()
+    }
 }

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::{
-    Counter, DeviceRecord, PasskeyRecord, SessionLookup, SessionRecord, StoreResult, TotpSlot,
-    UserRecord,
+    Counter, DeviceRecord, MailRecord, NewEmail, PasskeyRecord, SessionLookup, SessionRecord,
+    StoreResult, TotpSlot, UserRecord,
 };
 
 /// The database's readiness.
@@ -300,4 +300,69 @@ pub trait CeremonyStore: Send + Sync + 'static {
         id: &str,
         now: OffsetDateTime,
     ) -> StoreResult<Option<(Option<String>, String)>>;
+}
+
+/// Accounts' email addresses and their verification links: on the account, the address, its
+/// unique key, whether it is verified, and a pending link's token hash and expiry.
+#[async_trait]
+pub trait EmailStore: Send + Sync + 'static {
+    /// Gives the account `user_id` the address `email` (`None`: none), replacing any earlier
+    /// one and its pending link. [`StoreError::Duplicate`](super::StoreError::Duplicate) if
+    /// another account holds its key. Whether the account exists.
+    async fn set_email(&self, user_id: &str, email: Option<NewEmail<'_>>) -> StoreResult<bool>;
+
+    /// A new verification link for the account's address, replacing an earlier one, if it
+    /// still has the address `key` unverified. Whether it did.
+    async fn set_email_token(
+        &self,
+        user_id: &str,
+        key: &str,
+        token_hash: &str,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<bool>;
+
+    /// Uses a verification token up: in one conditional write, only while an account holds
+    /// it unexpired at `now`, marks its address verified and forgets the token. The account
+    /// as it is then, or `None` (so of two uses, one wins).
+    async fn verify_email(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<UserRecord>>;
+
+    /// The account whose address has this key, if any.
+    async fn find_user_by_email(&self, key: &str) -> StoreResult<Option<UserRecord>>;
+}
+
+/// The outbox: messages kept until an SMTP server accepts them.
+#[async_trait]
+pub trait OutboxStore: Send + Sync + 'static {
+    /// Queues a message.
+    async fn enqueue_mail(&self, mail: &MailRecord) -> StoreResult<()>;
+
+    /// Takes the message due first at `now` (not given up), if any, for `owner` until
+    /// `until`: no other sender takes it before then. One conditional write, so of two
+    /// senders one wins each message.
+    async fn lease_mail(
+        &self,
+        owner: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> StoreResult<Option<MailRecord>>;
+
+    /// Removes a sent message, if `owner` still holds it. Whether it did.
+    async fn mail_sent(&self, id: &str, owner: &str) -> StoreResult<bool>;
+
+    /// Records a failed try of a message `owner` still holds: due again at `retry_at`, or
+    /// given up (`None`). Whether it did.
+    async fn mail_failed(
+        &self,
+        id: &str,
+        owner: &str,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> StoreResult<bool>;
+
+    /// Every message in the outbox, due first (for operators).
+    async fn outbox(&self) -> StoreResult<Vec<MailRecord>>;
 }

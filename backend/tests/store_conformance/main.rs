@@ -6,7 +6,9 @@ mod support;
 
 mod counters;
 mod devices;
+mod email;
 mod key_check;
+mod outbox;
 mod recovery;
 mod second_factor;
 mod sessions;

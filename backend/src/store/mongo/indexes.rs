@@ -9,8 +9,8 @@ use mongodb::{
 };
 
 use super::{
-    ceremonies::CeremonyDoc, counters::CounterDoc, devices::DeviceDoc, passkeys::PasskeyDoc,
-    second_factor::KeyCheckDoc, sessions::SessionDoc, users::UserDoc,
+    ceremonies::CeremonyDoc, counters::CounterDoc, devices::DeviceDoc, outbox::MailDoc,
+    passkeys::PasskeyDoc, second_factor::KeyCheckDoc, sessions::SessionDoc, users::UserDoc,
 };
 
 /// Every collection, handed out only once its indexes exist.
@@ -23,6 +23,7 @@ pub(super) struct Collections {
     pub ceremonies: Collection<CeremonyDoc>,
     /// One document: the data key check.
     pub key_check: Collection<KeyCheckDoc>,
+    pub outbox: Collection<MailDoc>,
 }
 
 impl Collections {
@@ -36,6 +37,7 @@ impl Collections {
             passkeys: db.collection("passkeys"),
             ceremonies: db.collection("ceremonies"),
             key_check: db.collection("key_check"),
+            outbox: db.collection("outbox"),
         };
         let expiry = || {
             index(doc! { "expires_at": 1 }, "expires_ttl", |o| {
@@ -53,6 +55,26 @@ impl Collections {
                 doc! { "reset_token_hash": 1 },
                 "by_reset_token",
                 |o| o.sparse = Some(true),
+            ))
+            .await?;
+        c.users
+            .create_index(index(doc! { "email_key": 1 }, "email_unique", |o| {
+                o.unique = Some(true);
+                o.sparse = Some(true);
+            }))
+            .await?;
+        c.users
+            .create_index(index(
+                doc! { "email_token_hash": 1 },
+                "by_email_token",
+                |o| o.sparse = Some(true),
+            ))
+            .await?;
+        c.outbox
+            .create_index(index(
+                doc! { "failed": 1, "next_attempt_at": 1 },
+                "by_due",
+                |_| {},
             ))
             .await?;
         c.sessions.create_index(expiry()).await?;

@@ -19,7 +19,9 @@
 mod ceremonies;
 mod counters;
 mod devices;
+mod email;
 mod indexes;
+mod outbox;
 mod passkeys;
 mod recovery;
 mod second_factor;

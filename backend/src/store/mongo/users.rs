@@ -40,6 +40,17 @@ pub(super) struct UserDoc {
     /// Hashes of the unused recovery codes.
     #[serde(default)]
     pub recovery_codes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The address lowercased: unique (a sparse index), absent without an address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_key: Option<String>,
+    #[serde(default)]
+    pub email_verified: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_token_hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_token_expires_at: Option<DateTime>,
 }
 
 impl From<UserDoc> for UserRecord {
@@ -59,6 +70,8 @@ impl From<UserDoc> for UserRecord {
             totp_pending: d.totp_pending,
             totp_last_step: d.totp_last_step,
             session_generation: d.session_generation,
+            email: d.email,
+            email_verified: d.email_verified,
         }
     }
 }
@@ -112,6 +125,12 @@ impl UserStore for MongoStore {
             totp_last_step: u.totp_last_step,
             session_generation: u.session_generation,
             recovery_codes: Vec::new(),
+            // Set by `EmailStore::set_email`, as in the embedded store.
+            email: None,
+            email_key: None,
+            email_verified: false,
+            email_token_hash: None,
+            email_token_expires_at: None,
         };
         self.run(async |c| c.users.insert_one(d).await.map(drop))
             .await

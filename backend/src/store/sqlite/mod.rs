@@ -18,6 +18,8 @@
 mod ceremonies;
 mod counters;
 mod devices;
+mod email;
+mod outbox;
 mod passkeys;
 mod recovery;
 mod schema;

@@ -86,6 +86,27 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE sessions ADD COLUMN authenticated_at INTEGER NOT NULL DEFAULT 0;",
     // 8: whether a reset link removes the passkeys when used.
     "ALTER TABLE users ADD COLUMN reset_removes_passkeys INTEGER NOT NULL DEFAULT 0;",
+    // 9: email addresses, their verification links, and the outbox.
+    "ALTER TABLE users ADD COLUMN email TEXT;
+     ALTER TABLE users ADD COLUMN email_key TEXT;
+     ALTER TABLE users ADD COLUMN email_verified INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE users ADD COLUMN email_token_hash TEXT;
+     ALTER TABLE users ADD COLUMN email_token_expires_at INTEGER;
+     CREATE UNIQUE INDEX users_by_email ON users(email_key);
+     CREATE UNIQUE INDEX users_by_email_token ON users(email_token_hash);
+     CREATE TABLE outbox (
+         id TEXT PRIMARY KEY,
+         recipient TEXT NOT NULL,
+         kind TEXT NOT NULL,
+         sealed TEXT NOT NULL,
+         created_at INTEGER NOT NULL,
+         attempts INTEGER NOT NULL DEFAULT 0,
+         next_attempt_at INTEGER NOT NULL,
+         lease_owner TEXT,
+         last_error TEXT,
+         failed INTEGER NOT NULL DEFAULT 0
+     ) STRICT;
+     CREATE INDEX outbox_by_due ON outbox(failed, next_attempt_at);",
 ];
 
 /// Creates the tables if they are missing, then migrates them.

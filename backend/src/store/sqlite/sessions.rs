@@ -79,7 +79,7 @@ impl SessionStore for SqliteStore {
                     "SELECT u.id, u.name, u.display_name, u.password_hash, u.created_at,
                         u.password_changed_at, u.disabled, u.password_expired,
                         u.reset_expires_at, u.totp_secret, u.totp_pending, u.totp_last_step,
-                        u.session_generation, u.reset_removes_passkeys,
+                        u.session_generation, u.reset_removes_passkeys, u.email, u.email_verified,
                         s.token_hash, s.user_id, s.user_name,
                         s.created_at, s.expires_at, s.authenticated_at,
                         (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = u.id),
@@ -89,10 +89,10 @@ impl SessionStore for SqliteStore {
                 )?
                 .query_row(params![token_hash, to_millis(now)], |r| {
                     Ok(Arc::new(SessionLookup {
-                        session: session_from_row(r, 14)?,
+                        session: session_from_row(r, 16)?,
                         user: user_from_row(r)?,
-                        passkeys: r.get(20)?,
-                        recovery_codes: r.get(21)?,
+                        passkeys: r.get(22)?,
+                        recovery_codes: r.get(23)?,
                     }))
                 })
                 .optional()
