@@ -3,7 +3,8 @@
 #   1. installs what is missing (idempotent: skips what is there),
 #   2. runs cargo fmt --check and clippy -D warnings (host and wasm32),
 #   3. builds the browser app (release) and checks its size budget,
-#   4. starts a MongoDB wire-protocol server (SecantusDB) on a free loopback port,
+#   4. starts a MongoDB wire-protocol server (SecantusDB) on a free loopback port (the mail
+#      tests start their own SMTP servers, Python's aiosmtpd),
 #   5. runs every Rust test (both stores), schemathesis against the OpenAPI document, the
 #      benchmark in its short mode, and the browser end-to-end tests,
 #   6. stops what it started.
@@ -37,6 +38,20 @@ install_mongodb_server() {
     "$SECANTUS_DIR/bin/pip" install --quiet "secantusdb==$SECANTUS_VERSION"
 }
 
+AIOSMTPD_VERSION=1.4.6
+AIOSMTPD_DIR=${AIOSMTPD_DIR:-/opt/aiosmtpd}
+
+# A real SMTP server for the mail tests (they start their own, with backend/tests/support/
+# smtp_server.py, as the outage test starts its own SecantusDB).
+install_smtp_server() {
+    if [ "$("$AIOSMTPD_DIR/bin/pip" show aiosmtpd 2>/dev/null | sed -n 's/^Version: //p')" = "$AIOSMTPD_VERSION" ]; then
+        return
+    fi
+    step "installing aiosmtpd $AIOSMTPD_VERSION (SMTP server for the mail tests) into $AIOSMTPD_DIR"
+    python3 -m venv "$AIOSMTPD_DIR"
+    "$AIOSMTPD_DIR/bin/pip" install --quiet "aiosmtpd==$AIOSMTPD_VERSION"
+}
+
 OHA_VERSION=1.16.0
 install_oha() {
     if [ "$(oha --version 2>/dev/null || true)" = "oha $OHA_VERSION" ]; then
@@ -56,6 +71,8 @@ install_schemathesis() {
 }
 
 # Fuzzes the running server from its own OpenAPI document (bounded: 30 examples per operation).
+# Mail is on (a relay that is not there: messages wait in the outbox), as a server without it
+# answers a forgotten password with 503 mail_unavailable by design.
 # Signed in, so the signed-in operations are exercised past 401: the schema's example account
 # exists (so the example bodies log in, change the password and delete), and requests carry
 # the session cookie of a second account.
@@ -65,7 +82,8 @@ run_schemathesis() {
     data=$(mktemp -d)
     target/debug/accounts-server --listen "127.0.0.1:$port" --data-dir "$data" \
         --static-dir /nonexistent --ip-rate-limit 0 --lockout-threshold 10000 \
-        --argon2-memory-kib 1024 --argon2-iterations 1 >"$data/server.log" 2>&1 &
+        --argon2-memory-kib 1024 --argon2-iterations 1 \
+        --smtp-url "smtp://127.0.0.1:$(free_port)" >"$data/server.log" 2>&1 &
     pid=$!
     local base="http://127.0.0.1:$port"
     wait_until_ready "$base" "$pid" "$data/server.log"
@@ -160,6 +178,7 @@ trap stop_mongodb_server EXIT
 scripts/install-system-deps.sh
 install_rust_components
 install_mongodb_server
+install_smtp_server
 install_schemathesis
 install_oha
 scripts/install-web-tools.sh --browser
@@ -176,7 +195,8 @@ scripts/build-web.sh
 
 start_mongodb_server
 
-step "cargo test (shared rules, app logic, server on both stores)"
+export ACCOUNTS_TEST_AIOSMTPD_PYTHON="$AIOSMTPD_DIR/bin/python"
+step "cargo test (shared rules, app logic, server on both stores, mail through aiosmtpd)"
 cargo test --workspace --locked --no-fail-fast
 
 cargo build --locked -p accounts-server

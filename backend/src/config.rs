@@ -201,6 +201,38 @@ pub struct Config {
     #[arg(long, env = "ACCOUNTS_BODY_TIMEOUT", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=600))]
     pub body_timeout: u64,
+
+    /// The SMTP relay that sends mail (verification links, reset links for a forgotten
+    /// password, security notices), in lettre's URL form: smtp://host:port (no TLS, for a
+    /// relay on this machine), smtp://host?tls=required (STARTTLS), smtps://host (TLS);
+    /// user:password@ before the host for AUTH. Unset: no mail, no self-service recovery.
+    #[arg(
+        long,
+        env = "ACCOUNTS_SMTP_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub smtp_url: Option<String>,
+
+    /// A file whose first line is the SMTP password, for a --smtp-url with a user name and
+    /// no password (keeps the password out of the process list and the environment).
+    #[arg(long, env = "ACCOUNTS_SMTP_PASSWORD_FILE", value_name = "PATH")]
+    pub smtp_password_file: Option<PathBuf>,
+
+    /// PEM certificates the SMTP relay's certificate may chain to, besides the public roots
+    /// (a private CA, or the relay's own self-signed certificate).
+    #[arg(long, env = "ACCOUNTS_SMTP_CA_FILE", value_name = "PATH")]
+    pub smtp_ca_file: Option<PathBuf>,
+
+    /// The sender of every message, e.g. "Accounts <no-reply@example.org>". Default:
+    /// no-reply@ the --public-url's host.
+    #[arg(long, env = "ACCOUNTS_MAIL_FROM", value_name = "MAILBOX")]
+    pub mail_from: Option<String>,
+
+    /// Seconds a reset link mailed for a forgotten password works.
+    #[arg(long, env = "ACCOUNTS_RESET_LINK_TTL", default_value_t = 3600,
+          value_parser = clap::value_parser!(u64).range(300..=7 * 24 * 3600))]
+    pub reset_link_ttl: u64,
 }
 
 /// What to do instead of serving.

@@ -57,6 +57,8 @@ pub enum Purpose {
     TotpSecret,
     /// The value the store keeps to recognise the key file it was sealed with.
     KeyCheck,
+    /// A message waiting in the outbox (it may hold a link that is a credential).
+    Mail,
 }
 
 impl Purpose {
@@ -64,6 +66,7 @@ impl Purpose {
         match self {
             Self::TotpSecret => "totp-secret",
             Self::KeyCheck => "key-check",
+            Self::Mail => "mail",
         }
     }
 }

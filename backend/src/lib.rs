@@ -22,6 +22,8 @@
 //! - `token`, [`ids`], [`clock`]: session, device and reset tokens, random and request ids,
 //!   and time.
 //! - [`totp`]: authenticator-app codes (RFC 6238) and recovery codes.
+//! - [`mail`]: users' addresses, the messages the service writes, the outbox kept in the
+//!   store and its sender over SMTP.
 //! - [`admin`]: the operator's Unix socket and the `accounts-server admin` client that uses it.
 //! - [`telemetry`]: logs (text or JSON, `audit` events) and the Prometheus recorder.
 //!
@@ -40,6 +42,7 @@ pub mod config;
 pub mod data_key;
 pub mod http;
 pub mod ids;
+pub mod mail;
 mod password;
 pub mod private_files;
 mod seal;

@@ -39,6 +39,9 @@ pub enum StartupError {
     /// The data key file cannot be used, or does not fit the database.
     #[error(transparent)]
     DataKey(#[from] KeyCheckError),
+    /// The SMTP settings cannot be used.
+    #[error(transparent)]
+    Mail(#[from] crate::mail::SmtpConfigError),
     /// The hashing threads or the dummy hash could not be made.
     #[error("cannot prepare password hashing")]
     Hash(#[from] HashError),
@@ -70,6 +73,8 @@ pub struct App {
     shutdown_grace: Duration,
     /// To tell when the last request task has let go of the store (see [`App::serve`]).
     accounts: Weak<Accounts>,
+    /// Hands the outbox to the SMTP relay, when one is configured.
+    mail_sender: Option<crate::mail::Sender>,
 }
 
 impl App {
@@ -151,6 +156,18 @@ impl App {
             }
         };
         let accounts = accounts.with_sealer(sealer);
+        let (accounts, mail_sender) = match mail_sender(&config, &public_url)? {
+            Some((transport, from, domain)) => {
+                let (accounts, outbox) =
+                    accounts.with_mail(&public_url, Duration::from_secs(config.reset_link_ttl));
+                tracing::info!(smtp = %crate::mail::redacted_url(config.smtp_url.as_deref().unwrap_or_default()), from = %from, "mail is on");
+                (accounts, Some(outbox.sender(transport, from, &domain)))
+            }
+            None => {
+                tracing::info!("mail is off (no --smtp-url): no email verification, no self-service password recovery");
+                (accounts, None)
+            }
+        };
         let static_app = http::static_files::StaticApp::load(&config.static_dir);
         if static_app.is_none() {
             tracing::warn!(
@@ -212,6 +229,7 @@ impl App {
             },
             shutdown_grace: Duration::from_secs(config.shutdown_grace),
             accounts: weak_accounts,
+            mail_sender,
         })
     }
 
@@ -249,7 +267,10 @@ impl App {
         });
         let grace = self.shutdown_grace;
         let accounts = self.accounts;
-        tokio::select! {
+        // Stopped with the server: it holds the store (a message in flight is sent again by
+        // whoever takes it once its lease runs out).
+        let sending = self.mail_sender.map(|sender| tokio::spawn(sender.run()));
+        let served = tokio::select! {
             result = async {
                 serve.await?;
                 // Connection tasks drop their handle on the router a moment after they report
@@ -266,8 +287,45 @@ impl App {
                 tracing::warn!(?grace, "in-flight requests did not finish in time; exiting anyway");
                 Ok(())
             }
+        };
+        if let Some(sending) = sending {
+            sending.abort();
+            let _ = sending.await;
         }
+        served
     }
+}
+
+/// The SMTP client, the sender's mailbox and the message-id domain, when --smtp-url is set.
+fn mail_sender(
+    config: &Config,
+    public_url: &str,
+) -> Result<Option<(crate::mail::Transport, lettre::message::Mailbox, String)>, StartupError> {
+    let Some(url) = &config.smtp_url else {
+        return Ok(None);
+    };
+    let transport = crate::mail::Transport::new(&crate::mail::SmtpSettings {
+        url: url.clone(),
+        password_file: config.smtp_password_file.clone(),
+        ca_file: config.smtp_ca_file.clone(),
+    })?;
+    let host = webauthn_rs::prelude::Url::parse(public_url)
+        .ok()
+        .and_then(|u| u.host_str().map(|h| h.trim_matches(['[', ']']).to_owned()))
+        .unwrap_or_else(|| "localhost".into());
+    let from = match &config.mail_from {
+        Some(from) => from.parse().map_err(|e| {
+            ConfigError(format!(
+                "--mail-from {from:?}: {e} (expected e.g. \"Accounts <no-reply@example.org>\")"
+            ))
+        })?,
+        None => format!("Accounts <no-reply@{host}>").parse().map_err(|e| {
+            ConfigError(format!(
+                "--mail-from is needed: no-reply@{host} is not an address ({e})"
+            ))
+        })?,
+    };
+    Ok(Some((transport, from, host)))
 }
 
 /// How often the data key check is tried again while the database cannot be reached.

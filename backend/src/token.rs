@@ -25,6 +25,10 @@ pub enum Device {}
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reset {}
 
+/// An email verification link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailVerification {}
+
 impl TokenKind for Session {
     const NAME: &'static str = "SessionToken";
 }
@@ -34,6 +38,9 @@ impl TokenKind for Device {
 impl TokenKind for Reset {
     const NAME: &'static str = "ResetToken";
 }
+impl TokenKind for EmailVerification {
+    const NAME: &'static str = "EmailToken";
+}
 
 /// The secret a client holds in its session cookie. `Debug` is redacted.
 pub type SessionToken = Token<Session>;
@@ -41,6 +48,8 @@ pub type SessionToken = Token<Session>;
 pub type DeviceToken = Token<Device>;
 /// The secret in a password-reset link.
 pub type ResetToken = Token<Reset>;
+/// The secret in an email verification link.
+pub type EmailToken = Token<EmailVerification>;
 
 /// A secret of kind `K` that a client holds. `Debug` is redacted.
 pub struct Token<K>(String, PhantomData<K>);

@@ -18,8 +18,8 @@ mod reader;
 mod tests;
 
 use accounts_api::{
-    AccountReply, LoginReply, PasskeyChallenge, PasskeySummary, PolicyInfo, Problem, ReauthReply,
-    RecoveryCodes, SessionInfo, TotpSetup,
+    AccountReply, LoginReply, MessageReply, PasskeyChallenge, PasskeySummary, PolicyInfo, Problem,
+    ReauthReply, RecoveryCodes, SessionInfo, TotpSetup,
 };
 use js_sys::{Array, Reflect, JSON};
 use serde::de::DeserializeOwned;
@@ -110,6 +110,7 @@ replies! {
     PolicyInfo,
     SessionInfo,
     ReauthReply,
+    MessageReply,
     AccountReply,
     LoginReply,
     TotpSetup,

@@ -25,6 +25,29 @@ pub struct Credentials {
     pub code: Option<String>,
 }
 
+/// `POST /api/user/add` (and the original `/user/add`): a new account, optionally with an
+/// email address (verified by a link mailed to it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegisterRequest {
+    /// The user name, in any case or Unicode form.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 3, max_length = 32, example = "Ada")
+    )]
+    pub user_name: String,
+    /// The new password.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 1, max_length = 256, example = "correct horse battery"))]
+    pub password: Password,
+    /// An email address for reset links and security notices (at most 254 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 254, example = "ada@example.org")
+    )]
+    pub email: Option<String>,
+}
+
 /// `POST /api/login` (and the original `/login`): a user name and password (and a code, with
 /// two-factor login on), or the `login_ticket` a right password got and a code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +124,11 @@ pub struct ResetPasswordRequest {
     /// characters, not the user name, not a commonly used password.
     #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 8, max_length = 256, example = "staple orbit lantern"))]
     pub newpassword: Password,
+    /// With two-factor login on: a current code from the authenticator app, or a recovery
+    /// code (a link alone never gets past the second factor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(example = "123456"))]
+    pub code: Option<String>,
 }
 
 /// The token is a credential: never in logs.
@@ -109,8 +137,73 @@ impl std::fmt::Debug for ResetPasswordRequest {
         f.debug_struct("ResetPasswordRequest")
             .field("token", &"***")
             .field("newpassword", &self.newpassword)
+            .field("code", &self.code.as_ref().map(|_| "***"))
             .finish()
     }
+}
+
+/// `POST /api/password/forgot`: the user name or the email address of the account whose
+/// owner forgot the password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ForgotPasswordRequest {
+    /// The user name, in any case or Unicode form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(example = "Ada"))]
+    pub user_name: Option<String>,
+    /// Or the account's (verified) email address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(example = "ada@example.org"))]
+    pub email: Option<String>,
+}
+
+/// `POST /api/email`: the signed-in account's new email address (a sensitive change: within
+/// the re-authentication window, or with the password and code).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmailRequest {
+    /// The new address (at most 254 characters).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 254, example = "ada@example.org")
+    )]
+    pub email: String,
+    /// The account's current password: optional within the re-authentication window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, min_length = 1, max_length = 256, example = "correct horse battery"))]
+    pub password: Option<Password>,
+    /// With the password, for an account with two-factor login on: a code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(example = "123456"))]
+    pub code: Option<String>,
+}
+
+/// `POST /api/email/verify`: the token of a verification link.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmailVerifyRequest {
+    /// The token from the link's `#token=` fragment (64 hexadecimal digits).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "3f7a0c9e5b1d2f4a6c8e0b2d4f6a8c0e3f7a0c9e5b1d2f4a6c8e0b2d4f6a8c0e")
+    )]
+    pub token: String,
+}
+
+/// The token is a credential: never in logs.
+impl std::fmt::Debug for EmailVerifyRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EmailVerifyRequest(***)")
+    }
+}
+
+/// Reply to a request whose outcome is told in words only (and, for a forgotten password,
+/// is the same whether or not the account exists).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessageReply {
+    /// What happened, in words.
+    pub message: String,
 }
 
 /// `POST /api/user/delete`.
@@ -163,6 +256,12 @@ pub struct SessionInfo {
     /// re-authentication plus the window); in the past, they answer `403 reauth_required`.
     #[serde(default)]
     pub reauth_until: String,
+    /// The account's email address, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Whether its owner confirmed it (only a verified address receives reset links).
+    #[serde(default)]
+    pub email_verified: bool,
 }
 
 /// `GET /api/policy`: the rules in force, so the browser app checks input before sending it.
@@ -179,6 +278,10 @@ pub struct PolicyInfo {
     pub user_name_allowed: String,
     /// Passwords older than this many seconds must be changed; `0` means never.
     pub password_max_age_secs: u64,
+    /// Whether this server sends mail: verification links, and reset links for a forgotten
+    /// password. Off, an administrator issues reset links.
+    #[serde(default)]
+    pub self_service_recovery: bool,
 }
 
 /// `POST /api/mfa/totp/setup`: nothing within the re-authentication window; else the

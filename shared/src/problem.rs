@@ -97,6 +97,14 @@ error_codes! {
     /// the re-authentication window. `POST /api/session/reauth` (the password, and the code)
     /// or `/api/session/reauth/passkey` renews it; then send the change again.
     ReauthRequired = "reauth_required", 403, "Confirm it is you";
+    /// An email address that is not one, too long, or with control characters.
+    InvalidEmail = "invalid_email", 400, "Invalid email address";
+    /// An email verification link that is wrong, used, expired or replaced: one answer for
+    /// each.
+    InvalidEmailToken = "invalid_email_token", 400, "Invalid or expired verification link";
+    /// This server sends no mail (no `--smtp-url`): no self-service recovery; an
+    /// administrator can issue a reset link.
+    MailUnavailable = "mail_unavailable", 503, "Mail is not set up";
     /// No valid session.
     Unauthenticated = "unauthenticated", 401, "Not signed in";
     /// No such route.
@@ -214,7 +222,7 @@ mod tests {
 
     #[test]
     fn every_code_round_trips_with_its_own_wire_name_and_an_error_status() {
-        assert_eq!(ErrorCode::ALL.len(), 29);
+        assert_eq!(ErrorCode::ALL.len(), 32);
         let mut seen = std::collections::HashSet::new();
         for &code in ErrorCode::ALL {
             let s = serde_json::to_string(&code).unwrap();

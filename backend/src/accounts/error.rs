@@ -65,6 +65,12 @@ pub enum AccountError {
     /// re-authentication window.
     #[error("re-authentication required")]
     ReauthRequired,
+    /// An email verification token that is wrong, used, expired or replaced.
+    #[error("invalid or expired verification link")]
+    InvalidEmailToken,
+    /// No SMTP relay is configured: nothing can be mailed.
+    #[error("mail is not set up")]
+    MailUnavailable,
     /// No valid session.
     #[error("no valid session")]
     Unauthenticated,

@@ -4,6 +4,8 @@
 //! - [`SecondFactor`] (`second_factor`): the authenticator app and recovery codes.
 //! - [`Passkeys`] (`passkeys`): adding, listing, removing passkeys, and logging in with one.
 //! - [`Recovery`] (`recovery`): setting a new password with a reset link.
+//! - [`Email`] (`email`): the account's address and its verification, and the forgotten
+//!   password; [`Mailer`] is the mail every service may send (notices), off without a relay.
 //! - [`Operator`] (`operator`): what the admin socket offers.
 //! - [`Secrets`] (`secrets`): sealing stored secrets with the data key, the key file's check
 //!   against the database, and key rotation.
@@ -18,6 +20,7 @@
 //! status codes in one place (`crate::http::error`).
 
 mod credentials;
+mod email;
 mod error;
 mod operator;
 mod passkeys;
@@ -31,6 +34,7 @@ mod sign_in;
 mod tests;
 mod views;
 
+pub use email::{Email, Forgotten, MailSettings, Mailer};
 pub use error::{AccountError, AccountResult};
 pub use operator::{AccountStatus, Operator};
 pub use passkeys::{PasskeyCeremony, PasskeyInfo, Passkeys};
@@ -50,11 +54,13 @@ use crate::{
     clock::Clock,
     common_passwords,
     data_key::DataKeys,
+    mail::Outbox,
     password::Hasher,
     seal::Sealer,
     store::{
-        CeremonyStore, CounterStore, DeviceStore, KeyCheckStore, PasskeyStore, Ping, RecoveryStore,
-        SecondFactorStore, SessionStore, Store, UserRecord, UserStore,
+        CeremonyStore, CounterStore, DeviceStore, EmailStore, KeyCheckStore, MailRecord,
+        OutboxStore, PasskeyStore, Ping, RecoveryStore, SecondFactorStore, SessionStore, Store,
+        StoreResult, UserRecord, UserStore,
     },
     throttle::{Throttle, ThrottlePolicy},
     token::{DeviceKey, DeviceToken, SessionToken},
@@ -158,6 +164,10 @@ pub struct Roles {
     pub ceremonies: Arc<dyn CeremonyStore>,
     /// Which data key seals the stored secrets.
     pub key_checks: Arc<dyn KeyCheckStore>,
+    /// Email addresses and their verification.
+    pub emails: Arc<dyn EmailStore>,
+    /// Mail waiting to be sent.
+    pub outbox: Arc<dyn OutboxStore>,
 }
 
 impl Roles {
@@ -173,7 +183,9 @@ impl Roles {
             second_factors: store.clone(),
             passkeys: store.clone(),
             ceremonies: store.clone(),
-            key_checks: store,
+            key_checks: store.clone(),
+            emails: store.clone(),
+            outbox: store,
         }
     }
 }
@@ -224,7 +236,12 @@ pub struct Accounts {
     pub operator: Operator,
     /// Stored secrets: the data key's check at start-up, and its rotation.
     pub secrets: Secrets,
+    /// The account's email address, and the forgotten password.
+    pub email: Email,
     ping: Arc<dyn Ping>,
+    outbox: Arc<dyn OutboxStore>,
+    keys: Arc<DataKeys>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Accounts {
@@ -249,7 +266,7 @@ impl Accounts {
         keys: Arc<DataKeys>,
     ) -> Self {
         let secrets = Secrets::new(
-            keys,
+            keys.clone(),
             roles.users.clone(),
             roles.second_factors.clone(),
             roles.key_checks.clone(),
@@ -287,8 +304,23 @@ impl Accounts {
             second_factors: roles.second_factors.clone(),
             throttle: throttle.clone(),
         };
+        let addresses = email::Addresses {
+            emails: roles.emails.clone(),
+            clock: clock.clone(),
+            mailer: Mailer::off(),
+        };
         Self {
+            email: Email {
+                addresses: addresses.clone(),
+                users: roles.users.clone(),
+                recovery: roles.recovery.clone(),
+                counters: roles.counters.clone(),
+                throttle: throttle.clone(),
+                reauth: reauth.clone(),
+            },
             sign_in: SignIn {
+                addresses,
+                mailer: Mailer::off(),
                 credentials: credentials.clone(),
                 issuer: issuer.clone(),
                 data: data.clone(),
@@ -298,11 +330,13 @@ impl Accounts {
                 reauth: reauth.clone(),
             },
             second_factor: SecondFactor {
+                mailer: Mailer::off(),
                 credentials: credentials.clone(),
                 second_factors: roles.second_factors.clone(),
                 reauth: reauth.clone(),
             },
             passkeys: Passkeys {
+                mailer: Mailer::off(),
                 credentials: credentials.clone(),
                 issuer,
                 reauth,
@@ -312,6 +346,8 @@ impl Accounts {
                 webauthn: None,
             },
             recovery: Recovery {
+                mailer: Mailer::off(),
+                credentials: credentials.clone(),
                 recovery: roles.recovery.clone(),
                 sessions: roles.sessions.clone(),
                 passkeys: roles.passkeys.clone(),
@@ -325,11 +361,38 @@ impl Accounts {
                 data,
                 recovery: roles.recovery,
                 throttle,
-                clock,
+                clock: clock.clone(),
             },
             secrets,
             ping: roles.ping,
+            outbox: roles.outbox,
+            keys,
+            clock,
         }
+    }
+
+    /// Mail on: verification links, mailed reset links (valid `reset_link_ttl`) and security
+    /// notices go through an outbox in the store, with links to `public_url`. The outbox is
+    /// returned for the caller to run its sender.
+    pub fn with_mail(mut self, public_url: &str, reset_link_ttl: Duration) -> (Self, Outbox) {
+        let outbox = Outbox::new(self.outbox.clone(), self.keys.clone(), self.clock.clone());
+        let mailer = Mailer::on(MailSettings {
+            outbox: outbox.clone(),
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            reset_link_ttl,
+        });
+        self.email.addresses.mailer = mailer.clone();
+        self.sign_in.addresses.mailer = mailer.clone();
+        self.sign_in.mailer = mailer.clone();
+        self.second_factor.mailer = mailer.clone();
+        self.passkeys.mailer = mailer.clone();
+        self.recovery.mailer = mailer;
+        (self, outbox)
+    }
+
+    /// Every message in the outbox (for operators), whether or not mail is on.
+    pub async fn outbox(&self) -> StoreResult<Vec<MailRecord>> {
+        self.outbox.outbox().await
     }
 
     /// The default rules on an embedded store in `dir`, with cheap Argon2, the system clock
@@ -382,9 +445,11 @@ impl Accounts {
             &mut self.second_factor.credentials,
             &mut self.passkeys.credentials,
             &mut self.operator.credentials,
+            &mut self.recovery.credentials,
             &mut self.sign_in.reauth.credentials,
             &mut self.second_factor.reauth.credentials,
             &mut self.passkeys.reauth.credentials,
+            &mut self.email.reauth.credentials,
         ] {
             credentials.sealer = sealer.clone();
         }

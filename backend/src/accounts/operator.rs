@@ -69,6 +69,10 @@ pub struct AccountStatus {
     pub totp: bool,
     /// Passkeys registered.
     pub passkeys: u64,
+    /// The account's email address, if any.
+    pub email: Option<String>,
+    /// Whether its owner confirmed it.
+    pub email_verified: bool,
 }
 
 impl Operator {
@@ -177,6 +181,8 @@ impl Operator {
             password_expired: user.password_expired,
             totp: user.totp_secret.is_some(),
             passkeys: self.data.passkeys.count_user_passkeys(&user.id).await?,
+            email: user.email,
+            email_verified: user.email_verified,
         })
     }
 

@@ -94,6 +94,8 @@ pub struct Passkeys {
     pub(super) passkeys: Arc<dyn PasskeyStore>,
     pub(super) ceremonies: Arc<dyn CeremonyStore>,
     pub(super) reauth: Reauth,
+    /// Security notices.
+    pub(super) mailer: super::Mailer,
     /// The relying party; `None` when the public URL cannot be one.
     pub(super) webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
@@ -189,6 +191,9 @@ impl Passkeys {
             Err(e) => return Err(e.into()),
         }
         audit("passkey_add", "ok", &signed_in.user().name, client);
+        self.mailer
+            .notify(signed_in.user(), crate::mail::Notice::PasskeyAdded)
+            .await;
         Ok(record.into())
     }
 

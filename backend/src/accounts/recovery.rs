@@ -1,5 +1,8 @@
 //! The way back for a user who forgot their password: an operator issues a one-time reset
-//! token (`admin reset-link`, see `operator`), and the user sets a new password with it.
+//! token (`admin reset-link`, see `operator`) or the user has one mailed to their verified
+//! address (see `email`), and sets a new password with it. For an account with two-factor
+//! login on, the link alone is not enough: a code (or a recovery code) goes with it, and
+//! after five wrong codes the link stops working.
 //!
 //! The token is 256 random bits; the store keeps only its SHA-256 and expiry, with the
 //! account, so a newer token replaces an older one and a leaked database holds no usable
@@ -14,8 +17,9 @@ use accounts_api::{Password, UserName};
 use super::{audit, failure_names, Account, AccountError, AccountResult, Client, PasswordRules};
 use crate::{
     clock::Clock,
+    mail::Notice,
     password::Hasher,
-    store::{PasskeyStore, RecoveryStore, SessionStore},
+    store::{PasskeyStore, RecoveryStore, SessionStore, UserRecord},
     throttle::{Attempt, Throttle},
     token::ResetToken,
 };
@@ -23,6 +27,10 @@ use crate::{
 /// Setting a new password with a reset link.
 #[derive(Clone)]
 pub struct Recovery {
+    /// The second factor a link must come with, for an account that has one.
+    pub(super) credentials: super::credentials::Credentials,
+    /// Security notices.
+    pub(super) mailer: super::Mailer,
     pub(super) recovery: Arc<dyn RecoveryStore>,
     pub(super) sessions: Arc<dyn SessionStore>,
     pub(super) passkeys: Arc<dyn PasskeyStore>,
@@ -40,6 +48,7 @@ impl Recovery {
         &self,
         token: &str,
         new: &Password,
+        code: Option<&str>,
         client: Client,
     ) -> AccountResult<Account> {
         self.throttle
@@ -62,6 +71,7 @@ impl Recovery {
         if let Err(e) = self.rules.check(new, name.as_ref()) {
             return Err(AccountError::Invalid(vec![e.with_field("newpassword")]));
         }
+        self.check_second_factor(&user, code, client).await?;
         let new_hash = self.hasher.hash(new.normalized()).await?;
         // Conditional on the token still being there: of two uses at once, one wins.
         let Some(user) = self
@@ -78,6 +88,46 @@ impl Recovery {
         }
         self.throttle.forget_failures(&failure_names(&user)).await?;
         audit("password_reset", "ok", &user.name, client);
+        self.mailer.notify(&user, Notice::PasswordChanged).await;
         Ok(Account::from(&user))
     }
+
+    /// With two-factor login on, the code that must come with the link; after
+    /// [`MAX_WRONG_CODES`] wrong ones the link is void (whoever holds the mailbox does not get
+    /// to guess on).
+    async fn check_second_factor(
+        &self,
+        user: &UserRecord,
+        code: Option<&str>,
+        client: Client,
+    ) -> AccountResult<()> {
+        if user.totp_secret.is_none() {
+            return Ok(());
+        }
+        let wrong_key = format!("reset-code:{}", user.id);
+        match self
+            .credentials
+            .check_second_factor("password_reset", user, code, client)
+            .await
+        {
+            Ok(()) => Ok(self.throttle.record_success(&wrong_key).await?),
+            Err(AccountError::InvalidCode) => {
+                let now = self.clock.now();
+                if self.throttle.count_wrong_answer(&wrong_key, now).await? >= MAX_WRONG_CODES {
+                    let void = ResetToken::generate();
+                    self.recovery
+                        .set_reset_token(&user.name, &void.store_key(), now, false)
+                        .await?;
+                    self.throttle.record_success(&wrong_key).await?;
+                    audit("password_reset", "link_voided", &user.name, client);
+                    return Err(AccountError::InvalidResetToken);
+                }
+                Err(AccountError::InvalidCode)
+            }
+            Err(e) => Err(e),
+        }
+    }
 }
+
+/// Wrong codes a reset link may be tried with.
+const MAX_WRONG_CODES: u32 = 5;

@@ -53,6 +53,8 @@ pub struct SecondFactor {
     pub(super) credentials: Credentials,
     pub(super) second_factors: Arc<dyn SecondFactorStore>,
     pub(super) reauth: Reauth,
+    /// Security notices.
+    pub(super) mailer: super::Mailer,
 }
 
 impl SecondFactor {
@@ -166,6 +168,9 @@ impl SecondFactor {
             ));
         }
         audit("totp_enable", "ok", &user.name, client);
+        self.mailer
+            .notify(user, crate::mail::Notice::TwoFactorOn)
+            .await;
         Ok(codes)
     }
 
@@ -188,6 +193,9 @@ impl SecondFactor {
             .await?;
         self.second_factors.disable_totp(&user.id).await?;
         audit("totp_disable", "ok", &user.name, client);
+        self.mailer
+            .notify(&user, crate::mail::Notice::TwoFactorOff)
+            .await;
         Ok(())
     }
 }

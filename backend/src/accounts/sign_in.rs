@@ -12,6 +12,7 @@ use super::{
 };
 use crate::{
     clock::{from_millis, to_millis},
+    mail::Notice,
     store::{CeremonyStore, StoreError, UserRecord},
     throttle::Attempt,
     token::SessionToken,
@@ -38,6 +39,10 @@ pub struct SignIn {
     pub(super) ceremonies: Arc<dyn CeremonyStore>,
     /// The re-authentication window of sensitive changes.
     pub(super) reauth: Reauth,
+    /// A registration's email address.
+    pub(super) addresses: super::email::Addresses,
+    /// Security notices.
+    pub(super) mailer: super::Mailer,
 }
 
 /// Codes a login ticket may be tried with.
@@ -52,6 +57,7 @@ impl SignIn {
             user_name_max_length: accounts_api::user_name::MAX_LEN,
             user_name_allowed: accounts_api::user_name::ALLOWED.to_owned(),
             password_max_age_secs: self.password_max_age.map_or(0, |d| d.as_secs()),
+            self_service_recovery: self.mailer.is_on(),
         }
     }
 
@@ -61,6 +67,7 @@ impl SignIn {
         &self,
         user_name: &str,
         password: &Password,
+        email: Option<&str>,
         client: Client,
     ) -> AccountResult<Account> {
         self.credentials
@@ -75,6 +82,13 @@ impl SignIn {
         if let Err(e) = self.rules.check(password, name.as_ref().ok()) {
             errors.push(e.with_field("password"));
         }
+        let address = match email.map(super::email::parse_address).transpose() {
+            Ok(address) => address,
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        };
         let Ok(name) = name else {
             return Err(AccountError::Invalid(errors));
         };
@@ -87,6 +101,9 @@ impl SignIn {
         match self.data.users.insert_user(&user).await {
             Ok(()) => {
                 audit("register", "ok", &user.name, client);
+                if let Some(address) = &address {
+                    self.addresses.attach(&user, address, client).await?;
+                }
                 Ok(Account::from(&user))
             }
             Err(StoreError::Duplicate) => Err(AccountError::UserExists),
@@ -268,6 +285,7 @@ impl SignIn {
         }
         self.data.sessions.delete_user_sessions(&user.id).await?;
         audit("password_change", "ok", &user.name, client);
+        self.mailer.notify(&user, Notice::PasswordChanged).await;
         Ok(Account {
             password_changed_at: now,
             ..Account::from(&user)

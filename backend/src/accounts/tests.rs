@@ -105,7 +105,7 @@ async fn a_password_expires_after_its_maximum_age_and_changing_it_is_the_way_out
     let f = fixture(|s| s.password_max_age = Some(MINUTE));
     f.accounts
         .sign_in
-        .register("Ada", &pw("first pass phrase"), CLIENT)
+        .register("Ada", &pw("first pass phrase"), None, CLIENT)
         .await
         .unwrap();
     f.clock.advance(MINUTE);
@@ -156,7 +156,7 @@ async fn locks_start_at_the_threshold_double_with_each_failure_and_end_by_themse
     let f = fixture(|_| {});
     f.accounts
         .sign_in
-        .register("bob", &pw("hunter pass phrase"), CLIENT)
+        .register("bob", &pw("hunter pass phrase"), None, CLIENT)
         .await
         .unwrap();
     let attempt = |password: &'static str| {
@@ -216,7 +216,7 @@ async fn guesses_sent_at_once_are_checked_only_up_to_the_threshold() {
     let f = fixture(|_| {});
     f.accounts
         .sign_in
-        .register("gus", &pw("hunter pass phrase"), CLIENT)
+        .register("gus", &pw("hunter pass phrase"), None, CLIENT)
         .await
         .unwrap();
     let guesses: Vec<_> = (0..8)
@@ -289,7 +289,7 @@ async fn a_password_change_that_loses_the_compare_and_swap_changes_nothing() {
     let f = fixture(|_| {});
     f.accounts
         .sign_in
-        .register("cyril", &pw("first pass phrase"), CLIENT)
+        .register("cyril", &pw("first pass phrase"), None, CLIENT)
         .await
         .unwrap();
     let session = f
@@ -323,7 +323,7 @@ async fn a_login_replaces_a_hash_made_with_older_parameters() {
     let f = fixture(|_| {});
     f.accounts
         .sign_in
-        .register("deirdre", &pw("a long pass phrase"), CLIENT)
+        .register("deirdre", &pw("a long pass phrase"), None, CLIENT)
         .await
         .unwrap();
     let old = f
@@ -376,7 +376,7 @@ async fn a_session_ends_at_its_expiry_and_with_a_password_change() {
     let f = fixture(|_| {});
     f.accounts
         .sign_in
-        .register("evelyn", &pw("a long pass phrase"), CLIENT)
+        .register("evelyn", &pw("a long pass phrase"), None, CLIENT)
         .await
         .unwrap();
     let a = f
@@ -419,7 +419,7 @@ async fn a_reset_link_works_once_until_it_expires_or_a_newer_one_replaces_it() {
     let f = fixture(|_| {});
     f.accounts
         .sign_in
-        .register("Ada", &pw("first pass phrase"), CLIENT)
+        .register("Ada", &pw("first pass phrase"), None, CLIENT)
         .await
         .unwrap();
     let reset = |token: String, password: &'static str| {
@@ -427,7 +427,7 @@ async fn a_reset_link_works_once_until_it_expires_or_a_newer_one_replaces_it() {
         async move {
             accounts
                 .recovery
-                .reset_password(&token, &pw(password), CLIENT)
+                .reset_password(&token, &pw(password), None, CLIENT)
                 .await
         }
     };
@@ -493,7 +493,7 @@ async fn a_reset_revokes_sessions_clears_the_lock_and_the_operators_expiry() {
     let f = fixture(|_| {});
     f.accounts
         .sign_in
-        .register("Ada", &pw("first pass phrase"), CLIENT)
+        .register("Ada", &pw("first pass phrase"), None, CLIENT)
         .await
         .unwrap();
     let session = f
@@ -527,7 +527,12 @@ async fn a_reset_revokes_sessions_clears_the_lock_and_the_operators_expiry() {
     f.clock.advance(Duration::from_secs(1));
     f.accounts
         .recovery
-        .reset_password(issued.token.as_str(), &pw("second pass phrase"), CLIENT)
+        .reset_password(
+            issued.token.as_str(),
+            &pw("second pass phrase"),
+            None,
+            CLIENT,
+        )
         .await
         .unwrap();
     assert!(matches!(
@@ -555,7 +560,7 @@ async fn a_password_change_voids_a_pending_reset_link() {
     let f = fixture(|_| {});
     f.accounts
         .sign_in
-        .register("Ada", &pw("first pass phrase"), CLIENT)
+        .register("Ada", &pw("first pass phrase"), None, CLIENT)
         .await
         .unwrap();
     let issued = f
@@ -577,7 +582,12 @@ async fn a_password_change_voids_a_pending_reset_link() {
     let r = f
         .accounts
         .recovery
-        .reset_password(issued.token.as_str(), &pw("third pass phrase"), CLIENT)
+        .reset_password(
+            issued.token.as_str(),
+            &pw("third pass phrase"),
+            None,
+            CLIENT,
+        )
         .await;
     assert!(matches!(r, Err(AccountError::InvalidResetToken)));
 }
@@ -587,7 +597,7 @@ async fn a_disabled_account_tells_only_the_right_password_and_loses_its_sessions
     let f = fixture(|_| {});
     f.accounts
         .sign_in
-        .register("Ada", &pw("first pass phrase"), CLIENT)
+        .register("Ada", &pw("first pass phrase"), None, CLIENT)
         .await
         .unwrap();
     let session = f
@@ -632,7 +642,7 @@ async fn operators_name_accounts_like_logins_and_unknown_names_are_said_to_be_un
     let f = fixture(|_| {});
     f.accounts
         .sign_in
-        .register("Straße", &pw("first pass phrase"), CLIENT)
+        .register("Straße", &pw("first pass phrase"), None, CLIENT)
         .await
         .unwrap();
     assert_eq!(
@@ -670,7 +680,7 @@ async fn unlock_ends_a_lock_and_expire_password_asks_for_a_new_one() {
     let f = fixture(|_| {});
     f.accounts
         .sign_in
-        .register("Ada", &pw("first pass phrase"), CLIENT)
+        .register("Ada", &pw("first pass phrase"), None, CLIENT)
         .await
         .unwrap();
     for _ in 0..3 {
@@ -724,7 +734,7 @@ fn code_at(f: &Fixture, secret: &str, steps: i64) -> String {
 async fn with_totp(f: &Fixture) -> (String, Vec<String>) {
     f.accounts
         .sign_in
-        .register("Ada", &pw("first pass phrase"), CLIENT)
+        .register("Ada", &pw("first pass phrase"), None, CLIENT)
         .await
         .unwrap();
     let logged_in = f
@@ -1172,7 +1182,7 @@ async fn a_browser_known_to_an_account_under_its_older_name_keeps_its_own_budget
     // case-folded form since, so the older account kept its key (see `find_account`).
     f.accounts
         .sign_in
-        .register("Strasse", &pw("another pass phrase"), CLIENT)
+        .register("Strasse", &pw("another pass phrase"), None, CLIENT)
         .await
         .unwrap();
     let now = f.clock.now();
@@ -1223,7 +1233,7 @@ async fn a_login_checked_before_a_revocation_keeps_no_session() {
     let f = fixture(|_| {});
     f.accounts
         .sign_in
-        .register("Ada", &pw("first pass phrase"), CLIENT)
+        .register("Ada", &pw("first pass phrase"), None, CLIENT)
         .await
         .unwrap();
     // The operator's revoke-sessions lands after the login read the account, before it
@@ -1401,7 +1411,7 @@ async fn a_reset_link_removes_passkeys_unless_kept() {
     let f = fixture(|_| {});
     f.accounts
         .sign_in
-        .register("Ada", &pw("first pass phrase"), CLIENT)
+        .register("Ada", &pw("first pass phrase"), None, CLIENT)
         .await
         .unwrap();
     let ada = f.store.find_user("ada").await.unwrap().unwrap();
@@ -1445,7 +1455,12 @@ async fn a_reset_link_removes_passkeys_unless_kept() {
     add(&["planted"]).await;
     f.accounts
         .recovery
-        .reset_password(removed.token.as_str(), &pw("second pass phrase"), CLIENT)
+        .reset_password(
+            removed.token.as_str(),
+            &pw("second pass phrase"),
+            None,
+            CLIENT,
+        )
         .await
         .unwrap();
     assert_eq!(f.store.count_user_passkeys(&ada.id).await.unwrap(), 0);
@@ -1460,8 +1475,56 @@ async fn a_reset_link_removes_passkeys_unless_kept() {
         .unwrap();
     f.accounts
         .recovery
-        .reset_password(kept.token.as_str(), &pw("third pass phrase"), CLIENT)
+        .reset_password(kept.token.as_str(), &pw("third pass phrase"), None, CLIENT)
         .await
         .unwrap();
     assert_eq!(f.store.count_user_passkeys(&ada.id).await.unwrap(), 1);
+}
+
+/// A reset link alone never gets past the second factor: with two-factor login on, a code goes
+/// with it, and after five wrong codes the link is void.
+#[tokio::test]
+async fn a_reset_link_needs_the_second_factor_and_dies_after_five_wrong_codes() {
+    let f = fixture(|_| {});
+    let (secret, _codes) = with_totp(&f).await;
+    let issue = || f.accounts.operator.issue_reset_token("ada", MINUTE, true);
+    let reset = |token: String, code: Option<String>| {
+        let recovery = f.accounts.recovery.clone();
+        async move {
+            recovery
+                .reset_password(&token, &pw("second pass phrase"), code.as_deref(), CLIENT)
+                .await
+        }
+    };
+    let token = issue().await.unwrap().token.as_str().to_owned();
+    let e = reset(token.clone(), None).await.unwrap_err();
+    assert!(
+        matches!(e, AccountError::SecondFactorRequired { login_ticket: None }),
+        "{e:?}"
+    );
+    for _ in 0..4 {
+        let e = reset(token.clone(), Some("000000".into()))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, AccountError::InvalidCode), "{e:?}");
+    }
+    let e = reset(token.clone(), Some("000000".into()))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AccountError::InvalidResetToken), "{e:?}");
+    // Void now, even with the right code.
+    f.clock.advance(Duration::from_secs(30));
+    let e = reset(token, Some(code_at(&f, &secret, 0)))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AccountError::InvalidResetToken), "{e:?}");
+
+    // A new link with the right code works; the old password is gone.
+    let token = issue().await.unwrap().token.as_str().to_owned();
+    reset(token, Some(code_at(&f, &secret, 0))).await.unwrap();
+    f.accounts
+        .sign_in
+        .login("ada", &pw("first pass phrase"), None, CLIENT)
+        .await
+        .unwrap_err();
 }

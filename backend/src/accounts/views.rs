@@ -22,6 +22,10 @@ pub struct Account {
     pub two_factor: bool,
     /// Turned off by an operator.
     pub disabled: bool,
+    /// The account's email address, if it has one.
+    pub email: Option<String>,
+    /// Whether its owner confirmed it.
+    pub email_verified: bool,
 }
 
 impl From<&UserRecord> for Account {
@@ -33,6 +37,8 @@ impl From<&UserRecord> for Account {
             password_changed_at: u.password_changed_at,
             two_factor: u.totp_secret.is_some(),
             disabled: u.disabled,
+            email: u.email.clone(),
+            email_verified: u.email_verified,
         }
     }
 }

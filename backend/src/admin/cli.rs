@@ -18,7 +18,7 @@ use tokio::{
     net::UnixStream,
 };
 
-use super::protocol::{AccountView, Reply, Request};
+use super::protocol::{AccountView, MailView, Reply, Request};
 
 /// How long to wait for the server to accept the connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -41,7 +41,9 @@ pub struct AdminArgs {
 fn wants_json(command: &Request) -> bool {
     matches!(
         command,
-        Request::List { json: true } | Request::Show { json: true, .. }
+        Request::List { json: true }
+            | Request::Show { json: true, .. }
+            | Request::Outbox { json: true }
     )
 }
 
@@ -142,6 +144,8 @@ fn print(reply: Reply, json: bool) -> ExitCode {
         Reply::Account { account } if json => writeln!(out, "{}", to_json(&account)),
         Reply::Accounts { accounts } => out.write_all(table(&accounts).as_bytes()),
         Reply::Account { account } => out.write_all(details(&account).as_bytes()),
+        Reply::Outbox { mail } if json => writeln!(out, "{}", to_json(&mail)),
+        Reply::Outbox { mail } => out.write_all(outbox(&mail).as_bytes()),
         Reply::Done { message } => writeln!(out, "{message}"),
         Reply::ResetLink { link, message } => {
             eprintln!("{message}");
@@ -255,7 +259,8 @@ fn details(a: &AccountView) -> String {
          reset link until:  {}\n\
          two-factor login:  {}\n\
          passkeys:          {}\n\
-         sessions:          {}\n",
+         sessions:          {}\n\
+         email:             {}\n",
         a.user_name,
         short_time(&a.created_at),
         short_time(&a.password_changed_at),
@@ -265,8 +270,44 @@ fn details(a: &AccountView) -> String {
         or_dash(&a.reset_link_expires_at),
         if a.totp { "on" } else { "off" },
         a.passkeys,
-        a.sessions
+        a.sessions,
+        match (&a.email, a.email_verified) {
+            (None, _) => "-".to_owned(),
+            (Some(e), true) => format!("{e} (confirmed)"),
+            (Some(e), false) => format!("{e} (not confirmed)"),
+        }
     )
+}
+
+/// `outbox` for people: one message per line.
+fn outbox(mail: &[MailView]) -> String {
+    if mail.is_empty() {
+        return "The outbox is empty: every message was sent.\n".into();
+    }
+    let mut out = String::new();
+    for m in mail {
+        let state = if m.failed {
+            "given up".to_owned()
+        } else if m.attempts == 0 {
+            format!("due {}", short_time(&m.next_attempt_at))
+        } else {
+            format!("next try {}", short_time(&m.next_attempt_at))
+        };
+        out.push_str(&format!(
+            "{}  {}  to {}  queued {}  {} {}  {}{}\n",
+            m.id,
+            m.kind,
+            m.recipient,
+            short_time(&m.created_at),
+            m.attempts,
+            if m.attempts == 1 { "try" } else { "tries" },
+            state,
+            m.last_error
+                .as_deref()
+                .map_or(String::new(), |e| format!("  last error: {e}"))
+        ));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -285,6 +326,8 @@ mod tests {
             totp: false,
             passkeys: 0,
             sessions: 2,
+            email: None,
+            email_verified: false,
         }
     }
 

@@ -3,10 +3,11 @@
 
 use std::{sync::Arc, time::Duration};
 
-use super::protocol::{AccountView, Reply, Request, RESET_TTL_SECS};
+use super::protocol::{AccountView, MailView, Reply, Request, RESET_TTL_SECS};
 use crate::{
     accounts::{AccountError, AccountStatus, Accounts},
     clock::rfc3339,
+    store::MailRecord,
     telemetry,
 };
 
@@ -33,6 +34,16 @@ impl Commands {
             Ok(reply) => reply,
             Err(AccountError::NoSuchAccount(name)) => Reply::NoSuchAccount {
                 message: format!("no account is named `{name}`"),
+            },
+            Err(AccountError::Invalid(errors)) => Reply::Failed {
+                message: errors
+                    .iter()
+                    .map(|e| e.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            },
+            Err(AccountError::MailUnavailable) => Reply::Failed {
+                message: "mail is off: start the server with --smtp-url".into(),
             },
             Err(e) => {
                 let why = telemetry::chain(&e);
@@ -166,6 +177,42 @@ impl Commands {
                 let user = a.operator.remove_account(&name).await?;
                 done(format!("Deleted {} and its sessions.", user.display_name))
             }
+            Request::SetEmail {
+                name,
+                address,
+                verified,
+            } => {
+                let (account, verified) =
+                    a.email.set_by_operator(&name, &address, verified).await?;
+                let address = account.email.unwrap_or_default();
+                done(if verified {
+                    format!(
+                        "{} has the confirmed address {address}.",
+                        account.display_name
+                    )
+                } else if a.email.mail_is_on() {
+                    format!(
+                        "{} has the address {address}; a link to confirm it was queued.",
+                        account.display_name
+                    )
+                } else {
+                    format!(
+                        "{} has the address {address}, not confirmed: mail is off (no \
+                         --smtp-url), so no link was sent. Use --verified if you checked it.",
+                        account.display_name
+                    )
+                })
+            }
+            Request::MailTest { address } => {
+                a.email.send_test(&address).await?;
+                done(format!(
+                    "A test message to {address} is in the outbox; `accounts-server admin \
+                     outbox` shows it until the relay has taken it."
+                ))
+            }
+            Request::Outbox { .. } => Reply::Outbox {
+                mail: a.outbox().await?.into_iter().map(mail_view).collect(),
+            },
             Request::RotateDataKey => {
                 let r = a.secrets.rotate().await?;
                 done(format!(
@@ -224,5 +271,20 @@ fn view(s: AccountStatus) -> AccountView {
         totp: s.totp,
         passkeys: s.passkeys,
         sessions: s.sessions,
+        email: s.email,
+        email_verified: s.email_verified,
+    }
+}
+
+fn mail_view(m: MailRecord) -> MailView {
+    MailView {
+        id: m.id,
+        recipient: m.recipient,
+        kind: m.kind,
+        created_at: rfc3339(m.created_at),
+        attempts: m.attempts,
+        next_attempt_at: rfc3339(m.next_attempt_at),
+        last_error: m.last_error,
+        failed: m.failed,
     }
 }

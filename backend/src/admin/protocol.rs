@@ -88,6 +88,30 @@ pub enum Request {
         /// The account's user name.
         name: String,
     },
+    /// Give the account an email address. Unless --verified, a link to confirm it is mailed
+    /// to it (with --smtp-url); only a verified address receives reset links.
+    SetEmail {
+        /// The account's user name.
+        name: String,
+        /// The address.
+        address: String,
+        /// Mark it confirmed now (you checked it yourself): no link is sent.
+        #[arg(long)]
+        #[serde(default)]
+        verified: bool,
+    },
+    /// Send a test message to ADDRESS through the outbox and the SMTP relay.
+    MailTest {
+        /// Where to send it.
+        address: String,
+    },
+    /// Messages waiting in the outbox (not yet taken by the SMTP relay) and those given up.
+    Outbox {
+        /// One JSON document (an array) on stdout.
+        #[arg(long)]
+        #[serde(skip)]
+        json: bool,
+    },
     /// Add a new key to the data key file and seal every stored secret again with it. The
     /// older keys stay in the file until you remove them; with MongoDB, copy the file to
     /// every other instance on the database.
@@ -107,6 +131,11 @@ pub enum Reply {
     Account {
         /// The account.
         account: AccountView,
+    },
+    /// For `outbox`.
+    Outbox {
+        /// Due first; given up last.
+        mail: Vec<MailView>,
     },
     /// Done; what was done, in words.
     Done {
@@ -157,4 +186,32 @@ pub struct AccountView {
     pub passkeys: u64,
     /// Sessions valid now.
     pub sessions: u64,
+    /// The account's email address; `null` when it has none.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Whether its owner confirmed it.
+    #[serde(default)]
+    pub email_verified: bool,
+}
+
+/// A message in the outbox as operators see it (its content stays sealed); times are RFC
+/// 3339 UTC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailView {
+    /// The message's id (also in its `Message-ID`).
+    pub id: String,
+    /// Where it goes.
+    pub recipient: String,
+    /// What it is: `verify`, `reset`, `notice`, `address_in_use`, `test`.
+    pub kind: String,
+    /// When it was queued.
+    pub created_at: String,
+    /// Tries so far.
+    pub attempts: u32,
+    /// When it is tried next (or, while a sender holds it, when that sender's lease ends).
+    pub next_attempt_at: String,
+    /// Why the last try failed.
+    pub last_error: Option<String>,
+    /// Given up after a day of tries.
+    pub failed: bool,
 }

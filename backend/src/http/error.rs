@@ -208,7 +208,7 @@ fn account_reply(e: &AccountError) -> Reply {
         AccountError::InvalidResetToken => Reply::new(
             C::InvalidResetToken,
             "This reset link is not valid: it may have been used already, have expired, or \
-             been replaced by a newer one. Ask the administrator for a new link.",
+             been replaced by a newer one. Ask for a new link.",
         ),
         // Operators only; never reached over HTTP, but answered like any unknown thing.
         AccountError::NoSuchAccount(_) => Reply::new(C::NotFound, "No such account."),
@@ -245,6 +245,15 @@ fn account_reply(e: &AccountError) -> Reply {
             C::ReauthRequired,
             "For this change, confirm it is you: enter your password again (POST \
              /api/session/reauth), or use a passkey, then try again.",
+        ),
+        AccountError::InvalidEmailToken => Reply::new(
+            C::InvalidEmailToken,
+            "This verification link is not valid: it may have been used already, have \
+             expired, or been replaced by a newer one. Send a new one from your Account page.",
+        ),
+        AccountError::MailUnavailable => Reply::new(
+            C::MailUnavailable,
+            "This service cannot send mail: ask your administrator for a reset link.",
         ),
         AccountError::Unauthenticated => Reply::new(C::Unauthenticated, "Sign in first."),
         AccountError::RateLimited { retry_after } => {

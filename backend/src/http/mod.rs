@@ -9,6 +9,7 @@
 mod caller;
 pub mod cookies;
 mod cross_origin;
+mod email;
 pub mod error;
 pub mod extract;
 mod health;
@@ -93,6 +94,7 @@ fn documented() -> (Router<AppState>, OpenApiDoc) {
         .merge(users::routes())
         .merge(sessions::routes())
         .merge(password_reset::routes())
+        .merge(email::routes())
         .merge(second_factor::routes())
         .merge(passkeys::routes())
         .merge(policy::routes())

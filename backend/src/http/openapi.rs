@@ -7,11 +7,12 @@
 //! routes, and [`original`], which serves and documents one of the original service's routes.
 
 use accounts_api::{
-    AccountReply, ChangePasswordRequest, Credentials, ErrorCode, FieldError, LoginReply,
-    LoginRequest, PasskeyChallenge, PasskeyLoginRequest, PasskeyRegistrationRequest,
-    PasskeySummary, Password, PasswordPolicy, PolicyInfo, Problem, ReauthReply, ReauthRequest,
-    RecoveryCodes, ResetPasswordRequest, SensitiveRequest, SessionInfo, TotpConfirmRequest,
-    TotpSetup, TotpSetupRequest,
+    AccountReply, ChangePasswordRequest, Credentials, EmailRequest, EmailVerifyRequest, ErrorCode,
+    FieldError, ForgotPasswordRequest, LoginReply, LoginRequest, MessageReply, PasskeyChallenge,
+    PasskeyLoginRequest, PasskeyRegistrationRequest, PasskeySummary, Password, PasswordPolicy,
+    PolicyInfo, Problem, ReauthReply, ReauthRequest, RecoveryCodes, RegisterRequest,
+    ResetPasswordRequest, SensitiveRequest, SessionInfo, TotpConfirmRequest, TotpSetup,
+    TotpSetupRequest,
 };
 use std::sync::LazyLock;
 
@@ -36,7 +37,8 @@ use super::{ApiRouter, AppState};
                        application/problem+json with a stable `code`."
     ),
     components(schemas(
-        Credentials, LoginRequest, ChangePasswordRequest, ResetPasswordRequest, AccountReply, TotpSetupRequest,
+        Credentials, RegisterRequest, LoginRequest, ChangePasswordRequest, ResetPasswordRequest, ForgotPasswordRequest,
+        EmailRequest, EmailVerifyRequest, MessageReply, AccountReply, TotpSetupRequest,
         TotpSetup, TotpConfirmRequest, RecoveryCodes, SensitiveRequest, ReauthRequest, ReauthReply,
         PasskeyChallenge, PasskeyRegistrationRequest, PasskeyLoginRequest, PasskeySummary, LoginReply, SessionInfo, PolicyInfo,
         PasswordPolicy, Password, Problem, FieldError, ErrorCode

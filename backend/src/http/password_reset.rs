@@ -1,5 +1,5 @@
-//! Password reset: a new password with the token of an operator's reset link (the browser
-//! app's `/reset` page sends it here).
+//! Password reset: a new password with the token of a reset link, an operator's or a mailed
+//! one (the browser app's `/reset` page sends it here).
 
 use accounts_api::{AccountReply, Problem, ResetPasswordRequest};
 use axum::{extract::State, http::header, response::IntoResponse};
@@ -24,7 +24,8 @@ pub fn routes() -> ApiRouter {
     request_body = ResetPasswordRequest,
     responses(
         (status = 200, description = "Password set; log in with it", body = AccountReply),
-        (status = 400, description = "Invalid JSON, missing field, new password breaks the policy (`invalid_password`), or the token is wrong, used or expired (`invalid_reset_token`, one reply for each)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid JSON, missing field, new password breaks the policy (`invalid_password`), or the token is wrong, used or expired (`invalid_reset_token`, one reply for each; also after five wrong codes)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "With two-factor login on: `code` missing (`mfa_required`) or wrong (`invalid_code`)", body = Problem, content_type = "application/problem+json"),
         CrossOrigin,
         (status = 429, description = "Too many attempts from this address", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
@@ -38,7 +39,7 @@ async fn reset_password(
     let user = state
         .accounts
         .recovery
-        .reset_password(&req.token, &req.newpassword, client)
+        .reset_password(&req.token, &req.newpassword, req.code.as_deref(), client)
         .await?;
     // Every session of the account was revoked; this browser's too, if it had one.
     Ok((

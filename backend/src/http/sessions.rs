@@ -164,6 +164,8 @@ async fn session(
         password_changed_at: rfc3339(account.password_changed_at),
         expires_at: rfc3339(summary.expires_at),
         reauth_until: rfc3339(summary.reauth_until),
+        email: account.email,
+        email_verified: account.email_verified,
     }))
 }
 

@@ -3,6 +3,7 @@
 
 use accounts_api::{
     AccountReply, ChangePasswordRequest, Credentials, DeleteAccountRequest, Problem,
+    RegisterRequest,
 };
 use axum::{
     extract::State,
@@ -31,12 +32,13 @@ pub fn routes() -> ApiRouter {
         .routes(routes!(delete_account))
 }
 
-/// Register a new account.
+/// Register a new account, optionally with an email address: a link to confirm it is mailed
+/// to it. An address another account holds gets the same reply (its owner is told by mail).
 #[utoipa::path(post, path = "/api/user/add", operation_id = "register", tag = "users",
-    request_body = Credentials,
+    request_body = RegisterRequest,
     responses(
         (status = 201, description = "Created", body = AccountReply),
-        (status = 400, description = "Invalid JSON, missing field, invalid user name or password", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid JSON, missing field, invalid user name, password (`invalid_password`) or email address (`invalid_email`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The user name is taken", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many registrations from this address", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
@@ -45,12 +47,12 @@ pub fn routes() -> ApiRouter {
 async fn register(
     State(state): State<AppState>,
     Caller(client): Caller,
-    Json(req): Json<Credentials>,
+    Json(req): Json<RegisterRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let user = state
         .accounts
         .sign_in
-        .register(&req.user_name, &req.password, client)
+        .register(&req.user_name, &req.password, req.email.as_deref(), client)
         .await?;
     Ok((
         StatusCode::CREATED,

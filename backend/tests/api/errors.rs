@@ -189,8 +189,8 @@ async fn a_down_database_is_503_store_unavailable() {
 }
 
 /// The first required key of `route`'s request body, from the OpenAPI document; for a body
-/// of alternatives with no key always required (a login: name and password, or a ticket),
-/// its `user_name` (the alternative a body without a ticket is read as).
+/// of alternatives with no key always required (a login: name and password, or a ticket; a
+/// forgotten password: a name or an address), its `user_name`.
 fn first_required_field(route: &str) -> Option<String> {
     let doc = serde_json::to_value(accounts_server::http::document()).unwrap();
     let schema = &doc["paths"][route]["post"]["requestBody"]["content"]["application/json"]
@@ -200,6 +200,12 @@ fn first_required_field(route: &str) -> Option<String> {
     match schema["required"][0].as_str() {
         Some(field) => Some(field.to_owned()),
         // A login: a name and password, or a ticket; without either, the name is missing.
+        // A forgotten password: a name or an address; without either, the name is missing.
+        None if schema["properties"]["email"].is_object()
+            && schema["properties"]["user_name"].is_object() =>
+        {
+            Some("user_name".to_owned())
+        }
         None if schema["properties"]["login_ticket"].is_object() => {
             assert!(
                 schema["properties"]["user_name"].is_object(),

@@ -7,6 +7,7 @@ mod abuse;
 mod admin;
 mod connections;
 mod data_key;
+mod email;
 mod errors;
 mod hardening;
 mod hosts;

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod process;
+pub mod smtp;
 
 use std::sync::{
     atomic::{AtomicU64, Ordering},

@@ -2,8 +2,9 @@
 //! is written by serde (as the server writes it) and read back by the app's own reader.
 
 use accounts_api::{
-    AccountReply, ErrorCode, FieldError, LoginReply, PasskeyChallenge, PasskeySummary,
-    PasswordPolicy, PolicyInfo, Problem, ReauthReply, RecoveryCodes, SessionInfo, TotpSetup,
+    AccountReply, ErrorCode, FieldError, LoginReply, MessageReply, PasskeyChallenge,
+    PasskeySummary, PasswordPolicy, PolicyInfo, Problem, ReauthReply, RecoveryCodes, SessionInfo,
+    TotpSetup,
 };
 use serde::Serialize;
 use serde_json::{json, value::RawValue, Value};
@@ -120,8 +121,14 @@ examples! {
         user_name_max_length: 32,
         user_name_allowed: "letters, digits, '-', '_' and '.'".into(),
         password_max_age_secs: 7_776_000,
+        self_service_recovery: true,
     }];
-    SessionInfo => [session(false, 0, 0), session(true, 9, 2)];
+    SessionInfo => [
+        session(false, 0, 0),
+        session(true, 9, 2),
+        SessionInfo { email: Some("ada@example.org".into()), email_verified: true, ..session(false, 0, 0) },
+    ];
+    MessageReply => [MessageReply { message: "Check your inbox".into() }];
     ReauthReply => [ReauthReply { reauth_until: "2026-11-28T10:05:00Z".into() }];
     AccountReply => [AccountReply { user_name: "Ada".into(), message: "Account created".into() }];
     LoginReply => [LoginReply {
@@ -154,6 +161,8 @@ fn session(totp: bool, recovery_codes_left: u64, passkeys: u64) -> SessionInfo {
         recovery_codes_left,
         reauth_until: "2026-11-28T10:05:00Z".into(),
         passkeys,
+        email: None,
+        email_verified: false,
     }
 }
 

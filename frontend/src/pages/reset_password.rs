@@ -61,6 +61,7 @@ fn ResetForm(token: String) -> impl IntoView {
         form.submit(&[new_error], || ResetPasswordRequest {
             token: token.clone(),
             newpassword: new.value.get_untracked().into(),
+            code: None,
         });
     };
 
