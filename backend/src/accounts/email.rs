@@ -33,6 +33,10 @@ pub const RESEND_COOLDOWN: Duration = Duration::from_secs(60);
 /// Reset links mailed to one account per hour, at most: a mailbox is not flooded by whoever
 /// knows the name.
 pub const RESET_MAILS_PER_HOUR: u32 = 3;
+/// Links and notices of someone's attempts one mailbox gets per hour, at most, whoever asks.
+pub const MAILS_PER_RECIPIENT: u32 = 5;
+/// Address changes one account may make per hour (each mails a link).
+pub const CHANGES_PER_HOUR: u32 = 5;
 const HOUR: Duration = Duration::from_secs(3600);
 
 /// Sending mail, when a relay is configured: the outbox, where links point, and how long a
@@ -96,54 +100,104 @@ impl Mailer {
 #[derive(Clone)]
 pub(super) struct Addresses {
     pub emails: Arc<dyn EmailStore>,
+    pub counters: Arc<dyn CounterStore>,
     pub clock: Arc<dyn Clock>,
     pub mailer: Mailer,
 }
 
 impl Addresses {
-    /// Gives `user` the address (unverified) and mails it a link; if another account holds
-    /// it, nothing changes and that account's owner is told someone tried. The caller's reply
-    /// is the same either way.
+    /// Gives `user` the address, unverified, and mails it a link. If another account has
+    /// it verified, the address is kept all the same (so the account shows what it would
+    /// for a free one) but gets no link; that account's owner is told someone tried instead.
     pub async fn attach(
         &self,
         user: &UserRecord,
         address: &EmailAddress,
         client: Client,
     ) -> AccountResult<()> {
+        let held = self.held_elsewhere(user, address.key()).await?;
         let token = EmailToken::generate();
-        let expires_at = self.clock.now() + VERIFY_TTL;
         let token_hash = token.store_key();
         let new = NewEmail {
             address: address.as_str(),
             key: address.key(),
             verified: false,
-            token: Some((&token_hash, expires_at)),
+            token: held
+                .is_none()
+                .then_some((token_hash.as_str(), self.clock.now() + VERIFY_TTL)),
         };
-        match self.emails.set_email(&user.id, Some(new)).await {
-            Ok(true) => {
-                audit("email_set", "ok", &user.name, client);
+        if !self.emails.set_email(&user.id, Some(new)).await? {
+            return Err(AccountError::Unauthenticated);
+        }
+        audit("email_set", "ok", &user.name, client);
+        self.mail_link(user, address.as_str(), &token, held, client)
+            .await
+    }
+
+    /// The account other than `user` that has the address `key` verified, if any.
+    async fn held_elsewhere(
+        &self,
+        user: &UserRecord,
+        key: &str,
+    ) -> AccountResult<Option<UserRecord>> {
+        Ok(self
+            .emails
+            .find_user_by_email(key)
+            .await?
+            .filter(|other| other.id != user.id))
+    }
+
+    /// Mails `to` the verification link of `token`, or, if `held` by another account, tells
+    /// that account's owner (at the address as they gave it) that someone tried; either way
+    /// within the recipient's hourly limit, past which nothing is sent and nothing said.
+    async fn mail_link(
+        &self,
+        user: &UserRecord,
+        to: &str,
+        token: &EmailToken,
+        held: Option<UserRecord>,
+        client: Client,
+    ) -> AccountResult<()> {
+        let recipient = match &held {
+            Some(owner) => owner.email.clone().unwrap_or_else(|| to.to_owned()),
+            None => to.to_owned(),
+        };
+        if !self.recipient_allows(&recipient).await? {
+            audit("email_link", "mailbox_limit", &user.name, client);
+            return Ok(());
+        }
+        match held {
+            Some(_) => {
+                audit("email_link", "held_elsewhere", &user.name, client);
+                self.mailer
+                    .send(&recipient, "address_in_use", &Letter::address_in_use())
+                    .await
+            }
+            None => {
                 let link = self.mailer.link("verify", token.as_str());
                 self.mailer
                     .send(
-                        address.as_str(),
+                        &recipient,
                         "verify",
                         &Letter::verify(&user.display_name, &link),
                     )
                     .await
             }
-            Ok(false) => Err(AccountError::Unauthenticated),
-            Err(StoreError::Duplicate) => {
-                audit("email_set", "taken", &user.name, client);
-                self.mailer
-                    .send(
-                        address.as_str(),
-                        "address_in_use",
-                        &Letter::address_in_use(),
-                    )
-                    .await
-            }
-            Err(e) => Err(e.into()),
         }
+    }
+
+    /// Counts a message to `address`; whether it is within [`MAILS_PER_RECIPIENT`] this
+    /// hour (whoever causes them, a mailbox gets no more).
+    async fn recipient_allows(&self, address: &str) -> AccountResult<bool> {
+        let counted = self
+            .counters
+            .bump_counter(
+                &format!("mail:to:{}", mail::address_key(address)),
+                self.clock.now(),
+                HOUR,
+            )
+            .await?;
+        Ok(counted.count <= MAILS_PER_RECIPIENT)
     }
 }
 
@@ -197,14 +251,23 @@ impl Email {
             .reauth
             .require("email_change", signed_in, proof, client)
             .await?;
-        if user.email.as_deref().map(mail::address_key).as_deref() == Some(address.key())
-            && user.email_verified
-        {
+        let same = user.email.as_deref().map(mail::address_key).as_deref() == Some(address.key());
+        if same && user.email_verified {
             // Already this account's verified address: nothing to do.
             return Ok(());
         }
+        let now = self.addresses.clock.now();
+        let changes = self
+            .counters
+            .bump_counter(&format!("mail:changes:{}", user.id), now, HOUR)
+            .await?;
+        if changes.count > CHANGES_PER_HOUR {
+            audit("email_change", "limited", &user.name, client);
+            return Err(limited(changes.expires_at - now));
+        }
         self.addresses.attach(&user, &address, client).await?;
-        if user.email.is_some() {
+        if !same {
+            // To the old address, if it was verified (the record is as it was before).
             self.addresses
                 .mailer
                 .notify(&user, Notice::EmailChanged)
@@ -233,31 +296,25 @@ impl Email {
             .bump_counter(&format!("mail:verify:{}", user.id), now, RESEND_COOLDOWN)
             .await?;
         if counter.count > 1 {
-            let wait = (counter.expires_at - now).max(time::Duration::SECOND);
-            return Err(AccountError::RateLimited {
-                retry_after: wait.try_into().unwrap_or(RESEND_COOLDOWN),
-            });
+            return Err(limited(counter.expires_at - now));
         }
-        let token = EmailToken::generate();
         let key = mail::address_key(address);
-        if self
-            .addresses
-            .emails
-            .set_email_token(&user.id, &key, &token.store_key(), now + VERIFY_TTL)
-            .await?
+        let held = self.addresses.held_elsewhere(user, &key).await?;
+        let token = EmailToken::generate();
+        if held.is_none()
+            && !self
+                .addresses
+                .emails
+                .set_email_token(&user.id, &key, &token.store_key(), now + VERIFY_TTL)
+                .await?
         {
-            let link = self.addresses.mailer.link("verify", token.as_str());
-            self.addresses
-                .mailer
-                .send(
-                    address,
-                    "verify",
-                    &Letter::verify(&user.display_name, &link),
-                )
-                .await?;
-            audit("email_resend", "ok", &user.name, client);
+            // Changed meanwhile (another tab): that change sent its own link.
+            return Ok(());
         }
-        Ok(())
+        audit("email_resend", "ok", &user.name, client);
+        self.addresses
+            .mail_link(user, address, &token, held, client)
+            .await
     }
 
     /// Uses a verification link: the address it was sent to is verified. A wrong, used,
@@ -270,12 +327,20 @@ impl Email {
             audit("email_verify", "invalid_token", "-", client);
             return Err(AccountError::InvalidEmailToken);
         };
-        match self
+        let verified = match self
             .addresses
             .emails
             .verify_email(&token.store_key(), self.addresses.clock.now())
-            .await?
+            .await
         {
+            Err(StoreError::Duplicate) => {
+                // Another account had the address verified first.
+                audit("email_verify", "held_elsewhere", "-", client);
+                return Err(AccountError::InvalidEmailToken);
+            }
+            other => other?,
+        };
+        match verified {
             Some(user) => {
                 audit("email_verify", "ok", &user.name, client);
                 Ok(Account::from(&user))
@@ -301,6 +366,21 @@ impl Email {
         let Some(user) = self.users.find_user(name.canonical()).await? else {
             return Err(AccountError::NoSuchAccount(name.display().to_owned()));
         };
+        let taken = || {
+            AccountError::Invalid(vec![FieldError {
+                field: "email".into(),
+                code: ErrorCode::InvalidEmail,
+                message: format!("another account has the address {address}, confirmed"),
+            }])
+        };
+        if self
+            .addresses
+            .held_elsewhere(&user, address.key())
+            .await?
+            .is_some()
+        {
+            return Err(taken());
+        }
         let token = EmailToken::generate();
         let token_hash = token.store_key();
         let expires_at = self.addresses.clock.now() + VERIFY_TTL;
@@ -313,13 +393,7 @@ impl Email {
         match self.addresses.emails.set_email(&user.id, Some(new)).await {
             Ok(true) => {}
             Ok(false) => return Err(AccountError::NoSuchAccount(name.display().to_owned())),
-            Err(StoreError::Duplicate) => {
-                return Err(AccountError::Invalid(vec![FieldError {
-                    field: "email".into(),
-                    code: ErrorCode::InvalidEmail,
-                    message: format!("another account has the address {address}"),
-                }]))
-            }
+            Err(StoreError::Duplicate) => return Err(taken()),
             Err(e) => return Err(e.into()),
         }
         tracing::info!(target: "audit", action = "set_email", outcome = "ok", user = user.name, verified, who = "admin socket", "audit");
@@ -399,11 +473,26 @@ impl Email {
             return Ok(());
         };
         let now = self.addresses.clock.now();
+        if user.disabled {
+            audit("password_forgot", "disabled", &user.name, client);
+            return Ok(());
+        }
+        // An operator's link is waiting (it also removes passkeys): it stays the one that
+        // works, rather than being replaced by whoever knows the name.
+        if user.reset_removes_passkeys && user.reset_expires_at.is_some_and(|end| end > now) {
+            audit(
+                "password_forgot",
+                "operator_link_pending",
+                &user.name,
+                client,
+            );
+            return Ok(());
+        }
         let sent = self
             .counters
             .bump_counter(&format!("mail:reset:{}", user.id), now, HOUR)
             .await?;
-        if sent.count > RESET_MAILS_PER_HOUR {
+        if sent.count > RESET_MAILS_PER_HOUR || !self.addresses.recipient_allows(&address).await? {
             audit("password_forgot", "mailbox_limit", &user.name, client);
             return Ok(());
         }
@@ -435,6 +524,13 @@ impl Email {
 enum Lookup {
     Name(UserName),
     Key(String),
+}
+
+/// Over a limit that ends in `wait`.
+fn limited(wait: time::Duration) -> AccountError {
+    AccountError::RateLimited {
+        retry_after: wait.max(time::Duration::SECOND).try_into().unwrap_or(HOUR),
+    }
 }
 
 /// A duration as people say it: "1 hour", "30 minutes".

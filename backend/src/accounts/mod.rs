@@ -306,6 +306,7 @@ impl Accounts {
         };
         let addresses = email::Addresses {
             emails: roles.emails.clone(),
+            counters: roles.counters.clone(),
             clock: clock.clone(),
             mailer: Mailer::off(),
         };

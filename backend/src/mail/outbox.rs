@@ -20,7 +20,11 @@ use crate::{
     telemetry,
 };
 
-/// How long a sender holds a message it took: more than an SMTP conversation may last.
+/// How long a whole SMTP conversation may last (a relay that answers a byte at a time would
+/// otherwise hold the sender, each read within its own timeout, past its lease).
+const SEND_DEADLINE: Duration = Duration::from_secs(60);
+/// How long a sender holds a message it took: well over [`SEND_DEADLINE`], so another sender
+/// never takes a message this one is still sending.
 const LEASE: Duration = Duration::from_secs(120);
 /// The first pause after a failed try; it doubles with each further one.
 const FIRST_RETRY: Duration = Duration::from_secs(30);
@@ -140,7 +144,9 @@ impl Sender {
 
     async fn deliver(&self, mail: MailRecord) {
         let outcome = match self.message(&mail) {
-            Ok(message) => self.transport.send(message).await,
+            Ok(message) => tokio::time::timeout(SEND_DEADLINE, self.transport.send(message))
+                .await
+                .unwrap_or_else(|_| Err(format!("no answer within {SEND_DEADLINE:?}"))),
             Err(why) => Err(why),
         };
         let store = &self.outbox.store;

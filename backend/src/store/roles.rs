@@ -303,12 +303,15 @@ pub trait CeremonyStore: Send + Sync + 'static {
 }
 
 /// Accounts' email addresses and their verification links: on the account, the address, its
-/// unique key, whether it is verified, and a pending link's token hash and expiry.
+/// key, whether it is verified, and a pending link's token hash and expiry. A key is unique
+/// among verified addresses only: an unverified one blocks no one (no squatting on another's
+/// address) and is never found by [`EmailStore::find_user_by_email`].
 #[async_trait]
 pub trait EmailStore: Send + Sync + 'static {
     /// Gives the account `user_id` the address `email` (`None`: none), replacing any earlier
     /// one and its pending link. [`StoreError::Duplicate`](super::StoreError::Duplicate) if
-    /// another account holds its key. Whether the account exists.
+    /// it is given as verified and another account has it verified. Whether the account
+    /// exists.
     async fn set_email(&self, user_id: &str, email: Option<NewEmail<'_>>) -> StoreResult<bool>;
 
     /// A new verification link for the account's address, replacing an earlier one, if it
@@ -323,14 +326,16 @@ pub trait EmailStore: Send + Sync + 'static {
 
     /// Uses a verification token up: in one conditional write, only while an account holds
     /// it unexpired at `now`, marks its address verified and forgets the token. The account
-    /// as it is then, or `None` (so of two uses, one wins).
+    /// as it is then, or `None` (so of two uses, one wins);
+    /// [`StoreError::Duplicate`](super::StoreError::Duplicate) if another account has had the
+    /// address verified meanwhile.
     async fn verify_email(
         &self,
         token_hash: &str,
         now: OffsetDateTime,
     ) -> StoreResult<Option<UserRecord>>;
 
-    /// The account whose address has this key, if any.
+    /// The account whose verified address has this key, if any.
     async fn find_user_by_email(&self, key: &str) -> StoreResult<Option<UserRecord>>;
 }
 

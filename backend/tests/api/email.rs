@@ -228,11 +228,23 @@ async fn a_taken_address_gets_the_reply_of_a_free_one_and_its_owner_is_told(kind
     let smtp = SmtpServer::start();
     let app = with_mail(kind, &smtp).await;
     assert_eq!(register(&app, "Ada", "ada@example.org").await.status(), 201);
+    let token = smtp.wait_for(1).await[0].token("verify");
+    assert_eq!(
+        app.post("/api/email/verify", json!({ "token": token }))
+            .await
+            .status(),
+        200
+    );
+
     let free = register(&app, "Eve", "eve@example.org").await;
     let taken = register(&app, "Mallory", "ADA@example.org").await;
     assert_eq!(
         (free.status().as_u16(), taken.status().as_u16()),
         (201, 201)
+    );
+    assert_eq!(
+        free.text().await.unwrap().replace("Eve", "X"),
+        taken.text().await.unwrap().replace("Mallory", "X")
     );
     let mail = smtp.wait_for(3).await;
     let told: Vec<&Mail> = mail
@@ -240,15 +252,150 @@ async fn a_taken_address_gets_the_reply_of_a_free_one_and_its_owner_is_told(kind
         .filter(|m| m.subject() == "Someone tried to use your email address")
         .collect();
     assert_eq!(told.len(), 1, "{mail:#?}");
-    assert_eq!(told[0].rcpt_tos, vec!["ADA@example.org".to_owned()]);
+    // To the owner, at the address as she gave it (not the spelling the other side typed).
+    assert_eq!(told[0].rcpt_tos, vec!["ada@example.org".to_owned()]);
     assert!(told[0]
         .text
         .as_deref()
         .unwrap()
         .contains("nothing has changed"));
-    // Mallory has no address; Ada keeps hers.
-    assert_eq!(app.login("mallory", PASSWORD).await.status(), 200);
-    assert!(session(&app).await["email"].is_null());
+    assert!(!mail
+        .iter()
+        .any(|m| m.rcpt_tos == vec!["ADA@example.org".to_owned()]
+            && m.subject() == "Confirm your email address"));
+
+    // Each account shows what it would for a free address: its own, not yet confirmed.
+    for (name, address) in [("eve", "eve@example.org"), ("mallory", "ADA@example.org")] {
+        assert_eq!(app.login(name, PASSWORD).await.status(), 200);
+        let me = session(&app).await;
+        assert_eq!(
+            (me["email"].as_str(), me["email_verified"].as_bool()),
+            (Some(address), Some(false))
+        );
+        let resend = app.post("/api/email/resend", json!({})).await;
+        assert_eq!(resend.status(), 202, "{name}");
+    }
+    // Ada keeps hers, and a forgotten password still reaches her.
+    assert_eq!(
+        app.post(
+            "/api/password/forgot",
+            json!({ "email": "ADA@example.org" })
+        )
+        .await
+        .status(),
+        202
+    );
+    let mail = smtp.wait_for(6).await;
+    let reset: Vec<&Mail> = mail
+        .iter()
+        .filter(|m| m.subject() == "Reset your password")
+        .collect();
+    assert_eq!(reset.len(), 1, "{mail:#?}");
+    assert_eq!(reset[0].rcpt_tos, vec!["ada@example.org".to_owned()]);
+}
+
+/// Nobody can hold another's address by claiming it first: an unverified address blocks no
+/// one, and the first to confirm it has it.
+async fn an_unconfirmed_claim_does_not_block_the_owner(kind: Kind) {
+    let smtp = SmtpServer::start();
+    let app = with_mail(kind, &smtp).await;
+    assert_eq!(
+        register(&app, "Eve", "victim@example.org").await.status(),
+        201
+    );
+    assert_eq!(
+        register(&app, "Victim", "victim@example.org")
+            .await
+            .status(),
+        201
+    );
+    let mail = smtp.wait_for(2).await;
+    assert!(
+        mail.iter()
+            .all(|m| m.subject() == "Confirm your email address"),
+        "{mail:#?}"
+    );
+    let eves = mail
+        .iter()
+        .find(|m| m.text.as_deref().unwrap().contains("Hello Eve"))
+        .unwrap()
+        .token("verify");
+    let own = mail
+        .iter()
+        .find(|m| m.text.as_deref().unwrap().contains("Hello Victim"))
+        .unwrap()
+        .token("verify");
+    assert_eq!(
+        app.post("/api/email/verify", json!({ "token": own }))
+            .await
+            .status(),
+        200
+    );
+    // Eve's link (in the victim's mailbox) can no longer take it.
+    expect_problem(
+        app.post("/api/email/verify", json!({ "token": eves }))
+            .await,
+        400,
+        "invalid_email_token",
+    )
+    .await;
+    assert_eq!(
+        app.post(
+            "/api/password/forgot",
+            json!({ "email": "victim@example.org" })
+        )
+        .await
+        .status(),
+        202
+    );
+    let mail = smtp.wait_for(3).await;
+    assert!(
+        mail[2].text.as_deref().unwrap().contains("Hello Victim"),
+        "{:?}",
+        mail[2]
+    );
+}
+
+/// Whoever asks, a mailbox gets a few messages an hour, and an account a few changes.
+async fn mail_to_one_mailbox_and_changes_of_one_account_are_limited(kind: Kind) {
+    let smtp = SmtpServer::start();
+    let app = with_mail(kind, &smtp).await;
+    for i in 0..7 {
+        assert_eq!(
+            register(&app, &format!("user{i}"), "target@example.org")
+                .await
+                .status(),
+            201
+        );
+    }
+    assert_eq!(app.register("Eve", PASSWORD).await.status(), 201);
+    assert_eq!(app.login("eve", PASSWORD).await.status(), 200);
+    let mut statuses = Vec::new();
+    for i in 0..7 {
+        let change = app
+            .post(
+                "/api/email",
+                json!({ "email": format!("eve{i}@example.org") }),
+            )
+            .await;
+        statuses.push(change.status().as_u16());
+    }
+    assert_eq!(statuses, [202, 202, 202, 202, 202, 429, 429]);
+    smtp.wait_for(10).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mail = smtp.messages();
+    let to_target = mail
+        .iter()
+        .filter(|m| m.rcpt_tos == vec!["target@example.org".to_owned()])
+        .count();
+    assert_eq!(to_target, 5, "{mail:#?}");
+    assert_eq!(mail.len(), 10, "{mail:#?}");
+    // An hour later, the limits have passed.
+    app.advance(Duration::from_secs(3601));
+    let change = app
+        .post("/api/email", json!({ "email": "eve@example.org" }))
+        .await;
+    expect_problem(change, 403, "reauth_required").await;
 }
 
 async fn bad_addresses_are_refused_and_never_reach_a_header(kind: Kind) {
@@ -381,6 +528,8 @@ crate::for_each_store!(
     forgot_mails_a_reset_link_and_using_it_ends_every_session,
     unknown_names_and_unverified_addresses_get_the_same_reply_and_no_mail,
     a_taken_address_gets_the_reply_of_a_free_one_and_its_owner_is_told,
+    an_unconfirmed_claim_does_not_block_the_owner,
+    mail_to_one_mailbox_and_changes_of_one_account_are_limited,
     bad_addresses_are_refused_and_never_reach_a_header,
     mail_queued_while_the_relay_is_down_arrives_once_it_is_up,
 );

@@ -24,39 +24,71 @@ fn unverified<'a>(
     }
 }
 
-async fn an_address_is_unique_by_its_key(kind: Kind) {
+async fn a_verified_address_is_unique_by_its_key(kind: Kind) {
     let f = store(kind).await;
+    let now = clock::now();
     let (ann, bob) = (user("ann", "h"), user("bob", "h"));
     f.store.insert_user(&ann).await.unwrap();
     f.store.insert_user(&bob).await.unwrap();
     let stored = f.store.find_user("ann").await.unwrap().unwrap();
     assert_eq!((stored.email, stored.email_verified), (None, false));
 
-    let mail = unverified("Ann@Example.org", "ann@example.org", None);
+    // Unverified, an address blocks no one and is found by no one.
+    let mail = unverified(
+        "Ann@Example.org",
+        "ann@example.org",
+        Some(("t-ann", now + HOUR)),
+    );
     assert!(f.store.set_email(&ann.id, Some(mail)).await.unwrap());
-    let stored = f
+    let squatter = unverified(
+        "ANN@example.org",
+        "ann@example.org",
+        Some(("t-bob", now + HOUR)),
+    );
+    assert!(f.store.set_email(&bob.id, Some(squatter)).await.unwrap());
+    assert_eq!(
+        f.store.find_user_by_email("ann@example.org").await.unwrap(),
+        None
+    );
+    let stored = f.store.find_user("ann").await.unwrap().unwrap();
+    assert_eq!(stored.email.as_deref(), Some("Ann@Example.org"));
+    assert!(!stored.email_verified);
+
+    // Verified by its owner, it is hers: found by its key (not by another spelling), and
+    // the other account's link can no longer verify it.
+    assert!(f.store.verify_email("t-ann", now).await.unwrap().is_some());
+    let found = f
         .store
         .find_user_by_email("ann@example.org")
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored.id, ann.id);
-    assert_eq!(stored.email.as_deref(), Some("Ann@Example.org"));
-    assert!(!stored.email_verified);
+    assert_eq!(found.id, ann.id);
     assert_eq!(
         f.store.find_user_by_email("Ann@Example.org").await.unwrap(),
         None
     );
-
-    // Another account cannot take the key, in any spelling the service lowercases to it.
-    let taken = unverified("ANN@example.org", "ann@example.org", None);
+    assert!(matches!(
+        f.store.verify_email("t-bob", now).await,
+        Err(StoreError::Duplicate)
+    ));
+    assert!(
+        !f.store
+            .find_user("bob")
+            .await
+            .unwrap()
+            .unwrap()
+            .email_verified
+    );
+    // Nor can it be given to another account as verified.
+    let taken = NewEmail {
+        verified: true,
+        ..unverified("ann@EXAMPLE.org", "ann@example.org", None)
+    };
     assert!(matches!(
         f.store.set_email(&bob.id, Some(taken)).await,
         Err(StoreError::Duplicate)
     ));
-    assert_eq!(f.store.find_user("bob").await.unwrap().unwrap().email, None);
-    // Accounts without an address do not collide with each other.
-    f.store.insert_user(&user("cy", "h")).await.unwrap();
 
     // Removed, the key is free again; an unknown account is no account.
     assert!(f.store.set_email(&ann.id, None).await.unwrap());
@@ -64,24 +96,16 @@ async fn an_address_is_unique_by_its_key(kind: Kind) {
         f.store.find_user_by_email("ann@example.org").await.unwrap(),
         None
     );
-    let taken = unverified("ANN@example.org", "ann@example.org", None);
     assert!(f.store.set_email(&bob.id, Some(taken)).await.unwrap());
-    assert!(!f.store.set_email("no-such-id", None).await.unwrap());
-
-    // An operator's verified address.
-    let verified = NewEmail {
-        verified: true,
-        ..unverified("ann@example.net", "ann@example.net", None)
-    };
-    assert!(f.store.set_email(&ann.id, Some(verified)).await.unwrap());
     assert!(
         f.store
-            .find_user("ann")
+            .find_user("bob")
             .await
             .unwrap()
             .unwrap()
             .email_verified
     );
+    assert!(!f.store.set_email("no-such-id", None).await.unwrap());
 }
 
 async fn a_verification_token_works_once_until_it_expires_or_is_replaced(kind: Kind) {
@@ -196,7 +220,7 @@ async fn a_session_lookup_shows_the_current_address(kind: Kind) {
 }
 
 crate::for_each_store!(
-    an_address_is_unique_by_its_key,
+    a_verified_address_is_unique_by_its_key,
     a_verification_token_works_once_until_it_expires_or_is_replaced,
     concurrent_uses_of_one_verification_token_have_one_winner,
     a_session_lookup_shows_the_current_address,

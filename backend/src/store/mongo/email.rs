@@ -1,5 +1,6 @@
-//! Email addresses: on the account's document, with a unique sparse index on the lowercased
-//! address and a pending verification link's token hash and expiry.
+//! Email addresses: on the account's document, with a unique index on the lowercased address
+//! of verified ones (a partial index: unverified addresses block no one) and a pending
+//! verification link's token hash and expiry.
 
 use async_trait::async_trait;
 use mongodb::{
@@ -92,7 +93,7 @@ impl EmailStore for MongoStore {
     }
 
     async fn find_user_by_email(&self, key: &str) -> StoreResult<Option<UserRecord>> {
-        self.find_user_where(doc! { "email_key": Bson::from(key) })
+        self.find_user_where(doc! { "email_key": Bson::from(key), "email_verified": true })
             .await
     }
 }

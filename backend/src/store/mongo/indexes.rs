@@ -58,10 +58,14 @@ impl Collections {
             ))
             .await?;
         c.users
-            .create_index(index(doc! { "email_key": 1 }, "email_unique", |o| {
-                o.unique = Some(true);
-                o.sparse = Some(true);
-            }))
+            .create_index(index(
+                doc! { "email_key": 1 },
+                "verified_email_unique",
+                |o| {
+                    o.unique = Some(true);
+                    o.partial_filter_expression = Some(doc! { "email_verified": true });
+                },
+            ))
             .await?;
         c.users
             .create_index(index(

@@ -42,7 +42,8 @@ pub(super) struct UserDoc {
     pub recovery_codes: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    /// The address lowercased: unique (a sparse index), absent without an address.
+    /// The address lowercased, absent without an address: unique among verified ones (a
+    /// partial index).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_key: Option<String>,
     #[serde(default)]

@@ -1,5 +1,6 @@
-//! Email addresses: on the account's row, with a unique index on the lowercased address and
-//! a pending verification link's token hash and expiry.
+//! Email addresses: on the account's row, with a unique index on the lowercased address of
+//! verified ones (a partial index: unverified addresses block no one) and a pending
+//! verification link's token hash and expiry.
 
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
@@ -94,7 +95,7 @@ impl EmailStore for SqliteStore {
         let key = key.to_owned();
         self.read(move |c| {
             c.prepare_cached(&format!(
-                "SELECT {USER_COLUMNS} FROM users WHERE email_key = ?1"
+                "SELECT {USER_COLUMNS} FROM users WHERE email_key = ?1 AND email_verified = 1"
             ))?
             .query_row([key], user_from_row)
             .optional()

@@ -92,7 +92,8 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE users ADD COLUMN email_verified INTEGER NOT NULL DEFAULT 0;
      ALTER TABLE users ADD COLUMN email_token_hash TEXT;
      ALTER TABLE users ADD COLUMN email_token_expires_at INTEGER;
-     CREATE UNIQUE INDEX users_by_email ON users(email_key);
+     CREATE INDEX users_by_email ON users(email_key);
+     CREATE UNIQUE INDEX users_by_verified_email ON users(email_key) WHERE email_verified = 1;
      CREATE UNIQUE INDEX users_by_email_token ON users(email_token_hash);
      CREATE TABLE outbox (
          id TEXT PRIMARY KEY,
