@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The browser app's download budget: the release .wasm + JS glue + CSS, each gzip -9, at most
-# 192 KiB together (160 before two-factor login and passkeys, 180 before email addresses and
+# 200 KiB together (160 before two-factor login and passkeys, 180 before email addresses and
 # self-service recovery). Prints each figure; fails over budget.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BUDGET=$((192 * 1024))
+BUDGET=$((200 * 1024))
 total=0
 shopt -s nullglob
 files=(dist/*.wasm dist/*.js dist/*.css)

@@ -2,7 +2,7 @@
 // Every page a test visits is saved as a PNG under target/e2e-screenshots/.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -110,6 +110,53 @@ export async function startServer(extraArgs = [], { port, mongodb = false } = {}
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A real SMTP server (Python's aiosmtpd with backend/tests/support/smtp_server.py, which keeps
+ * each message it accepts as JSON), as the Rust mail tests use; `ACCOUNTS_TEST_AIOSMTPD_PYTHON`
+ * (set by scripts/test.sh) names the Python that has aiosmtpd.
+ */
+export async function startSmtpServer() {
+  const python = process.env.ACCOUNTS_TEST_AIOSMTPD_PYTHON;
+  if (!python) throw new Error('ACCOUNTS_TEST_AIOSMTPD_PYTHON is not set: run scripts/test.sh, which installs aiosmtpd');
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'accounts-e2e-mail-'));
+  const proc = startProcess(python, [
+    join(ROOT, 'backend', 'tests', 'support', 'smtp_server.py'), '--port', String(port), '--dir', dir,
+  ], {});
+  const deadline = Date.now() + 20000;
+  while (!proc.log().includes('ready')) {
+    if (proc.child.exitCode !== null || Date.now() > deadline) throw new Error(`smtp_server.py did not start:\n${proc.log()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const messages = () => readdirSync(dir).filter((f) => f.endsWith('.json')).sort()
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')));
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    messages,
+    /** The first message to `to` with this subject, once it has arrived (at most 20 s). */
+    async waitFor(to, subject) {
+      const until = Date.now() + 20000;
+      for (;;) {
+        const found = messages().find((m) => m.rcpt_tos.includes(to) && m.headers.subject === subject);
+        if (found) return found;
+        if (Date.now() > until) throw new Error(`no "${subject}" to ${to} within 20 s: ${JSON.stringify(messages())}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    async stop() {
+      await proc.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The link to `page` (`verify`, `reset`) in a message's plain-text part. */
+export function linkIn(message, page) {
+  const found = message.text.match(new RegExp(`https?://\\S+/${page}#token=[0-9a-f]{64}`));
+  if (!found) throw new Error(`no ${page} link in ${message.text}`);
+  return found[0];
 }
 
 /** Fails clearly if something already listens on `port` (a leftover server, say). */

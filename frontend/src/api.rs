@@ -2,9 +2,10 @@
 //! DTOs (read by [`crate::decode`]) or the server's problem details.
 
 use accounts_api::{
-    AccountReply, ChangePasswordRequest, Credentials, ErrorCode, LoginReply, LoginRequest,
-    PasskeyChallenge, PasskeySummary, PolicyInfo, Problem, ReauthReply, ReauthRequest,
-    RecoveryCodes, ResetPasswordRequest, SessionInfo, TotpConfirmRequest, TotpSetup,
+    AccountReply, ChangePasswordRequest, Credentials, EmailRequest, EmailVerifyRequest, ErrorCode,
+    ForgotPasswordRequest, LoginReply, LoginRequest, MessageReply, PasskeyChallenge,
+    PasskeySummary, PolicyInfo, Problem, ReauthReply, ReauthRequest, RecoveryCodes,
+    RegisterRequest, ResetPasswordRequest, SessionInfo, TotpConfirmRequest, TotpSetup,
 };
 use gloo_net::http::{Method, RequestBuilder};
 use serde::Serialize;
@@ -194,8 +195,30 @@ pub async fn session() -> Result<SessionInfo, ApiError> {
 }
 
 /// `POST /api/user/add`.
-pub async fn register(req: &Credentials) -> Result<AccountReply, ApiError> {
+pub async fn register(req: &RegisterRequest) -> Result<AccountReply, ApiError> {
     post("/api/user/add", req).await
+}
+
+/// `POST /api/password/forgot`: a reset link by mail, if the account has a confirmed address.
+pub async fn forgot_password(req: &ForgotPasswordRequest) -> Result<MessageReply, ApiError> {
+    post("/api/password/forgot", req).await
+}
+
+/// `POST /api/email`: a new address (a sensitive change).
+pub async fn change_email(req: &EmailRequest) -> Result<MessageReply, ApiError> {
+    post("/api/email", req).await
+}
+
+/// `POST /api/email/resend`: the confirmation link again.
+pub async fn resend_email() -> Result<MessageReply, ApiError> {
+    post_empty("/api/email/resend")
+        .await?
+        .ok_or(ApiError::Network)
+}
+
+/// `POST /api/email/verify` with a verification link's token.
+pub async fn verify_email(req: &EmailVerifyRequest) -> Result<AccountReply, ApiError> {
+    post("/api/email/verify", req).await
 }
 
 /// `POST /api/login`: sets the session cookie.

@@ -34,6 +34,12 @@ impl AppState {
         self.policy.with(|p| p.as_ref().map(|p| p.password))
     }
 
+    /// Whether the server mails reset links, once it has answered.
+    pub fn self_service_recovery(self) -> Option<bool> {
+        self.policy
+            .with(|p| p.as_ref().map(|p| p.self_service_recovery))
+    }
+
     /// Takes the message left by the previous page, if any.
     pub fn take_flash(self) -> Option<Flash> {
         let message = self.flash.get_untracked();

@@ -17,6 +17,9 @@ pub fn TextField(
     #[prop(into)]
     error: Signal<Option<String>>,
     #[prop(optional)] hint: Option<String>,
+    /// The input's type: `text` unless given (`email` brings the right phone keyboard).
+    #[prop(optional)]
+    kind: Option<&'static str>,
 ) -> impl IntoView {
     let message_id = format!("{id}-message");
     let hint_id = format!("{id}-hint");
@@ -30,7 +33,7 @@ pub fn TextField(
             <label for=id>{label}</label>
             {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{h}</p> })}
             <FieldInput
-                id=id autocomplete=autocomplete field=field error=error described_by=described_by kind="text"
+                id=id autocomplete=autocomplete field=field error=error described_by=described_by kind=kind.unwrap_or("text")
             />
             <p class="message" id=message_id>{move || error.get()}</p>
         </div>

@@ -7,10 +7,13 @@ use crate::{
     api,
     components::{CodeField, ErrorBanner, Notice, PasswordField, SubmitButton},
     form::{required, required_if, FieldState, Submission},
+    reauth::{Reauth, ReauthPrompt},
     relative_time,
     router::{Link, Router},
     state::{AppState, Flash},
 };
+
+use super::email_address::EmailAddress;
 
 /// The account page (signed in only).
 #[component]
@@ -29,6 +32,7 @@ pub fn AccountPage() -> impl IntoView {
         },
     );
     let logging_out = logout.busy();
+    let reauth = Reauth::new();
 
     view! {
         <section class="card" aria-labelledby="title">
@@ -46,8 +50,10 @@ pub fn AccountPage() -> impl IntoView {
                         {move || if logging_out.get() { "Logging out…" } else { "Log out" }}
                     </button>
                 </div>
+                {move || state.session.user().map(|s| view! { <EmailAddress session=s notice=notice reauth=reauth/> })}
                 <DeleteAccount/>
             </Show>
+            <ReauthPrompt reauth=reauth/>
         </section>
     }
 }

@@ -12,7 +12,7 @@ use crate::{
     api,
     components::{CodeField, ErrorBanner, FormCard, PasswordField, SubmitButton, TextField},
     form::{required, required_if, FieldState, Submission},
-    router::Router,
+    router::{Link, Router},
     state::{AppState, Flash},
 };
 
@@ -131,14 +131,14 @@ pub fn LoginPage() -> impl IntoView {
 
     view! {
         <FormCard title="Log in" notice=notice error=form.top_error on_submit=on_submit
-            alt=("New here? ", "/register", "Create an account")
-            help="Forgot your password? Ask the administrator of this service for a reset link.">
+            alt=("New here? ", "/register", "Create an account")>
             <TextField id="user_name" label="User name" autocomplete="username" field=name error=name_error/>
             <PasswordField id="password" label="Password" autocomplete="current-password" field=password error=password_error/>
             <Show when=move || asks_code.get()>
                 <CodeField id="code" field=code error=code_error/>
             </Show>
             <SubmitButton label="Log in" busy_label="Logging in…" busy=form.busy()/>
+            <p class="alt"><Link href="/forgot">"Forgot your password?"</Link></p>
             <div class="or" role="presentation">"or"</div>
             <ErrorBanner message=with_passkey.top_error/>
             <button type="button" class="secondary wide" disabled=move || with_passkey.busy().get()

@@ -2,11 +2,14 @@
 
 mod account;
 mod change_password;
+mod email_address;
+mod forgot;
 mod login;
 mod not_found;
 mod register;
 mod reset_password;
 mod security;
+mod verify;
 
 use leptos::prelude::*;
 
@@ -56,6 +59,20 @@ pub static PAGES: &[Page] = &[
         title: Some("Security"),
         nav: Nav::SignedIn("Security"),
         view: || view! { <security::SecurityPage/> }.into_any(),
+    },
+    Page {
+        path: "/forgot",
+        access: Access::SignedOut,
+        title: Some("Forgot password"),
+        nav: Nav::Hidden,
+        view: || view! { <forgot::ForgotPage/> }.into_any(),
+    },
+    Page {
+        path: "/verify",
+        access: Access::Anyone,
+        title: Some("Confirm your email address"),
+        nav: Nav::Hidden,
+        view: || view! { <verify::VerifyPage/> }.into_any(),
     },
     Page {
         path: "/reset",

@@ -1,14 +1,16 @@
-//! Set a new password with an operator's reset link, `/reset#token=…`. The token travels in
-//! the fragment, which browsers never send to a server (neither for the page nor as Referer).
+//! Set a new password with a reset link (mailed, or from an administrator), `/reset#token=…`.
+//! The token travels in the fragment, which browsers never send to a server (neither for the
+//! page nor as Referer). With two-factor login on, the server answers `mfa_required` and the
+//! page asks for a code too.
 
-use accounts_api::ResetPasswordRequest;
+use accounts_api::{ErrorCode, ResetPasswordRequest};
 use leptos::{ev::SubmitEvent, prelude::*};
 
 use super::encode;
 use crate::{
     api,
-    components::{FormCard, PasswordField, SubmitButton},
-    form::{check_new_password, new_password_hint, FieldState, Submission},
+    components::{CodeField, FormCard, PasswordField, SubmitButton},
+    form::{check_new_password, new_password_hint, required_if, FieldState, Submission},
     router::{query_value, Link, Router},
     state::{AppState, Flash},
 };
@@ -23,7 +25,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
             <section class="card" aria-labelledby="title">
                 <h1 id="title">"Reset password"</h1>
                 <p class="notice warning" role="status">
-                    "This page needs the whole link your administrator gave you: it ends in "
+                    "This page needs the whole link from your email or your administrator: it ends in "
                     <code>"#token="</code>" and a long code. Open that link again, or ask for a new one."
                 </p>
                 <p class="alt">"Remembered it? "<Link href="/login">"Log in"</Link></p>
@@ -39,10 +41,18 @@ fn ResetForm(token: String) -> impl IntoView {
     let state = expect_context::<AppState>();
     let router = expect_context::<Router>();
     let new = FieldState::new("");
+    let code = FieldState::new("");
+    let asks_code = RwSignal::new(false);
     let notice = RwSignal::new(state.take_flash());
     let form = Submission::new(
-        &[("newpassword", new)],
-        |req: ResetPasswordRequest| async move { api::reset_password(&req).await },
+        &[("newpassword", new), ("code", code)],
+        move |req: ResetPasswordRequest| async move {
+            let reply = api::reset_password(&req).await;
+            if matches!(&reply, Err(e) if e.code() == Some(ErrorCode::MfaRequired)) {
+                asks_code.set(true);
+            }
+            reply
+        },
         move |reply, _| {
             state.flash.set(Some(Flash::success(
                 "Your password is set. Log in with it.",
@@ -55,13 +65,14 @@ fn ResetForm(token: String) -> impl IntoView {
     let new_error = new.message(form.submitted, move |v| {
         check_new_password(v, "", state.password_policy())
     });
+    let code_error = code.message(form.submitted, required_if(move || asks_code.get(), "Code"));
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         notice.set(None);
-        form.submit(&[new_error], || ResetPasswordRequest {
+        form.submit(&[new_error, code_error], || ResetPasswordRequest {
             token: token.clone(),
             newpassword: new.value.get_untracked().into(),
-            code: None,
+            code: code.value_if(|| asks_code.get_untracked()),
         });
     };
 
@@ -70,6 +81,9 @@ fn ResetForm(token: String) -> impl IntoView {
             alt=("Remembered it? ", "/login", "Log in")>
             <PasswordField id="newpassword" label="New password" autocomplete="new-password" field=new
                 error=new_error hint=new_password_hint(state)/>
+            <Show when=move || asks_code.get()>
+                <CodeField id="code" field=code error=code_error/>
+            </Show>
             <SubmitButton label="Set password" busy_label="Setting password…" busy=form.busy()/>
         </FormCard>
     }
