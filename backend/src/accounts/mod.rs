@@ -358,6 +358,7 @@ impl Accounts {
                 clock: clock.clone(),
             },
             operator: Operator {
+                mailer: Mailer::off(),
                 credentials,
                 data,
                 recovery: roles.recovery,
@@ -387,6 +388,7 @@ impl Accounts {
         self.sign_in.mailer = mailer.clone();
         self.second_factor.mailer = mailer.clone();
         self.passkeys.mailer = mailer.clone();
+        self.operator.mailer = mailer.clone();
         self.recovery.mailer = mailer;
         (self, outbox)
     }

@@ -44,6 +44,8 @@ pub struct Operator {
     pub(super) recovery: Arc<dyn RecoveryStore>,
     pub(super) throttle: Throttle,
     pub(super) clock: Arc<dyn Clock>,
+    /// Security notices.
+    pub(super) mailer: super::Mailer,
 }
 
 /// What an operator sees of one account (never its hash).
@@ -229,6 +231,9 @@ impl Operator {
         };
         tracing::info!(target: "audit", action = "reset_link", outcome = "ok", user = user.name,
             passkeys_removed, passkeys_kept, keep_passkeys, who = "admin socket", "audit");
+        self.mailer
+            .notify(&user, crate::mail::Notice::ResetLinkIssued)
+            .await;
         Ok(IssuedReset {
             token,
             account: Account::from(&user),

@@ -1528,3 +1528,140 @@ async fn a_reset_link_needs_the_second_factor_and_dies_after_five_wrong_codes() 
         .await
         .unwrap_err();
 }
+
+/// With mail on, each security change is told to the account's confirmed address (never to
+/// an unconfirmed one), and an address change to the old address.
+#[tokio::test]
+async fn security_changes_are_told_to_the_confirmed_address() {
+    use crate::{data_key::Purpose, mail::Letter, store::OutboxStore};
+    let f = fixture(|_| {});
+    let (a, _outbox) = f
+        .accounts
+        .clone()
+        .with_mail("https://accounts.example.org", Duration::from_secs(3600));
+    let mailed = || async {
+        let mut mail = Vec::new();
+        for m in f.store.outbox().await.unwrap() {
+            let json = f.keys.open(Purpose::Mail, &m.id, &m.sealed).unwrap();
+            let letter: Letter = serde_json::from_slice(&json).unwrap();
+            mail.push((m.recipient, letter.subject));
+        }
+        mail.sort();
+        mail
+    };
+    let login = |password: &'static str| {
+        let a = a.clone();
+        async move {
+            a.sign_in
+                .login("ada", &pw(password), None, CLIENT)
+                .await
+                .unwrap()
+                .token
+        }
+    };
+    a.sign_in
+        .register(
+            "Ada",
+            &pw("first pass phrase"),
+            Some("ada@example.org"),
+            CLIENT,
+        )
+        .await
+        .unwrap();
+    // Unconfirmed: the link, and no notice of the password change.
+    a.sign_in
+        .change_password(
+            "ada",
+            &pw("first pass phrase"),
+            &pw("second pass phrase"),
+            CLIENT,
+        )
+        .await
+        .unwrap();
+    let to = |who: &str, what: &str| (who.to_owned(), what.to_owned());
+    assert_eq!(
+        mailed().await,
+        [to("ada@example.org", "Confirm your email address")]
+    );
+
+    // Confirmed: every change is told.
+    a.email
+        .set_by_operator("ada", "ada@example.org", true)
+        .await
+        .unwrap();
+    a.sign_in
+        .change_password(
+            "ada",
+            &pw("second pass phrase"),
+            &pw("third pass phrase"),
+            CLIENT,
+        )
+        .await
+        .unwrap();
+    let token = login("third pass phrase").await;
+    let signed_in = a.sign_in.session(&token).await.unwrap();
+    let pending = a
+        .second_factor
+        .start_setup(&signed_in, None, CLIENT)
+        .await
+        .unwrap();
+    let signed_in = a.sign_in.session(&token).await.unwrap();
+    a.second_factor
+        .confirm(&signed_in, &code_at(&f, &pending.secret, 0), CLIENT)
+        .await
+        .unwrap();
+    f.clock.advance(Duration::from_secs(30));
+    let signed_in = a
+        .sign_in
+        .session(&login_token(&a, &f, &pending.secret).await)
+        .await
+        .unwrap();
+    a.second_factor
+        .disable(&signed_in, None, CLIENT)
+        .await
+        .unwrap();
+    a.operator
+        .issue_reset_token("ada", MINUTE, true)
+        .await
+        .unwrap();
+    a.email
+        .change(&signed_in, "ada@example.net", None, CLIENT)
+        .await
+        .unwrap();
+    let mail = mailed().await;
+    for subject in [
+        "Your password was changed",
+        "Two-factor login is on",
+        "Two-factor login is off",
+        "A reset link was issued for your account",
+        "Your email address was changed",
+    ] {
+        assert!(
+            mail.contains(&to("ada@example.org", subject)),
+            "{subject}: {mail:?}"
+        );
+    }
+    assert!(
+        mail.contains(&to("ada@example.net", "Confirm your email address")),
+        "{mail:?}"
+    );
+    assert_eq!(mail.len(), 7, "{mail:?}");
+}
+
+/// A session of Ada's, two-factor login on: the password and a current code.
+async fn login_token(a: &Accounts, f: &Fixture, secret: &str) -> crate::token::SessionToken {
+    let code = code_at(f, secret, 0);
+    a.sign_in
+        .login(
+            "ada",
+            Proof {
+                password: &pw("third pass phrase"),
+                code: Some(&code),
+            },
+            None,
+            CLIENT,
+        )
+        .await
+        .unwrap()
+        .token
+}

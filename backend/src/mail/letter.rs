@@ -37,6 +37,8 @@ pub enum Notice {
     PasskeyAdded,
     /// The account's address was changed away from this one.
     EmailChanged,
+    /// An administrator issued a reset link for the account.
+    ResetLinkIssued,
 }
 
 enum Part<'a> {
@@ -91,6 +93,7 @@ impl Letter {
             Notice::TwoFactorOff => ("Two-factor login is off", "Two-factor login was turned off for your account: logging in now asks for the password alone."),
             Notice::PasskeyAdded => ("A passkey was added", "A passkey was added to your account: it can log in without the password."),
             Notice::EmailChanged => ("Your email address was changed", "The email address of your account was changed to another one: this address will no longer receive messages about it."),
+            Notice::ResetLinkIssued => ("A reset link was issued for your account", "An administrator gave out a link to choose a new password for your account. If you did not ask for one, tell your administrator."),
         };
         Self::compose(
             subject,

@@ -83,6 +83,25 @@ async fn registration_mails_a_link_that_verifies_the_address(kind: Kind) {
     assert_eq!(me["email"], "Ada.Lovelace@Example.org");
     assert_eq!(me["email_verified"], false);
 
+    // The link again: once a minute; the newer link replaces the older.
+    assert_eq!(app.post("/api/email/resend", json!({})).await.status(), 202);
+    let again = app.post("/api/email/resend", json!({})).await;
+    assert!(again.headers().contains_key("retry-after"));
+    expect_problem(again, 429, "rate_limited").await;
+    app.advance(Duration::from_secs(61));
+    assert_eq!(app.post("/api/email/resend", json!({})).await.status(), 202);
+    let mail = smtp.wait_for(3).await;
+    let newest = mail[2].token("verify");
+    assert_ne!(newest, token);
+    expect_problem(
+        app.post("/api/email/verify", json!({ "token": token }))
+            .await,
+        400,
+        "invalid_email_token",
+    )
+    .await;
+    let token = newest;
+
     let verified = app
         .post("/api/email/verify", json!({ "token": token }))
         .await;
@@ -522,7 +541,38 @@ async fn operators_set_addresses_send_test_mail_and_see_the_outbox(kind: Kind) {
     assert_eq!(mail[1].rcpt_tos, vec!["Ada@Example.org".to_owned()]);
 }
 
+/// The operator's view of the outbox (`admin outbox --json`), once `done` holds (at most
+/// 10 s).
+async fn outbox_until(app: &TestApp, done: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..100 {
+        let now: Value = serde_json::from_slice(&app.admin(&["outbox", "--json"]).stdout).unwrap();
+        if done(&now) {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the outbox did not get there: {}",
+        String::from_utf8_lossy(&app.admin(&["outbox", "--json"]).stdout)
+    );
+}
+
+/// A message the relay never takes is tried for a day, then given up, its reason kept for
+/// the operator.
+async fn a_message_the_relay_never_takes_is_given_up_after_a_day(kind: Kind) {
+    let smtp = SmtpServer::not_started();
+    let app = with_mail(kind, &smtp).await;
+    assert_eq!(register(&app, "Ada", "ada@example.org").await.status(), 201);
+    outbox_until(&app, |o| o[0]["attempts"].as_u64() >= Some(1)).await;
+    app.advance(Duration::from_secs(25 * 3600));
+    let given_up = outbox_until(&app, |o| o[0]["failed"] == true).await;
+    assert_eq!(given_up[0]["kind"], "verify");
+    assert!(given_up[0]["last_error"].is_string(), "{given_up}");
+    assert!(smtp.messages().is_empty());
+}
+
 crate::for_each_store!(
+    a_message_the_relay_never_takes_is_given_up_after_a_day,
     operators_set_addresses_send_test_mail_and_see_the_outbox,
     registration_mails_a_link_that_verifies_the_address,
     forgot_mails_a_reset_link_and_using_it_ends_every_session,
