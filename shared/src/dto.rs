@@ -143,19 +143,70 @@ impl std::fmt::Debug for ResetPasswordRequest {
 }
 
 /// `POST /api/password/forgot`: the user name or the email address of the account whose
-/// owner forgot the password.
+/// owner forgot the password: exactly one of them, and no other key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct ForgotPasswordRequest {
     /// The user name, in any case or Unicode form.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(example = "Ada"))]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_string"
+    )]
     pub user_name: Option<String>,
     /// Or the account's (verified) email address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(example = "ada@example.org"))]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_string"
+    )]
     pub email: Option<String>,
 }
+
+/// A key that is absent is `None`; one that is present must be a string (`null` is not one:
+/// `{"email": "…", "user_name": null}` names both keys, which the schema's `oneOf` refuses).
+fn present_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
+}
+
+/// Exactly one key, `user_name` or `email`, and nothing else. (Written as one object with a
+/// property count rather than `oneOf`: a fuzzer that mutates one branch of a `oneOf` makes
+/// bodies the other branch accepts and calls them invalid.)
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for ForgotPasswordRequest {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+        let string = |description: &str, example: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(description))
+                .examples([example])
+        };
+        ObjectBuilder::new()
+            .description(Some(
+                "The user name or the email address of the account whose owner forgot the \
+                 password: exactly one of them.",
+            ))
+            .property(
+                "user_name",
+                string("The user name, in any case or Unicode form.", "Ada"),
+            )
+            .property(
+                "email",
+                string(
+                    "Or the account's (verified) email address.",
+                    "ada@example.org",
+                ),
+            )
+            .min_properties(Some(1))
+            .max_properties(Some(1))
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for ForgotPasswordRequest {}
 
 /// `POST /api/email`: the signed-in account's new email address (a sensitive change: within
 /// the re-authentication window, or with the password and code).

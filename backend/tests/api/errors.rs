@@ -201,9 +201,7 @@ fn first_required_field(route: &str) -> Option<String> {
         Some(field) => Some(field.to_owned()),
         // A login: a name and password, or a ticket; without either, the name is missing.
         // A forgotten password: a name or an address; without either, the name is missing.
-        None if schema["properties"]["email"].is_object()
-            && schema["properties"]["user_name"].is_object() =>
-        {
+        None if schema["maxProperties"] == 1 && schema["properties"]["user_name"].is_object() => {
             Some("user_name".to_owned())
         }
         None if schema["properties"]["login_ticket"].is_object() => {
