@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  fillField, fitsWidth, heading, launchBrowser, linkIn, openPage, startServer, startSmtpServer,
+  currentStep, fillField, fitsWidth, heading, launchBrowser, linkIn, openPage, startServer,
+  startSmtpServer, totp,
 } from './harness.js';
 
 const unique = (prefix) => `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
@@ -99,6 +100,55 @@ describe('email', () => {
       }
     });
   }
+
+  test('a mailed reset link asks for the code when two-factor login is on', async () => {
+    const p = await openPage(env.browser, 'email-reset-with-code');
+    const base = env.server.base;
+    const name = unique('Tess');
+    const address = `${name.toLowerCase()}@example.org`;
+    const json = { 'content-type': 'application/json', origin: base };
+    const post = async (path, body, cookie) => {
+      const r = await fetch(`${base}${path}`, {
+        method: 'POST', headers: cookie ? { ...json, cookie } : json, body: JSON.stringify(body),
+      });
+      return r;
+    };
+    try {
+      // An account with a confirmed address and two-factor login on, set up over the API.
+      assert.equal((await post('/api/user/add', { user_name: name, password: 'a first pass phrase', email: address })).status, 201);
+      const verify = await env.smtp.waitFor(address, 'Confirm your email address');
+      const token = linkIn(verify, 'verify').split('#token=')[1];
+      assert.equal((await post('/api/email/verify', { token })).status, 200);
+      const login = await post('/api/login', { user_name: name, password: 'a first pass phrase' });
+      const cookie = login.headers.get('set-cookie').split(';')[0];
+      const setup = await (await post('/api/mfa/totp/setup', {}, cookie)).json();
+      const step = currentStep();
+      assert.equal((await post('/api/mfa/totp/confirm', { code: totp(setup.secret, step) }, cookie)).status, 200);
+
+      // Forgot → the mail's link → a new password: the page asks for the code, then sets it.
+      await p.page.goto(`${base}/forgot`);
+      await fillField(p.page, 'User name or email', name);
+      await p.page.getByRole('button', { name: 'Send the link' }).click();
+      await p.page.getByText('If that account has a confirmed email address').waitFor();
+      const reset = await env.smtp.waitFor(address, 'Reset your password');
+      await p.page.goto(linkIn(reset, 'reset'));
+      await heading(p.page, 'Reset password');
+      await fillField(p.page, 'New password', 'a newly chosen phrase');
+      await p.page.getByRole('button', { name: 'Set password' }).click();
+      await p.page.getByText('Two-factor login is on for this account').waitFor();
+      await p.page.getByLabel('Authentication code').waitFor();
+      assert.equal(await p.page.getByText('Code is required').count(), 0);
+      await p.shot('reset-asks-code');
+      await fillField(p.page, 'Authentication code', totp(setup.secret, step + 1));
+      await p.page.getByRole('button', { name: 'Set password' }).click();
+      await heading(p.page, 'Log in');
+      await p.page.getByText('Your password is set').waitFor();
+      await p.shot('reset-with-code-done');
+      assert.deepEqual(p.problems, []);
+    } finally {
+      await p.close();
+    }
+  });
 
   test('without mail, Forgot password says to ask the administrator', async () => {
     const p = await openPage(env.browser, 'email-off');

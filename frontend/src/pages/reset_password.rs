@@ -47,27 +47,46 @@ fn ResetForm(token: String) -> impl IntoView {
     let form = Submission::new(
         &[("newpassword", new), ("code", code)],
         move |req: ResetPasswordRequest| async move {
-            let reply = api::reset_password(&req).await;
-            if matches!(&reply, Err(e) if e.code() == Some(ErrorCode::MfaRequired)) {
-                asks_code.set(true);
+            match api::reset_password(&req).await {
+                Ok(reply) => Ok(Some(reply)),
+                // Not a failure: the next step.
+                Err(e) if e.code() == Some(ErrorCode::MfaRequired) && req.code.is_none() => {
+                    Ok(None)
+                }
+                Err(e) => Err(e),
             }
-            reply
         },
-        move |reply, _| {
-            state.flash.set(Some(Flash::success(
-                "Your password is set. Log in with it.",
-            )));
-            state.session.changed();
-            // In place of the link, so Back does not return to a used token.
-            router.replace(&format!("/login?user={}", encode(&reply.user_name)));
+        move |reply, _| match reply {
+            Some(reply) => {
+                state.flash.set(Some(Flash::success(
+                    "Your password is set. Log in with it.",
+                )));
+                state.session.changed();
+                // In place of the link, so Back does not return to a used token.
+                router.replace(&format!("/login?user={}", encode(&reply.user_name)));
+            }
+            None => {
+                asks_code.set(true);
+                notice.set(Some(Flash::warning(
+                    "Two-factor login is on for this account: enter the code from your authenticator app too.",
+                )));
+                super::login::focus("code");
+            }
         },
     );
     let new_error = new.message(form.submitted, move |v| {
         check_new_password(v, "", state.password_policy())
     });
-    let code_error = code.message(form.submitted, required_if(move || asks_code.get(), "Code"));
+    // A code field that appears after a reply is not wrong yet: "required" waits for a submit
+    // made while it is shown.
+    let code_tried = RwSignal::new(false);
+    let code_error = code.message(
+        form.submitted,
+        required_if(move || asks_code.get() && code_tried.get(), "Code"),
+    );
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
+        code_tried.set(asks_code.get_untracked());
         notice.set(None);
         form.submit(&[new_error, code_error], || ResetPasswordRequest {
             token: token.clone(),
