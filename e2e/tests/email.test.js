@@ -63,6 +63,23 @@ describe('email', () => {
         await p.page.getByRole('link', { name: 'Go to your account' }).click();
         await heading(p.page, 'Your account');
         await p.page.getByText(`${address} (confirmed)`).waitFor();
+
+        // Change it (just logged in: no need to confirm it is you): the new one waits for its
+        // link, the old one is told.
+        const second = `${name.toLowerCase()}@example.net`;
+        await p.page.getByRole('button', { name: 'Change email address' }).click();
+        await fillField(p.page, 'New email address', second);
+        await p.shot('change-address');
+        await p.page.getByRole('button', { name: 'Save' }).click();
+        await p.page.getByText('Check your inbox for a link to confirm your email address.').waitFor();
+        await p.page.getByText(`${second} (not confirmed yet`).waitFor();
+        await env.smtp.waitFor(address, 'Your email address was changed');
+        const confirmSecond = await env.smtp.waitFor(second, 'Confirm your email address');
+        await p.page.goto(linkIn(confirmSecond, 'verify'));
+        await p.page.getByText(`Email address ${second} confirmed.`).waitFor();
+        await p.page.goto(`${env.server.base}/account`);
+        await p.page.getByText(`${second} (confirmed)`).waitFor();
+        await p.shot('changed-address');
         // Opened again, the link is used up and says so.
         await p.page.goto(link);
         await p.page.getByRole('alert').getByText('This verification link is not valid').waitFor();
@@ -74,14 +91,14 @@ describe('email', () => {
         await heading(p.page, 'Log in');
         await p.page.getByRole('link', { name: 'Forgot your password?' }).click();
         await heading(p.page, 'Forgot password');
-        await fillField(p.page, 'User name or email', address.toUpperCase());
+        await fillField(p.page, 'User name or email', second.toUpperCase());
         assert.ok(await fitsWidth(p.page), `forgot page fits ${width} px`);
         await p.page.getByRole('button', { name: 'Send the link' }).click();
         await p.page.getByText('If that account has a confirmed email address').waitFor();
         await p.shot('forgot-sent');
 
         // The mail's link opens Reset password; the new password logs in.
-        const reset = await env.smtp.waitFor(address, 'Reset your password');
+        const reset = await env.smtp.waitFor(second, 'Reset your password');
         await p.page.goto(linkIn(reset, 'reset'));
         await heading(p.page, 'Reset password');
         await fillField(p.page, 'New password', chosen);
@@ -92,7 +109,7 @@ describe('email', () => {
         await fillField(p.page, 'Password', chosen);
         await p.page.getByRole('button', { name: 'Log in' }).click();
         await heading(p.page, 'Your account');
-        await env.smtp.waitFor(address, 'Your password was changed');
+        await env.smtp.waitFor(second, 'Your password was changed');
         await p.shot('signed-in-again');
         assert.deepEqual(p.problems, []);
       } finally {
