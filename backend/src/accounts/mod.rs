@@ -270,6 +270,7 @@ impl Accounts {
             roles.users.clone(),
             roles.second_factors.clone(),
             roles.key_checks.clone(),
+            roles.outbox.clone(),
         );
         let throttle = Throttle::new(roles.counters.clone(), settings.throttle);
         let rules = PasswordRules {

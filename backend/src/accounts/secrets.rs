@@ -18,7 +18,7 @@ use std::{
 
 use crate::{
     data_key::{self, DataKeyError, DataKeys, Purpose},
-    store::{KeyCheckStore, SecondFactorStore, StoreError, TotpSlot, UserStore},
+    store::{KeyCheckStore, OutboxStore, SecondFactorStore, StoreError, TotpSlot, UserStore},
 };
 
 use super::{AccountError, AccountResult};
@@ -116,6 +116,8 @@ pub struct Secrets {
     users: Arc<dyn UserStore>,
     second_factors: Arc<dyn SecondFactorStore>,
     key_checks: Arc<dyn KeyCheckStore>,
+    /// Queued mail is sealed too (it may hold a link).
+    outbox: Arc<dyn OutboxStore>,
     state: Arc<RwLock<Check>>,
     /// One rotation at a time.
     rotating: Arc<tokio::sync::Mutex<()>>,
@@ -128,12 +130,14 @@ impl Secrets {
         users: Arc<dyn UserStore>,
         second_factors: Arc<dyn SecondFactorStore>,
         key_checks: Arc<dyn KeyCheckStore>,
+        outbox: Arc<dyn OutboxStore>,
     ) -> Self {
         Self {
             keys,
             users,
             second_factors,
             key_checks,
+            outbox,
             state: Arc::new(RwLock::new(Check::Pending)),
             rotating: Arc::new(tokio::sync::Mutex::new(())),
         }
@@ -316,6 +320,34 @@ impl Secrets {
         Ok(replaced)
     }
 
+    /// Seals the queued messages not sealed with `newest` again with it, so that removing an
+    /// older key from the file later loses no mail. A message that cannot be opened is left
+    /// as it is (its sender gives it up and says why). How many were sealed again.
+    async fn reseal_mail(&self, newest: &str) -> AccountResult<usize> {
+        let mut resealed = 0;
+        for mail in self.outbox.outbox().await? {
+            if data_key::sealed_with(&mail.sealed) == Some(newest) {
+                continue;
+            }
+            let Ok(clear) = self.keys.open(Purpose::Mail, &mail.id, &mail.sealed) else {
+                tracing::warn!(
+                    mail = mail.id,
+                    "a queued message cannot be opened; left as it is"
+                );
+                continue;
+            };
+            let sealed = self.keys.seal(Purpose::Mail, &mail.id, &clear);
+            if self
+                .outbox
+                .replace_mail_sealed(&mail.id, &mail.sealed, &sealed)
+                .await?
+            {
+                resealed += 1;
+            }
+        }
+        Ok(resealed)
+    }
+
     /// Adds a new key to the key file, records it in the database, and seals every stored
     /// secret again with it. The older keys stay in the file (the operator removes them).
     pub async fn rotate(&self) -> AccountResult<Rotation> {
@@ -356,6 +388,7 @@ impl Secrets {
                 break;
             }
         }
+        resealed += self.reseal_mail(&new_id).await?;
         Ok(Rotation {
             path: self.keys.path().to_owned(),
             new_id,

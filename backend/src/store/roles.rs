@@ -370,4 +370,8 @@ pub trait OutboxStore: Send + Sync + 'static {
 
     /// Every message in the outbox, due first (for operators).
     async fn outbox(&self) -> StoreResult<Vec<MailRecord>>;
+
+    /// Replaces a message's sealed content with `new` if it is still `expected` (sealing it
+    /// again with a newer key). Whether it did.
+    async fn replace_mail_sealed(&self, id: &str, expected: &str, new: &str) -> StoreResult<bool>;
 }

@@ -75,6 +75,36 @@ impl Raw {
         }
     }
 
+    /// The sealed content of every queued message, as it is in the database.
+    async fn mail_sealed(&self) -> Vec<String> {
+        match self {
+            Self::Sqlite(dir) => {
+                let c = rusqlite::Connection::open(dir.join("accounts.sqlite3")).unwrap();
+                let mut q = c.prepare("SELECT sealed FROM outbox").unwrap();
+                q.query_map([], |r| r.get(0))
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect()
+            }
+            Self::Mongo(db) => {
+                let mut cursor = mongodb::Client::with_uri_str(mongodb_uri())
+                    .await
+                    .unwrap()
+                    .database(db)
+                    .collection::<mongodb::bson::Document>("outbox")
+                    .find(mongodb::bson::doc! {})
+                    .await
+                    .unwrap();
+                let mut sealed = Vec::new();
+                while cursor.advance().await.unwrap() {
+                    let doc = cursor.deserialize_current().unwrap();
+                    sealed.push(doc.get_str("sealed").unwrap().to_owned());
+                }
+                sealed
+            }
+        }
+    }
+
     /// Writes `value` as the account's secret in force, behind the server's back.
     async fn set_secret(&self, name: &str, value: &str) {
         match self {
@@ -389,16 +419,28 @@ async fn enrolled_on(server: &Operated) -> String {
 /// stored secret again with it, and codes still verify.
 async fn rotating_the_data_key_seals_every_secret_again(kind: Kind) {
     let db = (kind == Kind::Mongo).then(unique_db_name);
-    let server = Operated::start_on(db.as_deref(), &[]).await;
+    // Mail on, through a relay that is not there: a message stays queued (sealed).
+    let relay = format!("smtp://127.0.0.1:{}", crate::support::process::free_port());
+    let server = Operated::start_on(db.as_deref(), &["--smtp-url", &relay]).await;
     let raw = match &db {
         Some(db) => Raw::Mongo(db.clone()),
         None => Raw::Sqlite(server.dir.path().to_owned()),
     };
     let secret = enrolled_on(&server).await;
+    let registered = reqwest::Client::new()
+        .post(server.url("/api/user/add"))
+        .json(&json!({ "user_name": "bea", "password": PASSWORD, "email": "bea@example.org" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 201);
     let key_file = server.dir.path().join("data.key");
     let before = raw.secrets("ada").await.0.unwrap();
     let old_id = sealed_with(&before).to_owned();
     assert_eq!(key_ids(&key_file), std::slice::from_ref(&old_id));
+    let queued = raw.mail_sealed().await;
+    assert_eq!(queued.len(), 1);
+    assert_eq!(sealed_with(&queued[0]), old_id);
 
     let out = server.admin_ok(&["rotate-data-key"]);
     let ids = key_ids(&key_file);
@@ -409,13 +451,17 @@ async fn rotating_the_data_key_seals_every_secret_again(kind: Kind) {
         out.contains(&format!(
             "Added data key {new_id} to {}",
             key_file.display()
-        )) && out.contains("1 stored secret was sealed again")
+        )) && out.contains("2 stored secrets were sealed again")
             && out.contains(&format!("The older key ({old_id}) stays listed")),
         "{out}"
     );
     assert_eq!(mode(&key_file), 0o600);
     let after = raw.secrets("ada").await.0.unwrap();
     assert_eq!(sealed_with(&after), new_id);
+    // Queued mail too: removing the old key later loses no message.
+    let queued = raw.mail_sealed().await;
+    assert_eq!(queued.len(), 1);
+    assert_eq!(sealed_with(&queued[0]), new_id);
 
     // The confirming code used the current step; the next one is within the drift window.
     let code = code_at(&secret, OffsetDateTime::now_utc(), 1);

@@ -171,7 +171,32 @@ async fn concurrent_senders_take_each_message_once(kind: Kind) {
     assert!(f.store.outbox().await.unwrap().is_empty());
 }
 
+async fn sealed_content_is_replaced_only_while_unchanged(kind: Kind) {
+    let f = store(kind).await;
+    let now = clock::now();
+    f.store.enqueue_mail(&mail("m", now)).await.unwrap();
+    assert!(!f
+        .store
+        .replace_mail_sealed("m", "not it", "new")
+        .await
+        .unwrap());
+    assert!(f
+        .store
+        .replace_mail_sealed("m", "sealed-m", "resealed-m")
+        .await
+        .unwrap());
+    assert!(!f
+        .store
+        .replace_mail_sealed("gone", "sealed-m", "x")
+        .await
+        .unwrap());
+    let [m] = f.store.outbox().await.unwrap().try_into().unwrap();
+    assert_eq!(m.sealed, "resealed-m");
+    assert_eq!((m.attempts, m.failed), (0, false), "nothing else changed");
+}
+
 crate::for_each_store!(
+    sealed_content_is_replaced_only_while_unchanged,
     a_message_goes_to_one_sender_and_back_when_its_lease_runs_out,
     a_failed_try_is_retried_later_or_given_up,
     concurrent_senders_take_each_message_once,

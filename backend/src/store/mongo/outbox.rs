@@ -123,6 +123,19 @@ impl OutboxStore for MongoStore {
         .map(|r| r.matched_count == 1)
     }
 
+    async fn replace_mail_sealed(&self, id: &str, expected: &str, new: &str) -> StoreResult<bool> {
+        self.run(async |c| {
+            c.outbox
+                .update_one(
+                    doc! { "_id": id, "sealed": expected },
+                    doc! { "$set": { "sealed": new } },
+                )
+                .await
+        })
+        .await
+        .map(|r| r.matched_count == 1)
+    }
+
     async fn outbox(&self) -> StoreResult<Vec<MailRecord>> {
         self.run(async |c| {
             let mut cursor = c

@@ -107,6 +107,16 @@ impl OutboxStore for SqliteStore {
         .await
     }
 
+    async fn replace_mail_sealed(&self, id: &str, expected: &str, new: &str) -> StoreResult<bool> {
+        let (id, expected, new) = (id.to_owned(), expected.to_owned(), new.to_owned());
+        self.write(move |c| {
+            c.prepare_cached("UPDATE outbox SET sealed = ?3 WHERE id = ?1 AND sealed = ?2")?
+                .execute(params![id, expected, new])
+                .map(|n| n == 1)
+        })
+        .await
+    }
+
     async fn outbox(&self) -> StoreResult<Vec<MailRecord>> {
         self.read(|c| {
             c.prepare_cached(&format!(
