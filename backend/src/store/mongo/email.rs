@@ -3,10 +3,7 @@
 //! verification link's token hash and expiry.
 
 use async_trait::async_trait;
-use mongodb::{
-    bson::{doc, Bson},
-    options::ReturnDocument,
-};
+use mongodb::bson::{doc, Bson};
 use time::OffsetDateTime;
 
 use super::{bson_time, MongoStore};
@@ -72,24 +69,17 @@ impl EmailStore for MongoStore {
         token_hash: &str,
         now: OffsetDateTime,
     ) -> StoreResult<Option<UserRecord>> {
-        let updated = self
-            .run(async |c| {
-                c.users
-                    .find_one_and_update(
-                        doc! {
-                            "email_token_hash": token_hash,
-                            "email_token_expires_at": { "$gt": bson_time(now) },
-                        },
-                        doc! {
-                            "$set": { "email_verified": true },
-                            "$unset": { "email_token_hash": "", "email_token_expires_at": "" },
-                        },
-                    )
-                    .return_document(ReturnDocument::After)
-                    .await
-            })
-            .await?;
-        Ok(updated.map(UserRecord::from))
+        self.update_user_returning(
+            doc! {
+                "email_token_hash": token_hash,
+                "email_token_expires_at": { "$gt": bson_time(now) },
+            },
+            doc! {
+                "$set": { "email_verified": true },
+                "$unset": { "email_token_hash": "", "email_token_expires_at": "" },
+            },
+        )
+        .await
     }
 
     async fn find_user_by_email(&self, key: &str) -> StoreResult<Option<UserRecord>> {

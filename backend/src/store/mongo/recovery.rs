@@ -2,7 +2,7 @@
 //! conditional update.
 
 use async_trait::async_trait;
-use mongodb::{bson::doc, options::ReturnDocument};
+use mongodb::bson::doc;
 use time::OffsetDateTime;
 
 use super::{bson_time, MongoStore};
@@ -46,27 +46,20 @@ impl RecoveryStore for MongoStore {
         new_hash: &str,
         now: OffsetDateTime,
     ) -> StoreResult<Option<UserRecord>> {
-        let updated = self
-            .run(async |c| {
-                c.users
-                    .find_one_and_update(
-                        doc! {
-                            "reset_token_hash": token_hash,
-                            "reset_expires_at": { "$gt": bson_time(now) },
-                        },
-                        doc! {
-                            "$set": {
-                                "password_hash": new_hash,
-                                "password_changed_at": bson_time(now),
-                                "password_expired": false,
-                            },
-                            "$unset": { "reset_token_hash": "", "reset_expires_at": "" },
-                        },
-                    )
-                    .return_document(ReturnDocument::After)
-                    .await
-            })
-            .await?;
-        Ok(updated.map(UserRecord::from))
+        self.update_user_returning(
+            doc! {
+                "reset_token_hash": token_hash,
+                "reset_expires_at": { "$gt": bson_time(now) },
+            },
+            doc! {
+                "$set": {
+                    "password_hash": new_hash,
+                    "password_changed_at": bson_time(now),
+                    "password_expired": false,
+                },
+                "$unset": { "reset_token_hash": "", "reset_expires_at": "" },
+            },
+        )
+        .await
     }
 }

@@ -95,6 +95,23 @@ impl MongoStore {
             .await
     }
 
+    /// Applies `update` to the account matching `filter`, in one conditional write (so of two
+    /// writers one wins); the account as it is after, if one matched.
+    pub(super) async fn update_user_returning(
+        &self,
+        filter: Document,
+        update: Document,
+    ) -> StoreResult<Option<UserRecord>> {
+        self.run(async |c| {
+            c.users
+                .find_one_and_update(filter, update)
+                .return_document(mongodb::options::ReturnDocument::After)
+                .await
+        })
+        .await
+        .map(|found| found.map(UserRecord::from))
+    }
+
     /// The account matching `filter`, if any.
     pub(super) async fn find_user_where(
         &self,
