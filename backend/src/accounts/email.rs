@@ -1,11 +1,13 @@
 //! Email addresses and the mail the use cases send.
 //!
-//! An account may have one address, unique among accounts caselessly. It is verified by a
-//! link mailed to it (a 256-bit token stored as SHA-256, single use, 24 hours); only a
-//! verified address receives reset links and security notices. Nothing here tells a caller
-//! whether an address or an account exists: a taken address gets the reply of a free one
-//! (and its owner a mail saying someone tried), a forgotten-password request always gets the
-//! same reply, and the lookup and mail behind it happen after the reply.
+//! An account may have one address. It is verified by a link mailed to it (a 256-bit token
+//! stored as SHA-256, single use, 24 hours); a verified address is unique among accounts
+//! caselessly, an unverified one blocks no one. Only a verified address receives reset links
+//! and security notices. Nothing here tells a caller whether an address or an account
+//! exists: an address another account has verified is kept all the same and gets no link
+//! (its owner gets a mail saying someone tried), a forgotten-password request always gets
+//! the same reply, and the lookup and mail behind it happen after the reply. Mail to one
+//! mailbox, and an account's changes, are limited per hour.
 //!
 //! With no SMTP relay configured ([`Mailer::off`]) addresses are still kept, but nothing is
 //! mailed and self-service recovery answers [`AccountError::MailUnavailable`].
