@@ -23,7 +23,10 @@ use super::{
 use crate::{
     clock::Clock,
     mail::{self, EmailAddress, Letter, Notice, Outbox},
-    store::{CounterStore, EmailStore, NewEmail, RecoveryStore, StoreError, UserRecord, UserStore},
+    store::{
+        CounterStore, EmailStore, NewEmail, RecoveryStore, ResetLink, StoreError, UserRecord,
+        UserStore,
+    },
     throttle::{Attempt, Throttle},
     token::{EmailToken, ResetToken},
 };
@@ -35,8 +38,10 @@ pub const RESEND_COOLDOWN: Duration = Duration::from_secs(60);
 /// Reset links mailed to one account per hour, at most: a mailbox is not flooded by whoever
 /// knows the name.
 pub const RESET_MAILS_PER_HOUR: u32 = 3;
-/// Links and notices of someone's attempts one mailbox gets per hour, at most, whoever asks.
+/// Verification links one mailbox gets per hour, at most, whoever asks.
 pub const MAILS_PER_RECIPIENT: u32 = 5;
+/// "Someone tried to use your address" mails one mailbox gets per hour, at most.
+pub const TRIED_MAILS_PER_RECIPIENT: u32 = 1;
 /// Address changes one account may make per hour (each mails a link).
 pub const CHANGES_PER_HOUR: u32 = 5;
 const HOUR: Duration = Duration::from_secs(3600);
@@ -150,8 +155,10 @@ impl Addresses {
     }
 
     /// Mails `to` the verification link of `token`, or, if `held` by another account, tells
-    /// that account's owner (at the address as they gave it) that someone tried; either way
-    /// within the recipient's hourly limit, past which nothing is sent and nothing said.
+    /// that account's owner (at the address as they gave it) that someone tried; each within
+    /// its own hourly limit for the mailbox, past which nothing is sent and nothing said.
+    /// (Separate budgets: a flood of attempts must not use up the owner's links; reset links
+    /// have their own, per account.)
     async fn mail_link(
         &self,
         user: &UserRecord,
@@ -164,7 +171,11 @@ impl Addresses {
             Some(owner) => owner.email.clone().unwrap_or_else(|| to.to_owned()),
             None => to.to_owned(),
         };
-        if !self.recipient_allows(&recipient).await? {
+        let (budget, limit) = match held {
+            Some(_) => ("tried", TRIED_MAILS_PER_RECIPIENT),
+            None => ("links", MAILS_PER_RECIPIENT),
+        };
+        if !self.recipient_allows(budget, &recipient, limit).await? {
             audit("email_link", "mailbox_limit", &user.name, client);
             return Ok(());
         }
@@ -188,18 +199,24 @@ impl Addresses {
         }
     }
 
-    /// Counts a message to `address`; whether it is within [`MAILS_PER_RECIPIENT`] this
-    /// hour (whoever causes them, a mailbox gets no more).
-    async fn recipient_allows(&self, address: &str) -> AccountResult<bool> {
-        let counted = self
-            .counters
-            .bump_counter(
-                &format!("mail:to:{}", mail::address_key(address)),
-                self.clock.now(),
-                HOUR,
-            )
-            .await?;
-        Ok(counted.count <= MAILS_PER_RECIPIENT)
+    /// Counts a message of `budget` to `address`'s mailbox (a `+tag` is the same mailbox);
+    /// whether it is within `limit` this clock hour (whoever causes them, a mailbox gets no
+    /// more).
+    async fn recipient_allows(
+        &self,
+        budget: &str,
+        address: &str,
+        limit: u32,
+    ) -> AccountResult<bool> {
+        let mailbox = mailbox_key(address);
+        let counted = count_in_window(
+            &*self.counters,
+            &format!("mail:{budget}:{mailbox}"),
+            self.clock.now(),
+            HOUR,
+        )
+        .await?;
+        Ok(counted.0 <= limit)
     }
 }
 
@@ -259,13 +276,16 @@ impl Email {
             return Ok(());
         }
         let now = self.addresses.clock.now();
-        let changes = self
-            .counters
-            .bump_counter(&format!("mail:changes:{}", user.id), now, HOUR)
-            .await?;
-        if changes.count > CHANGES_PER_HOUR {
+        let (changes, window_end) = count_in_window(
+            &*self.counters,
+            &format!("mail:changes:{}", user.id),
+            now,
+            HOUR,
+        )
+        .await?;
+        if changes > CHANGES_PER_HOUR {
             audit("email_change", "limited", &user.name, client);
-            return Err(limited(changes.expires_at - now));
+            return Err(limited(window_end - now));
         }
         self.addresses.attach(&user, &address, client).await?;
         if !same {
@@ -293,12 +313,15 @@ impl Email {
             return Ok(());
         }
         let now = self.addresses.clock.now();
-        let counter = self
-            .counters
-            .bump_counter(&format!("mail:verify:{}", user.id), now, RESEND_COOLDOWN)
-            .await?;
-        if counter.count > 1 {
-            return Err(limited(counter.expires_at - now));
+        let (sent, window_end) = count_in_window(
+            &*self.counters,
+            &format!("mail:resend:{}", user.id),
+            now,
+            RESEND_COOLDOWN,
+        )
+        .await?;
+        if sent > 1 {
+            return Err(limited(window_end - now));
         }
         let key = mail::address_key(address);
         let held = self.addresses.held_elsewhere(user, &key).await?;
@@ -479,9 +502,9 @@ impl Email {
             audit("password_forgot", "disabled", &user.name, client);
             return Ok(());
         }
-        // An operator's link is waiting (it also removes passkeys): it stays the one that
-        // works, rather than being replaced by whoever knows the name.
-        if user.reset_removes_passkeys && user.reset_expires_at.is_some_and(|end| end > now) {
+        // An operator's link is waiting: it stays the one that works, rather than being
+        // replaced by whoever knows the name.
+        if user.reset_by_operator && user.reset_expires_at.is_some_and(|end| end > now) {
             audit(
                 "password_forgot",
                 "operator_link_pending",
@@ -490,11 +513,16 @@ impl Email {
             );
             return Ok(());
         }
-        let sent = self
-            .counters
-            .bump_counter(&format!("mail:reset:{}", user.id), now, HOUR)
-            .await?;
-        if sent.count > RESET_MAILS_PER_HOUR || !self.addresses.recipient_allows(&address).await? {
+        // The account's own budget: a flood of others' attempts on the mailbox (counted
+        // apart) cannot use it up, and each link mailed replaces the one before.
+        let (sent, _) = count_in_window(
+            &*self.counters,
+            &format!("mail:reset:{}", user.id),
+            now,
+            HOUR,
+        )
+        .await?;
+        if sent > RESET_MAILS_PER_HOUR {
             audit("password_forgot", "mailbox_limit", &user.name, client);
             return Ok(());
         }
@@ -503,16 +531,13 @@ impl Email {
         };
         let token = ResetToken::generate();
         // A mailbox reset keeps the passkeys: the owner asked, from their own mailbox.
-        if !self
-            .recovery
-            .set_reset_token(
-                &user.name,
-                &token.store_key(),
-                now + settings.reset_link_ttl,
-                false,
-            )
-            .await?
-        {
+        let link = ResetLink {
+            token_hash: &token.store_key(),
+            expires_at: now + settings.reset_link_ttl,
+            removes_passkeys: false,
+            by_operator: false,
+        };
+        if !self.recovery.set_reset_token(&user.name, &link).await? {
             return Ok(());
         }
         let link = self.addresses.mailer.link("reset", token.as_str());
@@ -526,6 +551,38 @@ impl Email {
 enum Lookup {
     Name(UserName),
     Key(String),
+}
+
+/// Counts an event under `key` in the fixed window of length `window` that `now` falls in
+/// (refused attempts do not push the window on, as a sliding expiry would); the count, and
+/// when the window ends.
+async fn count_in_window(
+    counters: &dyn CounterStore,
+    key: &str,
+    now: time::OffsetDateTime,
+    window: Duration,
+) -> AccountResult<(u32, time::OffsetDateTime)> {
+    let len = window.as_secs() as i64;
+    let index = now.unix_timestamp().div_euclid(len);
+    let end = time::OffsetDateTime::from_unix_timestamp((index + 1) * len)
+        .map_err(|e| AccountError::internal("a window's end", e))?;
+    let counted = counters
+        .bump_counter(&format!("{key}:{index}"), now, window)
+        .await?;
+    Ok((counted.count, end))
+}
+
+/// The key a mailbox's budget is counted under: the address's key without a `+tag` in the
+/// local part (`ann+1@x` and `ann+2@x` reach one inbox).
+fn mailbox_key(address: &str) -> String {
+    let key = mail::address_key(address);
+    match key.rsplit_once('@') {
+        Some((local, domain)) => {
+            let local = local.split('+').next().unwrap_or(local);
+            format!("{local}@{domain}")
+        }
+        None => key,
+    }
 }
 
 /// Over a limit that ends in `wait`.

@@ -16,7 +16,7 @@ use super::{
 };
 use crate::{
     clock::Clock,
-    store::{RecoveryStore, UserRecord},
+    store::{RecoveryStore, ResetLink, UserRecord},
     throttle::{failure_key, Throttle},
     token::ResetToken,
 };
@@ -219,7 +219,15 @@ impl Operator {
         let expires_at = self.clock.now() + ttl;
         if !self
             .recovery
-            .set_reset_token(&user.name, &token.store_key(), expires_at, !keep_passkeys)
+            .set_reset_token(
+                &user.name,
+                &ResetLink {
+                    token_hash: &token.store_key(),
+                    expires_at,
+                    removes_passkeys: !keep_passkeys,
+                    by_operator: true,
+                },
+            )
             .await?
         {
             return Err(AccountError::NoSuchAccount(name.to_owned()));

@@ -19,7 +19,7 @@ use crate::{
     clock::Clock,
     mail::Notice,
     password::Hasher,
-    store::{PasskeyStore, RecoveryStore, SessionStore, UserRecord},
+    store::{PasskeyStore, RecoveryStore, ResetLink, SessionStore, UserRecord},
     throttle::{Attempt, Throttle},
     token::ResetToken,
 };
@@ -116,7 +116,15 @@ impl Recovery {
                 if self.throttle.count_wrong_answer(&wrong_key, now).await? >= MAX_WRONG_CODES {
                     let void = ResetToken::generate();
                     self.recovery
-                        .set_reset_token(&user.name, &void.store_key(), now, false)
+                        .set_reset_token(
+                            &user.name,
+                            &ResetLink {
+                                token_hash: &void.store_key(),
+                                expires_at: now,
+                                removes_passkeys: false,
+                                by_operator: false,
+                            },
+                        )
                         .await?;
                     self.throttle.record_success(&wrong_key).await?;
                     audit("password_reset", "link_voided", &user.name, client);

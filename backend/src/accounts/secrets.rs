@@ -388,7 +388,15 @@ impl Secrets {
                 break;
             }
         }
-        resealed += self.reseal_mail(&new_id).await?;
+        // As above: a message queued by a request that read the key file just before the new
+        // key came is found by a second pass.
+        for _ in 0..3 {
+            let n = self.reseal_mail(&new_id).await?;
+            resealed += n;
+            if n == 0 {
+                break;
+            }
+        }
         Ok(Rotation {
             path: self.keys.path().to_owned(),
             new_id,

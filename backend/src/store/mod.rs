@@ -26,8 +26,8 @@ pub mod sqlite;
 
 pub use error::{Cause, StoreError, StoreResult};
 pub use records::{
-    Counter, DeviceRecord, MailRecord, NewEmail, PasskeyRecord, SessionLookup, SessionRecord,
-    TotpSlot, UserRecord,
+    Counter, DeviceRecord, MailRecord, NewEmail, PasskeyRecord, ResetLink, SessionLookup,
+    SessionRecord, TotpSlot, UserRecord,
 };
 pub use roles::{
     CeremonyStore, CounterStore, DeviceStore, EmailStore, KeyCheckStore, OutboxStore, PasskeyStore,

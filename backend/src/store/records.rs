@@ -33,6 +33,9 @@ pub struct UserRecord {
     /// is used: an operator's link does unless told to keep them, since whoever had the
     /// account may have added one before the owner gets to use it.
     pub reset_removes_passkeys: bool,
+    /// Whether the pending (or last used) reset link was issued by an operator (a mailed one
+    /// must not replace it).
+    pub reset_by_operator: bool,
     /// The authenticator-app secret in force, when two-factor login is on: sealed with the
     /// data key (see `crate::data_key`), or base32 as stored before sealing.
     pub totp_secret: Option<String>,
@@ -67,6 +70,7 @@ impl UserRecord {
             password_expired: false,
             reset_expires_at: None,
             reset_removes_passkeys: false,
+            reset_by_operator: false,
             totp_secret: None,
             totp_pending: None,
             totp_last_step: 0,
@@ -90,6 +94,7 @@ impl fmt::Debug for UserRecord {
             .field("password_expired", &self.password_expired)
             .field("reset_expires_at", &self.reset_expires_at)
             .field("reset_removes_passkeys", &self.reset_removes_passkeys)
+            .field("reset_by_operator", &self.reset_by_operator)
             .field("totp", &self.totp_secret.as_ref().map(|_| "***"))
             .field("totp_pending", &self.totp_pending.as_ref().map(|_| "***"))
             .field("totp_last_step", &self.totp_last_step)
@@ -265,4 +270,17 @@ impl fmt::Debug for MailRecord {
             .field("failed", &self.failed)
             .finish()
     }
+}
+
+/// A new password-reset link (see [`RecoveryStore::set_reset_token`](super::RecoveryStore::set_reset_token)).
+#[derive(Debug, Clone, Copy)]
+pub struct ResetLink<'a> {
+    /// SHA-256 of the token.
+    pub token_hash: &'a str,
+    /// When it stops working.
+    pub expires_at: OffsetDateTime,
+    /// Using it removes the account's passkeys.
+    pub removes_passkeys: bool,
+    /// An operator issued it (a mailed link must not replace it).
+    pub by_operator: bool,
 }

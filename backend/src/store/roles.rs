@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::{
-    Counter, DeviceRecord, MailRecord, NewEmail, PasskeyRecord, SessionLookup, SessionRecord,
-    StoreResult, TotpSlot, UserRecord,
+    Counter, DeviceRecord, MailRecord, NewEmail, PasskeyRecord, ResetLink, SessionLookup,
+    SessionRecord, StoreResult, TotpSlot, UserRecord,
 };
 
 /// The database's readiness.
@@ -65,16 +65,10 @@ pub trait UserStore: Send + Sync + 'static {
 /// Password-reset links: only a token's hash and expiry are kept, with the account.
 #[async_trait]
 pub trait RecoveryStore: Send + Sync + 'static {
-    /// Stores the hash of a new reset token and its expiry, and whether using it removes the
-    /// passkeys, replacing any earlier one (so an older link stops working). Returns whether
-    /// the account exists.
-    async fn set_reset_token(
-        &self,
-        name: &str,
-        token_hash: &str,
-        expires_at: OffsetDateTime,
-        removes_passkeys: bool,
-    ) -> StoreResult<bool>;
+    /// Stores a new reset link (its token's hash, expiry, whether using it removes the
+    /// passkeys and whether an operator issued it), replacing any earlier one (so an older
+    /// link stops working). Returns whether the account exists.
+    async fn set_reset_token(&self, name: &str, link: &ResetLink<'_>) -> StoreResult<bool>;
 
     /// The account holding this reset token, unless there is none or it has expired at `now`.
     async fn find_user_by_reset_token(

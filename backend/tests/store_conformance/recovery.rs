@@ -3,9 +3,23 @@
 
 use std::time::Duration;
 
-use accounts_server::clock;
+use accounts_server::{clock, store::ResetLink};
 
 use super::{session, user, Sessions, HOUR};
+
+/// A link as an operator issues it (`removes_passkeys` as given).
+fn link(
+    token_hash: &str,
+    expires_at: time::OffsetDateTime,
+    removes_passkeys: bool,
+) -> ResetLink<'_> {
+    ResetLink {
+        token_hash,
+        expires_at,
+        removes_passkeys,
+        by_operator: true,
+    }
+}
 use crate::support::{store, Kind};
 
 async fn flags_are_set_and_a_password_change_clears_expiry_and_the_reset_token(kind: Kind) {
@@ -20,7 +34,7 @@ async fn flags_are_set_and_a_password_change_clears_expiry_and_the_reset_token(k
     assert!(f.store.expire_password("ann").await.unwrap());
     assert!(f
         .store
-        .set_reset_token("ann", "t1", now + HOUR, false)
+        .set_reset_token("ann", &link("t1", now + HOUR, false))
         .await
         .unwrap());
     let stored = f.store.find_user("ann").await.unwrap().unwrap();
@@ -59,7 +73,7 @@ async fn flags_are_set_and_a_password_change_clears_expiry_and_the_reset_token(k
         f.store.set_disabled("nobody", true).await.unwrap(),
         f.store.expire_password("nobody").await.unwrap(),
         f.store
-            .set_reset_token("nobody", "t", now + HOUR, false)
+            .set_reset_token("nobody", &link("t", now + HOUR, false))
             .await
             .unwrap(),
     ] {
@@ -75,17 +89,17 @@ async fn a_reset_token_works_once_until_it_expires_or_is_replaced(kind: Kind) {
     f.store.insert_user(&user("bob", "h1")).await.unwrap();
     assert!(f
         .store
-        .set_reset_token("ann", "old", now + HOUR, false)
+        .set_reset_token("ann", &link("old", now + HOUR, false))
         .await
         .unwrap());
     assert!(f
         .store
-        .set_reset_token("ann", "new", now + HOUR, true)
+        .set_reset_token("ann", &link("new", now + HOUR, true))
         .await
         .unwrap());
     assert!(f
         .store
-        .set_reset_token("bob", "bobs", now + HOUR, false)
+        .set_reset_token("bob", &link("bobs", now + HOUR, false))
         .await
         .unwrap());
     assert_eq!(
@@ -158,7 +172,7 @@ async fn concurrent_uses_of_one_reset_token_have_one_winner(kind: Kind) {
     let now = clock::now();
     f.store.insert_user(&user("ann", "h0")).await.unwrap();
     f.store
-        .set_reset_token("ann", "tok", now + HOUR, false)
+        .set_reset_token("ann", &link("tok", now + HOUR, false))
         .await
         .unwrap();
     let tasks: Vec<_> = (0..20)

@@ -6,23 +6,18 @@ use mongodb::bson::doc;
 use time::OffsetDateTime;
 
 use super::{bson_time, MongoStore};
-use crate::store::{RecoveryStore, StoreResult, UserRecord};
+use crate::store::{RecoveryStore, ResetLink, StoreResult, UserRecord};
 
 #[async_trait]
 impl RecoveryStore for MongoStore {
-    async fn set_reset_token(
-        &self,
-        name: &str,
-        token_hash: &str,
-        expires_at: OffsetDateTime,
-        removes_passkeys: bool,
-    ) -> StoreResult<bool> {
+    async fn set_reset_token(&self, name: &str, link: &ResetLink<'_>) -> StoreResult<bool> {
         self.set_user_fields(
             name,
             doc! {
-                "reset_token_hash": token_hash,
-                "reset_expires_at": bson_time(expires_at),
-                "reset_removes_passkeys": removes_passkeys,
+                "reset_token_hash": link.token_hash,
+                "reset_expires_at": bson_time(link.expires_at),
+                "reset_removes_passkeys": link.removes_passkeys,
+                "reset_by_operator": link.by_operator,
             },
         )
         .await

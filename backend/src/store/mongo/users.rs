@@ -29,6 +29,8 @@ pub(super) struct UserDoc {
     pub reset_expires_at: Option<DateTime>,
     #[serde(default)]
     pub reset_removes_passkeys: bool,
+    #[serde(default)]
+    pub reset_by_operator: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub totp_secret: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -67,6 +69,7 @@ impl From<UserDoc> for UserRecord {
             password_expired: d.password_expired,
             reset_expires_at: d.reset_expires_at.map(from_bson),
             reset_removes_passkeys: d.reset_removes_passkeys,
+            reset_by_operator: d.reset_by_operator,
             totp_secret: d.totp_secret,
             totp_pending: d.totp_pending,
             totp_last_step: d.totp_last_step,
@@ -138,6 +141,7 @@ impl UserStore for MongoStore {
             reset_token_hash: None,
             reset_expires_at: None,
             reset_removes_passkeys: false,
+            reset_by_operator: false,
             totp_secret: u.totp_secret.clone(),
             totp_pending: u.totp_pending.clone(),
             totp_last_step: u.totp_last_step,

@@ -11,30 +11,30 @@ use super::{
 };
 use crate::{
     clock::to_millis,
-    store::{RecoveryStore, StoreResult, UserRecord},
+    store::{RecoveryStore, ResetLink, StoreResult, UserRecord},
 };
 
 #[async_trait]
 impl RecoveryStore for SqliteStore {
-    async fn set_reset_token(
-        &self,
-        name: &str,
-        token_hash: &str,
-        expires_at: OffsetDateTime,
-        removes_passkeys: bool,
-    ) -> StoreResult<bool> {
-        let token_hash = token_hash.to_owned();
+    async fn set_reset_token(&self, name: &str, link: &ResetLink<'_>) -> StoreResult<bool> {
+        let token_hash = link.token_hash.to_owned();
+        let (expires_at, removes_passkeys, by_operator) = (
+            to_millis(link.expires_at),
+            link.removes_passkeys,
+            link.by_operator,
+        );
         self.write_named_user(name, move |c, name| {
             c.prepare_cached(
                 "UPDATE users SET reset_token_hash = ?2, reset_expires_at = ?3,
-                        reset_removes_passkeys = ?4
+                        reset_removes_passkeys = ?4, reset_by_operator = ?5
                  WHERE name = ?1",
             )?
             .execute(params![
                 name,
                 token_hash,
-                to_millis(expires_at),
-                removes_passkeys
+                expires_at,
+                removes_passkeys,
+                by_operator
             ])
         })
         .await

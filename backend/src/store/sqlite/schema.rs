@@ -84,8 +84,9 @@ const MIGRATIONS: &[&str] = &[
     // 7: when a session's holder last authenticated (0, long ago, for older sessions: their
     // next sensitive change asks again).
     "ALTER TABLE sessions ADD COLUMN authenticated_at INTEGER NOT NULL DEFAULT 0;",
-    // 8: whether a reset link removes the passkeys when used.
-    "ALTER TABLE users ADD COLUMN reset_removes_passkeys INTEGER NOT NULL DEFAULT 0;",
+    // 8: whether a reset link removes the passkeys when used, and whether an operator made it.
+    "ALTER TABLE users ADD COLUMN reset_removes_passkeys INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE users ADD COLUMN reset_by_operator INTEGER NOT NULL DEFAULT 0;",
     // 9: email addresses, their verification links, and the outbox.
     "ALTER TABLE users ADD COLUMN email TEXT;
      ALTER TABLE users ADD COLUMN email_key TEXT;

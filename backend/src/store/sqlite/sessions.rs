@@ -79,7 +79,8 @@ impl SessionStore for SqliteStore {
                     "SELECT u.id, u.name, u.display_name, u.password_hash, u.created_at,
                         u.password_changed_at, u.disabled, u.password_expired,
                         u.reset_expires_at, u.totp_secret, u.totp_pending, u.totp_last_step,
-                        u.session_generation, u.reset_removes_passkeys, u.email, u.email_verified,
+                        u.session_generation, u.reset_removes_passkeys, u.reset_by_operator,
+                        u.email, u.email_verified,
                         s.token_hash, s.user_id, s.user_name,
                         s.created_at, s.expires_at, s.authenticated_at,
                         (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = u.id),
@@ -89,10 +90,10 @@ impl SessionStore for SqliteStore {
                 )?
                 .query_row(params![token_hash, to_millis(now)], |r| {
                     Ok(Arc::new(SessionLookup {
-                        session: session_from_row(r, 16)?,
+                        session: session_from_row(r, 17)?,
                         user: user_from_row(r)?,
-                        passkeys: r.get(22)?,
-                        recovery_codes: r.get(23)?,
+                        passkeys: r.get(23)?,
+                        recovery_codes: r.get(24)?,
                     }))
                 })
                 .optional()

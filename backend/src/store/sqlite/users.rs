@@ -13,8 +13,8 @@ use crate::{
 /// The columns of a [`UserRecord`], in the order [`user_from_row`] reads them.
 pub(super) const USER_COLUMNS: &str = "id, name, display_name, password_hash, created_at, \
      password_changed_at, disabled, password_expired, reset_expires_at, totp_secret, \
-     totp_pending, totp_last_step, session_generation, reset_removes_passkeys, email, \
-     email_verified";
+     totp_pending, totp_last_step, session_generation, reset_removes_passkeys, \
+     reset_by_operator, email, email_verified";
 
 /// A user from the [`USER_COLUMNS`], starting at the first column.
 pub(super) fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<UserRecord> {
@@ -33,8 +33,9 @@ pub(super) fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<UserRec
         totp_last_step: row.get(11)?,
         session_generation: row.get(12)?,
         reset_removes_passkeys: row.get(13)?,
-        email: row.get(14)?,
-        email_verified: row.get(15)?,
+        reset_by_operator: row.get(14)?,
+        email: row.get(15)?,
+        email_verified: row.get(16)?,
     })
 }
 
