@@ -7,7 +7,7 @@ use accounts_api::{
 use axum::{extract::State, http::StatusCode, response::IntoResponse};
 use utoipa_axum::routes;
 
-use crate::accounts::{Forgotten, Proof};
+use crate::accounts::Forgotten;
 
 use super::{
     caller::Caller,
@@ -15,6 +15,7 @@ use super::{
     error::ApiError,
     extract::Json,
     openapi::{BodyErrors, CrossOrigin, NotSignedIn, SensitiveErrors, StoreUnavailable},
+    sessions::proof_of,
     ApiRouter, AppState,
 };
 
@@ -45,14 +46,7 @@ async fn change_email(
     Caller(client): Caller,
     SignedInJson(signed_in, req): SignedInJson<EmailRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let proof = match (&req.password, &req.code) {
-        (Some(password), code) => Some(Proof {
-            password,
-            code: code.as_deref(),
-        }),
-        (None, Some(_)) => return Err(ApiError::MissingField("password".into())),
-        (None, None) => None,
-    };
+    let proof = proof_of(req.password.as_ref(), req.code.as_deref())?;
     state
         .accounts
         .email

@@ -2,7 +2,8 @@
 //! you again (re-authentication, for sensitive changes).
 
 use accounts_api::{
-    LoginReply, LoginRequest, Problem, ReauthReply, ReauthRequest, SensitiveRequest, SessionInfo,
+    LoginReply, LoginRequest, Password, Problem, ReauthReply, ReauthRequest, SensitiveRequest,
+    SessionInfo,
 };
 use axum::{
     extract::State,
@@ -37,11 +38,17 @@ pub fn routes() -> ApiRouter {
 /// The proof a sensitive change carries, if any: the password, and the code with it. A code
 /// without the password proves nothing on its own.
 pub(super) fn proof(req: &SensitiveRequest) -> Result<Option<Proof<'_>>, ApiError> {
-    match (&req.password, &req.code) {
-        (Some(password), code) => Ok(Some(Proof {
-            password,
-            code: code.as_deref(),
-        })),
+    proof_of(req.password.as_ref(), req.code.as_deref())
+}
+
+/// The proof in a sensitive change's optional `password` and `code`: none, or the password
+/// (and code); a code alone is a missing password.
+pub(super) fn proof_of<'a>(
+    password: Option<&'a Password>,
+    code: Option<&'a str>,
+) -> Result<Option<Proof<'a>>, ApiError> {
+    match (password, code) {
+        (Some(password), code) => Ok(Some(Proof { password, code })),
         (None, Some(_)) => Err(ApiError::MissingField("password".into())),
         (None, None) => Ok(None),
     }

@@ -16,7 +16,7 @@ use crate::{
     clock::Clock,
     data_key::{DataKeys, Purpose},
     ids,
-    store::{MailRecord, OutboxStore, StoreResult},
+    store::{MailRecord, OutboxStore, StoreError, StoreResult},
     telemetry,
 };
 
@@ -60,7 +60,7 @@ impl Outbox {
     /// for operators.
     pub async fn queue(&self, recipient: &str, kind: &str, letter: &Letter) -> StoreResult<()> {
         let id = ids::random_hex(16);
-        let json = serde_json::to_vec(letter).expect("a letter is plain strings");
+        let json = serde_json::to_vec(letter).map_err(|e| StoreError::Internal(Box::new(e)))?;
         let now = self.clock.now();
         self.store
             .enqueue_mail(&MailRecord {
