@@ -86,8 +86,9 @@ pub struct Config {
     pub session_ttl: u64,
 
     /// Seconds a login (or a re-authentication) clears sensitive changes for: adding or
-    /// removing a passkey, turning two-factor login on or off. After that they answer
-    /// `403 reauth_required` until the password (and code) or a passkey is given again.
+    /// removing a passkey, turning two-factor login on or off, changing the email address.
+    /// After that they answer `403 reauth_required` until the password (and code) or a
+    /// passkey is given again.
     #[arg(long, env = "ACCOUNTS_REAUTH_WINDOW", default_value_t = 300,
           value_parser = clap::value_parser!(u64).range(1..=24 * 3600))]
     pub reauth_window: u64,
