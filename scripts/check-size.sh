@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The browser app's download budget: the release .wasm + JS glue + CSS, each gzip -9, at most
-# 200 KiB together (160 before two-factor login and passkeys, 180 before email addresses and
-# self-service recovery). Prints each figure; fails over budget.
+# 225 KiB together (160 before two-factor login and passkeys, 180 before email addresses and
+# self-service recovery, 200 before signing in to other apps). Prints each figure; fails over
+# budget.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BUDGET=$((200 * 1024))
+BUDGET=$((225 * 1024))
 total=0
 shopt -s nullglob
 files=(dist/*.wasm dist/*.js dist/*.css)

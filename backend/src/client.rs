@@ -160,3 +160,117 @@ mod tests {
         );
     }
 }
+
+/// The browser and system a request came from, named coarsely from its `User-Agent` for the
+/// user's list of sessions ("Firefox on Linux"): enough to recognise one's own devices,
+/// nothing that fingerprints them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Browser {
+    /// "Firefox", "Chrome", ...; empty when unknown.
+    pub name: &'static str,
+    /// "Linux", "Android", ...; empty when unknown.
+    pub system: &'static str,
+}
+
+impl Browser {
+    /// Nothing known.
+    pub const UNKNOWN: Self = Self {
+        name: "",
+        system: "",
+    };
+
+    /// Names the browser and system in a `User-Agent` header. Order matters: Edge and Opera
+    /// also say Chrome, Chrome also says Safari, Android also says Linux.
+    pub fn from_user_agent(ua: &str) -> Self {
+        const NAMES: &[(&str, &str)] = &[
+            ("Edg/", "Edge"),
+            ("OPR/", "Opera"),
+            ("Firefox/", "Firefox"),
+            ("Chromium/", "Chromium"),
+            ("HeadlessChrome/", "Headless Chrome"),
+            ("Chrome/", "Chrome"),
+            ("Safari/", "Safari"),
+            ("curl/", "curl"),
+            ("node", "Node.js"),
+            ("python", "Python"),
+        ];
+        const SYSTEMS: &[(&str, &str)] = &[
+            ("Android", "Android"),
+            ("iPhone", "iOS"),
+            ("iPad", "iPadOS"),
+            ("Windows", "Windows"),
+            ("Mac OS X", "macOS"),
+            ("CrOS", "ChromeOS"),
+            ("Linux", "Linux"),
+        ];
+        let find = |table: &[(&str, &'static str)]| {
+            table
+                .iter()
+                .find(|(needle, _)| ua.contains(needle))
+                .map_or("", |(_, name)| *name)
+        };
+        Self {
+            name: find(NAMES),
+            system: find(SYSTEMS),
+        }
+    }
+}
+
+impl fmt::Display for Browser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.name, self.system) {
+            ("", "") => f.write_str("Unknown browser"),
+            (name, "") => f.write_str(name),
+            ("", system) => write!(f, "A browser on {system}"),
+            (name, system) => write!(f, "{name} on {system}"),
+        }
+    }
+}
+
+/// The network an address belongs to, as shown to its user: an IPv4 /24 or an IPv6 /48.
+pub fn network_of(ip: IpAddr) -> String {
+    match canonical(ip) {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.0/24")
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+        }
+    }
+}
+
+#[cfg(test)]
+mod browser_tests {
+    use super::*;
+
+    #[test]
+    fn browsers_and_networks_are_named_coarsely() {
+        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+        assert_eq!(
+            Browser::from_user_agent(firefox).to_string(),
+            "Firefox on Linux"
+        );
+        let edge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like \
+                    Gecko) Chrome/120.0 Safari/537.36 Edg/120.0";
+        assert_eq!(
+            Browser::from_user_agent(edge).to_string(),
+            "Edge on Windows"
+        );
+        let android = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/120 Mobile";
+        assert_eq!(
+            Browser::from_user_agent(android).to_string(),
+            "Chrome on Android"
+        );
+        assert_eq!(Browser::from_user_agent("").to_string(), "Unknown browser");
+        assert_eq!(
+            network_of("203.0.113.77".parse().unwrap()),
+            "203.0.113.0/24"
+        );
+        assert_eq!(
+            network_of("2001:db8:1:2::9".parse().unwrap()),
+            "2001:db8:1::/48"
+        );
+    }
+}

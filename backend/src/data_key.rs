@@ -59,6 +59,8 @@ pub enum Purpose {
     KeyCheck,
     /// A message waiting in the outbox (it may hold a link that is a credential).
     Mail,
+    /// A private key that signs ID tokens.
+    SigningKey,
 }
 
 impl Purpose {
@@ -67,6 +69,7 @@ impl Purpose {
             Self::TotpSecret => "totp-secret",
             Self::KeyCheck => "key-check",
             Self::Mail => "mail",
+            Self::SigningKey => "signing-key",
         }
     }
 }

@@ -155,7 +155,13 @@ impl App {
                 accounts
             }
         };
-        let accounts = accounts.with_sealer(sealer);
+        let accounts = accounts.with_sealer(sealer).with_issuer(&public_url);
+        if !check_later {
+            // A first start makes the signing keys now, so the first sign-in does not wait.
+            if let Err(e) = accounts.oidc.ensure_keys().await {
+                tracing::warn!(error = %telemetry::chain(&e), "cannot make the OpenID Connect signing keys yet; the first sign-in will");
+            }
+        }
         let (accounts, mail_sender) = match mail_sender(&config, &public_url)? {
             Some((transport, from, domain)) => {
                 let (accounts, outbox) =

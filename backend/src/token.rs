@@ -42,6 +42,16 @@ impl TokenKind for EmailVerification {
     const NAME: &'static str = "EmailToken";
 }
 
+/// An OAuth token: authorization code, access token or refresh token (the store says which).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Oauth {}
+
+impl TokenKind for Oauth {
+    const NAME: &'static str = "OauthToken";
+}
+
+/// The secret of an authorization code, access token or refresh token.
+pub type OauthToken = Token<Oauth>;
 /// The secret a client holds in its session cookie. `Debug` is redacted.
 pub type SessionToken = Token<Session>;
 /// The secret a browser holds in its device cookie.

@@ -2,10 +2,12 @@
 //! DTOs (read by [`crate::decode`]) or the server's problem details.
 
 use accounts_api::{
-    AccountReply, ChangePasswordRequest, Credentials, EmailRequest, EmailVerifyRequest, ErrorCode,
+    AccountReply, AppsReply, AuthorizeRequest, AuthorizeStep, ChangePasswordRequest,
+    ConsentRequest, Credentials, EmailRequest, EmailVerifyRequest, ErrorCode,
     ForgotPasswordRequest, LoginReply, LoginRequest, MessageReply, PasskeyChallenge,
     PasskeySummary, PolicyInfo, Problem, ReauthReply, ReauthRequest, RecoveryCodes,
-    RegisterRequest, ResetPasswordRequest, SessionInfo, TotpConfirmRequest, TotpSetup,
+    RegisterRequest, ResetPasswordRequest, RevokeAppRequest, RevokeSessionRequest, SessionInfo,
+    TotpConfirmRequest, TotpSetup,
 };
 use gloo_net::http::{Method, RequestBuilder};
 use serde::Serialize;
@@ -341,4 +343,54 @@ pub async fn logout() -> Result<(), ApiError> {
     call::<(), ()>(Method::POST, "/api/logout", None)
         .await
         .map(drop)
+}
+
+/// `POST /api/oidc/authorize`: what next with an app's sign-in request (`query`, the
+/// `/oidc/authorize` query string).
+pub async fn oidc_authorize(query: &str) -> Result<AuthorizeStep, ApiError> {
+    post(
+        "/api/oidc/authorize",
+        &AuthorizeRequest {
+            query: query.to_owned(),
+        },
+    )
+    .await
+}
+
+/// `POST /api/oidc/consent`: the user's answer.
+pub async fn oidc_consent(query: &str, allow: bool) -> Result<AuthorizeStep, ApiError> {
+    post(
+        "/api/oidc/consent",
+        &ConsentRequest {
+            query: query.to_owned(),
+            allow,
+        },
+    )
+    .await
+}
+
+/// `POST /api/oidc/logout`: an app's logout request.
+pub async fn oidc_logout(query: &str) -> Result<AuthorizeStep, ApiError> {
+    post(
+        "/api/oidc/logout",
+        &AuthorizeRequest {
+            query: query.to_owned(),
+        },
+    )
+    .await
+}
+
+/// `GET /api/apps`: the apps allowed and the signed-in sessions.
+pub async fn apps() -> Result<AppsReply, ApiError> {
+    get("/api/apps").await
+}
+
+/// `POST /api/apps/revoke`.
+pub async fn revoke_app(client_id: String) -> Result<MessageReply, ApiError> {
+    post("/api/apps/revoke", &RevokeAppRequest { client_id }).await
+}
+
+/// `POST /api/sessions/revoke`: one session, or (`None`) every other.
+pub async fn revoke_session(id: Option<String>) -> Result<MessageReply, ApiError> {
+    post("/api/sessions/revoke", &RevokeSessionRequest { id }).await
 }

@@ -18,8 +18,8 @@ mod reader;
 mod tests;
 
 use accounts_api::{
-    AccountReply, LoginReply, MessageReply, PasskeyChallenge, PasskeySummary, PolicyInfo, Problem,
-    ReauthReply, RecoveryCodes, SessionInfo, TotpSetup,
+    AccountReply, AppsReply, AuthorizeStep, LoginReply, MessageReply, PasskeyChallenge,
+    PasskeySummary, PolicyInfo, Problem, ReauthReply, RecoveryCodes, SessionInfo, TotpSetup,
 };
 use js_sys::{Array, Reflect, JSON};
 use serde::de::DeserializeOwned;
@@ -118,6 +118,8 @@ replies! {
     PasskeyChallenge,
     PasskeySummary,
     Vec<PasskeySummary>,
+    AuthorizeStep,
+    AppsReply,
     (),
 }
 

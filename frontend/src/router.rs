@@ -292,7 +292,8 @@ mod tests {
             [
                 ("Account", "/account"),
                 ("Change password", "/password"),
-                ("Security", "/security")
+                ("Security", "/security"),
+                ("Apps and devices", "/apps")
             ]
         );
         assert_eq!(NOT_FOUND.nav, Nav::Hidden);

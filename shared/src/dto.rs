@@ -489,3 +489,104 @@ pub struct PasskeySummary {
     /// When it last logged in (or confirmed a sensitive change); `null` if never.
     pub last_used_at: Option<String>,
 }
+
+/// `POST /api/oidc/authorize`: an app's sign-in request, as the app page got it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizeRequest {
+    /// The query string of `/oidc/authorize` (without `?`).
+    pub query: String,
+}
+
+/// `POST /api/oidc/consent`: the user's answer on the consent page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ConsentRequest {
+    /// The query string of `/oidc/authorize` (without `?`).
+    pub query: String,
+    /// Allow (`true`) or deny.
+    pub allow: bool,
+}
+
+/// What happens next with an app's sign-in request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuthorizeStep {
+    /// `login` (no session: log in, then ask again), `reauth` (signed in, but the app wants
+    /// a fresh login: confirm it is you, then ask again), `consent` (ask the user) or
+    /// `redirect` (go to `location`: back to the app).
+    pub step: String,
+    /// For `redirect`: where to go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// For `consent`: the app's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    /// For `consent`: what it asks for (`openid`, `profile`, `email`, `groups`,
+    /// `offline_access`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+}
+
+/// An app the signed-in user allowed to sign them in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AppSummary {
+    /// The app's client id.
+    pub client_id: String,
+    /// Its name.
+    pub name: String,
+    /// What it may do (scopes).
+    pub scopes: Vec<String>,
+    /// When the user allowed it.
+    pub granted_at: String,
+}
+
+/// One of the signed-in user's sessions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionEntry {
+    /// Names it for revoking (not a credential).
+    pub id: String,
+    /// Browser and system, e.g. "Firefox on Linux".
+    pub browser: String,
+    /// The network it signed in from (an IPv4 /24 or IPv6 /48); empty if unknown.
+    pub ip_prefix: String,
+    /// When it signed in.
+    pub signed_in_at: String,
+    /// When its holder last entered a password or used a passkey.
+    pub last_confirmed_at: String,
+    /// The session of this request.
+    pub current: bool,
+}
+
+/// `GET /api/apps`: the apps and sessions of the signed-in user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AppsReply {
+    /// Apps allowed, earliest first.
+    pub apps: Vec<AppSummary>,
+    /// Signed-in sessions, oldest first.
+    pub sessions: Vec<SessionEntry>,
+}
+
+/// `POST /api/apps/revoke`: forget an app's consent and revoke its tokens.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RevokeAppRequest {
+    /// The app's client id.
+    pub client_id: String,
+}
+
+/// `POST /api/sessions/revoke`: log one session out, or every other one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RevokeSessionRequest {
+    /// The session's id; absent: every session but this one.
+    #[serde(default)]
+    pub id: Option<String>,
+}

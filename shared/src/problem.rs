@@ -105,6 +105,25 @@ error_codes! {
     /// This server sends no mail (no `--smtp-url`): no self-service recovery; an
     /// administrator can issue a reset link.
     MailUnavailable = "mail_unavailable", 503, "Mail is not set up";
+    /// OAuth (RFC 6749 5.2): a request to an OpenID Connect endpoint is missing a parameter,
+    /// repeats one, or has one that is not valid.
+    OauthInvalidRequest = "oauth_invalid_request", 400, "Invalid OAuth request";
+    /// OAuth: the app could not be authenticated (unknown, wrong secret, or none sent).
+    OauthInvalidClient = "oauth_invalid_client", 401, "App authentication failed";
+    /// OAuth: the code or refresh token is wrong, used, expired, revoked, or was issued to
+    /// another app or redirect URI, or the PKCE verifier does not match.
+    OauthInvalidGrant = "oauth_invalid_grant", 400, "Invalid grant";
+    /// OAuth: this app may not use this grant type.
+    OauthUnauthorizedClient = "oauth_unauthorized_client", 400, "App not allowed";
+    /// OAuth: the grant type is not supported.
+    OauthUnsupportedGrantType = "oauth_unsupported_grant_type", 400, "Unsupported grant type";
+    /// OAuth: a scope beyond what was granted.
+    OauthInvalidScope = "oauth_invalid_scope", 400, "Invalid scope";
+    /// OAuth (RFC 6750): the access token is wrong, expired or revoked.
+    OauthInvalidToken = "oauth_invalid_token", 401, "Invalid access token";
+    /// A sign-in request from an app that cannot be sent back to it: the app is unknown, or
+    /// the `redirect_uri` is not one registered for it (compared exactly).
+    InvalidAuthorizationRequest = "invalid_authorization_request", 400, "Invalid sign-in request";
     /// No valid session.
     Unauthenticated = "unauthenticated", 401, "Not signed in";
     /// No such route.
@@ -172,6 +191,12 @@ pub struct Problem {
     /// browser only, five codes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login_ticket: Option<String>,
+    /// On OpenID Connect endpoints: the OAuth error (RFC 6749 5.2), as OAuth clients read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// On OpenID Connect endpoints: the detail, under OAuth's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
 }
 
 impl Problem {
@@ -186,6 +211,8 @@ impl Problem {
             errors: Vec::new(),
             request_id: None,
             login_ticket: None,
+            error: None,
+            error_description: None,
         }
     }
 

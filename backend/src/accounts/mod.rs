@@ -22,6 +22,7 @@
 mod credentials;
 mod email;
 mod error;
+mod oidc;
 mod operator;
 mod passkeys;
 mod reauth;
@@ -36,6 +37,7 @@ mod views;
 
 pub use email::{Email, Forgotten, MailSettings, Mailer};
 pub use error::{AccountError, AccountResult};
+pub use oidc::{ClientView, NewClient, OauthError, Oidc, OidcError, OidcRoles, Step};
 pub use operator::{AccountStatus, Operator};
 pub use passkeys::{PasskeyCeremony, PasskeyInfo, Passkeys};
 pub use recovery::Recovery;
@@ -58,9 +60,10 @@ use crate::{
     password::Hasher,
     seal::Sealer,
     store::{
-        CeremonyStore, CounterStore, DeviceStore, EmailStore, KeyCheckStore, MailRecord,
-        OutboxStore, PasskeyStore, Ping, RecoveryStore, SecondFactorStore, SessionStore, Store,
-        StoreResult, UserRecord, UserStore,
+        CeremonyStore, ClientStore, CounterStore, DeviceStore, EmailStore, GrantStore, GroupStore,
+        KeyCheckStore, MailRecord, OutboxStore, PasskeyStore, Ping, RecoveryStore,
+        SecondFactorStore, SessionStore, SigningKeyStore, Store, StoreResult, UserRecord,
+        UserStore,
     },
     throttle::{Throttle, ThrottlePolicy},
     token::{DeviceKey, DeviceToken, SessionToken},
@@ -117,6 +120,8 @@ pub struct Client {
     /// The browser's device token, if it sent one: a browser known to the account it logs in
     /// to has a failure budget of its own.
     pub device: Option<DeviceKey>,
+    /// The browser it says it is, for the user's list of sessions.
+    pub browser: crate::client::Browser,
 }
 
 /// How long a browser stays known to an account after its first login there.
@@ -168,6 +173,14 @@ pub struct Roles {
     pub emails: Arc<dyn EmailStore>,
     /// Mail waiting to be sent.
     pub outbox: Arc<dyn OutboxStore>,
+    /// Apps that sign users in.
+    pub clients: Arc<dyn ClientStore>,
+    /// Groups of accounts.
+    pub groups: Arc<dyn GroupStore>,
+    /// What apps were given.
+    pub grants: Arc<dyn GrantStore>,
+    /// Keys that sign ID tokens.
+    pub signing_keys: Arc<dyn SigningKeyStore>,
 }
 
 impl Roles {
@@ -185,7 +198,11 @@ impl Roles {
             ceremonies: store.clone(),
             key_checks: store.clone(),
             emails: store.clone(),
-            outbox: store,
+            outbox: store.clone(),
+            clients: store.clone(),
+            groups: store.clone(),
+            grants: store.clone(),
+            signing_keys: store,
         }
     }
 }
@@ -199,6 +216,8 @@ pub(super) struct AccountData {
     devices: Arc<dyn DeviceStore>,
     passkeys: Arc<dyn PasskeyStore>,
     second_factors: Arc<dyn SecondFactorStore>,
+    grants: Arc<dyn GrantStore>,
+    groups: Arc<dyn GroupStore>,
     throttle: Throttle,
 }
 
@@ -216,6 +235,11 @@ impl AccountData {
         }
         self.devices.delete_user_devices(&user.id).await?;
         self.passkeys.delete_user_passkeys(&user.id).await?;
+        // What apps hold for it: their tokens would fail anyway (no account), but no trace
+        // of it should stay behind.
+        self.grants.delete_user_grants(&user.id, None).await?;
+        self.grants.delete_consents(&user.id, None).await?;
+        self.groups.remove_user_from_groups(&user.id).await?;
         self.throttle.forget_failures(&failure_names(user)).await?;
         Ok(true)
     }
@@ -238,6 +262,8 @@ pub struct Accounts {
     pub secrets: Secrets,
     /// The account's email address, and the forgotten password.
     pub email: Email,
+    /// Signing users in to other apps (OpenID Connect).
+    pub oidc: Oidc,
     ping: Arc<dyn Ping>,
     outbox: Arc<dyn OutboxStore>,
     keys: Arc<DataKeys>,
@@ -303,8 +329,23 @@ impl Accounts {
             devices: roles.devices.clone(),
             passkeys: roles.passkeys.clone(),
             second_factors: roles.second_factors.clone(),
+            grants: roles.grants.clone(),
+            groups: roles.groups.clone(),
             throttle: throttle.clone(),
         };
+        let oidc = Oidc::new(
+            OidcRoles {
+                users: roles.users.clone(),
+                clients: roles.clients.clone(),
+                groups: roles.groups.clone(),
+                grants: roles.grants.clone(),
+                sessions: roles.sessions.clone(),
+                signing_keys: roles.signing_keys.clone(),
+            },
+            "http://localhost:5000",
+            keys.clone(),
+            clock.clone(),
+        );
         let addresses = email::Addresses {
             emails: roles.emails.clone(),
             counters: roles.counters.clone(),
@@ -312,6 +353,7 @@ impl Accounts {
             mailer: Mailer::off(),
         };
         Self {
+            oidc,
             email: Email {
                 addresses: addresses.clone(),
                 users: roles.users.clone(),
@@ -457,6 +499,12 @@ impl Accounts {
         ] {
             credentials.sealer = sealer.clone();
         }
+        self
+    }
+
+    /// Apps signing users in see us as `issuer` (the public URL).
+    pub fn with_issuer(mut self, issuer: &str) -> Self {
+        self.oidc = self.oidc.with_issuer(issuer);
         self
     }
 

@@ -75,6 +75,8 @@ pub struct AccountStatus {
     pub email: Option<String>,
     /// Whether its owner confirmed it.
     pub email_verified: bool,
+    /// The groups it is in.
+    pub groups: Vec<String>,
 }
 
 impl Operator {
@@ -183,6 +185,7 @@ impl Operator {
             password_expired: user.password_expired,
             totp: user.totp_secret.is_some(),
             passkeys: self.data.passkeys.count_user_passkeys(&user.id).await?,
+            groups: self.data.groups.user_groups(&user.id).await?,
             email: user.email,
             email_verified: user.email_verified,
         })

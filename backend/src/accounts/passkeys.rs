@@ -306,7 +306,7 @@ impl Passkeys {
             .await?
             .is_some();
         self.issuer
-            .open(ACTION, user, known_device, previous, client)
+            .open(ACTION, "hwk", user, known_device, previous, client)
             .await
     }
 

@@ -29,6 +29,7 @@ impl SessionIssuer {
     pub async fn open(
         &self,
         action: &'static str,
+        amr: &'static str,
         user: UserRecord,
         known_device: bool,
         previous: Option<&SessionToken>,
@@ -48,6 +49,9 @@ impl SessionIssuer {
             // A login is the strongest proof there is: sensitive changes need nothing more
             // for a while.
             authenticated_at: now,
+            amr: amr.to_owned(),
+            browser: client.browser.to_string(),
+            ip_prefix: client.ip.map(crate::client::network_of).unwrap_or_default(),
         };
         if !self
             .sessions

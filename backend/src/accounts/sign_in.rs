@@ -218,8 +218,14 @@ impl SignIn {
             audit("login", "expired", &user.name, client);
             return Err(AccountError::PasswordExpired);
         }
+        // With two-factor login on, a login has passed the code too.
+        let amr = if user.totp_secret.is_some() {
+            "pwd otp"
+        } else {
+            "pwd"
+        };
         self.issuer
-            .open("login", user, known_device, previous, client)
+            .open("login", amr, user, known_device, previous, client)
             .await
     }
 

@@ -98,6 +98,7 @@ fn pw(s: &str) -> Password {
 const CLIENT: Client = Client {
     ip: None,
     device: None,
+    browser: crate::client::Browser::UNKNOWN,
 };
 
 #[tokio::test]

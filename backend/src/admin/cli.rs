@@ -18,7 +18,9 @@ use tokio::{
     net::UnixStream,
 };
 
-use super::protocol::{AccountView, MailView, Reply, Request};
+use super::protocol::{
+    AccountView, ClientCommand, ClientInfo, GroupCommand, GroupInfo, MailView, Reply, Request,
+};
 
 /// How long to wait for the server to accept the connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -44,6 +46,13 @@ fn wants_json(command: &Request) -> bool {
         Request::List { json: true }
             | Request::Show { json: true, .. }
             | Request::Outbox { json: true }
+            | Request::Client(
+                ClientCommand::Add { json: true, .. }
+                    | ClientCommand::List { json: true }
+                    | ClientCommand::Show { json: true, .. }
+                    | ClientCommand::RotateSecret { json: true, .. }
+            )
+            | Request::Group(GroupCommand::List { json: true })
     )
 }
 
@@ -151,6 +160,30 @@ fn print(reply: Reply, json: bool) -> ExitCode {
             eprintln!("{message}");
             writeln!(out, "{link}")
         }
+        Reply::Client {
+            client,
+            secret: Some(secret),
+            ..
+        } if json => writeln!(
+            out,
+            "{}",
+            serde_json::json!({ "client_id": client.client_id, "client_secret": secret })
+        ),
+        Reply::Client { client, .. } if json => writeln!(out, "{}", to_json(&client)),
+        Reply::Client {
+            client,
+            secret,
+            message,
+        } => {
+            if !message.is_empty() {
+                eprintln!("{message}");
+            }
+            out.write_all(client_details(&client, secret.as_deref()).as_bytes())
+        }
+        Reply::Clients { clients } if json => writeln!(out, "{}", to_json(&clients)),
+        Reply::Clients { clients } => out.write_all(client_table(&clients).as_bytes()),
+        Reply::Groups { groups } if json => writeln!(out, "{}", to_json(&groups)),
+        Reply::Groups { groups } => out.write_all(group_table(&groups).as_bytes()),
         Reply::NoSuchAccount { message } => {
             eprintln!("accounts-server admin: {message}");
             return ExitCode::from(1);
@@ -260,7 +293,8 @@ fn details(a: &AccountView) -> String {
          two-factor login:  {}\n\
          passkeys:          {}\n\
          sessions:          {}\n\
-         email:             {}\n",
+         email:             {}\n\
+         groups:            {}\n",
         a.user_name,
         short_time(&a.created_at),
         short_time(&a.password_changed_at),
@@ -275,8 +309,89 @@ fn details(a: &AccountView) -> String {
             (None, _) => "-".to_owned(),
             (Some(e), true) => format!("{e} (confirmed)"),
             (Some(e), false) => format!("{e} (not confirmed)"),
+        },
+        if a.groups.is_empty() {
+            "-".to_owned()
+        } else {
+            a.groups.join(", ")
         }
     )
+}
+
+/// An app for people: one field per line (with its secret, when it was just made).
+fn client_details(c: &ClientInfo, secret: Option<&str>) -> String {
+    let mut out = format!("client id:         {}\n", c.client_id);
+    if let Some(secret) = secret {
+        out.push_str(&format!("client secret:     {secret}\n"));
+    }
+    out.push_str(&format!(
+        "name:              {}\n\
+         type:              {}\n\
+         consent page:      {}\n\
+         ID token signing:  {}\n\
+         redirect URIs:     {}\n\
+         post-logout URIs:  {}\n\
+         added:             {}\n",
+        c.name,
+        if c.public {
+            "public (PKCE, no secret)"
+        } else {
+            "confidential (secret)"
+        },
+        if c.trusted {
+            "skipped (trusted)"
+        } else {
+            "shown"
+        },
+        c.signing_alg,
+        c.redirect_uris.join(" "),
+        if c.post_logout_uris.is_empty() {
+            "-".to_owned()
+        } else {
+            c.post_logout_uris.join(" ")
+        },
+        short_time(&c.created_at),
+    ));
+    out
+}
+
+/// `client list` for people.
+fn client_table(clients: &[ClientInfo]) -> String {
+    if clients.is_empty() {
+        return "No apps. Add one with `accounts-server admin client add NAME --redirect-uri URI`.\n".into();
+    }
+    let mut out = String::new();
+    for c in clients {
+        out.push_str(&format!(
+            "{}  {}  {}{}  {}\n",
+            c.client_id,
+            c.name,
+            if c.public { "public" } else { "confidential" },
+            if c.trusted { ", trusted" } else { "" },
+            c.redirect_uris.join(" ")
+        ));
+    }
+    out
+}
+
+/// `group list` for people.
+fn group_table(groups: &[GroupInfo]) -> String {
+    if groups.is_empty() {
+        return "No groups. Make one with `accounts-server admin group add NAME`.\n".into();
+    }
+    let mut out = String::new();
+    for g in groups {
+        out.push_str(&format!(
+            "{}: {}\n",
+            g.name,
+            if g.members.is_empty() {
+                "(no members)".to_owned()
+            } else {
+                g.members.join(", ")
+            }
+        ));
+    }
+    out
 }
 
 /// `outbox` for people: one message per line.
@@ -328,6 +443,7 @@ mod tests {
             sessions: 2,
             email: None,
             email_verified: false,
+            groups: Vec::new(),
         }
     }
 

@@ -3,9 +3,12 @@
 
 use std::{sync::Arc, time::Duration};
 
-use super::protocol::{AccountView, MailView, Reply, Request, RESET_TTL_SECS};
+use super::protocol::{
+    AccountView, ClientCommand, ClientInfo, GroupCommand, GroupInfo, MailView, OidcCommand, Reply,
+    Request, RESET_TTL_SECS,
+};
 use crate::{
-    accounts::{AccountError, AccountStatus, Accounts},
+    accounts::{AccountError, AccountStatus, Accounts, ClientView, NewClient, OidcError},
     clock::rfc3339,
     store::MailRecord,
     telemetry,
@@ -32,19 +35,39 @@ impl Commands {
     pub async fn run(&self, request: Request) -> Reply {
         match self.dispatch(request).await {
             Ok(reply) => reply,
-            Err(AccountError::NoSuchAccount(name)) => Reply::NoSuchAccount {
+            Err(e) => self.account_failure(e),
+        }
+    }
+
+    /// The reply to a use case's error.
+    fn account_failure(&self, e: AccountError) -> Reply {
+        match e {
+            AccountError::NoSuchAccount(name) => Reply::NoSuchAccount {
                 message: format!("no account is named `{name}`"),
             },
-            Err(AccountError::Invalid(errors)) => Reply::Failed {
+            AccountError::Invalid(errors) => Reply::Failed {
                 message: errors
                     .iter()
                     .map(|e| e.message.as_str())
                     .collect::<Vec<_>>()
                     .join("; "),
             },
-            Err(AccountError::MailUnavailable) => Reply::Failed {
+            AccountError::MailUnavailable => Reply::Failed {
                 message: "mail is off: start the server with --smtp-url".into(),
             },
+            e => {
+                let why = telemetry::chain(&e);
+                tracing::warn!(error = %why, "admin command failed");
+                Reply::Failed { message: why }
+            }
+        }
+    }
+
+    fn oidc_reply(&self, result: Result<Reply, OidcError>) -> Reply {
+        match result {
+            Ok(reply) => reply,
+            Err(OidcError::Operator(message)) => Reply::Failed { message },
+            Err(OidcError::Account(e)) => self.account_failure(e),
             Err(e) => {
                 let why = telemetry::chain(&e);
                 tracing::warn!(error = %why, "admin command failed");
@@ -53,9 +76,140 @@ impl Commands {
         }
     }
 
+    async fn client(&self, command: ClientCommand) -> Result<Reply, OidcError> {
+        let oidc = &self.accounts.oidc;
+        Ok(match command {
+            ClientCommand::Add {
+                name,
+                redirect_uris,
+                public,
+                trusted,
+                signing_alg,
+                post_logout_uris,
+                ..
+            } => {
+                let (client, secret) = oidc
+                    .add_client(NewClient {
+                        name,
+                        redirect_uris,
+                        post_logout_uris,
+                        public,
+                        trusted,
+                        signing_alg,
+                    })
+                    .await?;
+                let message = match &secret {
+                    Some(_) => format!(
+                        "Added {} (client id {}). Its secret is shown this once: store it in the app's settings now.",
+                        client.name, client.client_id
+                    ),
+                    None => format!(
+                        "Added {} (client id {}), a public app: it has no secret and must use PKCE.",
+                        client.name, client.client_id
+                    ),
+                };
+                tracing::info!(target: "audit", action = "oidc_client_add", outcome = "ok", client = %client.client_id, who = "admin socket", "audit");
+                Reply::Client {
+                    client: client_info(client),
+                    secret,
+                    message,
+                }
+            }
+            ClientCommand::List { .. } => Reply::Clients {
+                clients: oidc.clients().await?.into_iter().map(client_info).collect(),
+            },
+            ClientCommand::Show { client_id, .. } => {
+                let client = oidc.client(&client_id).await?;
+                Reply::Client {
+                    message: String::new(),
+                    secret: None,
+                    client: client_info(client),
+                }
+            }
+            ClientCommand::Remove { client_id } => {
+                let client = oidc.client(&client_id).await?;
+                let grants = oidc.remove_client(&client_id).await?;
+                tracing::info!(target: "audit", action = "oidc_client_remove", outcome = "ok", client = %client_id, who = "admin socket", "audit");
+                done(format!(
+                    "Removed {} ({client_id}); {grants} grant{} revoked.",
+                    client.name,
+                    if grants == 1 { "" } else { "s" }
+                ))
+            }
+            ClientCommand::RotateSecret { client_id, .. } => {
+                let secret = oidc.rotate_client_secret(&client_id).await?;
+                let client = oidc.client(&client_id).await?;
+                tracing::info!(target: "audit", action = "oidc_client_rotate_secret", outcome = "ok", client = %client_id, who = "admin socket", "audit");
+                Reply::Client {
+                    message: format!(
+                        "New secret for {} (the old one no longer works); it is shown this once.",
+                        client.name
+                    ),
+                    secret: Some(secret),
+                    client: client_info(client),
+                }
+            }
+        })
+    }
+
+    async fn group(&self, command: GroupCommand) -> Result<Reply, OidcError> {
+        let oidc = &self.accounts.oidc;
+        Ok(match command {
+            GroupCommand::Add { group } => {
+                oidc.add_group(&group).await?;
+                done(format!("Made the group {group}."))
+            }
+            GroupCommand::Remove { group } => {
+                oidc.remove_group(&group).await?;
+                done(format!("Removed the group {group}."))
+            }
+            GroupCommand::AddMember { group, name } => {
+                let who = oidc.add_member(&group, &name).await?;
+                done(format!("{who} is in {group}."))
+            }
+            GroupCommand::RemoveMember { group, name } => {
+                let who = oidc.remove_member(&group, &name).await?;
+                done(format!("{who} is no longer in {group}."))
+            }
+            GroupCommand::List { .. } => Reply::Groups {
+                groups: oidc
+                    .groups()
+                    .await?
+                    .into_iter()
+                    .map(|(name, members)| GroupInfo { name, members })
+                    .collect(),
+            },
+        })
+    }
+
+    async fn oidc(&self, command: OidcCommand) -> Result<Reply, OidcError> {
+        Ok(match command {
+            OidcCommand::RotateKey { activate_in } => {
+                let keys = self
+                    .accounts
+                    .oidc
+                    .rotate_keys(Duration::from_secs(activate_in))
+                    .await?;
+                tracing::info!(target: "audit", action = "oidc_rotate_key", outcome = "ok", who = "admin socket", "audit");
+                let list: Vec<String> = keys
+                    .iter()
+                    .map(|(kid, alg, _)| format!("{alg} {kid}"))
+                    .collect();
+                let from = keys.first().map(|k| rfc3339(k.2)).unwrap_or_default();
+                done(format!(
+                    "New signing keys ({}) are published now and sign from {from}; the old keys stay published until the ID tokens they signed expire.",
+                    list.join(", ")
+                ))
+            }
+        })
+    }
+
     async fn dispatch(&self, request: Request) -> Result<Reply, AccountError> {
         let a = &self.accounts;
         Ok(match request {
+            Request::Client(c) => self.oidc_reply(self.client(c).await),
+            Request::Group(g) => self.oidc_reply(self.group(g).await),
+            Request::Oidc(o) => self.oidc_reply(self.oidc(o).await),
             Request::List { .. } => Reply::Accounts {
                 accounts: a
                     .operator
@@ -214,7 +368,12 @@ impl Commands {
                 mail: a.outbox().await?.into_iter().map(mail_view).collect(),
             },
             Request::RotateDataKey => {
-                let r = a.secrets.rotate().await?;
+                let mut r = a.secrets.rotate().await?;
+                // The ID-token signing keys are sealed too.
+                r.resealed += a.oidc.reseal_keys().await.map_err(|e| match e {
+                    OidcError::Account(e) => e,
+                    other => AccountError::Internal(Box::new(other)),
+                })? as usize;
                 done(format!(
                     "Added data key {} to {}; it seals new secrets, and {} stored {} sealed \
                      again with it. The older {} ({}) {} listed in the file, so backups made \
@@ -273,6 +432,20 @@ fn view(s: AccountStatus) -> AccountView {
         sessions: s.sessions,
         email: s.email,
         email_verified: s.email_verified,
+        groups: s.groups,
+    }
+}
+
+fn client_info(c: ClientView) -> ClientInfo {
+    ClientInfo {
+        client_id: c.client_id,
+        name: c.name,
+        redirect_uris: c.redirect_uris,
+        post_logout_uris: c.post_logout_uris,
+        public: c.public,
+        trusted: c.trusted,
+        signing_alg: c.signing_alg,
+        created_at: rfc3339(c.created_at),
     }
 }
 

@@ -116,6 +116,133 @@ pub enum Request {
     /// older keys stay in the file until you remove them; with MongoDB, copy the file to
     /// every other instance on the database.
     RotateDataKey,
+    /// Apps that sign users in with OpenID Connect.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Groups of accounts (apps see them in the `groups` claim).
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// The OpenID Connect provider.
+    #[command(subcommand)]
+    Oidc(OidcCommand),
+}
+
+/// `client ...`: apps that sign users in.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum ClientCommand {
+    /// Register an app. Prints its client id and, unless --public, its secret: shown once,
+    /// only its hash is kept.
+    Add {
+        /// What users see on the consent page.
+        name: String,
+        /// Where it receives codes (exact match; repeat for more).
+        #[arg(long = "redirect-uri", value_name = "URI", required = true)]
+        redirect_uris: Vec<String>,
+        /// No secret: an app in a browser or on a device (PKCE is required).
+        #[arg(long)]
+        #[serde(default)]
+        public: bool,
+        /// Sign users in without asking them (your own apps).
+        #[arg(long)]
+        #[serde(default)]
+        trusted: bool,
+        /// How its ID tokens are signed.
+        #[arg(long, value_name = "ALG", value_parser = ["RS256", "ES256", "EdDSA"])]
+        #[serde(default)]
+        signing_alg: Option<String>,
+        /// Where a logout may send the browser back to (repeat for more).
+        #[arg(long = "post-logout-uri", value_name = "URI")]
+        #[serde(default)]
+        post_logout_uris: Vec<String>,
+        /// Print `{"client_id": ..., "client_secret": ...}` on stdout.
+        #[arg(long)]
+        #[serde(skip)]
+        json: bool,
+    },
+    /// Every app.
+    List {
+        /// One JSON document (an array) on stdout.
+        #[arg(long)]
+        #[serde(skip)]
+        json: bool,
+    },
+    /// One app.
+    Show {
+        /// Its client id.
+        client_id: String,
+        /// One JSON document (an object) on stdout.
+        #[arg(long)]
+        #[serde(skip)]
+        json: bool,
+    },
+    /// Remove an app, revoking every token it holds and every consent to it.
+    Remove {
+        /// Its client id.
+        client_id: String,
+    },
+    /// Give an app a new secret (the old one stops working at once).
+    RotateSecret {
+        /// Its client id.
+        client_id: String,
+        /// Print `{"client_id": ..., "client_secret": ...}` on stdout.
+        #[arg(long)]
+        #[serde(skip)]
+        json: bool,
+    },
+}
+
+/// `group ...`: groups of accounts.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum GroupCommand {
+    /// Make a group.
+    Add {
+        /// Its name: letters, digits, `.`, `_`, `-`.
+        group: String,
+    },
+    /// Remove a group.
+    Remove {
+        /// Its name.
+        group: String,
+    },
+    /// Put an account in a group.
+    AddMember {
+        /// The group.
+        group: String,
+        /// The account's user name.
+        name: String,
+    },
+    /// Take an account out of a group.
+    RemoveMember {
+        /// The group.
+        group: String,
+        /// The account's user name.
+        name: String,
+    },
+    /// Every group and its members.
+    List {
+        /// One JSON document on stdout.
+        #[arg(long)]
+        #[serde(skip)]
+        json: bool,
+    },
+}
+
+/// `oidc ...`: the provider itself.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum OidcCommand {
+    /// Make new signing keys: published in the JWKS at once, signing after --activate-in
+    /// (so apps that cache the JWKS have them first). Old keys stay published until the ID
+    /// tokens they signed expire.
+    RotateKey {
+        /// Seconds until the new keys sign (the JWKS is cached for up to 300 s).
+        #[arg(long, value_name = "SECONDS", default_value_t = 600,
+              value_parser = clap::value_parser!(u64).range(0..=86_400))]
+        #[serde(default)]
+        activate_in: u64,
+    },
 }
 
 /// The server's answer.
@@ -153,6 +280,26 @@ pub enum Reply {
     NoSuchAccount {
         /// Says which name.
         message: String,
+    },
+    /// For `client add`, `client rotate-secret` and `client show`.
+    Client {
+        /// The app.
+        client: ClientInfo,
+        /// Its new secret, shown this once.
+        #[serde(default)]
+        secret: Option<String>,
+        /// What was done, in words.
+        message: String,
+    },
+    /// For `client list`.
+    Clients {
+        /// Oldest first.
+        clients: Vec<ClientInfo>,
+    },
+    /// For `group list`.
+    Groups {
+        /// By name.
+        groups: Vec<GroupInfo>,
     },
     /// The server could not do it (a bad request, or the database is down).
     Failed {
@@ -192,6 +339,39 @@ pub struct AccountView {
     /// Whether its owner confirmed it.
     #[serde(default)]
     pub email_verified: bool,
+    /// The groups it is in.
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+/// An app as operators see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientInfo {
+    /// The client id.
+    pub client_id: String,
+    /// Its name.
+    pub name: String,
+    /// Where it receives codes.
+    pub redirect_uris: Vec<String>,
+    /// Where logout may return to.
+    pub post_logout_uris: Vec<String>,
+    /// No secret (PKCE only).
+    pub public: bool,
+    /// No consent page.
+    pub trusted: bool,
+    /// How its ID tokens are signed.
+    pub signing_alg: String,
+    /// When it was added.
+    pub created_at: String,
+}
+
+/// A group as operators see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupInfo {
+    /// Its name.
+    pub name: String,
+    /// Its members' user names.
+    pub members: Vec<String>,
 }
 
 /// A message in the outbox as operators see it (its content stays sealed); times are RFC

@@ -9,7 +9,11 @@ use axum::{
 };
 
 use super::AppState;
-use crate::{accounts::Client, client::client_ip, token::DeviceKey};
+use crate::{
+    accounts::Client,
+    client::{client_ip, Browser},
+    token::DeviceKey,
+};
 
 /// The caller of a route, for rate limits, lockouts and audit lines.
 pub struct Caller(pub Client);
@@ -33,6 +37,16 @@ impl FromRequestParts<AppState> for Caller {
             .cookies
             .read_device(&parts.headers)
             .map(|token| DeviceKey::of(&token));
-        Ok(Self(Client { ip, device }))
+        let browser = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(Browser::from_user_agent)
+            .unwrap_or_default();
+        Ok(Self(Client {
+            ip,
+            device,
+            browser,
+        }))
     }
 }

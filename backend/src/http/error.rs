@@ -16,7 +16,7 @@ use axum::{
 };
 
 use super::BODY_LIMIT;
-use crate::accounts::AccountError;
+use crate::accounts::{AccountError, OauthError, OidcError};
 
 /// Media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -54,6 +54,9 @@ pub enum ApiError {
     /// A use case refused or failed.
     #[error("use case")]
     Account(#[from] AccountError),
+    /// The OpenID Connect provider refused or failed.
+    #[error("openid connect")]
+    Oidc(#[from] OidcError),
 }
 
 /// How the server treats an error it answers with (the client's view is the code).
@@ -83,6 +86,11 @@ pub struct Reply {
     pub fault: Fault,
     /// A login's ticket for its second step.
     pub login_ticket: Option<String>,
+    /// An OAuth error (RFC 6749 5.2): the body also carries `error` and
+    /// `error_description`, as `application/json`, which is what OAuth clients read.
+    pub oauth: Option<&'static str>,
+    /// The `WWW-Authenticate` challenge of a `401` from an OAuth endpoint.
+    pub challenge: Option<&'static str>,
 }
 
 impl Reply {
@@ -94,13 +102,20 @@ impl Reply {
             retry_after: None,
             fault: Fault::Client,
             login_ticket: None,
+            oauth: None,
+            challenge: None,
         }
     }
 
     /// The problem body the client gets.
     fn problem(self) -> Problem {
+        let oauth = self.oauth.map(|error| (error, self.detail.clone()));
         let mut problem = Problem::new(self.code, self.detail).with_errors(self.errors);
         problem.login_ticket = self.login_ticket;
+        if let Some((error, description)) = oauth {
+            problem.error = Some(error.to_owned());
+            problem.error_description = Some(description);
+        }
         problem
     }
 
@@ -159,6 +174,7 @@ impl ApiError {
                 "The request body took too long to arrive.",
             ),
             Self::Account(e) => account_reply(e),
+            Self::Oidc(e) => oidc_reply(e),
         }
     }
 
@@ -281,6 +297,50 @@ fn account_reply(e: &AccountError) -> Reply {
     }
 }
 
+fn oidc_reply(e: &OidcError) -> Reply {
+    use ErrorCode as C;
+    match e {
+        OidcError::Protocol { error, description } => {
+            let (code, oauth, challenge) = match error {
+                OauthError::InvalidRequest => (C::OauthInvalidRequest, "invalid_request", None),
+                OauthError::InvalidClient => (
+                    C::OauthInvalidClient,
+                    "invalid_client",
+                    Some("Basic realm=\"accounts\""),
+                ),
+                OauthError::InvalidGrant => (C::OauthInvalidGrant, "invalid_grant", None),
+                OauthError::UnauthorizedClient => {
+                    (C::OauthUnauthorizedClient, "unauthorized_client", None)
+                }
+                OauthError::UnsupportedGrantType => {
+                    (C::OauthUnsupportedGrantType, "unsupported_grant_type", None)
+                }
+                OauthError::InvalidScope => (C::OauthInvalidScope, "invalid_scope", None),
+                OauthError::InvalidToken => (
+                    C::OauthInvalidToken,
+                    "invalid_token",
+                    Some("Bearer error=\"invalid_token\""),
+                ),
+            };
+            Reply {
+                oauth: Some(oauth),
+                challenge,
+                ..Reply::new(code, description.clone())
+            }
+        }
+        OidcError::BadAuthorizationRequest(why) => Reply::new(
+            C::InvalidAuthorizationRequest,
+            format!("This sign-in request cannot be answered: {why}. Go back to the app and try again, or tell its administrator."),
+        ),
+        // Operators only; never reached over HTTP, but answered like any unknown thing.
+        OidcError::Operator(why) => Reply::new(C::NotFound, why.clone()),
+        OidcError::Account(e) => account_reply(e),
+        OidcError::Internal(_) => {
+            Reply::new(C::Internal, "Something went wrong on our side.").fault(Fault::Internal)
+        }
+    }
+}
+
 fn status(code: ErrorCode) -> StatusCode {
     StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
@@ -298,7 +358,22 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let reply = self.reply();
         let (retry_after, fault) = (reply.retry_after, reply.fault);
+        let (oauth, challenge) = (reply.oauth, reply.challenge);
         let mut response = problem_response(reply.problem());
+        if oauth.is_some() {
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            if let Some(challenge) = challenge {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(challenge),
+                );
+            }
+        }
         if let Some(secs) = retry_after {
             response
                 .headers_mut()

@@ -37,6 +37,44 @@ impl Middleware for BodyLimit {
     }
 }
 
+/// An `application/x-www-form-urlencoded` body, as OAuth endpoints take (RFC 6749 3.2): the
+/// bytes, for [`crate::accounts::oidc`] to read the parameters from.
+pub struct Form(pub Bytes);
+
+impl FromRequest<AppState> for Form {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                v.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        if !form {
+            return Err(crate::accounts::OidcError::Protocol {
+                error: crate::accounts::OauthError::InvalidRequest,
+                description: "send the parameters as application/x-www-form-urlencoded".into(),
+            }
+            .into());
+        }
+        let bytes = within(state.body_timeout, Bytes::from_request(req, state))
+            .await
+            .ok_or(ApiError::RequestTimeout)?
+            .map_err(|r| {
+                if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::MalformedJson("the body could not be read".into())
+                }
+            })?;
+        Ok(Self(bytes))
+    }
+}
+
 /// Like `axum::Json`, with our errors.
 pub struct Json<T>(pub T);
 

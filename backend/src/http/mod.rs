@@ -6,6 +6,7 @@
 //! handler's annotation as it adds it, so the router and the OpenAPI document come from one
 //! list ([`openapi`]).
 
+mod apps;
 mod caller;
 pub mod cookies;
 mod cross_origin;
@@ -15,6 +16,7 @@ pub mod extract;
 mod health;
 mod layer;
 pub mod observe;
+mod oidc;
 pub mod openapi;
 mod passkeys;
 mod password_reset;
@@ -97,6 +99,8 @@ fn documented() -> (Router<AppState>, OpenApiDoc) {
         .merge(email::routes())
         .merge(second_factor::routes())
         .merge(passkeys::routes())
+        .merge(oidc::routes())
+        .merge(apps::routes())
         .merge(policy::routes())
         .merge(openapi::routes());
     let (api, mut doc) = api.merge(health::routes()).split_for_parts();

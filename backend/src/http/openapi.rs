@@ -7,12 +7,13 @@
 //! routes, and [`original`], which serves and documents one of the original service's routes.
 
 use accounts_api::{
-    AccountReply, ChangePasswordRequest, Credentials, EmailRequest, EmailVerifyRequest, ErrorCode,
-    FieldError, ForgotPasswordRequest, LoginReply, LoginRequest, MessageReply, PasskeyChallenge,
+    AccountReply, AppSummary, AppsReply, AuthorizeRequest, AuthorizeStep, ChangePasswordRequest,
+    ConsentRequest, Credentials, EmailRequest, EmailVerifyRequest, ErrorCode, FieldError,
+    ForgotPasswordRequest, LoginReply, LoginRequest, MessageReply, PasskeyChallenge,
     PasskeyLoginRequest, PasskeyRegistrationRequest, PasskeySummary, Password, PasswordPolicy,
     PolicyInfo, Problem, ReauthReply, ReauthRequest, RecoveryCodes, RegisterRequest,
-    ResetPasswordRequest, SensitiveRequest, SessionInfo, TotpConfirmRequest, TotpSetup,
-    TotpSetupRequest,
+    ResetPasswordRequest, RevokeAppRequest, RevokeSessionRequest, SensitiveRequest, SessionEntry,
+    SessionInfo, TotpConfirmRequest, TotpSetup, TotpSetupRequest,
 };
 use std::sync::LazyLock;
 
@@ -41,7 +42,8 @@ use super::{ApiRouter, AppState};
         EmailRequest, EmailVerifyRequest, MessageReply, AccountReply, TotpSetupRequest,
         TotpSetup, TotpConfirmRequest, RecoveryCodes, SensitiveRequest, ReauthRequest, ReauthReply,
         PasskeyChallenge, PasskeyRegistrationRequest, PasskeyLoginRequest, PasskeySummary, LoginReply, SessionInfo, PolicyInfo,
-        PasswordPolicy, Password, Problem, FieldError, ErrorCode
+        PasswordPolicy, Password, Problem, FieldError, ErrorCode, AuthorizeRequest, AuthorizeStep,
+        ConsentRequest, AppSummary, AppsReply, SessionEntry, RevokeAppRequest, RevokeSessionRequest
     )),
     modifiers(&SessionCookie)
 )]

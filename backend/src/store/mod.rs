@@ -6,7 +6,10 @@
 //! [`SecondFactorStore`] (authenticator apps), [`PasskeyStore`] (WebAuthn credentials) and
 //! [`CeremonyStore`] (WebAuthn ceremonies in progress), [`KeyCheckStore`] (which data key
 //! seals the database's secrets), [`EmailStore`] (addresses and their verification),
-//! [`OutboxStore`] (mail waiting to be sent), and [`Ping`] for readiness. [`Store`]
+//! [`OutboxStore`] (mail waiting to be sent), [`ClientStore`] (apps that sign users in),
+//! [`GroupStore`] (groups of accounts), [`GrantStore`] (what apps were given: grants, their
+//! tokens, users' consents), [`SigningKeyStore`] (keys that sign ID tokens), and [`Ping`] for
+//! readiness. [`Store`]
 //! is all of them; new kinds of records get a role of their own.
 //!
 //! - [`mongo::MongoStore`]: production, MongoDB through the official driver.
@@ -26,12 +29,14 @@ pub mod sqlite;
 
 pub use error::{Cause, StoreError, StoreResult};
 pub use records::{
-    Counter, DeviceRecord, MailRecord, NewEmail, PasskeyRecord, ResetLink, SessionLookup,
-    SessionRecord, TotpSlot, UserRecord,
+    ClientRecord, ConsentRecord, Counter, DeviceRecord, GrantRecord, GroupRecord, MailRecord,
+    NewEmail, PasskeyRecord, ResetLink, SessionLookup, SessionRecord, SigningKeyRecord, TokenKind,
+    TokenRecord, TotpSlot, UserRecord,
 };
 pub use roles::{
-    CeremonyStore, CounterStore, DeviceStore, EmailStore, KeyCheckStore, OutboxStore, PasskeyStore,
-    Ping, RecoveryStore, SecondFactorStore, SessionStore, UserStore,
+    CeremonyStore, ClientStore, CounterStore, DeviceStore, EmailStore, GrantStore, GroupStore,
+    KeyCheckStore, OutboxStore, PasskeyStore, Ping, RecoveryStore, SecondFactorStore, SessionStore,
+    SigningKeyStore, TokenUse, UserStore,
 };
 
 /// Everything the service stores, in one database: every role.
@@ -48,6 +53,10 @@ pub trait Store:
     + KeyCheckStore
     + EmailStore
     + OutboxStore
+    + ClientStore
+    + GroupStore
+    + GrantStore
+    + SigningKeyStore
 {
 }
 

@@ -152,6 +152,13 @@ pub struct SessionRecord {
     /// When its holder last proved who they are (the login, or a re-authentication since):
     /// sensitive changes need this to be recent.
     pub authenticated_at: OffsetDateTime,
+    /// How its holder logged in, as OpenID Connect's `amr` values, space-separated (`pwd`,
+    /// `pwd otp`, `hwk`); empty for sessions from before it was recorded.
+    pub amr: String,
+    /// The browser and system it was opened from, as the user sees it ("Firefox on Linux").
+    pub browser: String,
+    /// The network it was opened from (an IPv4 /24 or IPv6 /48), for the user's list.
+    pub ip_prefix: String,
 }
 
 /// What a request with a session cookie needs, read together: the session, its account, and
@@ -283,4 +290,157 @@ pub struct ResetLink<'a> {
     pub removes_passkeys: bool,
     /// An operator issued it (a mailed link must not replace it).
     pub by_operator: bool,
+}
+
+/// An app that signs users in through OpenID Connect (an OAuth client), registered by an
+/// operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRecord {
+    /// The client id: random, unique.
+    pub id: String,
+    /// What users see on the consent page.
+    pub name: String,
+    /// Hex SHA-256 of the client secret; `None` for a public client (PKCE, no secret). A
+    /// secret is 256 random bits, so a fast hash is enough.
+    pub secret_hash: Option<String>,
+    /// Where codes may be sent: compared exactly.
+    pub redirect_uris: Vec<String>,
+    /// Where a logout may send the browser back to: compared exactly.
+    pub post_logout_uris: Vec<String>,
+    /// Signs users in without a consent page.
+    pub trusted: bool,
+    /// How its ID tokens are signed: `RS256`, `ES256` or `EdDSA`.
+    pub signing_alg: String,
+    /// When it was registered.
+    pub created_at: OffsetDateTime,
+}
+
+/// A group of accounts, named by an operator; apps see the names in the `groups` claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRecord {
+    /// Its name: the unique key.
+    pub name: String,
+    /// The [`UserRecord::id`]s of its members.
+    pub members: Vec<String>,
+}
+
+/// What one authorization gave one app: the tokens issued from one code (and every refresh
+/// after it) belong to it, so revoking it revokes them all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantRecord {
+    /// Random id, named by the code it comes from.
+    pub id: String,
+    /// The app.
+    pub client_id: String,
+    /// The account.
+    pub user_id: String,
+    /// The scopes granted, space-separated.
+    pub scope: String,
+    /// When the user last logged in before the authorization (the `auth_time` claim).
+    pub auth_time: OffsetDateTime,
+    /// How they logged in (the `amr` claim), space-separated.
+    pub amr: String,
+    /// When it was made.
+    pub created_at: OffsetDateTime,
+    /// When it ends unless a refresh extends it.
+    pub expires_at: OffsetDateTime,
+}
+
+/// What an OAuth token is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// An authorization code (single use).
+    Code,
+    /// An access token.
+    Access,
+    /// A refresh token (single use: each use issues the next).
+    Refresh,
+}
+
+impl TokenKind {
+    /// Its stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Code => "code",
+            Self::Access => "access",
+            Self::Refresh => "refresh",
+        }
+    }
+
+    /// The kind with this stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "code" => Some(Self::Code),
+            "access" => Some(Self::Access),
+            "refresh" => Some(Self::Refresh),
+            _ => None,
+        }
+    }
+}
+
+/// An OAuth token (code, access or refresh): only the SHA-256 of the secret is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// Hex SHA-256 of the token.
+    pub token_hash: String,
+    /// What it is.
+    pub kind: TokenKind,
+    /// The grant it belongs to (for a code: the grant its exchange creates).
+    pub grant_id: String,
+    /// The app it was issued to.
+    pub client_id: String,
+    /// The account.
+    pub user_id: String,
+    /// Its scopes, space-separated.
+    pub scope: String,
+    /// When it stops working.
+    pub expires_at: OffsetDateTime,
+    /// Whether it was used (codes and refresh tokens work once; a second use revokes the grant).
+    pub used: bool,
+    /// For a code: what the exchange must match and the ID token carries (JSON).
+    pub data: Option<String>,
+}
+
+/// A user's consent to what an app asked for: remembered per app, so the same request does
+/// not ask again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentRecord {
+    /// The account.
+    pub user_id: String,
+    /// The app.
+    pub client_id: String,
+    /// The scopes allowed, space-separated.
+    pub scope: String,
+    /// When the user allowed them.
+    pub granted_at: OffsetDateTime,
+}
+
+/// A key that signs ID tokens. Published in the JWKS from when it is made; signs from
+/// `active_from`, so apps have fetched it before they see a token it signed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningKeyRecord {
+    /// The key id (`kid`).
+    pub kid: String,
+    /// `RS256`, `ES256` or `EdDSA`.
+    pub alg: String,
+    /// The private key (PKCS#8), sealed with the data key.
+    pub sealed: String,
+    /// The public key as a JWK (JSON).
+    pub public_jwk: String,
+    /// When it was made.
+    pub created_at: OffsetDateTime,
+    /// When it starts signing.
+    pub active_from: OffsetDateTime,
+}
+
+impl fmt::Debug for SigningKeyRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKeyRecord")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("sealed", &"***")
+            .field("created_at", &self.created_at)
+            .field("active_from", &self.active_from)
+            .finish()
+    }
 }

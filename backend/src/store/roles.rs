@@ -8,8 +8,9 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::{
-    Counter, DeviceRecord, MailRecord, NewEmail, PasskeyRecord, ResetLink, SessionLookup,
-    SessionRecord, StoreResult, TotpSlot, UserRecord,
+    ClientRecord, ConsentRecord, Counter, DeviceRecord, GrantRecord, GroupRecord, MailRecord,
+    NewEmail, PasskeyRecord, ResetLink, SessionLookup, SessionRecord, SigningKeyRecord,
+    StoreResult, TokenRecord, TotpSlot, UserRecord,
 };
 
 /// The database's readiness.
@@ -195,6 +196,13 @@ pub trait SessionStore: Send + Sync + 'static {
     /// were.
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64>;
 
+    /// The account's sessions valid at `now`, oldest first (for its owner's list).
+    async fn user_sessions(
+        &self,
+        user_id: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<SessionRecord>>;
+
     /// How many sessions of one account are valid at `now` (for operators).
     async fn count_user_sessions(&self, user_id: &str, now: OffsetDateTime) -> StoreResult<u64>;
 }
@@ -368,4 +376,138 @@ pub trait OutboxStore: Send + Sync + 'static {
     /// Replaces a message's sealed content with `new` if it is still `expected` (sealing it
     /// again with a newer key). Whether it did.
     async fn replace_mail_sealed(&self, id: &str, expected: &str, new: &str) -> StoreResult<bool>;
+}
+
+/// Apps registered to sign users in (OpenID Connect clients).
+#[async_trait]
+pub trait ClientStore: Send + Sync + 'static {
+    /// Registers an app; [`StoreError::Duplicate`](super::StoreError::Duplicate) if its id is taken.
+    async fn insert_client(&self, client: &ClientRecord) -> StoreResult<()>;
+
+    /// The app with this id, if any.
+    async fn find_client(&self, id: &str) -> StoreResult<Option<ClientRecord>>;
+
+    /// Every app, oldest first.
+    async fn clients(&self) -> StoreResult<Vec<ClientRecord>>;
+
+    /// Removes the app (its grants and consents are the caller's to remove). Whether it was there.
+    async fn delete_client(&self, id: &str) -> StoreResult<bool>;
+
+    /// Replaces the app's secret hash. Whether the app exists.
+    async fn set_client_secret(&self, id: &str, secret_hash: &str) -> StoreResult<bool>;
+}
+
+/// Groups of accounts.
+#[async_trait]
+pub trait GroupStore: Send + Sync + 'static {
+    /// Makes an empty group; [`StoreError::Duplicate`](super::StoreError::Duplicate) if the name is taken.
+    async fn insert_group(&self, name: &str) -> StoreResult<()>;
+
+    /// Removes a group. Whether it was there.
+    async fn delete_group(&self, name: &str) -> StoreResult<bool>;
+
+    /// Every group with its members, by name.
+    async fn groups(&self) -> StoreResult<Vec<GroupRecord>>;
+
+    /// Adds the account to the group (idempotent). Whether the group exists.
+    async fn add_group_member(&self, name: &str, user_id: &str) -> StoreResult<bool>;
+
+    /// Removes the account from the group. Whether it was a member.
+    async fn remove_group_member(&self, name: &str, user_id: &str) -> StoreResult<bool>;
+
+    /// The names of the groups the account is in, sorted.
+    async fn user_groups(&self, user_id: &str) -> StoreResult<Vec<String>>;
+
+    /// Takes the account out of every group (when it is deleted).
+    async fn remove_user_from_groups(&self, user_id: &str) -> StoreResult<()>;
+}
+
+/// What using a single-use token found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenUse {
+    /// It was valid and is now used: this caller won.
+    Used(TokenRecord),
+    /// It had been used before (and has not expired): a replay.
+    Reused(TokenRecord),
+    /// No such token, or it expired.
+    Unknown,
+}
+
+/// Grants, their tokens, and users' consents to apps.
+#[async_trait]
+pub trait GrantStore: Send + Sync + 'static {
+    /// Stores a grant; [`StoreError::Duplicate`](super::StoreError::Duplicate) if its id is
+    /// taken (a code exchanged twice at once: one wins).
+    async fn insert_grant(&self, grant: &GrantRecord) -> StoreResult<()>;
+
+    /// The grant, unless absent or expired at `now`.
+    async fn find_grant(&self, id: &str, now: OffsetDateTime) -> StoreResult<Option<GrantRecord>>;
+
+    /// Moves the grant's end to `expires_at` (a refresh). Whether it exists.
+    async fn extend_grant(&self, id: &str, expires_at: OffsetDateTime) -> StoreResult<bool>;
+
+    /// Revokes a grant and every token issued under it. Whether the grant was there.
+    async fn delete_grant(&self, id: &str) -> StoreResult<bool>;
+
+    /// Revokes every grant of the account (to one app, or to all), with their tokens. How
+    /// many there were.
+    async fn delete_user_grants(&self, user_id: &str, client_id: Option<&str>) -> StoreResult<u64>;
+
+    /// Revokes every grant to one app, with their tokens, and forgets every consent to it.
+    async fn delete_client_grants(&self, client_id: &str) -> StoreResult<u64>;
+
+    /// Stores a token; records expired at `now` may be swept meanwhile.
+    async fn insert_token(&self, token: &TokenRecord, now: OffsetDateTime) -> StoreResult<()>;
+
+    /// The token, unless absent or expired at `now` (used or not).
+    async fn find_token(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<TokenRecord>>;
+
+    /// Uses a single-use token up, in one conditional write: of two uses, one gets
+    /// [`TokenUse::Used`] and the other [`TokenUse::Reused`].
+    async fn use_token(&self, token_hash: &str, now: OffsetDateTime) -> StoreResult<TokenUse>;
+
+    /// Removes one token; the token as it was, if it was there.
+    async fn delete_token(&self, token_hash: &str) -> StoreResult<Option<TokenRecord>>;
+
+    /// Remembers (or replaces) the account's consent to an app.
+    async fn set_consent(&self, consent: &ConsentRecord) -> StoreResult<()>;
+
+    /// The account's consent to the app, if any.
+    async fn find_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+    ) -> StoreResult<Option<ConsentRecord>>;
+
+    /// Every app the account allowed, earliest first.
+    async fn user_consents(&self, user_id: &str) -> StoreResult<Vec<ConsentRecord>>;
+
+    /// Forgets the account's consent to one app (or to all). How many there were.
+    async fn delete_consents(&self, user_id: &str, client_id: Option<&str>) -> StoreResult<u64>;
+}
+
+/// The keys that sign ID tokens.
+#[async_trait]
+pub trait SigningKeyStore: Send + Sync + 'static {
+    /// Stores a new key.
+    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
+
+    /// Every key, oldest first.
+    async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
+
+    /// Removes a key. Whether it was there.
+    async fn delete_signing_key(&self, kid: &str) -> StoreResult<bool>;
+
+    /// Replaces a key's sealed private part with `new` if it is still `expected` (sealing it
+    /// again with a newer data key). Whether it did.
+    async fn replace_signing_key_sealed(
+        &self,
+        kid: &str,
+        expected: &str,
+        new: &str,
+    ) -> StoreResult<bool>;
 }

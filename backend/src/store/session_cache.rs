@@ -130,6 +130,9 @@ mod tests {
             created_at: now,
             expires_at: now + ttl,
             authenticated_at: now,
+            amr: "pwd".into(),
+            browser: String::new(),
+            ip_prefix: String::new(),
         };
         let user = UserRecord {
             id: format!("id-{user}"),

@@ -40,6 +40,9 @@ fn session(token_hash: &str, user: &UserRecord, ttl: Duration) -> SessionRecord 
         created_at: now,
         expires_at: now + ttl,
         authenticated_at: now,
+        amr: "pwd".into(),
+        browser: String::new(),
+        ip_prefix: String::new(),
     }
 }
 

@@ -2,9 +2,9 @@
 //! is written by serde (as the server writes it) and read back by the app's own reader.
 
 use accounts_api::{
-    AccountReply, ErrorCode, FieldError, LoginReply, MessageReply, PasskeyChallenge,
-    PasskeySummary, PasswordPolicy, PolicyInfo, Problem, ReauthReply, RecoveryCodes, SessionInfo,
-    TotpSetup,
+    AccountReply, AppSummary, AppsReply, AuthorizeStep, ErrorCode, FieldError, LoginReply,
+    MessageReply, PasskeyChallenge, PasskeySummary, PasswordPolicy, PolicyInfo, Problem,
+    ReauthReply, RecoveryCodes, SessionEntry, SessionInfo, TotpSetup,
 };
 use serde::Serialize;
 use serde_json::{json, value::RawValue, Value};
@@ -148,6 +148,40 @@ examples! {
     ];
     PasskeySummary => [passkey(None), passkey(Some("2026-11-28T09:00:00.123Z"))];
     Vec<PasskeySummary> => [vec![], vec![passkey(None), passkey(Some("2026-11-28T09:00:00Z"))]];
+    AuthorizeStep => [
+        AuthorizeStep { step: "login".into(), location: None, client_name: None, scopes: vec![] },
+        AuthorizeStep {
+            step: "consent".into(),
+            location: None,
+            client_name: Some("Grafana".into()),
+            scopes: vec!["openid".into(), "email".into()],
+        },
+        AuthorizeStep {
+            step: "redirect".into(),
+            location: Some("https://app.example/cb?code=x&state=y".into()),
+            client_name: None,
+            scopes: vec![],
+        },
+    ];
+    AppsReply => [
+        AppsReply { apps: vec![], sessions: vec![] },
+        AppsReply {
+            apps: vec![AppSummary {
+                client_id: "c1".into(),
+                name: "Grafana".into(),
+                scopes: vec!["openid".into(), "groups".into()],
+                granted_at: "2026-12-01T10:00:00Z".into(),
+            }],
+            sessions: vec![SessionEntry {
+                id: "s1".into(),
+                browser: "Firefox on Linux".into(),
+                ip_prefix: "203.0.113.0/24".into(),
+                signed_in_at: "2026-12-01T10:00:00Z".into(),
+                last_confirmed_at: "2026-12-01T10:00:00Z".into(),
+                current: true,
+            }],
+        },
+    ];
     () => [()];
 }
 

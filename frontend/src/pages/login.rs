@@ -69,7 +69,7 @@ pub fn LoginPage() -> impl IntoView {
         move |outcome, req| match outcome {
             Outcome::SignedIn => {
                 state.session.changed();
-                router.navigate("/account");
+                router.navigate(&after_login(router));
             }
             Outcome::PasswordExpired => {
                 state.flash.set(Some(Flash::warning(
@@ -103,7 +103,7 @@ pub fn LoginPage() -> impl IntoView {
         |()| api::passkey_login(),
         move |_, ()| {
             state.session.changed();
-            router.navigate("/account");
+            router.navigate(&after_login(router));
         },
     );
     let on_submit = move |ev: SubmitEvent| {
@@ -152,6 +152,21 @@ pub fn LoginPage() -> impl IntoView {
     }
 }
 
+/// Where a login goes on to: `?next=`, if it is a page of this app (a path, never another
+/// site: `//host` and `/\\host` are other sites to a browser, and the History API refuses
+/// any other origin), else the account page.
+fn after_login(router: Router) -> String {
+    router
+        .query("next")
+        .filter(|n| is_own_page(n))
+        .unwrap_or_else(|| "/account".to_owned())
+}
+
+/// Whether `next` is a path on this site.
+fn is_own_page(next: &str) -> bool {
+    next.starts_with('/') && !next.starts_with("//") && !next.contains('\\')
+}
+
 /// Moves keyboard focus to the element with this id, once it is in the page.
 pub(crate) fn focus(id: &'static str) {
     request_animation_frame(move || {
@@ -162,4 +177,20 @@ pub(crate) fn focus(id: &'static str) {
             let _ = el.focus();
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_pages_of_this_site_are_gone_on_to() {
+        assert!(super::is_own_page("/authorize?client_id=a&state=b"));
+        for other in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "account",
+        ] {
+            assert!(!super::is_own_page(other), "{other}");
+        }
+    }
 }

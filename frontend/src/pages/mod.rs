@@ -1,6 +1,8 @@
 //! One module per page, and the table of pages: a new page is its module and one row.
 
 mod account;
+mod apps;
+mod authorize;
 mod change_password;
 mod email_address;
 mod forgot;
@@ -59,6 +61,27 @@ pub static PAGES: &[Page] = &[
         title: Some("Security"),
         nav: Nav::SignedIn("Security"),
         view: || view! { <security::SecurityPage/> }.into_any(),
+    },
+    Page {
+        path: "/apps",
+        access: Access::SignedIn,
+        title: Some("Apps and devices"),
+        nav: Nav::SignedIn("Apps and devices"),
+        view: || view! { <apps::AppsPage/> }.into_any(),
+    },
+    Page {
+        path: "/authorize",
+        access: Access::Anyone,
+        title: Some("Sign in to an app"),
+        nav: Nav::Hidden,
+        view: || view! { <authorize::AuthorizePage/> }.into_any(),
+    },
+    Page {
+        path: "/logout",
+        access: Access::Anyone,
+        title: Some("Logging out"),
+        nav: Nav::Hidden,
+        view: || view! { <authorize::AppLogoutPage/> }.into_any(),
     },
     Page {
         path: "/forgot",

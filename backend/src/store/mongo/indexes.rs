@@ -9,8 +9,15 @@ use mongodb::{
 };
 
 use super::{
-    ceremonies::CeremonyDoc, counters::CounterDoc, devices::DeviceDoc, outbox::MailDoc,
-    passkeys::PasskeyDoc, second_factor::KeyCheckDoc, sessions::SessionDoc, users::UserDoc,
+    ceremonies::CeremonyDoc,
+    counters::CounterDoc,
+    devices::DeviceDoc,
+    oidc::{ClientDoc, ConsentDoc, GrantDoc, GroupDoc, SigningKeyDoc, TokenDoc},
+    outbox::MailDoc,
+    passkeys::PasskeyDoc,
+    second_factor::KeyCheckDoc,
+    sessions::SessionDoc,
+    users::UserDoc,
 };
 
 /// Every collection, handed out only once its indexes exist.
@@ -24,6 +31,12 @@ pub(super) struct Collections {
     /// One document: the data key check.
     pub key_check: Collection<KeyCheckDoc>,
     pub outbox: Collection<MailDoc>,
+    pub clients: Collection<ClientDoc>,
+    pub groups: Collection<GroupDoc>,
+    pub grants: Collection<GrantDoc>,
+    pub tokens: Collection<TokenDoc>,
+    pub consents: Collection<ConsentDoc>,
+    pub signing_keys: Collection<SigningKeyDoc>,
 }
 
 impl Collections {
@@ -38,6 +51,12 @@ impl Collections {
             ceremonies: db.collection("ceremonies"),
             key_check: db.collection("key_check"),
             outbox: db.collection("outbox"),
+            clients: db.collection("oidc_clients"),
+            groups: db.collection("groups"),
+            grants: db.collection("oidc_grants"),
+            tokens: db.collection("oidc_tokens"),
+            consents: db.collection("oidc_consents"),
+            signing_keys: db.collection("oidc_keys"),
         };
         let expiry = || {
             index(doc! { "expires_at": 1 }, "expires_ttl", |o| {
@@ -88,6 +107,28 @@ impl Collections {
         c.devices.create_index(by_user()).await?;
         c.passkeys.create_index(by_user()).await?;
         c.ceremonies.create_index(expiry()).await?;
+        c.groups
+            .create_index(index(doc! { "members": 1 }, "by_member", |_| {}))
+            .await?;
+        c.grants.create_index(expiry()).await?;
+        c.grants
+            .create_index(index(
+                doc! { "user_id": 1, "client_id": 1 },
+                "by_user",
+                |_| {},
+            ))
+            .await?;
+        c.grants
+            .create_index(index(doc! { "client_id": 1 }, "by_client", |_| {}))
+            .await?;
+        c.tokens.create_index(expiry()).await?;
+        c.tokens
+            .create_index(index(doc! { "grant_id": 1 }, "by_grant", |_| {}))
+            .await?;
+        c.consents.create_index(by_user()).await?;
+        c.consents
+            .create_index(index(doc! { "client_id": 1 }, "by_client", |_| {}))
+            .await?;
         Ok(c)
     }
 }

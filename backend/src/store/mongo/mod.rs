@@ -21,6 +21,7 @@ mod counters;
 mod devices;
 mod email;
 mod indexes;
+mod oidc;
 mod outbox;
 mod passkeys;
 mod recovery;

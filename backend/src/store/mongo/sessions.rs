@@ -21,6 +21,12 @@ pub(super) struct SessionDoc {
     /// Absent in sessions from before re-authentication: long ago.
     #[serde(default)]
     authenticated_at: Option<DateTime>,
+    #[serde(default)]
+    amr: String,
+    #[serde(default)]
+    browser: String,
+    #[serde(default)]
+    ip_prefix: String,
 }
 
 impl From<SessionDoc> for SessionRecord {
@@ -34,6 +40,9 @@ impl From<SessionDoc> for SessionRecord {
             authenticated_at: d
                 .authenticated_at
                 .map_or(OffsetDateTime::UNIX_EPOCH, from_bson),
+            amr: d.amr,
+            browser: d.browser,
+            ip_prefix: d.ip_prefix,
         }
     }
 }
@@ -57,6 +66,9 @@ impl SessionStore for MongoStore {
             created_at: bson_time(s.created_at),
             expires_at: bson_time(s.expires_at),
             authenticated_at: Some(bson_time(s.authenticated_at)),
+            amr: s.amr.clone(),
+            browser: s.browser.clone(),
+            ip_prefix: s.ip_prefix.clone(),
         };
         self.run(async |c| c.sessions.insert_one(d).await).await?;
         let still = self
@@ -157,6 +169,26 @@ impl SessionStore for MongoStore {
         self.run(async |c| c.sessions.delete_many(doc! { "user_id": user_id }).await)
             .await
             .map(|r| r.deleted_count)
+    }
+
+    async fn user_sessions(
+        &self,
+        user_id: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<SessionRecord>> {
+        self.run(async |c| {
+            let mut cursor = c
+                .sessions
+                .find(doc! { "user_id": user_id, "expires_at": { "$gt": bson_time(now) } })
+                .sort(doc! { "created_at": 1 })
+                .await?;
+            let mut out = Vec::new();
+            while cursor.advance().await? {
+                out.push(SessionRecord::from(cursor.deserialize_current()?));
+            }
+            Ok(out)
+        })
+        .await
     }
 
     async fn count_user_sessions(&self, user_id: &str, now: OffsetDateTime) -> StoreResult<u64> {

@@ -19,6 +19,7 @@ mod ceremonies;
 mod counters;
 mod devices;
 mod email;
+mod oidc;
 mod outbox;
 mod passkeys;
 mod recovery;

@@ -109,6 +109,69 @@ const MIGRATIONS: &[&str] = &[
          failed INTEGER NOT NULL DEFAULT 0
      ) STRICT;
      CREATE INDEX outbox_by_due ON outbox(failed, next_attempt_at);",
+    // 10: OpenID Connect: apps, groups, grants and their tokens, consents, signing keys.
+    "CREATE TABLE oidc_clients (
+         id TEXT PRIMARY KEY,
+         name TEXT NOT NULL,
+         secret_hash TEXT,
+         redirect_uris TEXT NOT NULL,
+         post_logout_uris TEXT NOT NULL,
+         trusted INTEGER NOT NULL,
+         signing_alg TEXT NOT NULL,
+         created_at INTEGER NOT NULL
+     ) STRICT;
+     CREATE TABLE groups (name TEXT PRIMARY KEY) STRICT;
+     CREATE TABLE group_members (
+         group_name TEXT NOT NULL,
+         user_id TEXT NOT NULL,
+         PRIMARY KEY (group_name, user_id)
+     ) STRICT;
+     CREATE INDEX group_members_by_user ON group_members(user_id);
+     CREATE TABLE oidc_grants (
+         id TEXT PRIMARY KEY,
+         client_id TEXT NOT NULL,
+         user_id TEXT NOT NULL,
+         scope TEXT NOT NULL,
+         auth_time INTEGER NOT NULL,
+         amr TEXT NOT NULL,
+         created_at INTEGER NOT NULL,
+         expires_at INTEGER NOT NULL
+     ) STRICT;
+     CREATE INDEX oidc_grants_by_user ON oidc_grants(user_id, client_id);
+     CREATE INDEX oidc_grants_by_client ON oidc_grants(client_id);
+     CREATE INDEX oidc_grants_by_expiry ON oidc_grants(expires_at);
+     CREATE TABLE oidc_tokens (
+         token_hash TEXT PRIMARY KEY,
+         kind TEXT NOT NULL,
+         grant_id TEXT NOT NULL,
+         client_id TEXT NOT NULL,
+         user_id TEXT NOT NULL,
+         scope TEXT NOT NULL,
+         expires_at INTEGER NOT NULL,
+         used INTEGER NOT NULL DEFAULT 0,
+         data TEXT
+     ) STRICT;
+     CREATE INDEX oidc_tokens_by_grant ON oidc_tokens(grant_id);
+     CREATE INDEX oidc_tokens_by_expiry ON oidc_tokens(expires_at);
+     CREATE TABLE oidc_consents (
+         user_id TEXT NOT NULL,
+         client_id TEXT NOT NULL,
+         scope TEXT NOT NULL,
+         granted_at INTEGER NOT NULL,
+         PRIMARY KEY (user_id, client_id)
+     ) STRICT;
+     CREATE INDEX oidc_consents_by_client ON oidc_consents(client_id);
+     ALTER TABLE sessions ADD COLUMN amr TEXT NOT NULL DEFAULT '';
+     ALTER TABLE sessions ADD COLUMN browser TEXT NOT NULL DEFAULT '';
+     ALTER TABLE sessions ADD COLUMN ip_prefix TEXT NOT NULL DEFAULT '';
+     CREATE TABLE oidc_keys (
+         kid TEXT PRIMARY KEY,
+         alg TEXT NOT NULL,
+         sealed TEXT NOT NULL,
+         public_jwk TEXT NOT NULL,
+         created_at INTEGER NOT NULL,
+         active_from INTEGER NOT NULL
+     ) STRICT;",
 ];
 
 /// Creates the tables if they are missing, then migrates them.

@@ -13,8 +13,7 @@ use crate::{
     store::{SessionLookup, SessionRecord, SessionStore, StoreResult},
 };
 
-/// A session from six columns starting at `first`: token hash, user id, user name, created,
-/// expires, authenticated.
+/// A session from the nine [`SESSION_COLUMNS`] starting at `first`.
 fn session_from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<SessionRecord> {
     Ok(SessionRecord {
         token_hash: r.get(first)?,
@@ -23,8 +22,15 @@ fn session_from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Ses
         created_at: from_millis(r.get(first + 3)?),
         expires_at: from_millis(r.get(first + 4)?),
         authenticated_at: from_millis(r.get(first + 5)?),
+        amr: r.get(first + 6)?,
+        browser: r.get(first + 7)?,
+        ip_prefix: r.get(first + 8)?,
     })
 }
+
+/// A session's columns, in the order [`session_from_row`] reads them.
+const SESSION_COLUMNS: &str = "token_hash, user_id, user_name, created_at, expires_at, \
+                               authenticated_at, amr, browser, ip_prefix";
 
 #[async_trait]
 impl SessionStore for SqliteStore {
@@ -42,8 +48,9 @@ impl SessionStore for SqliteStore {
             sweep_expired(c, "sessions", s.created_at)?;
             c.prepare_cached(
                 "INSERT INTO sessions
-                    (token_hash, user_id, user_name, created_at, expires_at, authenticated_at)
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?8
+                    (token_hash, user_id, user_name, created_at, expires_at, authenticated_at,
+                     amr, browser, ip_prefix)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?8, ?9, ?10, ?11
                  WHERE EXISTS (SELECT 1 FROM users
                                WHERE id = ?2 AND password_hash = ?6 AND session_generation = ?7)",
             )?
@@ -55,7 +62,10 @@ impl SessionStore for SqliteStore {
                 to_millis(s.expires_at),
                 password_hash,
                 generation,
-                to_millis(s.authenticated_at)
+                to_millis(s.authenticated_at),
+                s.amr,
+                s.browser,
+                s.ip_prefix
             ])
             .map(|n| n == 1)
         })
@@ -83,6 +93,7 @@ impl SessionStore for SqliteStore {
                         u.email, u.email_verified,
                         s.token_hash, s.user_id, s.user_name,
                         s.created_at, s.expires_at, s.authenticated_at,
+                        s.amr, s.browser, s.ip_prefix,
                         (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = u.id),
                         (SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = u.id)
                  FROM sessions s JOIN users u ON u.name = s.user_name
@@ -92,8 +103,8 @@ impl SessionStore for SqliteStore {
                     Ok(Arc::new(SessionLookup {
                         session: session_from_row(r, 17)?,
                         user: user_from_row(r)?,
-                        passkeys: r.get(23)?,
-                        recovery_codes: r.get(24)?,
+                        passkeys: r.get(26)?,
+                        recovery_codes: r.get(27)?,
                     }))
                 })
                 .optional()
@@ -126,11 +137,9 @@ impl SessionStore for SqliteStore {
         let sessions = self.sessions.clone();
         self.write(move |c| {
             let _forget = defer(|| sessions.forget_session(&token_hash));
-            c.prepare_cached(
-                "DELETE FROM sessions WHERE token_hash = ?1
-                 RETURNING token_hash, user_id, user_name, created_at, expires_at,
-                           authenticated_at",
-            )?
+            c.prepare_cached(&format!(
+                "DELETE FROM sessions WHERE token_hash = ?1 RETURNING {SESSION_COLUMNS}"
+            ))?
             .query_row([&token_hash], |r| session_from_row(r, 0))
             .optional()
         })
@@ -152,6 +161,23 @@ impl SessionStore for SqliteStore {
                 .execute([&user_id])?;
             tx.commit()?;
             Ok(revoked as u64)
+        })
+        .await
+    }
+
+    async fn user_sessions(
+        &self,
+        user_id: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<SessionRecord>> {
+        let user_id = user_id.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(&format!(
+                "SELECT {SESSION_COLUMNS} FROM sessions
+                 WHERE user_id = ?1 AND expires_at > ?2 ORDER BY created_at"
+            ))?
+            .query_map(params![user_id, to_millis(now)], |r| session_from_row(r, 0))?
+            .collect()
         })
         .await
     }
