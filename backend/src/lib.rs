@@ -12,8 +12,9 @@
 //!   middleware that logs and counts them. It sees only the use cases' views, never a storage
 //!   record.
 //! - `accounts`: the use cases (registration, sign-in and sessions, second factor, passkeys,
-//!   recovery, operator actions), with no HTTP types, tested against a store, a hasher and a
-//!   [`clock`].
+//!   recovery, operator actions, the OpenID Connect provider), with no HTTP types, tested
+//!   against a store, a hasher and a [`clock`]; [`signing`] shows its ID-token keys to the
+//!   benchmark.
 //! - `password`: Argon2id on dedicated threads behind an admission queue.
 //! - `throttle`, `common_passwords`, `client`: brute-force limits kept in the store, the
 //!   common-password list, and the client address behind trusted proxies.
@@ -55,3 +56,8 @@ mod token;
 pub mod totp;
 
 pub use startup::{shutdown_signal, App, StartupError};
+
+/// ID-token signing, for the benchmark's `sign_time` example.
+pub mod signing {
+    pub use crate::accounts::{Alg, SigningKey};
+}

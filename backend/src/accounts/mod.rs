@@ -37,7 +37,9 @@ mod views;
 
 pub use email::{Email, Forgotten, MailSettings, Mailer};
 pub use error::{AccountError, AccountResult};
-pub use oidc::{ClientView, NewClient, OauthError, Oidc, OidcError, OidcRoles, Step};
+pub use oidc::{
+    Alg, ClientView, NewClient, OauthError, Oidc, OidcError, OidcRoles, SigningKey, Step,
+};
 pub use operator::{AccountStatus, Operator};
 pub use passkeys::{PasskeyCeremony, PasskeyInfo, Passkeys};
 pub use recovery::Recovery;
@@ -222,6 +224,15 @@ pub(super) struct AccountData {
 }
 
 impl AccountData {
+    /// Revokes every session of the account and every grant it gave an app (a password
+    /// change, or an operator's revocation: whoever held the account may hold an app's
+    /// refresh token too). How many sessions there were.
+    async fn revoke_access(&self, user_id: &str) -> AccountResult<u64> {
+        let sessions = self.sessions.delete_user_sessions(user_id).await?;
+        self.grants.delete_user_grants(user_id, None).await?;
+        Ok(sessions)
+    }
+
     /// Deletes the account if it still holds the hash it was read with, with its sessions,
     /// known browsers, passkeys and failure counts (a new account under the name must not
     /// start locked). Whether it did.
@@ -394,6 +405,7 @@ impl Accounts {
                 credentials: credentials.clone(),
                 recovery: roles.recovery.clone(),
                 sessions: roles.sessions.clone(),
+                grants: roles.grants.clone(),
                 passkeys: roles.passkeys.clone(),
                 hasher,
                 throttle: throttle.clone(),

@@ -112,7 +112,7 @@ impl Operator {
             return Err(AccountError::NoSuchAccount(name.to_owned()));
         }
         let revoked = if disabled {
-            self.data.sessions.delete_user_sessions(&user.id).await?
+            self.data.revoke_access(&user.id).await?
         } else {
             0
         };
@@ -127,7 +127,7 @@ impl Operator {
     /// Revokes every session of the account; returns how many there were.
     pub async fn revoke_sessions(&self, name: &str) -> AccountResult<(Account, u64)> {
         let user = self.operator_find(name).await?;
-        let revoked = self.data.sessions.delete_user_sessions(&user.id).await?;
+        let revoked = self.data.revoke_access(&user.id).await?;
         operator_audit("revoke_sessions", &user.name);
         Ok((Account::from(&user), revoked))
     }
@@ -262,7 +262,7 @@ impl Operator {
         let had_totp = self.data.second_factors.disable_totp(&user.id).await?;
         let passkeys = self.data.passkeys.delete_user_passkeys(&user.id).await?;
         let was_on = had_totp || passkeys > 0;
-        let revoked = self.data.sessions.delete_user_sessions(&user.id).await?;
+        let revoked = self.data.revoke_access(&user.id).await?;
         operator_audit("reset_mfa", &user.name);
         let account = Account {
             two_factor: false,

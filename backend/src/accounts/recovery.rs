@@ -19,7 +19,7 @@ use crate::{
     clock::Clock,
     mail::Notice,
     password::Hasher,
-    store::{PasskeyStore, RecoveryStore, ResetLink, SessionStore, UserRecord},
+    store::{GrantStore, PasskeyStore, RecoveryStore, ResetLink, SessionStore, UserRecord},
     throttle::{Attempt, Throttle},
     token::ResetToken,
 };
@@ -33,6 +33,8 @@ pub struct Recovery {
     pub(super) mailer: super::Mailer,
     pub(super) recovery: Arc<dyn RecoveryStore>,
     pub(super) sessions: Arc<dyn SessionStore>,
+    /// Apps' grants: a reset revokes them, as it revokes sessions.
+    pub(super) grants: Arc<dyn GrantStore>,
     pub(super) passkeys: Arc<dyn PasskeyStore>,
     pub(super) hasher: Hasher,
     pub(super) throttle: Throttle,
@@ -83,6 +85,7 @@ impl Recovery {
             return Err(AccountError::InvalidResetToken);
         };
         self.sessions.delete_user_sessions(&user.id).await?;
+        self.grants.delete_user_grants(&user.id, None).await?;
         if user.reset_removes_passkeys {
             self.passkeys.delete_user_passkeys(&user.id).await?;
         }

@@ -289,7 +289,7 @@ impl SignIn {
             // checked is no longer the stored one.
             return Err(AccountError::InvalidCredentials);
         }
-        self.data.sessions.delete_user_sessions(&user.id).await?;
+        self.data.revoke_access(&user.id).await?;
         audit("password_change", "ok", &user.name, client);
         self.mailer.notify(&user, Notice::PasswordChanged).await;
         Ok(Account {

@@ -16,6 +16,7 @@ mod load;
 mod lockout;
 mod mfa;
 mod observability;
+mod oidc;
 mod operator_socket;
 mod passkeys;
 mod reauth;

@@ -8,6 +8,7 @@ mod counters;
 mod devices;
 mod email;
 mod key_check;
+mod oidc;
 mod outbox;
 mod recovery;
 mod second_factor;

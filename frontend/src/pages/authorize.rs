@@ -28,19 +28,6 @@ fn described(scope: &str) -> Option<&'static str> {
     }
 }
 
-/// The app's request without what asked for a fresh login, once the user has just logged in
-/// or confirmed it is them (the ID token's `auth_time` says when that was).
-fn without_fresh_login(query: &str) -> String {
-    query
-        .split('&')
-        .filter(|pair| {
-            let key = pair.split('=').next().unwrap_or("");
-            key != "max_age" && !(key == "prompt" && pair.contains("login"))
-        })
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
 /// The sign-in page for another app.
 #[component]
 pub fn AuthorizePage() -> impl IntoView {
@@ -49,23 +36,14 @@ pub fn AuthorizePage() -> impl IntoView {
     let query = StoredValue::new(query.trim_start_matches('?').to_owned());
     let consent = RwSignal::new(None::<(String, Vec<String>)>);
     let reauth = Reauth::new();
-    // After confirming it is them, the request is sent again without its fresh-login demand.
-    let confirmed = StoredValue::new(false);
+    // Asked for a fresh login while signed in: "confirm it's you", then the same request
+    // again (a login this recent is what the app asked for).
     let ask = move || async move {
-        let q = query.get_value();
-        let q = if confirmed.get_value() {
-            without_fresh_login(&q)
-        } else {
-            q
-        };
-        match api::oidc_authorize(&q).await? {
-            step if step.step == "reauth" => {
-                confirmed.set_value(true);
-                Err(ApiError::Problem(accounts_api::Problem::new(
-                    ErrorCode::ReauthRequired,
-                    "The app asks you to log in again.",
-                )))
-            }
+        match api::oidc_authorize(&query.get_value()).await? {
+            step if step.step == "reauth" => Err(ApiError::Problem(accounts_api::Problem::new(
+                ErrorCode::ReauthRequired,
+                "The app asks you to log in again.",
+            ))),
             step => Ok(step),
         }
     };
@@ -76,7 +54,7 @@ pub fn AuthorizePage() -> impl IntoView {
             }
         }
         "login" => {
-            let back = format!("/authorize?{}", without_fresh_login(&query.get_value()));
+            let back = format!("/authorize?{}", query.get_value());
             router.replace(&format!("/login?next={}", encode(&back)));
         }
         "consent" => consent.set(Some((step.client_name.unwrap_or_default(), step.scopes))),
@@ -155,15 +133,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_fresh_login_is_asked_for_once() {
-        assert_eq!(
-            without_fresh_login("client_id=a&prompt=login&max_age=0&state=s"),
-            "client_id=a&state=s"
-        );
-        assert_eq!(
-            without_fresh_login("prompt=consent&scope=openid"),
-            "prompt=consent&scope=openid"
-        );
+    fn every_scope_we_issue_is_described() {
         assert_eq!(described("groups"), Some("know your groups"));
         assert_eq!(described("unknown"), None);
     }

@@ -3,9 +3,10 @@
 //! user gets an error page and nothing is sent anywhere), then everything else (errors go
 //! back to the app). Then: log in, consent, or a code.
 
+use std::time::Duration;
+
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
 
 use super::{
     known_scopes, scopes_within, OauthError, Oidc, OidcError, OidcResult, Params, CODE_TTL,
@@ -13,12 +14,19 @@ use super::{
 use crate::{
     accounts::SignedIn,
     ids::random_hex,
-    store::{ClientRecord, ConsentRecord, TokenKind, TokenRecord},
+    store::{ClientRecord, ConsentRecord, GrantRecord, TokenKind, TokenRecord},
     token::OauthToken,
 };
 
 /// Longest `state` and `nonce` accepted: they come back in URLs and tokens.
 const MAX_ECHO: usize = 1024;
+/// Longest authorization request: it comes back in a `Location` header.
+const MAX_QUERY: usize = 8 * 1024;
+/// A login (or re-authentication) this recent satisfies `prompt=login` and any `max_age`: it
+/// is the one the app's request just led to. (The request itself is not integrity-protected,
+/// so an app that must be sure checks `auth_time` in the ID token, which is always the real
+/// time of the last login.)
+const FRESH_LOGIN: Duration = Duration::from_secs(30);
 
 /// What happens next with an authorization request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +109,12 @@ impl Oidc {
         signed_in: Option<&SignedIn>,
         answer: Option<bool>,
     ) -> OidcResult<Step> {
+        if query.len() > MAX_QUERY {
+            return Err(OidcError::BadAuthorizationRequest(format!(
+                "the request is longer than {} KiB",
+                MAX_QUERY / 1024
+            )));
+        }
         let params = Params::parse(query.as_bytes());
         let (client, redirect_uri) = self.client_and_redirect(&params).await?;
         let request = match parse(&params, client, redirect_uri.clone()) {
@@ -168,10 +182,12 @@ impl Oidc {
             });
         };
         let auth_time = found.session.authenticated_at;
+        let age = now - auth_time;
+        let fresh = age <= FRESH_LOGIN;
         let too_old = request
             .max_age
-            .is_some_and(|max| (now - auth_time).whole_seconds() > max as i64);
-        if request.prompt.login || too_old {
+            .is_some_and(|max| age > Duration::from_secs(max));
+        if !fresh && (request.prompt.login || too_old) {
             return Ok(if request.prompt.none {
                 Err(refuse("login_required", "a fresh login is needed"))
             } else {
@@ -223,30 +239,62 @@ impl Oidc {
                 }
             }
         }
-        let amr: Vec<&str> = match found.session.amr.split(' ').filter(|s| !s.is_empty()) {
-            methods => {
-                let m: Vec<&str> = methods.collect();
-                if m.is_empty() {
-                    vec!["pwd"]
-                } else {
-                    m
-                }
-            }
-        };
+        // Sessions from before methods were recorded logged in with a password.
+        let mut amr: Vec<&str> = found
+            .session
+            .amr
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .collect();
+        if amr.is_empty() {
+            amr.push("pwd");
+        }
+        let scope_covered =
+            |c: Option<ConsentRecord>| c.is_some_and(|c| scopes_within(&request.scope, &c.scope));
+        if request.client.trusted
+            && !scope_covered(
+                self.grants
+                    .find_consent(user_id, &request.client.id)
+                    .await?,
+            )
+        {
+            // No page was shown, but the app is listed (and revocable) on Apps and devices.
+            self.grants
+                .set_consent(&ConsentRecord {
+                    user_id: user_id.clone(),
+                    client_id: request.client.id.clone(),
+                    scope: request.scope.clone(),
+                    granted_at: now,
+                })
+                .await?;
+        }
+        // The grant exists from the code on, for a minute until the exchange extends it: so
+        // revoking (the app, or a replayed code) also voids codes not yet exchanged.
+        let grant_id = random_hex(16);
+        self.grants
+            .insert_grant(&GrantRecord {
+                id: grant_id.clone(),
+                client_id: request.client.id.clone(),
+                user_id: user_id.clone(),
+                scope: request.scope.clone(),
+                auth_time,
+                amr: amr.join(" "),
+                created_at: now,
+                expires_at: now + CODE_TTL,
+            })
+            .await?;
         let code = OauthToken::generate();
         let data = json!({
             "redirect_uri": request.redirect_uri,
             "nonce": request.nonce,
             "challenge": request.challenge,
-            "auth_time": auth_time.unix_timestamp(),
-            "amr": amr,
         });
         self.grants
             .insert_token(
                 &TokenRecord {
                     token_hash: code.store_key(),
                     kind: TokenKind::Code,
-                    grant_id: random_hex(16),
+                    grant_id,
                     client_id: request.client.id.clone(),
                     user_id: user_id.clone(),
                     scope: request.scope.clone(),
@@ -304,7 +352,13 @@ fn parse(
     client: ClientRecord,
     redirect_uri: String,
 ) -> Result<Request, (Refusal, Option<String>)> {
-    let state = params.get("state").ok().flatten().map(str::to_owned);
+    // A state too long to send back is not sent back.
+    let state = params
+        .get("state")
+        .ok()
+        .flatten()
+        .filter(|s| s.len() <= MAX_ECHO)
+        .map(str::to_owned);
     let fail = |r: Refusal| (r, state.clone());
     let get = |name: &str| {
         params
@@ -317,7 +371,12 @@ fn parse(
             "`state` was sent more than once",
         )));
     }
-    if state.as_ref().is_some_and(|s| s.len() > MAX_ECHO) {
+    if params
+        .get("state")
+        .ok()
+        .flatten()
+        .is_some_and(|s| s.len() > MAX_ECHO)
+    {
         return Err(fail(refuse("invalid_request", "`state` is too long")));
     }
     if get("request")?.is_some() {
@@ -460,20 +519,13 @@ pub(super) fn s256(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
-/// What a code carries from the authorization to its exchange.
+/// What a code carries from the authorization to its exchange (when and how the user logged
+/// in is on its grant).
 #[derive(Debug, serde::Deserialize)]
 pub(super) struct CodeData {
     pub redirect_uri: String,
     pub nonce: Option<String>,
     pub challenge: Option<String>,
-    pub auth_time: i64,
-    pub amr: Vec<String>,
-}
-
-impl CodeData {
-    pub fn auth_time(&self) -> OffsetDateTime {
-        OffsetDateTime::from_unix_timestamp(self.auth_time).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-    }
 }
 
 /// An OAuth `invalid_request` with this description.

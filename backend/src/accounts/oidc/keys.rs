@@ -93,8 +93,12 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 impl SigningKey {
-    /// A new key pair.
-    fn generate(alg: Alg, active_from: OffsetDateTime, now: OffsetDateTime) -> OidcResult<Self> {
+    /// A new key pair, made at `now`, signing from `active_from`.
+    pub fn generate(
+        alg: Alg,
+        active_from: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> OidcResult<Self> {
         let private = match alg {
             Alg::Rs256 => PKey::from_rsa(Rsa::generate(2048).map_err(crypto)?),
             Alg::Es256 => {
@@ -247,12 +251,15 @@ fn public_jwk(alg: Alg, key: &PKey<Private>) -> OidcResult<Value> {
     })
 }
 
+/// Every published key, opened, and when they were read from the store.
+type Cached = Option<(OffsetDateTime, Arc<[Arc<SigningKey>]>)>;
+
 /// The signing keys as the store has them, opened, with a short cache in front.
 pub struct KeyRing {
     store: Arc<dyn SigningKeyStore>,
     data: Arc<DataKeys>,
     clock: Arc<dyn Clock>,
-    cache: Mutex<Option<(OffsetDateTime, Arc<[Arc<SigningKey>]>)>>,
+    cache: Mutex<Cached>,
 }
 
 impl KeyRing {
@@ -270,9 +277,7 @@ impl KeyRing {
         }
     }
 
-    fn cached(
-        &self,
-    ) -> std::sync::MutexGuard<'_, Option<(OffsetDateTime, Arc<[Arc<SigningKey>]>)>> {
+    fn cached(&self) -> std::sync::MutexGuard<'_, Cached> {
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -311,11 +316,11 @@ impl KeyRing {
     /// Made on first use (active at once: there is nothing older to sign meanwhile).
     pub async fn signer(&self, alg: Alg) -> OidcResult<Arc<SigningKey>> {
         let now = self.clock.now();
-        if let Some(key) = active(&*self.keys().await?, alg, now) {
+        if let Some(key) = active(&self.keys().await?, alg, now) {
             return Ok(key);
         }
         self.add(alg, now).await?;
-        active(&*self.reload().await?, alg, now)
+        active(&self.reload().await?, alg, now)
             .ok_or_else(|| OidcError::Internal("no signing key after making one".into()))
     }
 

@@ -22,7 +22,7 @@ use std::{sync::Arc, time::Duration};
 
 pub use authorize::Step;
 
-pub use keys::Alg;
+pub use keys::{Alg, SigningKey};
 pub use manage::{ClientView, NewClient};
 
 use self::keys::KeyRing;

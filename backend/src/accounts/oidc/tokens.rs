@@ -183,17 +183,13 @@ impl Oidc {
         }
         let user = self.active_user(&code.user_id).await?;
         let offline = code.scope.split(' ').any(|s| s == "offline_access");
-        let grant = GrantRecord {
-            id: code.grant_id.clone(),
-            client_id: client.id.clone(),
-            user_id: user.id.clone(),
-            scope: code.scope.clone(),
-            auth_time: data.auth_time(),
-            amr: data.amr.join(" "),
-            created_at: now,
-            expires_at: now + if offline { REFRESH_TTL } else { ACCESS_TTL },
+        // The grant was made with the code; it lives on as long as its tokens may. Gone, it
+        // was revoked meanwhile (the app, or a replay of this code).
+        let expires_at = now + if offline { REFRESH_TTL } else { ACCESS_TTL };
+        let grant = match self.grants.find_grant(&code.grant_id, now).await? {
+            Some(grant) if self.grants.extend_grant(&grant.id, expires_at).await? => grant,
+            _ => return Err(invalid_grant("this authorization was revoked")),
         };
-        self.grants.insert_grant(&grant).await?;
         tracing::info!(target: "audit", action = "oidc_token", outcome = "code",
             user = %user.name, client = %client.id, "audit");
         self.issue(
@@ -211,6 +207,18 @@ impl Oidc {
         let now = self.clock.now();
         let raw = params.required("refresh_token")?;
         let asked = params.one("scope")?;
+        // A scope it cannot have is refused before the token is spent: a retry without it
+        // must not look like a replay.
+        if let (Some(asked), Some(token)) = (asked, OauthToken::parse(raw)) {
+            if let Some(t) = self.grants.find_token(&token.store_key(), now).await? {
+                if !scopes_within(asked, &t.scope) {
+                    return Err(OidcError::protocol(
+                        OauthError::InvalidScope,
+                        "a refresh cannot widen the scope that was granted",
+                    ));
+                }
+            }
+        }
         let old = self.use_once(raw, TokenKind::Refresh, now).await?;
         if old.client_id != client.id {
             self.grants.delete_grant(&old.grant_id).await?;
