@@ -15,7 +15,11 @@ it with `oha` (crates.io) over loopback, and reports, all measured in this one r
 4. requests/s of GET /api/session and of a 400 validation error, next to a bare axum
    hello-world built from this workspace (examples/hello.rs), as ratios;
 5. peak RSS idle, at saturation and at overload, and again after the load has stopped (the
-   hashing threads give their Argon2 memory back after 10 s idle); start-up time to ready.
+   hashing threads give their Argon2 memory back after 10 s idle); start-up time to ready;
+6. OpenID Connect: ID-token signing time per algorithm on one core (examples/sign_time.rs),
+   refresh-token grants/s (RS256, every refresh rotating its token, 8 clients each following
+   its own chain, examples/refresh_load.rs) and userinfo requests/s, next to the same bare axum hello-world and to the
+   signing limit (cores / RS256 signing time).
 
 Usage: scripts/bench.py [--seconds N] [--quick] [--cheap] [--perf FILE]
   --quick: 2 s per figure, for CI; --cheap: only the cheap routes next to the hello-world (4);
@@ -232,7 +236,8 @@ def main():
 
     print("building (release)...", file=sys.stderr)
     subprocess.run(["cargo", "build", "--release", "--locked", "-p", "accounts-server",
-                    "--bin", "accounts-server", "--example", "hash_time", "--example", "hello"],
+                    "--bin", "accounts-server", "--example", "hash_time", "--example", "hello",
+                    "--example", "sign_time", "--example", "refresh_load"],
                    check=True, cwd=ROOT)
     cores = os.cpu_count() or 1
     rows = []
@@ -356,6 +361,9 @@ def main():
         rows.append(("POST /api/login, 400 validation error", f"{val_rps:,.0f} req/s",
                      f"{val_ratio:.2f} of baseline (goal >= 0.7; rounds: {spread(2)})"))
 
+        # 6. OpenID Connect: signing, refresh grants, userinfo.
+        rows.extend(oidc_figures(base, data, secs, cookie, bare, cores))
+
         if not args.cheap:
             # 5. Memory and start-up. The hashing threads give their memory back after 10 s idle
             # (one after the other: each waits its turn for the job queue).
@@ -381,6 +389,66 @@ def main():
     for name, value, note in rows:
         print(f"| {name} | {value} | {note} |")
     print(f"\n{load_desc(secs, cores)}")
+
+
+def oidc_figures(base, data, secs, cookie, bare, cores):
+    """ID-token signing per algorithm, refresh grants/s and userinfo requests/s (figure 6)."""
+    import http.client
+    from urllib.parse import urlencode, urlparse, parse_qs
+
+    rows = []
+    signing = {}
+    for line in run([RELEASE / "examples" / "sign_time", "300"]).splitlines():
+        alg, micros = line.split()
+        signing[alg] = float(micros)
+    rows.append(("ID-token signing, one core: RS256 / ES256 / EdDSA",
+                 " / ".join(f"{signing[a]:.0f} us" for a in ("RS256", "ES256", "EdDSA")),
+                 "OpenSSL; RSA 2048, P-256, Ed25519"))
+    added = json.loads(run([RELEASE / "accounts-server", "admin", "--socket",
+                            os.path.join(data, "admin.sock"), "client", "add", "Bench",
+                            "--redirect-uri", "http://127.0.0.1/cb", "--trusted", "--json"]))
+    client_id, secret = added["client_id"], added["client_secret"]
+    host = urlparse(base).netloc
+
+    def call(conn, method, path, body=None, headers=None):
+        conn.request(method, path, body=body, headers=headers or {})
+        r = conn.getresponse()
+        return r.status, json.loads(r.read() or b"null")
+
+    def tokens():
+        conn = http.client.HTTPConnection(host, timeout=10)
+        query = urlencode({"response_type": "code", "client_id": client_id,
+                           "redirect_uri": "http://127.0.0.1/cb",
+                           "scope": "openid offline_access", "state": "s"})
+        status, step = call(conn, "POST", "/api/oidc/authorize", json.dumps({"query": query}),
+                            {"content-type": "application/json", "cookie": cookie})
+        assert status == 200 and step["step"] == "redirect", step
+        code = parse_qs(urlparse(step["location"]).query)["code"][0]
+        form = {"grant_type": "authorization_code", "code": code,
+                "redirect_uri": "http://127.0.0.1/cb", "client_id": client_id,
+                "client_secret": secret}
+        status, got = call(conn, "POST", "/oidc/token", urlencode(form),
+                           {"content-type": "application/x-www-form-urlencoded"})
+        assert status == 200, got
+        return got
+
+    # Refresh: each client follows its own chain (a refresh token works once), driven by
+    # examples/refresh_load.rs (a Python client could not keep up).
+    starts = "\n".join(tokens()["refresh_token"] for _ in range(8))
+    done = subprocess.run([RELEASE / "examples" / "refresh_load", base, client_id, secret, str(secs)],
+                          input=starts, text=True, capture_output=True, check=True).stdout
+    refresh_rps = int(done) / secs
+    limit = cores / (signing["RS256"] / 1e6)
+    rows.append(("refresh-token grant, RS256, 8 clients", f"{refresh_rps:,.0f} req/s",
+                 f"{refresh_rps / limit:.2f} of the signing limit ({limit:,.0f}/s = {cores} cores / "
+                 f"RS256 time); {refresh_rps / bare:.3f} of bare axum; each rotates its token"))
+    access = tokens()["access_token"]
+    info = oha(f"{base}/oidc/userinfo", secs, 32, headers=[f"authorization: Bearer {access}"])
+    assert set(info["statusCodeDistribution"]) == {"200"}, info["statusCodeDistribution"]
+    info_rps = info["summary"]["requestsPerSec"]
+    rows.append(("GET /oidc/userinfo (valid access token)", f"{info_rps:,.0f} req/s",
+                 f"{info_rps / bare:.2f} of bare axum"))
+    return rows
 
 
 def load_desc(secs, cores):

@@ -470,6 +470,48 @@ pub trait GrantStore: Send + Sync + 'static {
     /// [`TokenUse::Used`] and the other [`TokenUse::Reused`].
     async fn use_token(&self, token_hash: &str, now: OffsetDateTime) -> StoreResult<TokenUse>;
 
+    /// A valid access token: unexpired at `now`, of kind access, and its grant unexpired too
+    /// (so revoking a grant revokes its access tokens at once). One round trip where the store
+    /// can join.
+    async fn find_access(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<TokenRecord>> {
+        let Some(t) = self.find_token(token_hash, now).await? else {
+            return Ok(None);
+        };
+        if t.kind != super::TokenKind::Access || self.find_grant(&t.grant_id, now).await?.is_none()
+        {
+            return Ok(None);
+        }
+        Ok(Some(t))
+    }
+
+    /// A refresh, as one write where the store can: uses the refresh token up (as
+    /// [`GrantStore::use_token`]) and, if this caller won, stores `new` (the next tokens)
+    /// and moves the grant's end to `grant_expires_at`. [`TokenUse::Used`] only if all of it
+    /// happened (the grant still existed).
+    async fn refresh(
+        &self,
+        token_hash: &str,
+        new: &[TokenRecord],
+        grant_expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<TokenUse> {
+        let used = self.use_token(token_hash, now).await?;
+        if let TokenUse::Used(old) = &used {
+            let live = self.find_grant(&old.grant_id, now).await?.is_some();
+            if !live || !self.extend_grant(&old.grant_id, grant_expires_at).await? {
+                return Ok(TokenUse::Unknown);
+            }
+            for t in new {
+                self.insert_token(t, now).await?;
+            }
+        }
+        Ok(used)
+    }
+
     /// Removes one token; the token as it was, if it was there.
     async fn delete_token(&self, token_hash: &str) -> StoreResult<Option<TokenRecord>>;
 

@@ -413,7 +413,80 @@ async fn an_accounts_sessions_are_listed_with_where_they_came_from(kind: Kind) {
         .is_empty());
 }
 
+async fn a_refresh_uses_the_old_token_once_and_stores_the_next(kind: Kind) {
+    let f = store(kind).await;
+    let now = clock::now();
+    f.store
+        .insert_grant(&grant("g1", "u1", "c1", HOUR))
+        .await
+        .unwrap();
+    f.store
+        .insert_token(&token("r0", TokenKind::Refresh, "g1", HOUR), now)
+        .await
+        .unwrap();
+    let next = [
+        token("a1", TokenKind::Access, "g1", HOUR),
+        token("r1", TokenKind::Refresh, "g1", HOUR),
+    ];
+    // Two at once: one stores its tokens, the other hears of a replay.
+    let (one, two) = tokio::join!(
+        f.store.refresh("r0", &next, now + HOUR * 5, now),
+        f.store.refresh("r0", &next[..0], now + HOUR * 5, now)
+    );
+    let outcomes = [one.unwrap(), two.unwrap()];
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|u| matches!(u, TokenUse::Used(_)))
+            .count(),
+        1
+    );
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|u| matches!(u, TokenUse::Reused(_)))
+            .count(),
+        1
+    );
+    assert!(
+        f.store
+            .find_grant("g1", now + HOUR * 4)
+            .await
+            .unwrap()
+            .is_some(),
+        "extended"
+    );
+    // The access token is valid while its grant is; a refresh token is not an access token.
+    assert_eq!(
+        f.store.find_access("a1", now).await.unwrap().unwrap().kind,
+        TokenKind::Access
+    );
+    assert_eq!(f.store.find_access("r1", now).await.unwrap(), None);
+    assert!(f.store.delete_grant("g1").await.unwrap());
+    assert_eq!(f.store.find_access("a1", now).await.unwrap(), None);
+    // A grant revoked meanwhile: nothing new is stored.
+    f.store
+        .insert_grant(&grant("g2", "u1", "c1", HOUR))
+        .await
+        .unwrap();
+    f.store
+        .insert_token(&token("r2", TokenKind::Refresh, "g2", HOUR), now)
+        .await
+        .unwrap();
+    f.store.extend_grant("g2", now).await.unwrap();
+    let later = [token("a3", TokenKind::Access, "g2", HOUR)];
+    assert_eq!(
+        f.store
+            .refresh("r2", &later, now + HOUR, now + Duration::from_millis(1))
+            .await
+            .unwrap(),
+        TokenUse::Unknown
+    );
+    assert_eq!(f.store.find_token("a3", now).await.unwrap(), None);
+}
+
 crate::for_each_store!(
+    a_refresh_uses_the_old_token_once_and_stores_the_next,
     apps_are_registered_listed_changed_and_removed,
     groups_hold_members_once,
     a_single_use_token_is_used_once_even_at_once,

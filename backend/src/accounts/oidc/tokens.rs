@@ -129,14 +129,7 @@ impl Oidc {
         };
         match self.grants.use_token(&token.store_key(), now).await? {
             TokenUse::Used(t) if t.kind == kind => Ok(t),
-            TokenUse::Reused(t) if t.kind == kind => {
-                let revoked = self.grants.delete_grant(&t.grant_id).await?;
-                tracing::warn!(target: "audit", action = "oidc_token_reuse", outcome = "revoked",
-                    client = %t.client_id, kind = what, revoked, "audit");
-                Err(invalid_grant(format!(
-                    "this {what} was used before: every token issued from it is revoked"
-                )))
-            }
+            TokenUse::Reused(t) if t.kind == kind => Err(self.replayed(&t, what).await?),
             _ => Err(invalid_grant(format!(
                 "the {what} is not valid: unknown, expired or revoked"
             ))),
@@ -192,34 +185,44 @@ impl Oidc {
         };
         tracing::info!(target: "audit", action = "oidc_token", outcome = "code",
             user = %user.name, client = %client.id, "audit");
-        self.issue(
-            client,
-            &user,
-            &grant,
-            &grant.scope,
-            data.nonce.as_deref(),
-            now,
-        )
-        .await
+        let (records, reply) = self
+            .issue(
+                client,
+                &user,
+                &grant,
+                &grant.scope,
+                data.nonce.as_deref(),
+                now,
+            )
+            .await?;
+        for t in &records {
+            self.grants.insert_token(t, now).await?;
+        }
+        // A revocation that landed meanwhile (a replay of this code on another request) must
+        // not leave these tokens working: they check their grant, and it is gone.
+        Ok(reply)
     }
 
+    /// A refresh: everything is checked and the new tokens made first, then one write uses
+    /// the old token up, stores the new ones and extends the grant (of two refreshes with
+    /// one token, that write decides which wins; the other revokes the grant).
     async fn refresh(&self, client: &ClientRecord, params: &Params) -> OidcResult<TokenReply> {
         let now = self.clock.now();
         let raw = params.required("refresh_token")?;
         let asked = params.one("scope")?;
-        // A scope it cannot have is refused before the token is spent: a retry without it
-        // must not look like a replay.
-        if let (Some(asked), Some(token)) = (asked, OauthToken::parse(raw)) {
-            if let Some(t) = self.grants.find_token(&token.store_key(), now).await? {
-                if !scopes_within(asked, &t.scope) {
-                    return Err(OidcError::protocol(
-                        OauthError::InvalidScope,
-                        "a refresh cannot widen the scope that was granted",
-                    ));
-                }
-            }
+        let unknown =
+            || invalid_grant("the refresh token is not valid: unknown, expired or revoked");
+        let token = OauthToken::parse(raw).ok_or_else(unknown)?;
+        let hash = token.store_key();
+        let old = self
+            .grants
+            .find_token(&hash, now)
+            .await?
+            .filter(|t| t.kind == TokenKind::Refresh)
+            .ok_or_else(unknown)?;
+        if old.used {
+            return Err(self.replayed(&old, "refresh token").await?);
         }
-        let old = self.use_once(raw, TokenKind::Refresh, now).await?;
         if old.client_id != client.id {
             self.grants.delete_grant(&old.grant_id).await?;
             return Err(invalid_grant(
@@ -231,6 +234,8 @@ impl Oidc {
             .find_grant(&old.grant_id, now)
             .await?
             .ok_or_else(|| invalid_grant("this grant was revoked"))?;
+        // A scope it cannot have is refused before the token is spent: a retry without it
+        // must not look like a replay.
         let scope = match asked {
             Some(asked) if !scopes_within(asked, &grant.scope) => {
                 return Err(OidcError::protocol(
@@ -248,10 +253,26 @@ impl Oidc {
                 return Err(e);
             }
         };
-        self.grants
-            .extend_grant(&grant.id, now + REFRESH_TTL)
-            .await?;
-        self.issue(client, &user, &grant, &scope, None, now).await
+        let (records, reply) = self.issue(client, &user, &grant, &scope, None, now).await?;
+        match self
+            .grants
+            .refresh(&hash, &records, now + REFRESH_TTL, now)
+            .await?
+        {
+            TokenUse::Used(_) => Ok(reply),
+            TokenUse::Reused(t) => Err(self.replayed(&t, "refresh token").await?),
+            TokenUse::Unknown => Err(unknown()),
+        }
+    }
+
+    /// A single-use token used again: its grant is revoked. The error to answer with.
+    async fn replayed(&self, t: &TokenRecord, what: &str) -> OidcResult<OidcError> {
+        let revoked = self.grants.delete_grant(&t.grant_id).await?;
+        tracing::warn!(target: "audit", action = "oidc_token_reuse", outcome = "revoked",
+            client = %t.client_id, kind = what, revoked, "audit");
+        Ok(invalid_grant(format!(
+            "this {what} was used before: every token issued from it is revoked"
+        )))
     }
 
     /// The account, unless it was deleted or disabled since.
@@ -263,7 +284,8 @@ impl Oidc {
         }
     }
 
-    /// An access token, a refresh token (with `offline_access`) and an ID token.
+    /// An access token, a refresh token (with `offline_access`) and an ID token: the records
+    /// for the caller to store, and the reply.
     async fn issue(
         &self,
         client: &ClientRecord,
@@ -272,7 +294,7 @@ impl Oidc {
         scope: &str,
         nonce: Option<&str>,
         now: OffsetDateTime,
-    ) -> OidcResult<TokenReply> {
+    ) -> OidcResult<(Vec<TokenRecord>, TokenReply)> {
         let access = OauthToken::generate();
         let token = |t: &OauthToken, kind, ttl| TokenRecord {
             token_hash: t.store_key(),
@@ -285,20 +307,14 @@ impl Oidc {
             used: false,
             data: None,
         };
-        self.grants
-            .insert_token(&token(&access, TokenKind::Access, ACCESS_TTL), now)
-            .await?;
+        let mut records = vec![token(&access, TokenKind::Access, ACCESS_TTL)];
         let refresh = if scope.split(' ').any(|s| s == "offline_access") {
             let refresh = OauthToken::generate();
-            self.grants
-                .insert_token(&token(&refresh, TokenKind::Refresh, REFRESH_TTL), now)
-                .await?;
+            records.push(token(&refresh, TokenKind::Refresh, REFRESH_TTL));
             Some(refresh)
         } else {
             None
         };
-        // A revocation that landed meanwhile (reuse detected on another request) must not
-        // leave these tokens working: they check their grant, and it is gone.
         let mut claims = self.claims(user, scope).await?;
         claims.insert("iss".into(), json!(&*self.issuer));
         claims.insert("aud".into(), json!(client.id));
@@ -329,7 +345,7 @@ impl Oidc {
         if let Some(refresh) = refresh {
             reply["refresh_token"] = json!(refresh.as_str());
         }
-        Ok(TokenReply(reply))
+        Ok((records, TokenReply(reply)))
     }
 
     /// The claims about `user` that `scope` allows, with `sub`.
@@ -362,13 +378,9 @@ impl Oidc {
         let Some(token) = OauthToken::parse(raw) else {
             return Ok(None);
         };
-        let Some(t) = self.grants.find_token(&token.store_key(), now).await? else {
+        let Some(t) = self.grants.find_access(&token.store_key(), now).await? else {
             return Ok(None);
         };
-        if t.kind != TokenKind::Access || self.grants.find_grant(&t.grant_id, now).await?.is_none()
-        {
-            return Ok(None);
-        }
         match self.users.find_user_by_id(&t.user_id).await? {
             Some(user) if !user.disabled => Ok(Some((t, user))),
             _ => Ok(None),

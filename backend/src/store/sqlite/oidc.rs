@@ -408,6 +408,89 @@ impl GrantStore for SqliteStore {
         .await
     }
 
+    /// One query: the token joined with its grant.
+    async fn find_access(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<TokenRecord>> {
+        let hash = token_hash.to_owned();
+        self.read(move |conn| {
+            conn.prepare_cached(
+                "SELECT t.token_hash, t.kind, t.grant_id, t.client_id, t.user_id, t.scope,
+                        t.expires_at, t.used, t.data
+                 FROM oidc_tokens t JOIN oidc_grants g ON g.id = t.grant_id
+                 WHERE t.token_hash = ?1 AND t.kind = 'access' AND t.expires_at > ?2
+                   AND g.expires_at > ?2",
+            )?
+            .query_row(params![hash, to_millis(now)], token)
+            .optional()
+        })
+        .await
+    }
+
+    /// One transaction, so one sync to disk for the whole refresh.
+    async fn refresh(
+        &self,
+        token_hash: &str,
+        new: &[TokenRecord],
+        grant_expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<TokenUse> {
+        let (hash, new) = (token_hash.to_owned(), new.to_vec());
+        self.write(move |conn| {
+            sweep_expired(conn, "oidc_tokens", now)?;
+            let tx = conn.transaction()?;
+            let won = tx
+                .prepare_cached(&format!(
+                    "UPDATE oidc_tokens SET used = 1
+                     WHERE token_hash = ?1 AND used = 0 AND expires_at > ?2
+                     RETURNING {TOKEN_COLUMNS}"
+                ))?
+                .query_row(params![hash, to_millis(now)], token)
+                .optional()?;
+            let Some(old) = won else {
+                let seen = tx
+                    .prepare_cached(&format!(
+                        "SELECT {TOKEN_COLUMNS} FROM oidc_tokens
+                         WHERE token_hash = ?1 AND used = 1 AND expires_at > ?2"
+                    ))?
+                    .query_row(params![hash, to_millis(now)], token)
+                    .optional()?;
+                return Ok(seen.map_or(TokenUse::Unknown, TokenUse::Reused));
+            };
+            let extended = tx
+                .prepare_cached(
+                    "UPDATE oidc_grants SET expires_at = ?2 WHERE id = ?1 AND expires_at > ?3",
+                )?
+                .execute(params![old.grant_id, to_millis(grant_expires_at), to_millis(now)])?;
+            if extended != 1 {
+                // Revoked meanwhile: the old token stays used, nothing new is stored.
+                tx.commit()?;
+                return Ok(TokenUse::Unknown);
+            }
+            for t in &new {
+                tx.prepare_cached(&format!(
+                    "INSERT INTO oidc_tokens ({TOKEN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+                ))?
+                .execute(params![
+                    t.token_hash,
+                    t.kind.as_str(),
+                    t.grant_id,
+                    t.client_id,
+                    t.user_id,
+                    t.scope,
+                    to_millis(t.expires_at),
+                    t.used,
+                    t.data
+                ])?;
+            }
+            tx.commit()?;
+            Ok(TokenUse::Used(old))
+        })
+        .await
+    }
+
     async fn delete_token(&self, token_hash: &str) -> StoreResult<Option<TokenRecord>> {
         let hash = token_hash.to_owned();
         self.write(move |conn| {
