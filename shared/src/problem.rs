@@ -249,7 +249,7 @@ mod tests {
 
     #[test]
     fn every_code_round_trips_with_its_own_wire_name_and_an_error_status() {
-        assert_eq!(ErrorCode::ALL.len(), 32);
+        assert_eq!(ErrorCode::ALL.len(), 40);
         let mut seen = std::collections::HashSet::new();
         for &code in ErrorCode::ALL {
             let s = serde_json::to_string(&code).unwrap();

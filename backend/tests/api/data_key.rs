@@ -442,6 +442,7 @@ async fn rotating_the_data_key_seals_every_secret_again(kind: Kind) {
     assert_eq!(queued.len(), 1);
     assert_eq!(sealed_with(&queued[0]), old_id);
 
+    // Five: the authenticator secret, the queued mail and the three ID-token signing keys.
     let out = server.admin_ok(&["rotate-data-key"]);
     let ids = key_ids(&key_file);
     assert_eq!(ids.len(), 2, "{ids:?}");
@@ -451,7 +452,7 @@ async fn rotating_the_data_key_seals_every_secret_again(kind: Kind) {
         out.contains(&format!(
             "Added data key {new_id} to {}",
             key_file.display()
-        )) && out.contains("2 stored secrets were sealed again")
+        )) && out.contains("5 stored secrets were sealed again")
             && out.contains(&format!("The older key ({old_id}) stays listed")),
         "{out}"
     );

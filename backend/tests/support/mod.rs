@@ -16,16 +16,33 @@ use accounts_server::store::{mongo::MongoStore, sqlite::SqliteStore, Ping, Store
 /// Every route that takes a JSON body, the original's included: read from the server's own
 /// OpenAPI document, which is built from the same list as its router.
 pub fn json_body_routes() -> Vec<String> {
+    let routes = body_routes("application/json");
+    assert!(routes.len() >= 7, "{routes:?}");
+    routes
+}
+
+/// Every POST route that takes a form (`application/x-www-form-urlencoded`): the OAuth
+/// endpoints.
+pub fn form_body_routes() -> Vec<String> {
+    let routes = body_routes("application/x-www-form-urlencoded");
+    assert!(routes.len() >= 3, "{routes:?}");
+    routes
+}
+
+/// Every POST route whose documented body is of `media_type`.
+fn body_routes(media_type: &str) -> Vec<String> {
     let doc = serde_json::to_value(accounts_server::http::document()).expect("document");
-    let routes: Vec<String> = doc["paths"]
+    doc["paths"]
         .as_object()
         .expect("paths")
         .iter()
-        .filter(|(_, item)| item["post"].get("requestBody").is_some())
+        .filter(|(_, item)| {
+            item["post"]["requestBody"]["content"]
+                .get(media_type)
+                .is_some()
+        })
         .map(|(path, _)| path.clone())
-        .collect();
-    assert!(routes.len() >= 7, "{routes:?}");
-    routes
+        .collect()
 }
 
 /// Set `TEST_LOG=1` to see the servers' logs (in-process and child processes); by default the

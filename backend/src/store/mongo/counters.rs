@@ -53,7 +53,8 @@ impl CounterStore for MongoStore {
         // Create the counter at zero if absent (a concurrent creator's duplicate is fine), then
         // increment it: a plain `$inc` on an existing document is atomic on every server, where
         // concurrent upserts are not reliably so. A concurrent delete (a successful login
-        // forgetting its failures) can remove it in between: then start again.
+        // forgetting its failures) can remove it in between: then start again (and in the
+        // end, upsert).
         for _ in 0..BUMP_ATTEMPTS {
             let fresh = CounterDoc {
                 key: key.to_owned(),
@@ -86,9 +87,34 @@ impl CounterStore for MongoStore {
                 return Ok(d.into());
             }
         }
-        Err(StoreError::Internal(
-            format!("counter {key} kept vanishing while counting").into(),
-        ))
+        // Deleted under us every time (many logins of one account succeeding at once, each
+        // forgetting its failures): count with an upsert, which cannot miss the document. A
+        // server that lets two concurrent upserts collide answers one with a duplicate key;
+        // then the document exists, and a plain increment finds it.
+        let set = doc! {
+            "$inc": { "count": 1_i64 },
+            "$set": { "last_at": bson_time(now), "expires_at": bson_time(now + ttl) },
+        };
+        let upsert = |upsert: bool| {
+            let set = set.clone();
+            async move {
+                self.run(async |c| {
+                    c.counters
+                        .find_one_and_update(doc! { "_id": key }, set)
+                        .upsert(upsert)
+                        .return_document(ReturnDocument::After)
+                        .await
+                })
+                .await
+            }
+        };
+        let counted = match upsert(true).await {
+            Err(StoreError::Duplicate) => upsert(false).await?,
+            other => other?,
+        };
+        counted.map(Counter::from).ok_or_else(|| {
+            StoreError::Internal(format!("counter {key} kept vanishing while counting").into())
+        })
     }
 
     async fn get_counter(&self, key: &str, now: OffsetDateTime) -> StoreResult<Option<Counter>> {
