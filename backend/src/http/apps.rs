@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 use super::{
     cookies::{SignedInJson, SignedInUser},
     error::ApiError,
-    openapi::{BodyErrors, StoreUnavailable},
+    openapi::{BodyErrors, InvalidBody, StoreUnavailable},
     ApiRouter, AppState,
 };
 use crate::clock::rfc3339;
@@ -69,6 +69,7 @@ async fn apps(
     request_body = RevokeAppRequest,
     responses(
         (status = 200, description = "Revoked", body = MessageReply),
+        InvalidBody,
         (status = 401, description = "Not signed in", body = accounts_api::Problem, content_type = "application/problem+json"),
         BodyErrors,
     ))]
@@ -96,6 +97,7 @@ async fn revoke_app(
     request_body = RevokeSessionRequest,
     responses(
         (status = 200, description = "How many were logged out", body = MessageReply),
+        InvalidBody,
         (status = 401, description = "Not signed in", body = accounts_api::Problem, content_type = "application/problem+json"),
         BodyErrors,
     ))]

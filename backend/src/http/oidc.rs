@@ -176,7 +176,7 @@ async fn authorize_step(
     request_body = ConsentRequest,
     responses(
         (status = 200, description = "The next step: normally `redirect` (with a code, or `access_denied`)", body = AuthorizeStep),
-        (status = 400, description = "Unknown app or unregistered redirect URI", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Unknown app or unregistered redirect URI, or invalid JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         BodyErrors,
     ))]
@@ -192,6 +192,43 @@ async fn consent(
     Ok(axum::Json(step_reply(step)))
 }
 
+/// The token endpoint's form, for the document (the handler reads the parameters itself:
+/// each at most once, RFC 6749 3.2).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct TokenForm {
+    /// `authorization_code` or `refresh_token`.
+    grant_type: String,
+    /// The code (authorization_code).
+    code: Option<String>,
+    /// The authorization request's redirect URI (authorization_code).
+    redirect_uri: Option<String>,
+    /// The PKCE verifier (authorization_code).
+    code_verifier: Option<String>,
+    /// The refresh token (refresh_token).
+    refresh_token: Option<String>,
+    /// A narrower scope (refresh_token).
+    scope: Option<String>,
+    /// The app (client_secret_post, or a public app).
+    client_id: Option<String>,
+    /// The app's secret (client_secret_post).
+    client_secret: Option<String>,
+}
+
+/// The introspection and revocation form, for the document.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct TokenParameterForm {
+    /// The token.
+    token: String,
+    /// `access_token` or `refresh_token` (a hint; ignored).
+    token_type_hint: Option<String>,
+    /// The app (client_secret_post, or a public app for revocation).
+    client_id: Option<String>,
+    /// The app's secret (client_secret_post).
+    client_secret: Option<String>,
+}
+
 /// The `Authorization` header, if any.
 fn authorization(headers: &HeaderMap) -> Option<&str> {
     headers
@@ -201,8 +238,7 @@ fn authorization(headers: &HeaderMap) -> Option<&str> {
 
 /// The token endpoint: `authorization_code` (with PKCE) and `refresh_token` grants.
 #[utoipa::path(post, path = "/oidc/token", operation_id = "oidc_token", tag = "openid-connect",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded",
-        description = "grant_type, code, redirect_uri, code_verifier, refresh_token, scope, client_id, client_secret"),
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Tokens: access_token, token_type, expires_in, id_token, scope, and refresh_token with offline_access", body = Object),
         (status = 400, description = "OAuth error (`invalid_request`, `invalid_grant`, `unsupported_grant_type`, `invalid_scope`), as application/json with `error`", body = Problem),
@@ -262,10 +298,10 @@ async fn userinfo_post(
 /// Token introspection (RFC 7662), for the app the token was issued to.
 #[utoipa::path(post, path = "/oidc/introspect", operation_id = "oidc_introspect",
     tag = "openid-connect",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded",
-        description = "token, and the app's credentials"),
+    request_body(content = TokenParameterForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "`{\"active\": false}`, or the token's scope, client_id, username, sub, exp", body = Object),
+        (status = 400, description = "`invalid_request` (a parameter missing or repeated, or not a form)", body = Problem),
         (status = 401, description = "`invalid_client`", body = Problem),
         StoreUnavailable,
     ))]
@@ -285,10 +321,10 @@ async fn introspect(
 
 /// Token revocation (RFC 7009): a refresh token revokes its whole grant.
 #[utoipa::path(post, path = "/oidc/revoke", operation_id = "oidc_revoke", tag = "openid-connect",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded",
-        description = "token, and the app's credentials"),
+    request_body(content = TokenParameterForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Revoked (also for an unknown token)"),
+        (status = 400, description = "`invalid_request` (a parameter missing or repeated, or not a form)", body = Problem),
         (status = 401, description = "`invalid_client`", body = Problem),
         StoreUnavailable,
     ))]

@@ -431,7 +431,7 @@ async fn a_refresh_uses_the_old_token_once_and_stores_the_next(kind: Kind) {
     // Two at once: one stores its tokens, the other hears of a replay.
     let (one, two) = tokio::join!(
         f.store.refresh("r0", &next, now + HOUR * 5, now),
-        f.store.refresh("r0", &next[..0], now + HOUR * 5, now)
+        f.store.refresh("r0", &next, now + HOUR * 5, now)
     );
     let outcomes = [one.unwrap(), two.unwrap()];
     assert_eq!(
