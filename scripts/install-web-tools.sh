@@ -47,7 +47,7 @@ fi
 STAMP=e2e/node_modules/.installed-from-package-lock.json
 if [ ! -x e2e/node_modules/.bin/wasm-opt ] || [ ! -d e2e/node_modules/playwright-core ] \
     || ! cmp -s e2e/package-lock.json "$STAMP"; then
-    step "installing binaryen (wasm-opt) and playwright-core from npm"
+    step "installing binaryen (wasm-opt), playwright-core and openid-client from npm"
     (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
     cp e2e/package-lock.json "$STAMP"
 fi

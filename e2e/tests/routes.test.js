@@ -40,6 +40,7 @@ describe('routes', () => {
       assert.equal(await visit(p.page, base, '/register', 'Create an account'), 'Register · Accounts');
       assert.equal(await visit(p.page, base, '/account', 'Log in', '/login'), 'Log in · Accounts');
       assert.equal(await visit(p.page, base, '/security', 'Log in', '/login'), 'Log in · Accounts');
+      assert.equal(await visit(p.page, base, '/apps', 'Log in', '/login'), 'Log in · Accounts');
       assert.equal(await visit(p.page, base, '/password', 'Change password'), 'Change password · Accounts');
       assert.equal(await visit(p.page, base, '/reset', 'Reset password'), 'Reset password · Accounts');
       assert.equal(await visit(p.page, base, '/nowhere', 'Page not found'), 'Not found · Accounts');
@@ -58,11 +59,14 @@ describe('routes', () => {
         ['Account', '/account', 'page'],
         ['Change password', '/password', null],
         ['Security', '/security', null],
+        ['Apps and devices', '/apps', null],
       ]);
       assert.equal(await visit(p.page, base, '/login', 'Your account', '/account'), 'Account · Accounts');
       assert.equal(await visit(p.page, base, '/register', 'Your account', '/account'), 'Account · Accounts');
       assert.equal(await visit(p.page, base, '/security', 'Security'), 'Security · Accounts');
       assert.equal((await navLinks(p.page))[2][2], 'page');
+      assert.equal(await visit(p.page, base, '/apps', 'Apps and devices'), 'Apps and devices · Accounts');
+      assert.equal((await navLinks(p.page))[3][2], 'page');
       assert.equal(await visit(p.page, base, '/password', 'Change password'), 'Change password · Accounts');
       assert.equal(await visit(p.page, base, '/reset', 'Reset password'), 'Reset password · Accounts');
       assert.equal(await visit(p.page, base, '/nowhere/', 'Page not found'), 'Not found · Accounts');
