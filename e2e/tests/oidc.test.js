@@ -10,7 +10,9 @@ import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import * as client from 'openid-client';
 import * as jose from 'jose';
-import { fillField, fitsWidth, heading, launchBrowser, openPage, startServer } from './harness.js';
+import {
+  currentStep, fillField, fitsWidth, heading, launchBrowser, openPage, startServer, totp,
+} from './harness.js';
 
 const unique = (prefix) => `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
 const PASSWORD = 'a long enough pass phrase';
@@ -271,6 +273,39 @@ describe('sign in to other apps (OpenID Connect)', () => {
       await assert.rejects(client.refreshTokenGrant(env.config, second.refresh_token),
         (e) => oauthError(e) === 'invalid_grant');
       await assert.rejects(client.fetchUserInfo(env.config, second.access_token, second.claims().sub));
+      assert.deepEqual(p.problems, []);
+    } finally {
+      await p.close();
+    }
+  });
+
+  test('with two-factor login on, the app sign-in asks for the code; the ID token says otp', async () => {
+    const p = await openPage(env.browser, 'oidc-second-factor', { width: 360 });
+    try {
+      const name = await newUser('Eve');
+      const base = env.server.base;
+      const json = { 'content-type': 'application/json', origin: base };
+      const post = (path, body, cookie) => fetch(`${base}${path}`, {
+        method: 'POST', headers: cookie ? { ...json, cookie } : json, body: JSON.stringify(body),
+      });
+      const login = await post('/api/login', { user_name: name, password: PASSWORD });
+      const cookie = login.headers.get('set-cookie').split(';')[0];
+      const setup = await (await post('/api/mfa/totp/setup', {}, cookie)).json();
+      const step = currentStep();
+      assert.equal((await post('/api/mfa/totp/confirm', { code: totp(setup.secret, step) }, cookie)).status, 200);
+
+      const { url, checks } = await authorization(env.config, 'openid');
+      const callback = await untilCallback(p.page, url, async () => {
+        await logIn(p.page, name);
+        await p.page.getByLabel('Authentication code').waitFor();
+        await p.shot('code-step');
+        await fillField(p.page, 'Authentication code', totp(setup.secret, step + 1));
+        await p.page.getByRole('button', { name: 'Log in' }).click();
+        await heading(p.page, 'Sign in to Wiki');
+        await p.page.getByRole('button', { name: 'Allow' }).click();
+      });
+      const tokens = await client.authorizationCodeGrant(env.config, callback, checks);
+      assert.deepEqual(tokens.claims().amr, ['pwd', 'otp']);
       assert.deepEqual(p.problems, []);
     } finally {
       await p.close();

@@ -558,6 +558,8 @@ pub struct SessionEntry {
     pub signed_in_at: String,
     /// When its holder last entered a password or used a passkey.
     pub last_confirmed_at: String,
+    /// When it was last used (to within five minutes).
+    pub last_seen_at: String,
     /// The session of this request.
     pub current: bool,
 }

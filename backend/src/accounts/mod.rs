@@ -129,6 +129,10 @@ pub struct Client {
 /// How long a browser stays known to an account after its first login there.
 pub const DEVICE_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
 
+/// How finely a session's "last seen" is kept: a request records it only if the last record
+/// is older than this, so busy sessions cost no write per request.
+pub const LAST_SEEN_GRANULARITY: Duration = Duration::from_secs(300);
+
 /// Browsers remembered per account: past this, the least recently remembered is forgotten (a
 /// script logging in without keeping cookies must not pile up records).
 pub const MAX_DEVICES: usize = 20;

@@ -52,6 +52,7 @@ impl SessionIssuer {
             amr: amr.to_owned(),
             browser: client.browser.to_string(),
             ip_prefix: client.ip.map(crate::client::network_of).unwrap_or_default(),
+            last_seen_at: now,
         };
         if !self
             .sessions
@@ -107,6 +108,12 @@ impl SessionIssuer {
                     && s.created_at >= u.password_changed_at
             })
             .ok_or(AccountError::Unauthenticated)?;
+        // "Last seen" to within a few minutes: one write per session and period at most.
+        if now - found.session.last_seen_at >= super::LAST_SEEN_GRANULARITY {
+            self.sessions
+                .set_session_seen(&found.session.token_hash, now)
+                .await?;
+        }
         Ok(SignedIn { found })
     }
 }

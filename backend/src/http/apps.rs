@@ -57,6 +57,7 @@ async fn apps(
             ip_prefix: s.ip_prefix,
             signed_in_at: rfc3339(s.signed_in_at),
             last_confirmed_at: rfc3339(s.authenticated_at),
+            last_seen_at: rfc3339(s.last_seen_at),
             current: s.current,
         })
         .collect();

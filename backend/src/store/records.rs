@@ -159,6 +159,8 @@ pub struct SessionRecord {
     pub browser: String,
     /// The network it was opened from (an IPv4 /24 or IPv6 /48), for the user's list.
     pub ip_prefix: String,
+    /// When it was last used, to within [`crate::accounts::LAST_SEEN_GRANULARITY`].
+    pub last_seen_at: OffsetDateTime,
 }
 
 /// What a request with a session cookie needs, read together: the session, its account, and

@@ -187,6 +187,9 @@ pub trait SessionStore: Send + Sync + 'static {
         at: OffsetDateTime,
     ) -> StoreResult<bool>;
 
+    /// Records that the session was used at `at` (for its owner's list of sessions).
+    async fn set_session_seen(&self, token_hash: &str, at: OffsetDateTime) -> StoreResult<()>;
+
     /// Revokes one session. Idempotent. Returns the session if it was there (expired or not),
     /// so the caller learns whose it was in the same round trip.
     async fn delete_session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>>;

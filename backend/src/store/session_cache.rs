@@ -133,6 +133,7 @@ mod tests {
             amr: "pwd".into(),
             browser: String::new(),
             ip_prefix: String::new(),
+            last_seen_at: now,
         };
         let user = UserRecord {
             id: format!("id-{user}"),

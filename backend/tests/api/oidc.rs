@@ -933,7 +933,112 @@ async fn what_the_user_or_an_operator_revokes_stays_revoked(kind: Kind) {
     }
 }
 
+async fn the_user_sees_and_ends_their_sessions(kind: Kind) {
+    let app = TestApp::spawn(kind).await;
+    assert_eq!(app.register("jon", PASSWORD).await.status(), 201);
+    assert_eq!(app.register("kim", PASSWORD).await.status(), 201);
+    // Three browsers: this client, a Firefox elsewhere, and another account's.
+    assert_eq!(app.login("jon", PASSWORD).await.status(), 200);
+    let firefox = app.new_client();
+    let login = |client: reqwest::Client, name: &'static str| {
+        let url = app.url("/api/login");
+        async move {
+            client
+                .post(url)
+                .header(
+                    header::USER_AGENT,
+                    "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+                )
+                .json(&json!({ "user_name": name, "password": PASSWORD }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(login(firefox.clone(), "jon").await, 200);
+    let other = app.new_client();
+    assert_eq!(login(other.clone(), "kim").await, 200);
+    let listed = async || -> Value { app.get("/api/apps").await.json().await.unwrap() };
+    let sessions = listed().await["sessions"].as_array().unwrap().clone();
+    assert_eq!(sessions.len(), 2, "{sessions:?}");
+    let theirs = sessions
+        .iter()
+        .find(|s| s["current"] == false)
+        .unwrap()
+        .clone();
+    assert_eq!(theirs["browser"], "Firefox on Linux");
+    assert_eq!(theirs["ip_prefix"], "127.0.0.0/24");
+    assert_eq!(theirs["last_seen_at"], theirs["signed_in_at"]);
+    // Used again after a while: last seen moves.
+    app.advance(Duration::from_secs(400));
+    let r = firefox.get(app.url("/api/session")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let seen = listed().await["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == theirs["id"])
+        .unwrap()["last_seen_at"]
+        .clone();
+    assert_ne!(seen, theirs["signed_in_at"]);
+    // Another account's session id ends nothing; this one's ends that browser's.
+    let kims: Value = other
+        .get(app.url("/api/apps"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kim_id = kims["sessions"][0]["id"].as_str().unwrap().to_owned();
+    let r: Value = app
+        .post("/api/sessions/revoke", json!({ "id": kim_id }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["message"], "No session was logged out.");
+    assert_eq!(
+        other
+            .get(app.url("/api/session"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let r: Value = app
+        .post("/api/sessions/revoke", json!({ "id": theirs["id"] }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["message"], "1 session was logged out.");
+    assert_eq!(
+        firefox
+            .get(app.url("/api/session"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    // Everywhere else: this one stays.
+    assert_eq!(login(firefox.clone(), "jon").await, 200);
+    let r: Value = app
+        .post("/api/sessions/revoke", json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["message"], "1 session was logged out.");
+    assert_eq!(app.get("/api/session").await.status(), 200);
+    assert_eq!(listed().await["sessions"].as_array().unwrap().len(), 1);
+}
+
 crate::for_each_store!(
+    the_user_sees_and_ends_their_sessions,
     what_the_user_or_an_operator_revokes_stays_revoked,
     a_code_works_once_within_a_minute_with_its_verifier,
     apps_authenticate_with_basic_with_post_or_as_public,

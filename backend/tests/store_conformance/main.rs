@@ -44,6 +44,7 @@ fn session(token_hash: &str, user: &UserRecord, ttl: Duration) -> SessionRecord 
         amr: "pwd".into(),
         browser: String::new(),
         ip_prefix: String::new(),
+        last_seen_at: now,
     }
 }
 

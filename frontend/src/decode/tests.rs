@@ -178,6 +178,7 @@ examples! {
                 ip_prefix: "203.0.113.0/24".into(),
                 signed_in_at: "2026-12-01T10:00:00Z".into(),
                 last_confirmed_at: "2026-12-01T10:00:00Z".into(),
+                last_seen_at: "2026-12-01T10:05:00Z".into(),
                 current: true,
             }],
         },

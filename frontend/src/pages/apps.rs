@@ -81,7 +81,7 @@ pub fn AppsPage() -> impl IntoView {
                         let from = if s.ip_prefix.is_empty() { String::new() } else { format!(" from {}", s.ip_prefix) };
                         view! { <li>
                             <span class="passkey-name">{s.browser.clone()}{if s.current { " (this browser)" } else { "" }}</span>
-                            <span class="hint">{format!("signed in {}{from}; password or passkey last used {}", when(&s.signed_in_at), when(&s.last_confirmed_at))}</span>
+                            <span class="hint">{format!("signed in {}{from}; last seen {}; password or passkey last used {}", when(&s.signed_in_at), when(&s.last_seen_at), when(&s.last_confirmed_at))}</span>
                             <button type="button" class="danger-link" class:hidden=s.current
                                 aria-label=format!("Log out {}", s.browser)
                                 disabled=move || busy.get()

@@ -93,6 +93,8 @@ pub struct SessionView {
     pub signed_in_at: OffsetDateTime,
     /// When its holder last proved who they are.
     pub authenticated_at: OffsetDateTime,
+    /// When it was last used.
+    pub last_seen_at: OffsetDateTime,
     /// The session asking.
     pub current: bool,
 }
@@ -362,6 +364,7 @@ impl Oidc {
                 ip_prefix: s.ip_prefix.clone(),
                 signed_in_at: s.created_at,
                 authenticated_at: s.authenticated_at,
+                last_seen_at: s.last_seen_at,
                 current: &s.token_hash == current,
             })
             .collect())

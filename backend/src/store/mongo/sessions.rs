@@ -27,6 +27,8 @@ pub(super) struct SessionDoc {
     browser: String,
     #[serde(default)]
     ip_prefix: String,
+    #[serde(default)]
+    last_seen_at: Option<DateTime>,
 }
 
 impl From<SessionDoc> for SessionRecord {
@@ -43,6 +45,7 @@ impl From<SessionDoc> for SessionRecord {
             amr: d.amr,
             browser: d.browser,
             ip_prefix: d.ip_prefix,
+            last_seen_at: from_bson(d.last_seen_at.unwrap_or(d.created_at)),
         }
     }
 }
@@ -69,6 +72,7 @@ impl SessionStore for MongoStore {
             amr: s.amr.clone(),
             browser: s.browser.clone(),
             ip_prefix: s.ip_prefix.clone(),
+            last_seen_at: Some(bson_time(s.last_seen_at)),
         };
         self.run(async |c| c.sessions.insert_one(d).await).await?;
         let still = self
@@ -142,6 +146,19 @@ impl SessionStore for MongoStore {
         })
         .await
         .map(|r| r.matched_count == 1)
+    }
+
+    async fn set_session_seen(&self, token_hash: &str, at: OffsetDateTime) -> StoreResult<()> {
+        self.run(async |c| {
+            c.sessions
+                .update_one(
+                    doc! { "_id": token_hash },
+                    doc! { "$set": { "last_seen_at": bson_time(at) } },
+                )
+                .await
+                .map(drop)
+        })
+        .await
     }
 
     async fn delete_session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {

@@ -13,7 +13,7 @@ use crate::{
     store::{SessionLookup, SessionRecord, SessionStore, StoreResult},
 };
 
-/// A session from the nine [`SESSION_COLUMNS`] starting at `first`.
+/// A session from the ten [`SESSION_COLUMNS`] starting at `first`.
 fn session_from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<SessionRecord> {
     Ok(SessionRecord {
         token_hash: r.get(first)?,
@@ -25,12 +25,16 @@ fn session_from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Ses
         amr: r.get(first + 6)?,
         browser: r.get(first + 7)?,
         ip_prefix: r.get(first + 8)?,
+        last_seen_at: match r.get::<_, i64>(first + 9)? {
+            0 => from_millis(r.get(first + 3)?),
+            seen => from_millis(seen),
+        },
     })
 }
 
 /// A session's columns, in the order [`session_from_row`] reads them.
 const SESSION_COLUMNS: &str = "token_hash, user_id, user_name, created_at, expires_at, \
-                               authenticated_at, amr, browser, ip_prefix";
+                               authenticated_at, amr, browser, ip_prefix, last_seen_at";
 
 #[async_trait]
 impl SessionStore for SqliteStore {
@@ -49,8 +53,8 @@ impl SessionStore for SqliteStore {
             c.prepare_cached(
                 "INSERT INTO sessions
                     (token_hash, user_id, user_name, created_at, expires_at, authenticated_at,
-                     amr, browser, ip_prefix)
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?8, ?9, ?10, ?11
+                     amr, browser, ip_prefix, last_seen_at)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?8, ?9, ?10, ?11, ?12
                  WHERE EXISTS (SELECT 1 FROM users
                                WHERE id = ?2 AND password_hash = ?6 AND session_generation = ?7)",
             )?
@@ -65,7 +69,8 @@ impl SessionStore for SqliteStore {
                 to_millis(s.authenticated_at),
                 s.amr,
                 s.browser,
-                s.ip_prefix
+                s.ip_prefix,
+                to_millis(s.last_seen_at)
             ])
             .map(|n| n == 1)
         })
@@ -93,7 +98,7 @@ impl SessionStore for SqliteStore {
                         u.email, u.email_verified,
                         s.token_hash, s.user_id, s.user_name,
                         s.created_at, s.expires_at, s.authenticated_at,
-                        s.amr, s.browser, s.ip_prefix,
+                        s.amr, s.browser, s.ip_prefix, s.last_seen_at,
                         (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = u.id),
                         (SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = u.id)
                  FROM sessions s JOIN users u ON u.name = s.user_name
@@ -103,8 +108,8 @@ impl SessionStore for SqliteStore {
                     Ok(Arc::new(SessionLookup {
                         session: session_from_row(r, 17)?,
                         user: user_from_row(r)?,
-                        passkeys: r.get(26)?,
-                        recovery_codes: r.get(27)?,
+                        passkeys: r.get(27)?,
+                        recovery_codes: r.get(28)?,
                     }))
                 })
                 .optional()
@@ -128,6 +133,18 @@ impl SessionStore for SqliteStore {
             c.prepare_cached("UPDATE sessions SET authenticated_at = ?2 WHERE token_hash = ?1")?
                 .execute(params![token_hash, to_millis(at)])
                 .map(|n| n == 1)
+        })
+        .await
+    }
+
+    async fn set_session_seen(&self, token_hash: &str, at: OffsetDateTime) -> StoreResult<()> {
+        let token_hash = token_hash.to_owned();
+        let sessions = self.sessions.clone();
+        self.write(move |c| {
+            let _forget = defer(|| sessions.forget_session(&token_hash));
+            c.prepare_cached("UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1")?
+                .execute(params![token_hash, to_millis(at)])
+                .map(drop)
         })
         .await
     }
