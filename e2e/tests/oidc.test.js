@@ -312,6 +312,33 @@ describe('sign in to other apps (OpenID Connect)', () => {
     }
   });
 
+  test('an app asking for a fresh login (prompt=login) gets the user to confirm it is them', async () => {
+    const p = await openPage(env.browser, 'oidc-fresh-login', { width: 1280 });
+    try {
+      const name = await newUser('Fay');
+      const first = await authorization(env.config, 'openid');
+      const one = await client.authorizationCodeGrant(env.config, await untilCallback(p.page, first.url, async () => {
+        await logIn(p.page, name);
+        await p.page.getByRole('button', { name: 'Allow' }).click();
+      }), first.checks);
+      // A login older than 30 s does not count as fresh.
+      await new Promise((r) => setTimeout(r, 31_000));
+      const fresh = await authorization(env.config, 'openid', { prompt: 'login' });
+      const callback = await untilCallback(p.page, fresh.url, async () => {
+        const dialog = p.page.getByRole('dialog', { name: "Confirm it's you" });
+        await dialog.waitFor();
+        await p.shot('confirm-for-the-app');
+        await fillField(dialog, 'Current password', PASSWORD);
+        await dialog.getByRole('button', { name: 'Confirm' }).click();
+      });
+      const two = await client.authorizationCodeGrant(env.config, callback, fresh.checks);
+      assert.ok(two.claims().auth_time >= one.claims().auth_time + 30, 'auth_time is the new confirmation');
+      assert.deepEqual(p.problems, []);
+    } finally {
+      await p.close();
+    }
+  });
+
   test('ES256 and EdDSA apps get ID tokens signed that way; a public app must use PKCE', async () => {
     const p = await openPage(env.browser, 'oidc-algorithms', { width: 360 });
     try {

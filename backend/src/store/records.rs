@@ -346,6 +346,10 @@ pub struct GrantRecord {
     pub created_at: OffsetDateTime,
     /// When it ends unless a refresh extends it.
     pub expires_at: OffsetDateTime,
+    /// The account's session generation when the user authorized it: a password change or
+    /// an operator's revocation moves the account on, and the grant is void from then on,
+    /// even if it was written after the revocation swept the grants.
+    pub generation: i64,
 }
 
 /// What an OAuth token is.

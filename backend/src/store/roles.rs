@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use super::{
     ClientRecord, ConsentRecord, Counter, DeviceRecord, GrantRecord, GroupRecord, MailRecord,
     NewEmail, PasskeyRecord, ResetLink, SessionLookup, SessionRecord, SigningKeyRecord,
-    StoreResult, TokenRecord, TotpSlot, UserRecord,
+    StoreResult, TokenKind, TokenRecord, TotpSlot, UserRecord,
 };
 
 /// The database's readiness.
@@ -469,9 +469,15 @@ pub trait GrantStore: Send + Sync + 'static {
         now: OffsetDateTime,
     ) -> StoreResult<Option<TokenRecord>>;
 
-    /// Uses a single-use token up, in one conditional write: of two uses, one gets
-    /// [`TokenUse::Used`] and the other [`TokenUse::Reused`].
-    async fn use_token(&self, token_hash: &str, now: OffsetDateTime) -> StoreResult<TokenUse>;
+    /// Uses a single-use token of `kind` up, in one conditional write: of two uses, one gets
+    /// [`TokenUse::Used`] and the other [`TokenUse::Reused`]. A token of another kind is
+    /// [`TokenUse::Unknown`] and stays as it was.
+    async fn use_token(
+        &self,
+        token_hash: &str,
+        kind: TokenKind,
+        now: OffsetDateTime,
+    ) -> StoreResult<TokenUse>;
 
     /// A valid access token: unexpired at `now`, of kind access, and its grant unexpired too
     /// (so revoking a grant revokes its access tokens at once). One round trip where the store
@@ -484,8 +490,7 @@ pub trait GrantStore: Send + Sync + 'static {
         let Some(t) = self.find_token(token_hash, now).await? else {
             return Ok(None);
         };
-        if t.kind != super::TokenKind::Access || self.find_grant(&t.grant_id, now).await?.is_none()
-        {
+        if t.kind != TokenKind::Access || self.find_grant(&t.grant_id, now).await?.is_none() {
             return Ok(None);
         }
         Ok(Some(t))
@@ -502,7 +507,7 @@ pub trait GrantStore: Send + Sync + 'static {
         grant_expires_at: OffsetDateTime,
         now: OffsetDateTime,
     ) -> StoreResult<TokenUse> {
-        let used = self.use_token(token_hash, now).await?;
+        let used = self.use_token(token_hash, TokenKind::Refresh, now).await?;
         if let TokenUse::Used(old) = &used {
             let live = self.find_grant(&old.grant_id, now).await?.is_some();
             if !live || !self.extend_grant(&old.grant_id, grant_expires_at).await? {

@@ -45,6 +45,7 @@ fn grant(id: &str, user_id: &str, client_id: &str, ttl: Duration) -> GrantRecord
         amr: "pwd otp".into(),
         created_at: now,
         expires_at: now + ttl,
+        generation: 3,
     }
 }
 
@@ -155,7 +156,12 @@ async fn a_single_use_token_is_used_once_even_at_once(kind: Kind) {
     let uses: Vec<_> = (0..8)
         .map(|_| {
             let store = f.store.clone();
-            tokio::spawn(async move { store.use_token("code1", clock::now()).await.unwrap() })
+            tokio::spawn(async move {
+                store
+                    .use_token("code1", TokenKind::Code, clock::now())
+                    .await
+                    .unwrap()
+            })
         })
         .collect();
     let mut used = 0;
@@ -178,8 +184,27 @@ async fn a_single_use_token_is_used_once_even_at_once(kind: Kind) {
         }
     }
     assert_eq!((used, reused), (1, 7));
+    // A token of another kind is not used up by being sent as this one.
+    f.store
+        .insert_token(&token("r1", TokenKind::Refresh, "g1", HOUR), now)
+        .await
+        .unwrap();
     assert_eq!(
-        f.store.use_token("nope", now).await.unwrap(),
+        f.store.use_token("r1", TokenKind::Code, now).await.unwrap(),
+        TokenUse::Unknown
+    );
+    assert!(matches!(
+        f.store
+            .use_token("r1", TokenKind::Refresh, now)
+            .await
+            .unwrap(),
+        TokenUse::Used(_)
+    ));
+    assert_eq!(
+        f.store
+            .use_token("nope", TokenKind::Code, now)
+            .await
+            .unwrap(),
         TokenUse::Unknown
     );
     // Expired: unknown, used or not.
@@ -192,7 +217,10 @@ async fn a_single_use_token_is_used_once_even_at_once(kind: Kind) {
         .unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;
     assert_eq!(
-        f.store.use_token("old", clock::now()).await.unwrap(),
+        f.store
+            .use_token("old", TokenKind::Refresh, clock::now())
+            .await
+            .unwrap(),
         TokenUse::Unknown
     );
     assert_eq!(f.store.find_token("old", clock::now()).await.unwrap(), None);
@@ -218,8 +246,8 @@ async fn revoking_a_grant_revokes_its_tokens(kind: Kind) {
     ));
     let g1 = f.store.find_grant("g1", now).await.unwrap().unwrap();
     assert_eq!(
-        (g1.amr.as_str(), g1.scope.as_str()),
-        ("pwd otp", "openid email")
+        (g1.amr.as_str(), g1.scope.as_str(), g1.generation),
+        ("pwd otp", "openid email", 3)
     );
     assert!(f.store.extend_grant("g1", now + HOUR * 2).await.unwrap());
     assert!(f

@@ -281,6 +281,7 @@ impl Oidc {
                 amr: amr.join(" "),
                 created_at: now,
                 expires_at: now + CODE_TTL,
+                generation: found.user.session_generation,
             })
             .await?;
         let code = OauthToken::generate();

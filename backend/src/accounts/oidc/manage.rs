@@ -341,7 +341,7 @@ impl Oidc {
             .delete_user_grants(user_id, Some(client_id))
             .await?;
         tracing::info!(target: "audit", action = "oidc_revoke_app", outcome = "ok",
-            user = %signed_in.found.user.name, client = %client_id, grants, "audit");
+            user = %signed_in.found.user.name, client = ?client_id, grants, "audit");
         Ok(consents + grants > 0)
     }
 

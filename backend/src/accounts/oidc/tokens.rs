@@ -29,6 +29,12 @@ fn invalid_grant(why: impl Into<String>) -> OidcError {
     OidcError::protocol(OauthError::InvalidGrant, why)
 }
 
+/// The account's sessions were revoked (a password change, an operator) after the user
+/// authorized: what they authorized goes with them.
+fn revoked_since() -> OidcError {
+    invalid_grant("the account's password was changed or its sessions revoked since")
+}
+
 fn invalid_client(why: impl Into<String>) -> OidcError {
     OidcError::protocol(OauthError::InvalidClient, why)
 }
@@ -127,9 +133,9 @@ impl Oidc {
         let Some(token) = OauthToken::parse(raw) else {
             return Err(invalid_grant(format!("the {what} is not valid")));
         };
-        match self.grants.use_token(&token.store_key(), now).await? {
-            TokenUse::Used(t) if t.kind == kind => Ok(t),
-            TokenUse::Reused(t) if t.kind == kind => Err(self.replayed(&t, what).await?),
+        match self.grants.use_token(&token.store_key(), kind, now).await? {
+            TokenUse::Used(t) => Ok(t),
+            TokenUse::Reused(t) => Err(self.replayed(&t, what).await?),
             _ => Err(invalid_grant(format!(
                 "the {what} is not valid: unknown, expired or revoked"
             ))),
@@ -180,6 +186,10 @@ impl Oidc {
         // was revoked meanwhile (the app, or a replay of this code).
         let expires_at = now + if offline { REFRESH_TTL } else { ACCESS_TTL };
         let grant = match self.grants.find_grant(&code.grant_id, now).await? {
+            Some(grant) if grant.generation != user.session_generation => {
+                self.grants.delete_grant(&grant.id).await?;
+                return Err(revoked_since());
+            }
             Some(grant) if self.grants.extend_grant(&grant.id, expires_at).await? => grant,
             _ => return Err(invalid_grant("this authorization was revoked")),
         };
@@ -247,7 +257,11 @@ impl Oidc {
             None => old.scope.clone(),
         };
         let user = match self.active_user(&grant.user_id).await {
-            Ok(user) => user,
+            Ok(user) if user.session_generation == grant.generation => user,
+            Ok(_) => {
+                self.grants.delete_grant(&grant.id).await?;
+                return Err(revoked_since());
+            }
             Err(e) => {
                 self.grants.delete_grant(&grant.id).await?;
                 return Err(e);

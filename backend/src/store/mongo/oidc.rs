@@ -210,6 +210,8 @@ pub(super) struct GrantDoc {
     amr: String,
     created_at: DateTime,
     expires_at: DateTime,
+    #[serde(default)]
+    generation: i64,
 }
 
 impl From<GrantDoc> for GrantRecord {
@@ -223,6 +225,7 @@ impl From<GrantDoc> for GrantRecord {
             amr: d.amr,
             created_at: from_bson(d.created_at),
             expires_at: from_bson(d.expires_at),
+            generation: d.generation,
         }
     }
 }
@@ -319,6 +322,7 @@ impl GrantStore for MongoStore {
             amr: g.amr.clone(),
             created_at: bson_time(g.created_at),
             expires_at: bson_time(g.expires_at),
+            generation: g.generation,
         };
         self.run(async |c| c.grants.insert_one(d).await.map(drop))
             .await
@@ -404,13 +408,19 @@ impl GrantStore for MongoStore {
         .map(|d| d.and_then(TokenDoc::record))
     }
 
-    async fn use_token(&self, token_hash: &str, now: OffsetDateTime) -> StoreResult<TokenUse> {
+    async fn use_token(
+        &self,
+        token_hash: &str,
+        kind: TokenKind,
+        now: OffsetDateTime,
+    ) -> StoreResult<TokenUse> {
         let unexpired = doc! { "$gt": bson_time(now) };
+        let kind = kind.as_str();
         let won = self
             .run(async |c| {
                 c.tokens
                     .find_one_and_update(
-                        doc! { "_id": token_hash, "used": false, "expires_at": unexpired.clone() },
+                        doc! { "_id": token_hash, "kind": kind, "used": false, "expires_at": unexpired.clone() },
                         doc! { "$set": { "used": true } },
                     )
                     .return_document(ReturnDocument::After)
@@ -424,7 +434,7 @@ impl GrantStore for MongoStore {
             .run(async |c| {
                 c.tokens
                     .find_one(
-                        doc! { "_id": token_hash, "used": true, "expires_at": unexpired.clone() },
+                        doc! { "_id": token_hash, "kind": kind, "used": true, "expires_at": unexpired.clone() },
                     )
                     .await
             })

@@ -200,7 +200,8 @@ impl GroupStore for SqliteStore {
     }
 }
 
-const GRANT_COLUMNS: &str = "id, client_id, user_id, scope, auth_time, amr, created_at, expires_at";
+const GRANT_COLUMNS: &str =
+    "id, client_id, user_id, scope, auth_time, amr, created_at, expires_at, generation";
 
 fn grant(r: &Row<'_>) -> rusqlite::Result<GrantRecord> {
     Ok(GrantRecord {
@@ -212,6 +213,7 @@ fn grant(r: &Row<'_>) -> rusqlite::Result<GrantRecord> {
         amr: r.get(5)?,
         created_at: from_millis(r.get(6)?),
         expires_at: from_millis(r.get(7)?),
+        generation: r.get(8)?,
     })
 }
 
@@ -248,6 +250,35 @@ fn consent(r: &Row<'_>) -> rusqlite::Result<ConsentRecord> {
     })
 }
 
+/// Uses up the unexpired token of `kind` with this hash, if unused: one conditional update;
+/// else says whether it was used before.
+fn use_one(
+    conn: &rusqlite::Connection,
+    hash: &str,
+    kind: TokenKind,
+    now: OffsetDateTime,
+) -> rusqlite::Result<TokenUse> {
+    let won = conn
+        .prepare_cached(&format!(
+            "UPDATE oidc_tokens SET used = 1
+             WHERE token_hash = ?1 AND kind = ?3 AND used = 0 AND expires_at > ?2
+             RETURNING {TOKEN_COLUMNS}"
+        ))?
+        .query_row(params![hash, to_millis(now), kind.as_str()], token)
+        .optional()?;
+    if let Some(t) = won {
+        return Ok(TokenUse::Used(t));
+    }
+    let seen = conn
+        .prepare_cached(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM oidc_tokens
+             WHERE token_hash = ?1 AND kind = ?3 AND used = 1 AND expires_at > ?2"
+        ))?
+        .query_row(params![hash, to_millis(now), kind.as_str()], token)
+        .optional()?;
+    Ok(seen.map_or(TokenUse::Unknown, TokenUse::Reused))
+}
+
 /// Deletes the grants `filter` selects (with `args`) and their tokens, in one transaction.
 fn delete_grants_where(
     conn: &mut rusqlite::Connection,
@@ -273,7 +304,7 @@ impl GrantStore for SqliteStore {
         self.write(move |conn| {
             sweep_expired(conn, "oidc_grants", g.created_at)?;
             conn.prepare_cached(&format!(
-                "INSERT INTO oidc_grants ({GRANT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                "INSERT INTO oidc_grants ({GRANT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
             ))?
             .execute(params![
                 g.id,
@@ -283,7 +314,8 @@ impl GrantStore for SqliteStore {
                 to_millis(g.auth_time),
                 g.amr,
                 to_millis(g.created_at),
-                to_millis(g.expires_at)
+                to_millis(g.expires_at),
+                g.generation
             ])
             .map(drop)
         })
@@ -382,30 +414,15 @@ impl GrantStore for SqliteStore {
         .await
     }
 
-    async fn use_token(&self, token_hash: &str, now: OffsetDateTime) -> StoreResult<TokenUse> {
+    async fn use_token(
+        &self,
+        token_hash: &str,
+        kind: TokenKind,
+        now: OffsetDateTime,
+    ) -> StoreResult<TokenUse> {
         let hash = token_hash.to_owned();
-        self.write(move |conn| {
-            let won = conn
-                .prepare_cached(&format!(
-                    "UPDATE oidc_tokens SET used = 1
-                     WHERE token_hash = ?1 AND used = 0 AND expires_at > ?2
-                     RETURNING {TOKEN_COLUMNS}"
-                ))?
-                .query_row(params![hash, to_millis(now)], token)
-                .optional()?;
-            if let Some(t) = won {
-                return Ok(TokenUse::Used(t));
-            }
-            let seen = conn
-                .prepare_cached(&format!(
-                    "SELECT {TOKEN_COLUMNS} FROM oidc_tokens
-                     WHERE token_hash = ?1 AND used = 1 AND expires_at > ?2"
-                ))?
-                .query_row(params![hash, to_millis(now)], token)
-                .optional()?;
-            Ok(seen.map_or(TokenUse::Unknown, TokenUse::Reused))
-        })
-        .await
+        self.write(move |conn| use_one(conn, &hash, kind, now))
+            .await
     }
 
     /// One query: the token joined with its grant.
@@ -441,23 +458,9 @@ impl GrantStore for SqliteStore {
         self.write(move |conn| {
             sweep_expired(conn, "oidc_tokens", now)?;
             let tx = conn.transaction()?;
-            let won = tx
-                .prepare_cached(&format!(
-                    "UPDATE oidc_tokens SET used = 1
-                     WHERE token_hash = ?1 AND used = 0 AND expires_at > ?2
-                     RETURNING {TOKEN_COLUMNS}"
-                ))?
-                .query_row(params![hash, to_millis(now)], token)
-                .optional()?;
-            let Some(old) = won else {
-                let seen = tx
-                    .prepare_cached(&format!(
-                        "SELECT {TOKEN_COLUMNS} FROM oidc_tokens
-                         WHERE token_hash = ?1 AND used = 1 AND expires_at > ?2"
-                    ))?
-                    .query_row(params![hash, to_millis(now)], token)
-                    .optional()?;
-                return Ok(seen.map_or(TokenUse::Unknown, TokenUse::Reused));
+            let old = match use_one(&tx, &hash, TokenKind::Refresh, now)? {
+                TokenUse::Used(old) => old,
+                other => return Ok(other),
             };
             let extended = tx
                 .prepare_cached(

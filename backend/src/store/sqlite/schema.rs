@@ -172,8 +172,10 @@ const MIGRATIONS: &[&str] = &[
          created_at INTEGER NOT NULL,
          active_from INTEGER NOT NULL
      ) STRICT;",
-    // 11: when a session was last used (0 for older sessions: its opening is shown instead).
-    "ALTER TABLE sessions ADD COLUMN last_seen_at INTEGER NOT NULL DEFAULT 0;",
+    // 11: when a session was last used (0 for older sessions: its opening is shown instead),
+    // and the session generation a grant belongs to.
+    "ALTER TABLE sessions ADD COLUMN last_seen_at INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE oidc_grants ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// Creates the tables if they are missing, then migrates them.
