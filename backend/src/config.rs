@@ -98,6 +98,18 @@ pub struct Config {
     #[arg(long, env = "ACCOUNTS_COOKIE_SECURE")]
     pub cookie_secure: bool,
 
+    /// Share the session cookie with every host under this domain (e.g. `example.org`, so
+    /// that apps at `app.example.org` behind a forward-auth proxy see the login made at
+    /// `auth.example.org`). With --cookie-secure the cookie is then named `__Secure-session`.
+    #[arg(long, env = "ACCOUNTS_COOKIE_DOMAIN", value_parser = parse_cookie_domain)]
+    pub cookie_domain: Option<String>,
+
+    /// Forward-auth access rules (TOML; see the README): checked at start (a bad file stops
+    /// it, naming the line) and read again on SIGHUP (a bad file then keeps the rules in
+    /// force). Without it, every signed-in user may pass.
+    #[arg(long, env = "ACCOUNTS_AUTHZ_RULES", value_name = "FILE")]
+    pub authz_rules: Option<std::path::PathBuf>,
+
     /// Consecutive failed logins (or password changes, or deletions) of one account name before
     /// it is locked for a while. Unknown names are counted the same way.
     #[arg(long, env = "ACCOUNTS_LOCKOUT_THRESHOLD", default_value_t = 5,
@@ -372,6 +384,23 @@ fn parse_origin(s: &str) -> Result<String, String> {
 
 /// An http(s) URL with a host and perhaps a path, no query or fragment; kept without a
 /// trailing slash.
+fn parse_cookie_domain(s: &str) -> Result<String, String> {
+    let domain = s.trim().trim_start_matches('.').to_ascii_lowercase();
+    let ok = domain.contains('.')
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if ok {
+        Ok(domain)
+    } else {
+        Err(format!("`{s}` is not a domain name like example.org"))
+    }
+}
+
 fn parse_public_url(s: &str) -> Result<String, String> {
     let s = s.trim().trim_end_matches('/');
     let bad = || format!("`{s}` is not a URL like https://accounts.example.com");

@@ -25,6 +25,7 @@
 //! - [`totp`]: authenticator-app codes (RFC 6238) and recovery codes.
 //! - [`mail`]: users' addresses, the messages the service writes, the outbox kept in the
 //!   store and its sender over SMTP.
+//! - [`authz`]: forward-auth's access rules (which requests to apps behind a proxy pass).
 //! - [`admin`]: the operator's Unix socket and the `accounts-server admin` client that uses it.
 //! - [`telemetry`]: logs (text or JSON, `audit` events) and the Prometheus recorder.
 //!
@@ -36,6 +37,7 @@
 
 mod accounts;
 pub mod admin;
+pub mod authz;
 mod client;
 pub mod clock;
 mod common_passwords;

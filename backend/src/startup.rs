@@ -75,6 +75,8 @@ pub struct App {
     accounts: Weak<Accounts>,
     /// Hands the outbox to the SMTP relay, when one is configured.
     mail_sender: Option<crate::mail::Sender>,
+    /// The forward-auth rules, read again on SIGHUP.
+    authz: crate::authz::RuleSet,
 }
 
 impl App {
@@ -100,6 +102,8 @@ impl App {
             config.hash_max_wait(),
         )?;
         let session_ttl = Duration::from_secs(config.session_ttl);
+        let authz = crate::authz::RuleSet::load(config.authz_rules.clone())
+            .map_err(|e| ConfigError(format!("--authz-rules: {e}")))?;
         // Bound first: with port 0 the public URL's port is known only now.
         let listener =
             TcpListener::bind(config.listen)
@@ -202,7 +206,9 @@ impl App {
         }
         let router = http::router(AppState::new(http::Shared {
             accounts: accounts.clone(),
-            cookies: CookieSettings::new(config.cookie_secure, session_ttl),
+            cookies: CookieSettings::new(config.cookie_secure, session_ttl)
+                .with_domain(config.cookie_domain.clone()),
+            authz: authz.clone(),
             static_app: static_app.map(Arc::new),
             trusted_proxies: Arc::from(config.trusted_proxies.clone()),
             cors_origins: Arc::from(config.cors_origins.clone()),
@@ -236,6 +242,7 @@ impl App {
             shutdown_grace: Duration::from_secs(config.shutdown_grace),
             accounts: weak_accounts,
             mail_sender,
+            authz,
         })
     }
 
@@ -267,6 +274,7 @@ impl App {
         };
         let (socket, commands) = self.admin;
         tokio::spawn(socket.serve(commands, stopped(signalled.clone())));
+        tokio::spawn(reload_on_hangup(self.authz, stopped(signalled.clone())));
         let serve = server::serve(self.listener, self.router, self.limits, async move {
             shutdown.await;
             let _ = signal.send(true);
@@ -332,6 +340,26 @@ fn mail_sender(
         })?,
     };
     Ok(Some((transport, from, host)))
+}
+
+/// Reads the forward-auth rules again on each SIGHUP until `stopped`; a bad file keeps the
+/// rules in force and says why.
+async fn reload_on_hangup(rules: crate::authz::RuleSet, stopped: impl Future<Output = ()>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        return tracing::warn!("cannot listen for SIGHUP: the authz rules are read at start only");
+    };
+    tokio::pin!(stopped);
+    loop {
+        tokio::select! {
+            () = &mut stopped => return,
+            Some(()) = hangups.recv() => match rules.reload() {
+                Ok(true) => tracing::info!("SIGHUP: authz rules read again"),
+                Ok(false) => tracing::info!("SIGHUP: no --authz-rules file to read"),
+                Err(e) => tracing::error!(error = %e, "SIGHUP: the authz rules file was refused; the rules in force stay"),
+            },
+        }
+    }
 }
 
 /// How often the data key check is tried again while the database cannot be reached.

@@ -34,6 +34,13 @@ impl AppState {
         self.policy.with(|p| p.as_ref().map(|p| p.password))
     }
 
+    /// The domain the session cookie is shared with, if the server has said so (not tracked:
+    /// read once, after a login).
+    pub fn cookie_domain(self) -> Option<String> {
+        self.policy
+            .with_untracked(|p| p.as_ref().and_then(|p| p.cookie_domain.clone()))
+    }
+
     /// Whether the server mails reset links, once it has answered.
     pub fn self_service_recovery(self) -> Option<bool> {
         self.policy

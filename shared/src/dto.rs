@@ -333,6 +333,10 @@ pub struct PolicyInfo {
     /// password. Off, an administrator issues reset links.
     #[serde(default)]
     pub self_service_recovery: bool,
+    /// The domain the session cookie is shared with (`--cookie-domain`): after a login, the
+    /// app may go on (`rd`) to a host under it, as well as to this service's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie_domain: Option<String>,
 }
 
 /// `POST /api/mfa/totp/setup`: nothing within the re-authentication window; else the

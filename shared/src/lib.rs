@@ -10,6 +10,7 @@
 //! - [`user_name`]: the user-name rules and its canonical (unique) form.
 //! - [`password`]: the password newtype (redacted `Debug`) and the policy for new passwords.
 //! - [`problem`]: RFC 9457 problem details and the stable machine codes.
+//! - [`redirect`]: where a login may send the browser on to (forward-auth's `rd`).
 
 #![warn(missing_docs)]
 
@@ -17,6 +18,7 @@ pub mod dto;
 mod normalize;
 pub mod password;
 pub mod problem;
+pub mod redirect;
 pub mod user_name;
 
 pub use dto::*;

@@ -124,6 +124,9 @@ error_codes! {
     /// A sign-in request from an app that cannot be sent back to it: the app is unknown, or
     /// the `redirect_uri` is not one registered for it (compared exactly).
     InvalidAuthorizationRequest = "invalid_authorization_request", 400, "Invalid sign-in request";
+    /// Forward-auth: signed in, but the rules do not let this account (or anyone) reach this
+    /// address of the app; or the check did not come from a trusted proxy.
+    AccessDenied = "access_denied", 403, "Not allowed here";
     /// No valid session.
     Unauthenticated = "unauthenticated", 401, "Not signed in";
     /// No such route.
@@ -249,7 +252,7 @@ mod tests {
 
     #[test]
     fn every_code_round_trips_with_its_own_wire_name_and_an_error_status() {
-        assert_eq!(ErrorCode::ALL.len(), 40);
+        assert_eq!(ErrorCode::ALL.len(), 41);
         let mut seen = std::collections::HashSet::new();
         for &code in ErrorCode::ALL {
             let s = serde_json::to_string(&code).unwrap();

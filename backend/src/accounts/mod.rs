@@ -22,6 +22,7 @@
 mod credentials;
 mod email;
 mod error;
+mod forward_auth;
 mod oidc;
 mod operator;
 mod passkeys;
@@ -37,6 +38,7 @@ mod views;
 
 pub use email::{Email, Forgotten, MailSettings, Mailer};
 pub use error::{AccountError, AccountResult};
+pub use forward_auth::{ForwardAuth, Identity, Verdict};
 pub use oidc::{
     Alg, ClientView, NewClient, OauthError, Oidc, OidcError, OidcRoles, SigningKey, Step,
 };
@@ -279,6 +281,8 @@ pub struct Accounts {
     pub email: Email,
     /// Signing users in to other apps (OpenID Connect).
     pub oidc: Oidc,
+    /// Forward-auth: the check a reverse proxy asks for on every request to an app.
+    pub forward_auth: ForwardAuth,
     ping: Arc<dyn Ping>,
     outbox: Arc<dyn OutboxStore>,
     keys: Arc<DataKeys>,
@@ -368,6 +372,9 @@ impl Accounts {
             mailer: Mailer::off(),
         };
         Self {
+            forward_auth: ForwardAuth {
+                groups: roles.groups.clone(),
+            },
             oidc,
             email: Email {
                 addresses: addresses.clone(),

@@ -58,6 +58,7 @@ impl SignIn {
             user_name_allowed: accounts_api::user_name::ALLOWED.to_owned(),
             password_max_age_secs: self.password_max_age.map_or(0, |d| d.as_secs()),
             self_service_recovery: self.mailer.is_on(),
+            cookie_domain: None,
         }
     }
 

@@ -23,6 +23,8 @@ pub struct CookieSettings {
     device_name: &'static str,
     secure: bool,
     max_age_secs: u64,
+    /// Shared with the hosts of this domain (`--cookie-domain`), if set.
+    domain: Option<String>,
 }
 
 impl CookieSettings {
@@ -33,7 +35,24 @@ impl CookieSettings {
             device_name: if secure { "__Host-device" } else { "device" },
             secure,
             max_age_secs: ttl.as_secs(),
+            domain: None,
         }
+    }
+
+    /// The session cookie shared with every host of `domain` (the `__Host-` prefix forbids a
+    /// domain, so a secure one is named `__Secure-session`). The device cookie stays this
+    /// host's.
+    pub fn with_domain(mut self, domain: Option<String>) -> Self {
+        if domain.is_some() && self.secure {
+            self.name = "__Secure-session";
+        }
+        self.domain = domain;
+        self
+    }
+
+    /// The domain the session cookie is shared with, if any.
+    pub fn domain(&self) -> Option<&str> {
+        self.domain.as_deref()
     }
 
     /// Whether the service is reached over HTTPS (`--cookie-secure`).
@@ -71,13 +90,22 @@ impl CookieSettings {
     }
 
     fn header(&self, value: &str, max_age: u64) -> HeaderValue {
-        self.header_for(self.name, value, max_age)
+        let domain = self
+            .domain
+            .as_deref()
+            .map_or(String::new(), |d| format!("; Domain={d}"));
+        self.header_with(self.name, value, max_age, &domain)
     }
 
     fn header_for(&self, name: &str, value: &str, max_age: u64) -> HeaderValue {
+        self.header_with(name, value, max_age, "")
+    }
+
+    fn header_with(&self, name: &str, value: &str, max_age: u64, domain: &str) -> HeaderValue {
         let secure = if self.secure { "; Secure" } else { "" };
-        let cookie =
-            format!("{name}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Strict{secure}");
+        let cookie = format!(
+            "{name}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Strict{secure}{domain}"
+        );
         // Built only from a fixed name, hex digits and numbers: always a valid header value.
         HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
@@ -163,6 +191,20 @@ mod tests {
             "{s}"
         );
         assert!(c.clear().to_str().unwrap().contains("Max-Age=0"));
+        // Shared with a domain: `__Host-` would forbid it.
+        let shared = CookieSettings::new(true, Duration::from_secs(60))
+            .with_domain(Some("example.org".into()));
+        let s = shared.set(&t);
+        let s = s.to_str().unwrap();
+        assert!(
+            s.starts_with("__Secure-session=") && s.ends_with("; Secure; Domain=example.org"),
+            "{s}"
+        );
+        assert!(!shared
+            .set_device(&crate::token::DeviceToken::generate())
+            .to_str()
+            .unwrap()
+            .contains("Domain"));
     }
 
     #[test]

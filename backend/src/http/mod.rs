@@ -7,6 +7,7 @@
 //! list ([`openapi`]).
 
 mod apps;
+mod authz;
 mod caller;
 pub mod cookies;
 mod cross_origin;
@@ -88,6 +89,8 @@ pub struct Shared {
     pub site: Arc<site::Site>,
     /// How long a request body may take to arrive.
     pub body_timeout: Duration,
+    /// The forward-auth rules in force.
+    pub authz: crate::authz::RuleSet,
 }
 
 /// Every route, documented: the API (behind the cross-origin guard) and the probes.
@@ -101,6 +104,7 @@ fn documented() -> (Router<AppState>, OpenApiDoc) {
         .merge(passkeys::routes())
         .merge(oidc::routes())
         .merge(apps::routes())
+        .merge(authz::routes())
         .merge(policy::routes())
         .merge(openapi::routes());
     let (api, mut doc) = api.merge(health::routes()).split_for_parts();
@@ -184,6 +188,7 @@ pub(crate) mod tests {
             cors_origins: Arc::from([]),
             site: Arc::new(site::Site::new(TEST_PUBLIC_URL, 5000).unwrap()),
             body_timeout: Duration::from_secs(5),
+            authz: crate::authz::RuleSet::default(),
         });
         (router(state), document(), dir)
     }

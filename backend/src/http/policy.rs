@@ -16,5 +16,7 @@ pub fn routes() -> ApiRouter {
 #[utoipa::path(get, path = "/api/policy", operation_id = "policy", tag = "meta",
     responses((status = 200, description = "The rules", body = PolicyInfo)))]
 async fn policy(State(state): State<AppState>) -> Json<PolicyInfo> {
-    Json(state.accounts.sign_in.policy())
+    let mut policy = state.accounts.sign_in.policy();
+    policy.cookie_domain = state.cookies.domain().map(str::to_owned);
+    Json(policy)
 }

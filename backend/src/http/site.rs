@@ -41,6 +41,9 @@ struct HostPort {
 /// Paths that answer whatever host a request names: the probes.
 pub const ANY_HOST: &str = "/health/";
 
+/// Forward-auth's routes: asked about other hosts by design.
+const FORWARD_AUTH: &str = "/api/authz/";
+
 /// The loopback names a local instance answers to.
 const LOOPBACK_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
 
@@ -165,6 +168,11 @@ impl HostCheck {
 
     fn allows(&self, req: &Request) -> bool {
         if req.uri().path().starts_with(ANY_HOST) {
+            return true;
+        }
+        // Forward-auth: a trusted proxy's X-Forwarded-Host names the protected app, not us
+        // (and the handler answers trusted proxies only).
+        if req.uri().path().starts_with(FORWARD_AUTH) {
             return true;
         }
         let peer = req

@@ -9,6 +9,7 @@ mod connections;
 mod data_key;
 mod email;
 mod errors;
+mod forward_auth;
 mod hardening;
 mod hosts;
 mod lifecycle;

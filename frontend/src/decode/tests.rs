@@ -122,6 +122,7 @@ examples! {
         user_name_allowed: "letters, digits, '-', '_' and '.'".into(),
         password_max_age_secs: 7_776_000,
         self_service_recovery: true,
+        cookie_domain: Some("example.org".into()),
     }];
     SessionInfo => [
         session(false, 0, 0),

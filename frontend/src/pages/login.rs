@@ -69,7 +69,7 @@ pub fn LoginPage() -> impl IntoView {
         move |outcome, req| match outcome {
             Outcome::SignedIn => {
                 state.session.changed();
-                router.navigate(&after_login(router));
+                go_on(state, router);
             }
             Outcome::PasswordExpired => {
                 state.flash.set(Some(Flash::warning(
@@ -103,7 +103,7 @@ pub fn LoginPage() -> impl IntoView {
         |()| api::passkey_login(),
         move |_, ()| {
             state.session.changed();
-            router.navigate(&after_login(router));
+            go_on(state, router);
         },
     );
     let on_submit = move |ev: SubmitEvent| {
@@ -149,6 +149,23 @@ pub fn LoginPage() -> impl IntoView {
                 {move || if with_passkey.busy().get() { "Waiting for your passkey…" } else { "Sign in with a passkey" }}
             </button>
         </FormCard>
+    }
+}
+
+/// After a login: back to the app behind a proxy that sent the browser here (`?rd=`, an
+/// address on this host or under the cookie's domain; see `accounts_api::redirect`), else on
+/// in this app.
+fn go_on(state: AppState, router: Router) {
+    let own_host = window().location().hostname().unwrap_or_default();
+    let domain = state.cookie_domain();
+    let back = router.query("rd").filter(|rd| {
+        accounts_api::redirect::return_address(rd, &own_host, domain.as_deref()).is_some()
+    });
+    match back {
+        Some(rd) => {
+            let _ = window().location().assign(&rd);
+        }
+        None => router.navigate(&after_login(router)),
     }
 }
 

@@ -1,0 +1,239 @@
+//! Forward-auth for reverse proxies, with Authelia's semantics so existing proxy setups
+//! carry over:
+//!
+//! - `GET /api/authz/forward-auth` (Traefik, Caddy): the original request in
+//!   `X-Forwarded-Method`, `-Proto`, `-Host`, `-Uri`. Not signed in: `302` (GET, HEAD) or
+//!   `303` to the login page with `rd`, or `401` for a request that asks for JSON or is XHR.
+//! - `GET /api/authz/auth-request` (nginx `auth_request`): the original request in
+//!   `X-Original-URL` and `X-Original-Method`. Not signed in: `401` with the login page in
+//!   `Location` (nginx's config turns it into a redirect).
+//!
+//! Signed in and allowed: `200` with `Remote-User`, `Remote-Groups`, `Remote-Email` and
+//! `Remote-Name` for the app. Not allowed: `403`. The forwarded headers are believed only
+//! from `--trusted-proxy` addresses: anyone else could name any host and path.
+
+use std::net::SocketAddr;
+
+use accounts_api::Problem;
+use axum::{
+    extract::{ConnectInfo, FromRequestParts, State},
+    http::request::Parts,
+    http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+use utoipa_axum::routes;
+
+use super::{cookies::SessionCookie, error::ApiError, ApiRouter, AppState};
+use crate::accounts::{AccountError, Identity, Verdict};
+
+/// This resource's routes, each with its document entry.
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .routes(routes!(forward_auth))
+        .routes(routes!(auth_request))
+}
+
+/// The socket peer, if known.
+struct Peer(Option<SocketAddr>);
+
+impl FromRequestParts<AppState> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| *addr),
+        ))
+    }
+}
+
+/// The request the proxy asks about.
+struct Original {
+    method: String,
+    url: url::Url,
+}
+
+fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+}
+
+/// Refused: the check came from elsewhere than a trusted proxy, or named no usable URL.
+fn refused(detail: &str) -> Response {
+    super::error::problem_response(Problem::new(accounts_api::ErrorCode::AccessDenied, detail))
+}
+
+/// Whether the socket peer is a trusted proxy.
+fn from_trusted_proxy(state: &AppState, peer: Option<SocketAddr>) -> bool {
+    peer.is_some_and(|p| state.trusted_proxies.iter().any(|net| net.contains(p.ip())))
+}
+
+/// An absolute http(s) URL with a host, or nothing.
+fn parse_url(s: &str) -> Option<url::Url> {
+    url::Url::parse(s)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+}
+
+/// The check itself: the verdict for `original` with the caller's session cookie.
+async fn verdict(
+    state: &AppState,
+    original: &Original,
+    token: Option<crate::token::SessionToken>,
+) -> Result<Verdict, ApiError> {
+    let rules = state.authz.current();
+    let host = original.url.host_str().unwrap_or_default();
+    let path = original.url.path();
+    let (policy, groups) = rules.decide(host, path);
+    let signed_in = match token {
+        Some(token) => match state.accounts.sign_in.session(&token).await {
+            Ok(s) => Some(s),
+            Err(AccountError::Unauthenticated) => None,
+            Err(e) => return Err(e.into()),
+        },
+        None => None,
+    };
+    Ok(state
+        .accounts
+        .forward_auth
+        .check(policy, groups, signed_in.as_ref())
+        .await?)
+}
+
+/// `200` with who passed, for the app.
+fn allowed(identity: Option<Identity>) -> Response {
+    let mut response = StatusCode::OK.into_response();
+    if let Some(who) = identity {
+        let headers = response.headers_mut();
+        let mut put = |name: &'static str, value: &str| {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                headers.insert(HeaderName::from_static(name), v);
+            }
+        };
+        put("remote-user", &who.user_name);
+        put("remote-name", &who.user_name);
+        put("remote-groups", &who.groups.join(","));
+        if let Some(email) = &who.email {
+            put("remote-email", email);
+        }
+    }
+    response
+}
+
+/// The login page, coming back to `original` after.
+fn login_url(state: &AppState, original: &Original) -> String {
+    let mut url = format!("{}/login?rd=", state.accounts.oidc.issuer());
+    url.extend(url::form_urlencoded::byte_serialize(
+        original.url.as_str().as_bytes(),
+    ));
+    url
+}
+
+fn with_location(status: StatusCode, location: &str) -> Response {
+    let mut response = status.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    response
+}
+
+/// Forward-auth for Traefik and Caddy.
+#[utoipa::path(get, path = "/api/authz/forward-auth", operation_id = "forward_auth",
+    tag = "forward-auth",
+    responses(
+        (status = 200, description = "Allowed: `Remote-User`, `Remote-Groups`, `Remote-Email`, `Remote-Name` name who"),
+        (status = 302, description = "Not signed in (GET, HEAD): to the login page with `rd`"),
+        (status = 303, description = "Not signed in (other methods): to the login page with `rd`"),
+        (status = 401, description = "Not signed in, and the request asks for JSON or is XHR", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed here, or not asked by a trusted proxy (`access_denied`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database cannot be reached", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn forward_auth(
+    State(state): State<AppState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    SessionCookie(token): SessionCookie,
+) -> Result<Response, ApiError> {
+    if !from_trusted_proxy(&state, peer) {
+        return Ok(refused(
+            "forward-auth answers only the proxies named by --trusted-proxy",
+        ));
+    }
+    let method = header_text(&headers, "x-forwarded-method")
+        .unwrap_or("GET")
+        .to_owned();
+    let url = match (
+        header_text(&headers, "x-forwarded-proto"),
+        header_text(&headers, "x-forwarded-host"),
+        header_text(&headers, "x-forwarded-uri"),
+    ) {
+        (Some(proto), Some(host), uri) => {
+            parse_url(&format!("{proto}://{host}{}", uri.unwrap_or("/")))
+        }
+        _ => None,
+    };
+    let Some(url) = url else {
+        return Ok(refused(
+            "the proxy sent no X-Forwarded-Proto and X-Forwarded-Host",
+        ));
+    };
+    let original = Original { method, url };
+    Ok(match verdict(&state, &original, token).await? {
+        Verdict::Allow(who) => allowed(who),
+        Verdict::Forbidden(why) => refused(why),
+        Verdict::SignIn => {
+            let wants_json = header_text(&headers, "accept")
+                .is_some_and(|a| a.contains("application/json"))
+                || header_text(&headers, "x-requested-with")
+                    .is_some_and(|x| x.eq_ignore_ascii_case("xmlhttprequest"));
+            if wants_json {
+                ApiError::from(AccountError::Unauthenticated).into_response()
+            } else {
+                let status = if matches!(original.method.as_str(), "GET" | "HEAD") {
+                    StatusCode::FOUND
+                } else {
+                    StatusCode::SEE_OTHER
+                };
+                with_location(status, &login_url(&state, &original))
+            }
+        }
+    })
+}
+
+/// Forward-auth for nginx's `auth_request`.
+#[utoipa::path(get, path = "/api/authz/auth-request", operation_id = "auth_request",
+    tag = "forward-auth",
+    responses(
+        (status = 200, description = "Allowed: `Remote-User`, `Remote-Groups`, `Remote-Email`, `Remote-Name` name who"),
+        (status = 401, description = "Not signed in: `Location` is the login page with `rd`"),
+        (status = 403, description = "Not allowed here, or not asked by a trusted proxy (`access_denied`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database cannot be reached", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn auth_request(
+    State(state): State<AppState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    SessionCookie(token): SessionCookie,
+) -> Result<Response, ApiError> {
+    if !from_trusted_proxy(&state, peer) {
+        return Ok(refused(
+            "auth-request answers only the proxies named by --trusted-proxy",
+        ));
+    }
+    let Some(url) = header_text(&headers, "x-original-url").and_then(parse_url) else {
+        return Ok(refused("the proxy sent no X-Original-URL"));
+    };
+    let method = header_text(&headers, "x-original-method")
+        .unwrap_or("GET")
+        .to_owned();
+    let original = Original { method, url };
+    Ok(match verdict(&state, &original, token).await? {
+        Verdict::Allow(who) => allowed(who),
+        Verdict::Forbidden(why) => refused(why),
+        Verdict::SignIn => with_location(StatusCode::UNAUTHORIZED, &login_url(&state, &original)),
+    })
+}
