@@ -20,7 +20,7 @@ const CHROMIUM_FLAGS = [
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
 
-function freePort() {
+export function freePort() {
   return new Promise((ok, fail) => {
     const s = createServer();
     s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => ok(port)); });
@@ -36,7 +36,7 @@ function withoutMongo() {
 }
 
 /** Runs `command` with its output collected, for error messages (and shown with TEST_LOG). */
-function startProcess(command, args, options) {
+export function startProcess(command, args, options) {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
   let log = '';
   const collect = (d) => { log += d; if (process.env.TEST_LOG) process.stderr.write(d); };
@@ -210,11 +210,11 @@ export function withBrowserAndServer(serverArgs = [], options = {}) {
   return env;
 }
 
-export async function launchBrowser() {
+export async function launchBrowser(extraArgs = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_BIN ?? '/usr/bin/chromium',
     headless: true,
-    args: CHROMIUM_FLAGS,
+    args: [...CHROMIUM_FLAGS, ...extraArgs],
   });
 }
 

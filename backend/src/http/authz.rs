@@ -104,22 +104,30 @@ async fn verdict(
         .await?)
 }
 
-/// `200` with who passed, for the app.
+/// `200` with who passed, for the app. All four headers are always there, empty when there
+/// is nothing to say (a bypass path, no confirmed address): a proxy that copies them would
+/// otherwise pass its own placeholder text on (Caddy 2.6 does).
 fn allowed(identity: Option<Identity>) -> Response {
+    let (user, groups, email) = match &identity {
+        Some(who) => (
+            who.user_name.as_str(),
+            who.groups.join(","),
+            who.email.as_deref().unwrap_or(""),
+        ),
+        None => ("", String::new(), ""),
+    };
     let mut response = StatusCode::OK.into_response();
-    if let Some(who) = identity {
-        let headers = response.headers_mut();
-        let mut put = |name: &'static str, value: &str| {
-            if let Ok(v) = HeaderValue::from_str(value) {
-                headers.insert(HeaderName::from_static(name), v);
-            }
-        };
-        put("remote-user", &who.user_name);
-        put("remote-name", &who.user_name);
-        put("remote-groups", &who.groups.join(","));
-        if let Some(email) = &who.email {
-            put("remote-email", email);
-        }
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("remote-user", user),
+        ("remote-name", user),
+        ("remote-groups", groups.as_str()),
+        ("remote-email", email),
+    ] {
+        // User names, group names and confirmed addresses are printable ASCII or letters:
+        // a value that is not a header value is left empty rather than passed on mangled.
+        let value = HeaderValue::from_str(value).unwrap_or_else(|_| HeaderValue::from_static(""));
+        headers.insert(HeaderName::from_static(name), value);
     }
     response
 }

@@ -157,7 +157,7 @@ async fn a_proxy_asks_and_the_rules_answer(kind: Kind) {
     )
     .await;
     assert_eq!(r.status(), 200);
-    assert!(r.headers().get("remote-user").is_none());
+    assert_eq!(r.headers()["remote-user"], "", "no one named");
     let r = ask(&p, &app, "GET", "https://other.example.org/", None, &[]).await;
     expect_problem(r, 403, "access_denied").await;
 
