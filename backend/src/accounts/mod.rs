@@ -374,6 +374,8 @@ impl Accounts {
         Self {
             forward_auth: ForwardAuth {
                 groups: roles.groups.clone(),
+                issuer: issuer.clone(),
+                cache: Default::default(),
             },
             oidc,
             email: Email {

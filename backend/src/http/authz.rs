@@ -89,18 +89,10 @@ async fn verdict(
     let host = original.url.host_str().unwrap_or_default();
     let path = original.url.path();
     let (policy, groups) = rules.decide(host, path);
-    let signed_in = match token {
-        Some(token) => match state.accounts.sign_in.session(&token).await {
-            Ok(s) => Some(s),
-            Err(AccountError::Unauthenticated) => None,
-            Err(e) => return Err(e.into()),
-        },
-        None => None,
-    };
     Ok(state
         .accounts
         .forward_auth
-        .check(policy, groups, signed_in.as_ref())
+        .check_token(policy, groups, token.as_ref())
         .await?)
 }
 
