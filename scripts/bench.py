@@ -19,7 +19,10 @@ it with `oha` (crates.io) over loopback, and reports, all measured in this one r
 6. OpenID Connect: ID-token signing time per algorithm on one core (examples/sign_time.rs),
    refresh-token grants/s (RS256, every refresh rotating its token, 8 clients each following
    its own chain, examples/refresh_load.rs) and userinfo requests/s, next to the same bare axum hello-world and to the
-   signing limit (cores / RS256 signing time).
+   signing limit (cores / RS256 signing time);
+7. forward-auth: requests/s of GET /api/authz/forward-auth for a signed-in user (what a
+   reverse proxy asks on every request to a protected app) next to the bare axum
+   hello-world, and its p99 latency at 4 concurrent clients.
 
 Usage: scripts/bench.py [--seconds N] [--quick] [--cheap] [--perf FILE]
   --quick: 2 s per figure, for CI; --cheap: only the cheap routes next to the hello-world (4);
@@ -247,7 +250,7 @@ def main():
     # oha opens hundreds of connections from 127.0.0.1 (the overload figure one per request
     # a second offered): the per-address connection cap would refuse most of them.
     server, base = start_server(data, "--ip-rate-limit", "0", "--max-connections", "4096",
-                                "--max-connections-per-ip", "0")
+                                "--max-connections-per-ip", "0", "--trusted-proxy", "127.0.0.1")
     hello = None
     try:
         startup = wait_ready(f"{base}/health/ready")
@@ -363,6 +366,19 @@ def main():
 
         # 6. OpenID Connect: signing, refresh grants, userinfo.
         rows.extend(oidc_figures(base, data, secs, cookie, bare, cores))
+
+        # 7. Forward-auth, as a proxy asks it for a signed-in user.
+        asked = [f"cookie: {cookie}", "x-forwarded-method: GET", "x-forwarded-proto: https",
+                 "x-forwarded-host: app.example.org", "x-forwarded-uri: /dashboard?tab=1"]
+        fa = oha(f"{base}/api/authz/forward-auth", secs, 32, headers=asked)
+        assert set(fa["statusCodeDistribution"]) == {"200"}, fa["statusCodeDistribution"]
+        fa_rps = fa["summary"]["requestsPerSec"]
+        four = oha(f"{base}/api/authz/forward-auth", secs, 4, headers=asked)
+        rows.append(("GET /api/authz/forward-auth (signed in, allowed)", f"{fa_rps:,.0f} req/s",
+                     f"{fa_rps / bare:.2f} of bare axum (goal >= 0.6)"))
+        rows.append(("forward-auth latency at 4 concurrent clients, p50 / p99",
+                     f"{four['latencyPercentiles']['p50'] * 1000:.2f} / "
+                     f"{four['latencyPercentiles']['p99'] * 1000:.2f} ms", ""))
 
         if not args.cheap:
             # 5. Memory and start-up. The hashing threads give their memory back after 10 s idle
