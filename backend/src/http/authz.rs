@@ -155,21 +155,23 @@ fn with_location(status: StatusCode, location: &str) -> Response {
 async fn forward_auth(
     State(state): State<AppState>,
     Peer(peer): Peer,
-    headers: HeaderMap,
     SessionCookie(token): SessionCookie,
+    // The request itself, last: its headers are read in place, not copied.
+    request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
+    let headers = request.headers();
     if !from_trusted_proxy(&state, peer) {
         return Ok(refused(
             "forward-auth answers only the proxies named by --trusted-proxy",
         ));
     }
-    let method = header_text(&headers, "x-forwarded-method")
+    let method = header_text(headers, "x-forwarded-method")
         .unwrap_or("GET")
         .to_owned();
     let url = match (
-        header_text(&headers, "x-forwarded-proto"),
-        header_text(&headers, "x-forwarded-host"),
-        header_text(&headers, "x-forwarded-uri"),
+        header_text(headers, "x-forwarded-proto"),
+        header_text(headers, "x-forwarded-host"),
+        header_text(headers, "x-forwarded-uri"),
     ) {
         (Some(proto), Some(host), uri) => {
             parse_url(&format!("{proto}://{host}{}", uri.unwrap_or("/")))
@@ -186,9 +188,9 @@ async fn forward_auth(
         Verdict::Allow(who) => allowed(who),
         Verdict::Forbidden(why) => refused(why),
         Verdict::SignIn => {
-            let wants_json = header_text(&headers, "accept")
+            let wants_json = header_text(headers, "accept")
                 .is_some_and(|a| a.contains("application/json"))
-                || header_text(&headers, "x-requested-with")
+                || header_text(headers, "x-requested-with")
                     .is_some_and(|x| x.eq_ignore_ascii_case("xmlhttprequest"));
             if wants_json {
                 ApiError::from(AccountError::Unauthenticated).into_response()
@@ -216,18 +218,20 @@ async fn forward_auth(
 async fn auth_request(
     State(state): State<AppState>,
     Peer(peer): Peer,
-    headers: HeaderMap,
     SessionCookie(token): SessionCookie,
+    // The request itself, last: its headers are read in place, not copied.
+    request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
+    let headers = request.headers();
     if !from_trusted_proxy(&state, peer) {
         return Ok(refused(
             "auth-request answers only the proxies named by --trusted-proxy",
         ));
     }
-    let Some(url) = header_text(&headers, "x-original-url").and_then(parse_url) else {
+    let Some(url) = header_text(headers, "x-original-url").and_then(parse_url) else {
         return Ok(refused("the proxy sent no X-Original-URL"));
     };
-    let method = header_text(&headers, "x-original-method")
+    let method = header_text(headers, "x-original-method")
         .unwrap_or("GET")
         .to_owned();
     let original = Original { method, url };
