@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -60,10 +61,10 @@ function filled(template, values) {
 async function untilListening(port, proc, what) {
   const deadline = Date.now() + 20000;
   for (;;) {
+    // A TCP connection, not a request: nginx answers requests for unknown hosts with nothing.
     const up = await new Promise((ok) => {
-      const r = request({ host: '127.0.0.1', port, path: '/', method: 'HEAD' }, () => ok(true));
-      r.on('error', () => ok(false));
-      r.end();
+      const socket = connect({ host: '127.0.0.1', port }, () => { socket.destroy(); ok(true); });
+      socket.on('error', () => ok(false));
     });
     if (up) return;
     if (proc.child.exitCode !== null || Date.now() > deadline) throw new Error(`${what} did not start:\n${proc.log()}`);
@@ -169,7 +170,19 @@ describe('forward-auth behind real proxies', () => {
         assert.equal(open.status, 200, 'a bypass path needs no login');
         // Nothing, or empty (Caddy passes the empty header on, nginx drops it): never "admin".
         assert.ok(['', undefined].includes(JSON.parse(open.body).headers['remote-user']), open.body);
-        // A group rule: not in admins, 403.
+        // Nor its underscore twin, which CGI-style apps read as the same header.
+        const underscored = await viaProxy(port, host, '/hello', { cookie, remote_user: 'admin' });
+        assert.equal(JSON.parse(underscored.body).headers.remote_user, undefined);
+        // A Host the proxy does not serve (here one a URL parser would misread) never reaches
+        // the app.
+        const misnamed = await viaProxy(port, `${proxy}.example.test\\public`, '/admin')
+          .catch(() => ({ status: 0, body: '' }));
+        assert.ok(!misnamed.body.includes('"headers"'), `${misnamed.status} ${misnamed.body}`);
+        // A group rule: not in admins, 403, however the path is spelt.
+        for (const sneaky of ['//admin', '/%61dmin', '/admin;x', '/public/..;/admin']) {
+          const r = await viaProxy(port, host, sneaky, { cookie });
+          assert.notEqual(r.status, 200, `${sneaky}: ${r.body}`);
+        }
         const admin = await viaProxy(port, host, '/admin', { cookie });
         assert.equal(admin.status, 403);
 

@@ -9,7 +9,7 @@ use std::{
     sync::{Arc, RwLock},
 };
 
-pub use rules::{Policy, Rule, Rules, RulesError};
+pub use rules::{normalize_host, normalize_path, Policy, Rule, Rules, RulesError};
 
 /// The rules in force, shared by every request and replaced whole on a reload.
 #[derive(Clone, Default)]

@@ -185,6 +185,86 @@ impl Rule {
     }
 }
 
+/// The path a rule compares, as an app will most likely read it: `;params` cut from each
+/// segment (Tomcat and Spring ignore them), unreserved characters percent-decoded (`%61` is
+/// `a`), repeated slashes merged (proxies collapse them) and dot segments resolved; the query
+/// is not part of it. `None` for a path no app should be asked to read the same way as this:
+/// not starting with `/`, or holding a backslash or an encoded `/`, `\` or NUL. Letter case
+/// is kept: rules are case-sensitive.
+pub fn normalize_path(raw: &str) -> Option<String> {
+    let path = raw.split(['?', '#']).next().unwrap_or("");
+    let lower = path.to_ascii_lowercase();
+    if !path.starts_with('/')
+        || path.contains('\\')
+        || ["%2f", "%5c", "%00"].iter().any(|bad| lower.contains(bad))
+        || path.chars().any(char::is_control)
+    {
+        return None;
+    }
+    let mut segments: Vec<String> = Vec::new();
+    for raw_segment in path.split('/') {
+        let segment = decode_unreserved(raw_segment.split(';').next().unwrap_or(""))?;
+        match segment.as_str() {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            _ => segments.push(segment),
+        }
+    }
+    let trailing = path.len() > 1 && path.ends_with('/') && !segments.is_empty();
+    let mut out = format!("/{}", segments.join("/"));
+    if trailing {
+        out.push('/');
+    }
+    Some(out)
+}
+
+/// `%XX` of an unreserved character (letters, digits, `-._~`) decoded; other escapes kept as
+/// they are (upper-cased); a broken escape is `None`.
+fn decode_unreserved(segment: &str) -> Option<String> {
+    let bytes = segment.as_bytes();
+    let mut out = String::with_capacity(segment.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = segment.get(i + 1..i + 3)?;
+            let byte = u8::from_str_radix(hex, 16).ok()?;
+            if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+                out.push(char::from(byte));
+            } else {
+                out.push('%');
+                out.push_str(&hex.to_ascii_uppercase());
+            }
+            i += 3;
+        } else {
+            let c = segment[i..].chars().next()?;
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    Some(out)
+}
+
+/// A host as a proxy's `X-Forwarded-Host` or a URL's authority may name it, checked and
+/// normalised: letters, digits, dots and hyphens, an optional `:port`, lower-cased, one
+/// trailing dot dropped. `None` for anything else (`\`, `#`, `?`, `@`, spaces...), which a
+/// URL parser would read in ways a rule does not expect.
+pub fn normalize_host(authority: &str) -> Option<(String, Option<u16>)> {
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port.parse::<u16>().ok().filter(|p| *p > 0)?)),
+        None => (authority, None),
+    };
+    let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+    let plain = !host.is_empty()
+        && !host.starts_with('.')
+        && !host.contains("..")
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    plain.then_some((host, port))
+}
+
 impl fmt::Display for Policy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -248,6 +328,54 @@ policy = "two_factor"
         assert_eq!(rules.decide("evilexample.org", "/").0, Policy::Deny);
         assert_eq!(rules.decide("other.test", "/").0, Policy::Deny);
         assert_eq!(Rules::default().decide("any.host", "/").0, Policy::SignedIn);
+    }
+
+    #[test]
+    fn paths_are_read_as_apps_read_them() {
+        for (raw, expected) in [
+            ("/admin", "/admin"),
+            ("//admin", "/admin"),
+            ("/x/../admin", "/admin"),
+            ("/%61dmin/users", "/admin/users"),
+            ("/admin;jsessionid=1/users", "/admin/users"),
+            ("/public/..;/admin", "/admin"),
+            ("/public/%2e%2e/admin", "/admin"),
+            ("/admin/?q=/public", "/admin/"),
+            ("/a%20b", "/a%20b"),
+            ("/", "/"),
+            ("/../..", "/"),
+        ] {
+            assert_eq!(normalize_path(raw).as_deref(), Some(expected), "{raw}");
+        }
+        for refused in [
+            "admin",
+            "/public/..%2fadmin",
+            "/admin%2F",
+            "/admin\\..\\public",
+            "/a%00",
+            "/a%zz",
+            "/a\nb",
+        ] {
+            assert_eq!(normalize_path(refused), None, "{refused}");
+        }
+        assert_eq!(
+            normalize_host("App.Example.Test.:8080"),
+            Some(("app.example.test".into(), Some(8080)))
+        );
+        for bad in [
+            "app.example.test\\public",
+            "a#",
+            "a?b",
+            "u@h",
+            "a b",
+            "",
+            ":80",
+            "a:0",
+            "a:x",
+            "a..b",
+        ] {
+            assert_eq!(normalize_host(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -49,10 +49,45 @@ impl FromRequestParts<AppState> for Peer {
     }
 }
 
-/// The request the proxy asks about.
+/// The request the proxy asks about: its host and path as the rules compare them (checked
+/// and normalised, see `crate::authz`), and its URL, for coming back after a login.
 struct Original {
     method: String,
+    host: String,
+    path: String,
     url: url::Url,
+}
+
+impl Original {
+    /// From its parts as the proxy sent them, or why not.
+    fn new(method: &str, proto: &str, authority: &str, uri: &str) -> Result<Self, &'static str> {
+        if !matches!(proto, "http" | "https") {
+            return Err("the original request's scheme is not http or https");
+        }
+        let (host, _) = crate::authz::normalize_host(authority)
+            .ok_or("the original request's host is not a plain host name")?;
+        let path = crate::authz::normalize_path(uri)
+            .ok_or("the original request's path is not one this check can read safely")?;
+        let url = parse_url(&format!("{proto}://{authority}{uri}"))
+            .ok_or("the original request's URL is not a URL")?;
+        Ok(Self {
+            method: method.to_owned(),
+            host,
+            path,
+            url,
+        })
+    }
+
+    /// From `X-Original-URL` (nginx: `$scheme://$http_host$request_uri`).
+    fn from_url(method: &str, raw: &str) -> Result<Self, &'static str> {
+        let (proto, rest) = raw
+            .split_once("://")
+            .ok_or("X-Original-URL is not an absolute URL")?;
+        let at = rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len());
+        let (authority, uri) = rest.split_at(at);
+        let uri = if uri.is_empty() { "/" } else { uri };
+        Self::new(method, &proto.to_ascii_lowercase(), authority, uri)
+    }
 }
 
 fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -86,9 +121,7 @@ async fn verdict(
     token: Option<crate::token::SessionToken>,
 ) -> Result<Verdict, ApiError> {
     let rules = state.authz.current();
-    let host = original.url.host_str().unwrap_or_default();
-    let path = original.url.path();
-    let (policy, groups) = rules.decide(host, path);
+    let (policy, groups) = rules.decide(&original.host, &original.path);
     Ok(state
         .accounts
         .forward_auth
@@ -168,22 +201,19 @@ async fn forward_auth(
     let method = header_text(headers, "x-forwarded-method")
         .unwrap_or("GET")
         .to_owned();
-    let url = match (
+    let (Some(proto), Some(authority)) = (
         header_text(headers, "x-forwarded-proto"),
         header_text(headers, "x-forwarded-host"),
-        header_text(headers, "x-forwarded-uri"),
-    ) {
-        (Some(proto), Some(host), uri) => {
-            parse_url(&format!("{proto}://{host}{}", uri.unwrap_or("/")))
-        }
-        _ => None,
-    };
-    let Some(url) = url else {
+    ) else {
         return Ok(refused(
             "the proxy sent no X-Forwarded-Proto and X-Forwarded-Host",
         ));
     };
-    let original = Original { method, url };
+    let uri = header_text(headers, "x-forwarded-uri").unwrap_or("/");
+    let original = match Original::new(&method, proto, authority, uri) {
+        Ok(original) => original,
+        Err(why) => return Ok(refused(why)),
+    };
     Ok(match verdict(&state, &original, token).await? {
         Verdict::Allow(who) => allowed(who),
         Verdict::Forbidden(why) => refused(why),
@@ -228,13 +258,14 @@ async fn auth_request(
             "auth-request answers only the proxies named by --trusted-proxy",
         ));
     }
-    let Some(url) = header_text(headers, "x-original-url").and_then(parse_url) else {
+    let Some(raw) = header_text(headers, "x-original-url") else {
         return Ok(refused("the proxy sent no X-Original-URL"));
     };
-    let method = header_text(headers, "x-original-method")
-        .unwrap_or("GET")
-        .to_owned();
-    let original = Original { method, url };
+    let method = header_text(headers, "x-original-method").unwrap_or("GET");
+    let original = match Original::from_url(method, raw) {
+        Ok(original) => original,
+        Err(why) => return Ok(refused(why)),
+    };
     Ok(match verdict(&state, &original, token).await? {
         Verdict::Allow(who) => allowed(who),
         Verdict::Forbidden(why) => refused(why),

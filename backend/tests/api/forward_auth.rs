@@ -229,6 +229,65 @@ async fn a_proxy_asks_and_the_rules_answer(kind: Kind) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // What the app would read differently from a plain comparison: the rules see what the
+    // app sees, or the check refuses.
+    let cookie = session_cookie(&app.login("ada", PASSWORD).await);
+    assert!(app
+        .admin(&["group", "remove-member", "admins", "ada"])
+        .status
+        .success());
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    for sneaky in [
+        "https://app.example.org//admin",
+        "https://app.example.org/%61dmin/users",
+        "https://app.example.org/admin;x=1",
+        "https://app.example.org/public/..;/admin",
+        "https://app.example.org/public/%2e%2e/admin",
+    ] {
+        let r = ask(&p, &app, "GET", sneaky, Some(&cookie), &[]).await;
+        expect_problem(r, 403, "access_denied").await;
+        let r = ask(&p, &app, "GET", sneaky, None, &[]).await;
+        assert_eq!(r.status(), 302, "{sneaky}: not a bypass");
+    }
+    for refused in [
+        "https://app.example.org/public/..%2fadmin",
+        "https://app.example.org/admin%2F",
+        "https://app.example.org/public/%00",
+    ] {
+        let r = ask(&p, &app, "GET", refused, None, &[]).await;
+        expect_problem(r, 403, "access_denied").await;
+    }
+    // A host that is not a plain name (nginx passes Host on as it came).
+    for host in [
+        "app.example.org\\public",
+        "app.example.org#",
+        "app.example.org?x",
+        "a@app.example.org",
+    ] {
+        let r = p
+            .get(app.url("/api/authz/forward-auth"))
+            .header("x-forwarded-proto", "https")
+            .header("x-forwarded-host", host)
+            .header("x-forwarded-uri", "/admin")
+            .send()
+            .await
+            .unwrap();
+        expect_problem(r, 403, "access_denied").await;
+        let r = nginx(&p, &app, &format!("https://{host}/admin"), None).await;
+        expect_problem(r, 403, "access_denied").await;
+    }
+    // A trailing dot is the same host.
+    let r = ask(
+        &p,
+        &app,
+        "GET",
+        "https://app.example.org./docs",
+        Some(&cookie),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+
     // A proxy that names no URL is refused.
     let r = p
         .get(app.url("/api/authz/forward-auth"))

@@ -158,8 +158,12 @@ pub fn LoginPage() -> impl IntoView {
 fn go_on(state: AppState, router: Router) {
     let own_host = window().location().hostname().unwrap_or_default();
     let domain = state.cookie_domain();
+    // Served over HTTPS, never on to plain HTTP (the cookie would not go, and the way back
+    // could be read).
+    let https = window().location().protocol().is_ok_and(|p| p == "https:");
     let back = router.query("rd").filter(|rd| {
         accounts_api::redirect::return_address(rd, &own_host, domain.as_deref()).is_some()
+            && !(https && rd.get(..5).is_some_and(|s| s.eq_ignore_ascii_case("http:")))
     });
     match back {
         Some(rd) => {
