@@ -23,6 +23,10 @@ const RULES = `
 default_policy = "deny"
 
 [[rule]]
+host = "open.example.test"
+policy = "bypass"
+
+[[rule]]
 host = "*.example.test"
 path = "/public"
 policy = "bypass"
@@ -178,6 +182,20 @@ describe('forward-auth behind real proxies', () => {
         const misnamed = await viaProxy(port, `${proxy}.example.test\\public`, '/admin')
           .catch(() => ({ status: 0, body: '' }));
         assert.ok(!misnamed.body.includes('"headers"'), `${misnamed.status} ${misnamed.body}`);
+        // The request line names the app, the Host header a host the rules let through: the
+        // check is about the app all the same.
+        if (proxy === 'nginx') {
+          const raw = await new Promise((ok) => {
+            let got = '';
+            const socket = connect({ host: '127.0.0.1', port }, () => {
+              socket.write(`GET http://${host}/admin HTTP/1.1\r\nHost: open.example.test\r\nConnection: close\r\n\r\n`);
+            });
+            socket.on('data', (d) => { got += d; });
+            socket.on('close', () => ok(got));
+            socket.on('error', () => ok(got));
+          });
+          assert.ok(!raw.startsWith('HTTP/1.1 200'), raw.split('\r\n')[0]);
+        }
         // A group rule: not in admins, 403, however the path is spelt.
         for (const sneaky of ['//admin', '/%61dmin', '/admin;x', '/public/..;/admin']) {
           const r = await viaProxy(port, host, sneaky, { cookie });

@@ -189,12 +189,14 @@ impl Rule {
 /// segment (Tomcat and Spring ignore them), unreserved characters percent-decoded (`%61` is
 /// `a`), repeated slashes merged (proxies collapse them) and dot segments resolved; the query
 /// is not part of it. `None` for a path no app should be asked to read the same way as this:
-/// not starting with `/`, or holding a backslash or an encoded `/`, `\` or NUL. Letter case
+/// not starting with `/`, or holding a raw `#`, a backslash or an encoded `/`, `\` or NUL. Letter case
 /// is kept: rules are case-sensitive.
 pub fn normalize_path(raw: &str) -> Option<String> {
-    let path = raw.split(['?', '#']).next().unwrap_or("");
+    let path = raw.split('?').next().unwrap_or("");
     let lower = path.to_ascii_lowercase();
+    // A request never carries a raw `#`: one here was sent to be read differently.
     if !path.starts_with('/')
+        || path.contains('#')
         || path.contains('\\')
         || ["%2f", "%5c", "%00"].iter().any(|bad| lower.contains(bad))
         || path.chars().any(char::is_control)
@@ -348,6 +350,7 @@ policy = "two_factor"
             assert_eq!(normalize_path(raw).as_deref(), Some(expected), "{raw}");
         }
         for refused in [
+            "/public#/../admin",
             "admin",
             "/public/..%2fadmin",
             "/admin%2F",

@@ -209,7 +209,18 @@ async fn forward_auth(
             "the proxy sent no X-Forwarded-Proto and X-Forwarded-Host",
         ));
     };
-    let uri = header_text(headers, "x-forwarded-uri").unwrap_or("/");
+    // Absent, the root; present but unreadable (not ASCII), refused: never read as the root.
+    let uri = match headers.get("x-forwarded-uri") {
+        None => "/",
+        Some(v) => match v.to_str() {
+            Ok(uri) => uri.trim(),
+            Err(_) => {
+                return Ok(refused(
+                    "the proxy sent an X-Forwarded-Uri that is not ASCII",
+                ))
+            }
+        },
+    };
     let original = match Original::new(&method, proto, authority, uri) {
         Ok(original) => original,
         Err(why) => return Ok(refused(why)),

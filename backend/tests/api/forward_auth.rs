@@ -276,6 +276,23 @@ async fn a_proxy_asks_and_the_rules_answer(kind: Kind) {
         let r = nginx(&p, &app, &format!("https://{host}/admin"), None).await;
         expect_problem(r, 403, "access_denied").await;
     }
+    // A path that cannot be read is refused, never taken for the root.
+    let r = p
+        .get(app.url("/api/authz/forward-auth"))
+        .header("x-forwarded-proto", "https")
+        .header("x-forwarded-host", "app.example.org")
+        .header(
+            "x-forwarded-uri",
+            reqwest::header::HeaderValue::from_bytes(b"/public/\xff/../admin").unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    expect_problem(r, 403, "access_denied").await;
+    let r = ask(&p, &app, "GET", "https://app.example.org/public", None, &[]).await;
+    assert_eq!(r.status(), 200);
+    let r = nginx(&p, &app, "https://app.example.org/public#/../admin", None).await;
+    expect_problem(r, 403, "access_denied").await;
     // A trailing dot is the same host.
     let r = ask(
         &p,
