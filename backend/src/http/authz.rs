@@ -33,19 +33,26 @@ pub fn routes() -> ApiRouter {
         .routes(routes!(auth_request))
 }
 
-/// The socket peer, if known.
-struct Peer(Option<SocketAddr>);
+/// A request from a `--trusted-proxy` peer: the extractor of both routes, which refuses
+/// anyone else (`403`) before the handler runs, since anyone else could name any host and
+/// path.
+struct FromTrustedProxy;
 
-impl FromRequestParts<AppState> for Peer {
-    type Rejection = std::convert::Infallible;
+impl FromRequestParts<AppState> for FromTrustedProxy {
+    type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| *addr),
-        ))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip());
+        if peer.is_some_and(|ip| state.trusted_proxies.iter().any(|net| net.contains(ip))) {
+            Ok(Self)
+        } else {
+            Err(refused(
+                "forward-auth answers only the proxies named by --trusted-proxy",
+            ))
+        }
     }
 }
 
@@ -100,11 +107,6 @@ fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// Refused: the check came from elsewhere than a trusted proxy, or named no usable URL.
 fn refused(detail: &str) -> Response {
     super::error::problem_response(Problem::new(accounts_api::ErrorCode::AccessDenied, detail))
-}
-
-/// Whether the socket peer is a trusted proxy.
-fn from_trusted_proxy(state: &AppState, peer: Option<SocketAddr>) -> bool {
-    peer.is_some_and(|p| state.trusted_proxies.iter().any(|net| net.contains(p.ip())))
 }
 
 /// An absolute http(s) URL with a host, or nothing.
@@ -187,17 +189,12 @@ fn with_location(status: StatusCode, location: &str) -> Response {
     ))]
 async fn forward_auth(
     State(state): State<AppState>,
-    Peer(peer): Peer,
+    _: FromTrustedProxy,
     SessionCookie(token): SessionCookie,
     // The request itself, last: its headers are read in place, not copied.
     request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
     let headers = request.headers();
-    if !from_trusted_proxy(&state, peer) {
-        return Ok(refused(
-            "forward-auth answers only the proxies named by --trusted-proxy",
-        ));
-    }
     let method = header_text(headers, "x-forwarded-method")
         .unwrap_or("GET")
         .to_owned();
@@ -258,17 +255,12 @@ async fn forward_auth(
     ))]
 async fn auth_request(
     State(state): State<AppState>,
-    Peer(peer): Peer,
+    _: FromTrustedProxy,
     SessionCookie(token): SessionCookie,
     // The request itself, last: its headers are read in place, not copied.
     request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
     let headers = request.headers();
-    if !from_trusted_proxy(&state, peer) {
-        return Ok(refused(
-            "auth-request answers only the proxies named by --trusted-proxy",
-        ));
-    }
     let Some(raw) = header_text(headers, "x-original-url") else {
         return Ok(refused("the proxy sent no X-Original-URL"));
     };

@@ -20,7 +20,9 @@ const CLIENT_COLUMNS: &str =
 fn client(r: &Row<'_>) -> rusqlite::Result<ClientRecord> {
     let list = |i| -> rusqlite::Result<Vec<String>> {
         let text: String = r.get(i)?;
-        Ok(serde_json::from_str(&text).unwrap_or_default())
+        serde_json::from_str(&text).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+        })
     };
     Ok(ClientRecord {
         id: r.get(0)?,
@@ -34,8 +36,8 @@ fn client(r: &Row<'_>) -> rusqlite::Result<ClientRecord> {
     })
 }
 
-fn json_list(list: &[String]) -> String {
-    serde_json::to_string(list).expect("a list of strings serialises")
+fn json_list(list: &[String]) -> rusqlite::Result<String> {
+    serde_json::to_string(list).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
 #[async_trait]
@@ -50,8 +52,8 @@ impl ClientStore for SqliteStore {
                 c.id,
                 c.name,
                 c.secret_hash,
-                json_list(&c.redirect_uris),
-                json_list(&c.post_logout_uris),
+                json_list(&c.redirect_uris)?,
+                json_list(&c.post_logout_uris)?,
                 c.trusted,
                 c.signing_alg,
                 to_millis(c.created_at)
@@ -250,6 +252,25 @@ fn consent(r: &Row<'_>) -> rusqlite::Result<ConsentRecord> {
     })
 }
 
+/// Stores one token row.
+fn insert_token_row(conn: &rusqlite::Connection, t: &TokenRecord) -> rusqlite::Result<()> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO oidc_tokens ({TOKEN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+    ))?
+    .execute(params![
+        t.token_hash,
+        t.kind.as_str(),
+        t.grant_id,
+        t.client_id,
+        t.user_id,
+        t.scope,
+        to_millis(t.expires_at),
+        t.used,
+        t.data
+    ])
+    .map(drop)
+}
+
 /// Uses up the unexpired token of `kind` with this hash, if unused: one conditional update;
 /// else says whether it was used before.
 fn use_one(
@@ -379,21 +400,7 @@ impl GrantStore for SqliteStore {
         let t = t.clone();
         self.write(move |conn| {
             sweep_expired(conn, "oidc_tokens", now)?;
-            conn.prepare_cached(&format!(
-                "INSERT INTO oidc_tokens ({TOKEN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-            ))?
-            .execute(params![
-                t.token_hash,
-                t.kind.as_str(),
-                t.grant_id,
-                t.client_id,
-                t.user_id,
-                t.scope,
-                to_millis(t.expires_at),
-                t.used,
-                t.data
-            ])
-            .map(drop)
+            insert_token_row(conn, &t)
         })
         .await
     }
@@ -466,27 +473,18 @@ impl GrantStore for SqliteStore {
                 .prepare_cached(
                     "UPDATE oidc_grants SET expires_at = ?2 WHERE id = ?1 AND expires_at > ?3",
                 )?
-                .execute(params![old.grant_id, to_millis(grant_expires_at), to_millis(now)])?;
+                .execute(params![
+                    old.grant_id,
+                    to_millis(grant_expires_at),
+                    to_millis(now)
+                ])?;
             if extended != 1 {
                 // Revoked meanwhile: the old token stays used, nothing new is stored.
                 tx.commit()?;
                 return Ok(TokenUse::Unknown);
             }
             for t in &new {
-                tx.prepare_cached(&format!(
-                    "INSERT INTO oidc_tokens ({TOKEN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-                ))?
-                .execute(params![
-                    t.token_hash,
-                    t.kind.as_str(),
-                    t.grant_id,
-                    t.client_id,
-                    t.user_id,
-                    t.scope,
-                    to_millis(t.expires_at),
-                    t.used,
-                    t.data
-                ])?;
+                insert_token_row(&tx, t)?;
             }
             tx.commit()?;
             Ok(TokenUse::Used(old))
