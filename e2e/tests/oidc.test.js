@@ -253,6 +253,11 @@ describe('sign in to other apps (OpenID Connect)', () => {
       await p.page.getByText('Wiki', { exact: true }).waitFor();
       await p.page.getByText('(this browser)').waitFor();
       await p.shot('apps-and-devices');
+      await p.page.getByText('may know your user name, know your name').waitFor();
+      await p.page.setViewportSize({ width: 360, height: 780 });
+      assert.ok(await fitsWidth(p.page), 'Apps and devices fits 360 px');
+      await p.shot('apps-and-devices-360');
+      await p.page.setViewportSize({ width: 1280, height: 780 });
       await p.page.getByRole('button', { name: 'Revoke Wiki' }).click();
       await p.page.getByText('The app can no longer sign you in').waitFor();
       await p.page.getByText('No apps sign you in with this account yet.').waitFor();

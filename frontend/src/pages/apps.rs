@@ -66,7 +66,7 @@ pub fn AppsPage() -> impl IntoView {
                             let id = a.client_id.clone();
                             view! { <li>
                                 <span class="passkey-name">{a.name.clone()}</span>
-                                <span class="hint">{format!("allowed {}: {}", when(&a.granted_at), a.scopes.join(", "))}</span>
+                                <span class="hint">{format!("allowed {}: may {}", when(&a.granted_at), a.scopes.iter().filter_map(|s| super::authorize::described(s)).collect::<Vec<_>>().join(", "))}</span>
                                 <button type="button" class="danger-link" aria-label=format!("Revoke {}", a.name)
                                     disabled=move || busy.get()
                                     on:click=move |_| act(Change::RevokeApp(id.clone()))>"Revoke"</button>

@@ -17,7 +17,7 @@ use crate::{
 use super::encode;
 
 /// What the consent page lists for each scope (`openid` is the user name, always there).
-fn described(scope: &str) -> Option<&'static str> {
+pub(super) fn described(scope: &str) -> Option<&'static str> {
     match scope {
         "openid" => Some("know your user name"),
         "profile" => Some("know your name"),
